@@ -1,1 +1,12 @@
-//! placeholder
+//! The practice domain of Respite: who may do what, and the validated values a
+//! clinic's front door deals in (phone numbers, e-mail addresses, inquiries).
+//!
+//! Pure logic, no I/O. Values are parsed once at the edge and are valid for as
+//! long as they are held ("parse, don't validate").
+
+pub mod access;
+pub mod contact;
+pub mod inquiry;
+
+pub use access::{Permission, Role};
+pub use contact::{Email, PhoneNumber};

@@ -1,0 +1,139 @@
+//! Roles (SPEC §2) and the one table that says which role holds which
+//! permission. Access is denied unless this table grants it.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A staff role. Patients are not staff: they sign in to the portal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    FrontDesk,
+    Nurse,
+    Clinician,
+    Admin,
+}
+
+/// Something a request may want to do. Routes name the permission they need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// See the inquiry queue, with the contact data people left.
+    ReadInquiries,
+    /// Change an inquiry's status, log contact attempts.
+    WriteInquiries,
+    /// Find patients by name, see their demographics and contact data.
+    ReadPatientDirectory,
+    /// Read clinical records: conditions, observations, sessions, notes.
+    ReadClinicalRecords,
+    /// Write clinical records.
+    WriteClinicalRecords,
+    /// Review the audit trail.
+    ReadAuditTrail,
+    /// Create and change staff users.
+    ManageUsers,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::FrontDesk, Role::Nurse, Role::Clinician, Role::Admin];
+
+    /// The role's name on the command line and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::FrontDesk => "front-desk",
+            Role::Nurse => "nurse",
+            Role::Clinician => "clinician",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role's name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::FrontDesk => "Front desk",
+            Role::Nurse => "Nurse",
+            Role::Clinician => "Clinician",
+            Role::Admin => "Administrator",
+        }
+    }
+
+    /// The single grant table (SPEC §2). Front desk sees contact data, never
+    /// clinical notes; the administrator runs the system but, by the
+    /// minimum-necessary principle, is not granted clinical records.
+    pub fn grants(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::FrontDesk => matches!(
+                permission,
+                ReadInquiries | WriteInquiries | ReadPatientDirectory
+            ),
+            Role::Nurse => matches!(
+                permission,
+                ReadInquiries | ReadPatientDirectory | ReadClinicalRecords | WriteClinicalRecords
+            ),
+            Role::Clinician => matches!(
+                permission,
+                ReadInquiries
+                    | WriteInquiries
+                    | ReadPatientDirectory
+                    | ReadClinicalRecords
+                    | WriteClinicalRecords
+            ),
+            Role::Admin => matches!(
+                permission,
+                ReadInquiries | ReadPatientDirectory | ReadAuditTrail | ManageUsers
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("role: unknown role `{given}`; valid roles are front-desk, nurse, clinician, admin")]
+pub struct UnknownRole {
+    pub given: String,
+}
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Role, UnknownRole> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or_else(|| UnknownRole { given: s.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_desk_never_reads_clinical_records_or_audit() {
+        assert!(!Role::FrontDesk.grants(Permission::ReadClinicalRecords));
+        assert!(!Role::FrontDesk.grants(Permission::ReadAuditTrail));
+        assert!(Role::FrontDesk.grants(Permission::ReadInquiries));
+    }
+
+    #[test]
+    fn only_admin_reviews_audit_and_manages_users() {
+        for role in Role::ALL {
+            let is_admin = role == Role::Admin;
+            assert_eq!(role.grants(Permission::ReadAuditTrail), is_admin);
+            assert_eq!(role.grants(Permission::ManageUsers), is_admin);
+        }
+    }
+
+    #[test]
+    fn role_names_round_trip_and_unknown_lists_valid_ones() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        let err = "doctor".parse::<Role>().unwrap_err();
+        assert!(err.to_string().contains("front-desk, nurse, clinician, admin"));
+    }
+}
