@@ -104,7 +104,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|role| role.as_str() == s)
-            .ok_or_else(|| UnknownRole { given: s.to_owned() })
+            .ok_or_else(|| UnknownRole {
+                given: s.to_owned(),
+            })
     }
 }
 
@@ -134,6 +136,8 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>(), Ok(role));
         }
         let err = "doctor".parse::<Role>().unwrap_err();
-        assert!(err.to_string().contains("front-desk, nurse, clinician, admin"));
+        assert!(err
+            .to_string()
+            .contains("front-desk, nurse, clinician, admin"));
     }
 }

@@ -92,7 +92,9 @@ impl Email {
                 .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && !local.chars().any(|c| c.is_whitespace() || c == '@' || c.is_control());
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c == '@' || c.is_control());
         if !domain_ok || !local_ok {
             return Err(EmailError::Malformed);
         }
@@ -118,7 +120,12 @@ mod tests {
     fn us_numbers_as_typed_become_e164() {
         // 555-01xx numbers are reserved for fiction but valid in format; use
         // a real-shaped Oregon number instead.
-        for typed in ["(503) 725-3000", "503-725-3000", "+1 503 725 3000", "1 (503) 725 3000"] {
+        for typed in [
+            "(503) 725-3000",
+            "503-725-3000",
+            "+1 503 725 3000",
+            "1 (503) 725 3000",
+        ] {
             assert_eq!(
                 PhoneNumber::parse(typed, "US").map(|p| p.0),
                 Ok("+15037253000".to_owned()),
@@ -138,7 +145,10 @@ mod tests {
     #[test]
     fn bad_phone_numbers_are_refused() {
         assert_eq!(PhoneNumber::parse("  ", "US"), Err(PhoneError::Empty));
-        assert_eq!(PhoneNumber::parse("call me", "US"), Err(PhoneError::Unreadable));
+        assert_eq!(
+            PhoneNumber::parse("call me", "US"),
+            Err(PhoneError::Unreadable)
+        );
         assert_eq!(PhoneNumber::parse("123", "US"), Err(PhoneError::Invalid));
     }
 
@@ -148,7 +158,14 @@ mod tests {
             Email::parse(" Ana.Lopez@Example.ORG ").map(|e| e.0),
             Ok("Ana.Lopez@example.org".to_owned())
         );
-        for bad in ["ana", "ana@", "@example.org", "ana@example", "ana@exa mple.org", "a b@example.org"] {
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.org",
+            "ana@example",
+            "ana@exa mple.org",
+            "a b@example.org",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError::Malformed), "{bad}");
         }
         assert_eq!(Email::parse(""), Err(EmailError::Empty));

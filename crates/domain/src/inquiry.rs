@@ -131,7 +131,10 @@ impl InquiryForm {
         if name.is_empty() {
             fail("name", "is required: tell us what to call you".into());
         } else if name.chars().count() > NAME_MAX_CHARS {
-            fail("name", format!("must be at most {NAME_MAX_CHARS} characters"));
+            fail(
+                "name",
+                format!("must be at most {NAME_MAX_CHARS} characters"),
+            );
         }
 
         let phone = match self.phone.trim() {
@@ -155,13 +158,19 @@ impl InquiryForm {
             },
         };
         if self.phone.trim().is_empty() && self.email.trim().is_empty() {
-            fail("phone", "give a phone number or an e-mail address, so we can reach you".into());
+            fail(
+                "phone",
+                "give a phone number or an e-mail address, so we can reach you".into(),
+            );
         }
 
         let preferred_channel = match self.preferred_channel.parse::<PreferredChannel>() {
             Ok(channel) => Some(channel),
             Err(()) => {
-                fail("preferred_channel", "choose phone call, text message or e-mail".into());
+                fail(
+                    "preferred_channel",
+                    "choose phone call, text message or e-mail".into(),
+                );
                 None
             }
         };
@@ -187,12 +196,18 @@ impl InquiryForm {
                 Err(error) => fail(error.field, error.message),
             }
         } else {
-            fail("window_days", "tell us when we may call: choose days and a time range".into());
+            fail(
+                "window_days",
+                "tell us when we may call: choose days and a time range".into(),
+            );
         }
 
         let time_zone = self.time_zone.trim().to_owned();
         if time_zone.is_empty() {
-            fail("time_zone", "is required, so we call at your local time".into());
+            fail(
+                "time_zone",
+                "is required, so we call at your local time".into(),
+            );
         } else if jiff::tz::TimeZone::get(&time_zone).is_err() {
             fail(
                 "time_zone",
@@ -201,15 +216,24 @@ impl InquiryForm {
         }
 
         let pain_area = self.pain_area.parse::<PainArea>().map_err(|()| {
-            fail("pain_area", "choose where the pain is (or \"other\")".into());
+            fail(
+                "pain_area",
+                "choose where the pain is (or \"other\")".into(),
+            );
         });
         let pain_duration = self.pain_duration.parse::<PainDuration>().map_err(|()| {
-            fail("pain_duration", "choose how long the pain has lasted".into());
+            fail(
+                "pain_duration",
+                "choose how long the pain has lasted".into(),
+            );
         });
 
         let message = self.message.trim().to_owned();
         if message.chars().count() > MESSAGE_MAX_CHARS {
-            fail("message", format!("must be at most {MESSAGE_MAX_CHARS} characters"));
+            fail(
+                "message",
+                format!("must be at most {MESSAGE_MAX_CHARS} characters"),
+            );
         }
 
         if !self.consent {
@@ -406,14 +430,20 @@ mod tests {
         check(|f| f.phone = "12".into(), &["phone"]);
         check(|f| f.phone = String::new(), &["phone", "phone"]);
         check(|f| f.email = "ana@".into(), &["email"]);
-        check(|f| f.preferred_channel = "pigeon".into(), &["preferred_channel"]);
+        check(
+            |f| f.preferred_channel = "pigeon".into(),
+            &["preferred_channel"],
+        );
         check(|f| f.window_end = "16:00".into(), &["window_end"]);
         check(|f| f.window_start = "25:00".into(), &["window_start"]);
         check(|f| f.time_zone = "Mars/Olympus".into(), &["time_zone"]);
         check(|f| f.pain_area = String::new(), &["pain_area"]);
         check(|f| f.pain_duration = "forever".into(), &["pain_duration"]);
         check(|f| f.consent = false, &["consent"]);
-        check(|f| f.message = "x".repeat(MESSAGE_MAX_CHARS + 1), &["message"]);
+        check(
+            |f| f.message = "x".repeat(MESSAGE_MAX_CHARS + 1),
+            &["message"],
+        );
     }
 
     #[test]

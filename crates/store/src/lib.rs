@@ -1,1 +1,292 @@
-//! placeholder
+//! Storage for Respite on embedded SQLite or on PostgreSQL, from one code base.
+//!
+//! Only this crate knows SQL, and only it knows which engine it talks to. It
+//! uses sqlx's `Any` driver: queries are written once in the SQL both engines
+//! share (`$1` parameters, `RETURNING`, integer milliseconds for times), and
+//! the few places where the dialects differ (the audit lock) branch on
+//! [`Engine`]. Migrations are kept per engine under `migrations/`.
+
+mod audit;
+mod clinical;
+pub mod demo;
+mod inquiries;
+mod patients;
+mod staff;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+pub use audit::{AuditChainStatus, AuditEntry, AuditFilter, AuditRecord, Outcome};
+pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
+pub use inquiries::{InquiryRecord, InquiryStatus};
+pub use patients::{NewPatient, PatientRecord, PatientSummary};
+pub use staff::{LoginFailures, SessionRecord, StaffUser};
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL that names a supported engine: `sqlite://PATH` or
+/// `postgres://…` (also `postgresql://…`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    engine: Engine,
+    url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UrlError {
+    #[error("database URL: is empty; give sqlite://PATH or postgres://USER@HOST/DB")]
+    Empty,
+    #[error("database URL: `{scheme}` is not a supported scheme; use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedScheme { scheme: String },
+    #[error("database URL: sqlite:// needs a file path, e.g. sqlite://data/respite.sqlite")]
+    MissingPath,
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = UrlError;
+
+    fn from_str(s: &str) -> Result<DatabaseUrl, UrlError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(UrlError::Empty);
+        }
+        let Some((scheme, rest)) = s.split_once("://") else {
+            return Err(UrlError::UnsupportedScheme {
+                scheme: s.chars().take(20).collect(),
+            });
+        };
+        match scheme {
+            "sqlite" => {
+                let path = rest.split('?').next().unwrap_or_default();
+                if path.is_empty() {
+                    return Err(UrlError::MissingPath);
+                }
+                // Create the file if missing; settings are applied per
+                // connection in `Store::connect`.
+                let url = if rest.contains('?') {
+                    s.to_owned()
+                } else {
+                    format!("{s}?mode=rwc")
+                };
+                Ok(DatabaseUrl {
+                    engine: Engine::Sqlite,
+                    url,
+                })
+            }
+            "postgres" | "postgresql" => Ok(DatabaseUrl {
+                engine: Engine::Postgres,
+                url: s.to_owned(),
+            }),
+            other => Err(UrlError::UnsupportedScheme {
+                scheme: other.to_owned(),
+            }),
+        }
+    }
+}
+
+impl DatabaseUrl {
+    /// The URL of a SQLite database file.
+    pub fn sqlite_file(path: &Path) -> DatabaseUrl {
+        DatabaseUrl {
+            engine: Engine::Sqlite,
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The file of a SQLite URL, to create its folder before connecting.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        if self.engine != Engine::Sqlite {
+            return None;
+        }
+        let rest = self.url.strip_prefix("sqlite://")?;
+        Some(Path::new(rest.split('?').next().unwrap_or(rest)))
+    }
+
+    /// The URL without its password, for messages and logs.
+    pub fn redacted(&self) -> String {
+        match (self.url.split_once("://"), self.url.rfind('@')) {
+            (Some((scheme, rest)), Some(_)) => {
+                let (credentials, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+                let user = credentials.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:***@{host}")
+            }
+            _ => self.url.clone(),
+        }
+    }
+}
+
+/// An error from storage. Client mistakes that the database catches (a
+/// duplicate e-mail) are their own variants; the rest is `Database`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Url(#[from] UrlError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("{field}: {message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    #[error("stored value is not valid: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage handle: a connection pool and the engine behind it. Cheap to
+/// clone; all state lives in the database, so several servers can share one
+/// PostgreSQL.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+    /// Serialises audit appends within this process; PostgreSQL also takes
+    /// an advisory lock so that several servers keep one chain.
+    audit_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// How many pooled connections to open at most.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+}
+
+impl Default for PoolSettings {
+    fn default() -> PoolSettings {
+        PoolSettings {
+            max_connections: 10,
+        }
+    }
+}
+
+impl Store {
+    pub async fn connect(url: &DatabaseUrl, settings: PoolSettings) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        if let Some(path) = url.sqlite_path() {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|err| {
+                    StoreError::Database(sqlx::Error::Configuration(
+                        format!("cannot create folder {}: {err}", dir.display()).into(),
+                    ))
+                })?;
+            }
+        }
+        let engine = url.engine;
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // WAL for concurrent readers; synchronous=FULL so a
+                        // commit is on disk before we acknowledge it; foreign
+                        // keys on; wait for a writer instead of failing.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url.url)
+            .await?;
+        Ok(Store {
+            pool,
+            engine,
+            audit_lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Brings the schema up to date with this engine's migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self.engine {
+            Engine::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Engine::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A clinic setting, e.g. the server's signing secret.
+    pub async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let value: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM clinic_settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(value.map(|(v,)| v))
+    }
+
+    /// Stores `value` under `key` unless a value is there already; returns
+    /// the value that is stored (so concurrent servers agree on one).
+    pub async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        sqlx::query(
+            "INSERT INTO clinic_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        self.setting(key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("setting {key} vanished")))
+    }
+}
+
+/// Milliseconds since the Unix epoch, the stored form of every instant.
+pub fn to_millis(at: jiff::Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+pub fn from_millis(ms: i64) -> StoreResult<jiff::Timestamp> {
+    jiff::Timestamp::from_millisecond(ms).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}

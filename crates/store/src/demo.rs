@@ -1,0 +1,569 @@
+//! The demo clinic: a realistic, deterministic synthetic practice for
+//! `respite demo`. The same anchor date gives the same clinic, row for row.
+//! Every person here is invented; names are drawn from common name lists.
+
+use jiff::civil::{Date, Time};
+use jiff::{tz::TimeZone, Span, Timestamp, ToSpan};
+use respite_domain::inquiry::{
+    Channel, ContactWindow, Days, NewInquiry, PainArea, PainDuration, PreferredChannel,
+};
+use respite_domain::{Email, PhoneNumber};
+
+use crate::inquiries::InquiryStatus;
+use crate::patients::{insert_patient, NewPatient};
+use crate::{to_millis, Store, StoreError, StoreResult};
+
+/// How big the demo clinic is.
+#[derive(Clone, Copy, Debug)]
+pub struct DemoSize {
+    pub patients: usize,
+    pub inquiries: usize,
+}
+
+impl Default for DemoSize {
+    fn default() -> DemoSize {
+        DemoSize {
+            patients: 240,
+            inquiries: 72,
+        }
+    }
+}
+
+/// What the seed wrote, for the start-up message and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DemoSummary {
+    pub patients: usize,
+    pub conditions: usize,
+    pub observations: usize,
+    pub infusion_sessions: usize,
+    pub inquiries: usize,
+    pub consultations: usize,
+}
+
+/// A condition the product must know by code (SPEC §1), with its ICD-10-CM
+/// code. Codes and their status from shared/clinical/codes.md; [to check]
+/// codes must be confirmed against the CMS/CDC FY2026 tabular before release.
+struct DemoCondition {
+    code: &'static str,
+    display: &'static str,
+    area: PainArea,
+}
+
+const CONDITIONS: &[DemoCondition] = &[
+    // M54.50 low back pain, unspecified [checked] (M54.5 retired 1 Oct 2021).
+    DemoCondition { code: "M54.50", display: "Low back pain, unspecified", area: PainArea::Back },
+    // M51.360 lumbar disc degeneration with discogenic back pain only [checked].
+    DemoCondition { code: "M51.360", display: "Other intervertebral disc degeneration, lumbar region with discogenic back pain only", area: PainArea::Back },
+    // M41.9 scoliosis, unspecified [to check].
+    DemoCondition { code: "M41.9", display: "Scoliosis, unspecified", area: PainArea::Back },
+    // G44.221 chronic tension-type headache, intractable [checked].
+    DemoCondition { code: "G44.221", display: "Chronic tension-type headache, intractable", area: PainArea::Headache },
+    // H53.149 visual discomfort (asthenopia), unspecified eye [to check].
+    DemoCondition { code: "H53.149", display: "Visual discomfort, unspecified eye", area: PainArea::Headache },
+    // G43.709 chronic migraine without aura, not intractable [to check].
+    DemoCondition { code: "G43.709", display: "Chronic migraine without aura, not intractable, without status migrainosus", area: PainArea::Headache },
+    // G44.029 chronic cluster headache, not intractable [checked].
+    DemoCondition { code: "G44.029", display: "Chronic cluster headache, not intractable", area: PainArea::Headache },
+    // M17.9 osteoarthritis of knee, unspecified [to check].
+    DemoCondition { code: "M17.9", display: "Osteoarthritis of knee, unspecified", area: PainArea::Joints },
+    // M06.9 rheumatoid arthritis, unspecified [to check].
+    DemoCondition { code: "M06.9", display: "Rheumatoid arthritis, unspecified", area: PainArea::Joints },
+    // M70.- soft-tissue disorders related to use and overuse; M70.90 [to check].
+    DemoCondition { code: "M70.90", display: "Unspecified soft tissue disorder related to use, overuse and pressure of unspecified site", area: PainArea::Joints },
+    // Sports injury, chronic sequela: 7th character S [to check].
+    DemoCondition { code: "S83.511S", display: "Sprain of anterior cruciate ligament of right knee, sequela", area: PainArea::Joints },
+    // M79.7 fibromyalgia [checked, weak].
+    DemoCondition { code: "M79.7", display: "Fibromyalgia", area: PainArea::Fibromyalgia },
+    // N80.10 endometriosis of pelvic peritoneum, unspecified [checked].
+    DemoCondition { code: "N80.10", display: "Endometriosis of pelvic peritoneum, unspecified", area: PainArea::Endometriosis },
+    // G90.521 CRPS I of right lower limb [checked].
+    DemoCondition { code: "G90.521", display: "Complex regional pain syndrome I of right lower limb", area: PainArea::Crps },
+    // G90.511 CRPS I of right upper limb [checked].
+    DemoCondition { code: "G90.511", display: "Complex regional pain syndrome I of right upper limb", area: PainArea::Crps },
+    // G56.4- causalgia of upper limb (CRPS II) [checked at category].
+    DemoCondition { code: "G56.40", display: "Causalgia of unspecified upper limb", area: PainArea::Crps },
+];
+
+const GIVEN_FEMALE: &[&str] = &[
+    "Ana", "Maria", "Linda", "Grace", "Aisha", "Mei", "Sofia", "Hannah", "Olivia", "Fatima",
+    "Rosa", "Emily", "Priya", "Chloe", "Ingrid", "Nadia", "Yuki", "Leah", "Carmen", "Joan",
+];
+const GIVEN_MALE: &[&str] = &[
+    "James", "Daniel", "Omar", "Wei", "Carlos", "Michael", "Samuel", "Ravi", "Thomas", "Kofi",
+    "Lucas", "Ethan", "Hiro", "Mateo", "David", "Andre", "Felix", "Tariq", "George", "Paul",
+];
+const FAMILY: &[&str] = &[
+    "Nguyen",
+    "Garcia",
+    "Smith",
+    "Johnson",
+    "Okafor",
+    "Kim",
+    "Patel",
+    "Müller",
+    "Rossi",
+    "Novak",
+    "Hernández",
+    "Brown",
+    "Cohen",
+    "Ivanova",
+    "Tanaka",
+    "Silva",
+    "Dubois",
+    "Larsen",
+    "O'Connor",
+    "Haddad",
+    "Kowalski",
+    "Mensah",
+    "Chen",
+    "Walker",
+    "Lopez",
+    "Anderson",
+    "Fischer",
+    "Singh",
+    "Moreau",
+    "Jensen",
+];
+const DIAGNOSED_BY: &[&str] = &[
+    "Dr. Helen Park, MD (family medicine)",
+    "Dr. Marcus Bell, MD (neurology)",
+    "Dr. Priya Raman, DO (rheumatology)",
+    "Dr. Jonas Weber, MD (orthopaedics)",
+    "Dr. Alicia Torres, MD (gynaecology)",
+    "Dr. Samuel Osei, MD (pain medicine)",
+];
+const TIME_ZONES: &[&str] = &[
+    "America/Los_Angeles",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+];
+const AREA_CODES: &[&str] = &["503", "971", "360", "206", "541"];
+
+/// The clinic's own time zone in the demo.
+pub const DEMO_CLINIC_TIME_ZONE: &str = "America/Los_Angeles";
+
+/// Fills an empty, migrated database with the demo clinic, relative to
+/// `today` (so that consultations are past and future whenever it runs).
+/// `consulting_staff` are the ids of staff users who hold consultations.
+pub async fn seed(
+    store: &Store,
+    today: Date,
+    size: DemoSize,
+    consulting_staff: &[i64],
+) -> StoreResult<DemoSummary> {
+    if consulting_staff.is_empty() {
+        return Err(StoreError::Corrupt(
+            "the demo needs consulting staff".into(),
+        ));
+    }
+    let tz =
+        TimeZone::get(DEMO_CLINIC_TIME_ZONE).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    let at = |date: Date, hour: i8, minute: i8| -> StoreResult<Timestamp> {
+        date.to_datetime(Time::constant(hour, minute, 0, 0))
+            .to_zoned(tz.clone())
+            .map(|z| z.timestamp())
+            .map_err(|err| StoreError::Corrupt(err.to_string()))
+    };
+    let days = |n: i64| -> StoreResult<Date> {
+        today
+            .checked_add(n.days())
+            .map_err(|err| StoreError::Corrupt(err.to_string()))
+    };
+
+    let mut rng = SplitMix64(0x5eed_2026);
+    let mut summary = DemoSummary::default();
+    let mut tx = store.pool.begin().await?;
+    let created = at(days(-200)?, 9, 0)?;
+
+    for index in 0..size.patients {
+        let female = rng.chance(0.62); // chronic pain is more prevalent in women
+        let given = if female {
+            rng.pick(GIVEN_FEMALE)
+        } else {
+            rng.pick(GIVEN_MALE)
+        };
+        let family = rng.pick(FAMILY);
+        let birth = Date::new(
+            1948 + rng.below(52) as i16,
+            1 + rng.below(12) as i8,
+            1 + rng.below(28) as i8,
+        )
+        .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let phone = format!("+1{}555{:04}", rng.pick(AREA_CODES), 100 + index % 100);
+        let email = format!(
+            "{}.{}{}@example.org",
+            ascii_lower(given),
+            ascii_lower(family),
+            index
+        );
+        let mrn = format!("RSP-{:06}", 1000 + index);
+        let patient_id = insert_patient(
+            &mut tx,
+            &NewPatient {
+                mrn: &mrn,
+                given_name: given,
+                family_name: family,
+                birth_date: birth,
+                sex: if female { "female" } else { "male" },
+                phone_e164: Some(&phone),
+                email: Some(&email),
+                time_zone: rng.pick(TIME_ZONES),
+            },
+            created,
+        )
+        .await?;
+        summary.patients += 1;
+
+        // Spread patients over every condition in turn, then a second one
+        // for about a fifth of them. Endometriosis only for women.
+        let mut condition = &CONDITIONS[index % CONDITIONS.len()];
+        if condition.area == PainArea::Endometriosis && !female {
+            condition = &CONDITIONS[11]; // fibromyalgia
+        }
+        let mut conditions = vec![condition];
+        if rng.chance(0.2) {
+            conditions.push(&CONDITIONS[rng.below(CONDITIONS.len() as u64) as usize]);
+        }
+        for condition in conditions {
+            let onset = days(-(200 + rng.below(3400) as i64))?;
+            let diagnosed = onset
+                .checked_add((30 + rng.below(120) as i64).days())
+                .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+            sqlx::query(
+                "INSERT INTO conditions (patient_id, icd10cm_code, display, onset_date, \
+                 diagnosed_by, diagnosed_on) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(patient_id)
+            .bind(condition.code)
+            .bind(condition.display)
+            .bind(onset.to_string())
+            .bind(rng.pick(DIAGNOSED_BY))
+            .bind(diagnosed.to_string())
+            .execute(&mut *tx)
+            .await?;
+            summary.conditions += 1;
+        }
+
+        // Six months of weekly pain ratings, monthly PHQ-9 and GAD-7. About
+        // 60 % had an infusion series 4 months ago; most of them respond.
+        let treated = rng.chance(0.6);
+        let responds = treated && rng.chance(0.65);
+        let baseline = 5.5 + rng.below(30) as f64 / 10.0; // 5.5 .. 8.4
+        let series_start = days(-120)?;
+        if treated {
+            for session in 0..6i64 {
+                let date = series_start
+                    .checked_add((session * 2 + session / 3).days())
+                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+                let started = at(date, 9 + (index % 4) as i8, 0)?;
+                let weight = 58.0 + rng.below(50) as f64;
+                // 0.5 mg/kg/h for 4 h within the outpatient ceiling of
+                // shared/clinical/dosing.md (2 mg/kg and 200 mg per session).
+                let total_mg = (0.5 * weight * 4.0_f64).min(200.0).round();
+                sqlx::query(
+                    "INSERT INTO infusion_sessions (patient_id, started_at, protocol, total_mg, \
+                     minutes) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(patient_id)
+                .bind(to_millis(started))
+                .bind("Refractory chronic pain, 0.5 mg/kg/h × 4 h")
+                .bind(total_mg)
+                .bind(240i64)
+                .execute(&mut *tx)
+                .await?;
+                summary.infusion_sessions += 1;
+                for (code, display, value, unit) in [
+                    ("29463-7", "Body weight", weight, "kg"),
+                    ("8867-4", "Heart rate", 62.0 + rng.below(30) as f64, "/min"),
+                    (
+                        "8480-6",
+                        "Systolic blood pressure",
+                        112.0 + rng.below(30) as f64,
+                        "mm[Hg]",
+                    ),
+                    (
+                        "8462-4",
+                        "Diastolic blood pressure",
+                        68.0 + rng.below(20) as f64,
+                        "mm[Hg]",
+                    ),
+                    (
+                        "59408-5",
+                        "Oxygen saturation by pulse oximetry",
+                        95.0 + rng.below(5) as f64,
+                        "%",
+                    ),
+                ] {
+                    insert_observation(
+                        &mut tx,
+                        patient_id,
+                        started,
+                        "http://loinc.org",
+                        code,
+                        display,
+                        value,
+                        unit,
+                    )
+                    .await?;
+                    summary.observations += 1;
+                }
+            }
+        }
+        for week in 0..26i64 {
+            let date = days(-182 + week * 7)?;
+            let after_series = date > series_start;
+            let weeks_since = (date - series_start).get_days().max(0) as f64 / 7.0;
+            let relief = if responds && after_series {
+                // Relief of about half, fading over some months.
+                0.5 * (1.0 - weeks_since / 30.0).max(0.0)
+            } else {
+                0.0
+            };
+            let noise = (rng.below(11) as f64 - 5.0) / 10.0;
+            let pain = (baseline * (1.0 - relief) + noise).clamp(0.0, 10.0).round();
+            let reported = at(date, 19, (rng.below(59)) as i8)?;
+            // NRS-11 pain LOINC 72514-3 (shared/clinical/instruments.md).
+            insert_observation(
+                &mut tx,
+                patient_id,
+                reported,
+                "http://loinc.org",
+                "72514-3",
+                "Pain severity 0-10 NRS",
+                pain,
+                "{score}",
+            )
+            .await?;
+            summary.observations += 1;
+            if week % 4 == 0 {
+                // PHQ-9 total 44261-6, GAD-7 total 70274-6 (instruments.md).
+                let phq = (8.0 + rng.below(10) as f64
+                    - if responds && after_series { 5.0 } else { 0.0 })
+                .clamp(0.0, 27.0);
+                let gad = (6.0 + rng.below(9) as f64
+                    - if responds && after_series { 3.0 } else { 0.0 })
+                .clamp(0.0, 21.0);
+                insert_observation(
+                    &mut tx,
+                    patient_id,
+                    reported,
+                    "http://loinc.org",
+                    "44261-6",
+                    "PHQ-9 total score",
+                    phq,
+                    "{score}",
+                )
+                .await?;
+                insert_observation(
+                    &mut tx,
+                    patient_id,
+                    reported,
+                    "http://loinc.org",
+                    "70274-6",
+                    "GAD-7 total score",
+                    gad,
+                    "{score}",
+                )
+                .await?;
+                summary.observations += 2;
+            }
+        }
+    }
+
+    // Inquiries from every channel, the oldest handled, the newest waiting.
+    let mut inquiry_ids = Vec::new();
+    for index in 0..size.inquiries {
+        let channel = [Channel::Web, Channel::Email, Channel::Sms, Channel::Voice][index % 4];
+        let female = rng.chance(0.6);
+        let given = if female {
+            rng.pick(GIVEN_FEMALE)
+        } else {
+            rng.pick(GIVEN_MALE)
+        };
+        let family = rng.pick(FAMILY);
+        let area = [
+            PainArea::Back,
+            PainArea::Headache,
+            PainArea::Joints,
+            PainArea::Fibromyalgia,
+            PainArea::Endometriosis,
+            PainArea::Crps,
+            PainArea::Other,
+        ][index % 7];
+        let phone_text = format!("+1{}555{:04}", rng.pick(AREA_CODES), 200 + index % 100);
+        let phone = PhoneNumber::from_e164(&phone_text).ok();
+        let email = Email::parse(&format!(
+            "{}.{}@example.net",
+            ascii_lower(given),
+            ascii_lower(family)
+        ))
+        .ok();
+        let (message, duration) = INQUIRY_TEXTS[index % INQUIRY_TEXTS.len()];
+        let received = at(
+            days(-(size.inquiries as i64 - index as i64) / 2)?,
+            8 + (rng.below(12)) as i8,
+            rng.below(60) as i8,
+        )?;
+        let status = match index * 10 / size.inquiries.max(1) {
+            0..=3 => InquiryStatus::Closed,
+            4..=5 => InquiryStatus::ConsultationBooked,
+            6..=7 => InquiryStatus::Contacted,
+            _ => InquiryStatus::New,
+        };
+        let inquiry = NewInquiry {
+            channel,
+            name: format!("{given} {family}"),
+            phone: if channel == Channel::Email && index % 3 == 0 {
+                None
+            } else {
+                phone
+            },
+            email: if matches!(channel, Channel::Sms | Channel::Voice) {
+                None
+            } else {
+                email
+            },
+            preferred_channel: match channel {
+                Channel::Email => PreferredChannel::Email,
+                Channel::Sms => PreferredChannel::Text,
+                _ => PreferredChannel::Phone,
+            },
+            windows: vec![ContactWindow {
+                days: [Days::Weekdays, Days::Weekends, Days::EveryDay][index % 3],
+                start: Time::constant(9 + (index % 9) as i8, 0, 0, 0),
+                end: Time::constant(11 + (index % 9) as i8, 0, 0, 0),
+            }],
+            time_zone: rng.pick(TIME_ZONES).to_owned(),
+            pain_area: area,
+            pain_duration: duration,
+            message: message.to_owned(),
+            consent_to_contact: true,
+        };
+        let id = insert_inquiry_in(&mut tx, &inquiry, received, status).await?;
+        if status == InquiryStatus::ConsultationBooked || status == InquiryStatus::Closed {
+            inquiry_ids.push(id);
+        }
+        summary.inquiries += 1;
+    }
+
+    // Free 15-minute consultations: past ones held or missed, future ones
+    // booked, on weekdays between 09:00 and 16:45 clinic time.
+    for (n, inquiry_id) in inquiry_ids.iter().enumerate() {
+        let offset = n as i64 - (inquiry_ids.len() as i64 * 2 / 3);
+        let mut date = days(offset)?;
+        while matches!(
+            date.weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        ) {
+            date = date
+                .checked_add(Span::new().days(1))
+                .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        }
+        let starts = at(date, 9 + (n % 8) as i8, [0, 15, 30, 45][n % 4])?;
+        let status = if offset >= 0 {
+            "booked"
+        } else if n % 7 == 0 {
+            "no-show"
+        } else {
+            "held"
+        };
+        sqlx::query(
+            "INSERT INTO consultations (inquiry_id, staff_user_id, starts_at, minutes, status, note) \
+             VALUES ($1, $2, $3, 15, $4, $5)",
+        )
+        .bind(inquiry_id)
+        .bind(consulting_staff[n % consulting_staff.len()])
+        .bind(to_millis(starts))
+        .bind(status)
+        .bind(if status == "held" { "Free phone consultation held; records requested." } else { "" })
+        .execute(&mut *tx)
+        .await?;
+        summary.consultations += 1;
+    }
+
+    tx.commit().await?;
+    Ok(summary)
+}
+
+const INQUIRY_TEXTS: &[(&str, PainDuration)] = &[
+    ("My lower back has hurt every day since a fall at work two years ago. Physio and pills have not helped.", PainDuration::OneToFiveYears),
+    ("I get migraines most days of the month. My neurologist mentioned ketamine.", PainDuration::OverFiveYears),
+    ("Both knees, osteoarthritis. Injections stopped working.", PainDuration::OverFiveYears),
+    ("Fibromyalgia diagnosed last year, I can barely sleep.", PainDuration::OneToFiveYears),
+    ("Endometriosis pain even after surgery. Can someone call me in the evening?", PainDuration::SixToTwelveMonths),
+    ("CRPS in my right foot after an ankle fracture. Burning pain all the time.", PainDuration::SixToTwelveMonths),
+    ("Cluster headaches, chronic. Oxygen helps only a little.", PainDuration::OneToFiveYears),
+    ("Pain in my wrist from work, getting worse.", PainDuration::ThreeToSixMonths),
+    ("Not sure if this is for me - pain in my hip for a few weeks.", PainDuration::UnderThreeMonths),
+];
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_observation(
+    conn: &mut sqlx::AnyConnection,
+    patient_id: i64,
+    at: Timestamp,
+    code_system: &str,
+    code: &str,
+    display: &str,
+    value: f64,
+    unit: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO observations (patient_id, observed_at, code_system, code, display, value, \
+         unit) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(patient_id)
+    .bind(to_millis(at))
+    .bind(code_system)
+    .bind(code)
+    .bind(display)
+    .bind(value)
+    .bind(unit)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_inquiry_in(
+    conn: &mut sqlx::AnyConnection,
+    inquiry: &NewInquiry,
+    received: Timestamp,
+    status: InquiryStatus,
+) -> StoreResult<i64> {
+    crate::inquiries::insert(conn, inquiry, received, status).await
+}
+
+fn ascii_lower(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphabetic())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fixed generator so that the
+/// demo is the same on every machine and every version of every crate.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
