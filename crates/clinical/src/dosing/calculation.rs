@@ -3,8 +3,8 @@
 use jiff::civil::Date;
 
 use super::protocols::{KetamineForm, Protocol, ProtocolStep, ProtocolUse, TrialTarget};
-use super::units::{MgPerHour, MgPerKg, MgPerKgPerHour, Milligrams, Millilitres, MlPerHour};
 use super::units::Minutes;
+use super::units::{MgPerHour, MgPerKg, MgPerKgPerHour, Milligrams, Millilitres, MlPerHour};
 use super::weight::{dosing_weight, DosingWeight, PatientBody};
 use super::{
     AppliedOverride, Ceiling, CeilingBreach, ClinicianOverride, DosingError, DosingSettings,
@@ -277,7 +277,10 @@ pub fn calculate_session(
         .min((settings.session_ceiling_per_kg * kg).value());
     let ceilings = vec![
         (Ceiling::BolusPerKg, Ceiling::BolusPerKg.limit(settings)),
-        (Ceiling::InfusionRatePerKg, Ceiling::InfusionRatePerKg.limit(settings)),
+        (
+            Ceiling::InfusionRatePerKg,
+            Ceiling::InfusionRatePerKg.limit(settings),
+        ),
         (
             Ceiling::InfusionRateAbsolute,
             Ceiling::InfusionRateAbsolute.limit(settings),
@@ -321,10 +324,9 @@ pub fn check_next_session(
             return Err(DosingError::SeriesComplete { done, per_series });
         }
     }
-    if let (Some(minimum), Some(last)) = (
-        protocol.minimum_gap_days,
-        previous_in_series.iter().max(),
-    ) {
+    if let (Some(minimum), Some(last)) =
+        (protocol.minimum_gap_days, previous_in_series.iter().max())
+    {
         // Whole calendar days between the two dates. `since` fails only beyond jiff's
         // date range, which two valid dates cannot reach; treat that as a long gap.
         let days = planned
@@ -412,7 +414,11 @@ impl<'a> Limits<'a> {
         for (index, step) in steps.iter().enumerate() {
             match *step {
                 CalculatedStep::Bolus { dose_per_kg, .. } => {
-                    values.push((Ceiling::BolusPerKg, Some(index), LimitValue::MgPerKg(dose_per_kg)));
+                    values.push((
+                        Ceiling::BolusPerKg,
+                        Some(index),
+                        LimitValue::MgPerKg(dose_per_kg),
+                    ));
                 }
                 CalculatedStep::Infusion {
                     rate, rate_per_kg, ..
@@ -430,8 +436,16 @@ impl<'a> Limits<'a> {
                 }
             }
         }
-        values.push((Ceiling::SessionPerKg, None, LimitValue::MgPerKg(total_per_kg)));
-        values.push((Ceiling::SessionAbsolute, None, LimitValue::Milligrams(total)));
+        values.push((
+            Ceiling::SessionPerKg,
+            None,
+            LimitValue::MgPerKg(total_per_kg),
+        ));
+        values.push((
+            Ceiling::SessionAbsolute,
+            None,
+            LimitValue::Milligrams(total),
+        ));
 
         let mut applied = Vec::new();
         let mut breaches = Vec::new();

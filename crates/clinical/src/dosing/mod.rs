@@ -23,18 +23,18 @@ pub use calculation::{
     calculate_session, check_next_session, CalculatedStep, DoseNote, SessionDose,
 };
 pub use protocols::{
-    seeded_protocol, seeded_protocols, Evidence, KetamineForm, Protocol, ProtocolStep,
-    ProtocolUse, TrialTarget, Verification,
+    seeded_protocol, seeded_protocols, Evidence, KetamineForm, Protocol, ProtocolStep, ProtocolUse,
+    TrialTarget, Verification,
 };
 pub use units::QuantityError;
 pub use weight::{
-    adjusted_body_weight, devine_ideal_body_weight, dosing_weight, DosingWeight,
-    DosingWeightBasis, PatientBody, Sex,
+    adjusted_body_weight, devine_ideal_body_weight, dosing_weight, DosingWeight, DosingWeightBasis,
+    PatientBody, Sex,
 };
 
 use std::fmt;
 use units::{Centimetres, Kilograms, MgPerHour, MgPerKg, MgPerKgPerHour, MgPerMl, Milligrams};
-use units::{Millilitres, MlPerHour, Minutes};
+use units::{Millilitres, Minutes, MlPerHour};
 
 /// The drug in hand: which ketamine and how concentrated (e.g. 10, 50 or 100 mg/mL).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -134,9 +134,7 @@ impl Ceiling {
     pub fn limit(self, settings: &DosingSettings) -> LimitValue {
         match self {
             Ceiling::BolusPerKg => LimitValue::MgPerKg(settings.bolus_ceiling),
-            Ceiling::InfusionRatePerKg => {
-                LimitValue::MgPerKgPerHour(settings.rate_ceiling_per_kg)
-            }
+            Ceiling::InfusionRatePerKg => LimitValue::MgPerKgPerHour(settings.rate_ceiling_per_kg),
             Ceiling::InfusionRateAbsolute => LimitValue::MgPerHour(settings.rate_ceiling_absolute),
             Ceiling::SessionPerKg => LimitValue::MgPerKg(settings.session_ceiling_per_kg),
             Ceiling::SessionAbsolute => LimitValue::Milligrams(settings.session_ceiling_absolute),
@@ -302,7 +300,11 @@ pub struct CeilingBreach {
 
 impl fmt::Display for CeilingBreach {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} exceeds the limit {}", self.ceiling, self.value, self.limit)?;
+        write!(
+            f,
+            "{} {} exceeds the limit {}",
+            self.ceiling, self.value, self.limit
+        )?;
         if let Some(step) = self.step {
             write!(f, " (step {})", step + 1)?;
         }
@@ -371,7 +373,9 @@ pub enum DosingError {
     ProtocolSessionCapExceeded { total: Milligrams, cap: Milligrams },
     #[error("the series is complete: {done} of {per_series} sessions given")]
     SeriesComplete { done: u32, per_series: u32 },
-    #[error("only {days} days since the last session; the protocol's minimum gap is {minimum} days")]
+    #[error(
+        "only {days} days since the last session; the protocol's minimum gap is {minimum} days"
+    )]
     GapTooShort { days: i32, minimum: u32 },
     #[error("the planned session date is before a recorded session")]
     SessionBeforePrevious,
