@@ -1,1 +1,550 @@
-//! See the crate documentation.
+//! Outcome definitions: change from baseline, responder classes, the
+//! baseline rule, durability of relief, and the Kaplan–Meier estimator for
+//! median durability.
+//!
+//! Facts and sources: `shared/clinical/outcomes.md`. Where a rule is ours
+//! (baseline window, durability), it says so and is a setting or documented.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::instruments::{Instrument, SourceStatus};
+
+// ---------------------------------------------------------------------------
+// Change from baseline and responder classes
+
+/// IMMPACT minimally important reduction in pain intensity: 10–20 %
+/// (Dworkin RH et al. J Pain 2008;9:105–121 [checked]). We use the lower edge
+/// of the published range, so that any change IMMPACT could call minimally
+/// important is shown as such.
+pub const PAIN_REDUCTION_MINIMAL_PERCENT: f64 = 10.0;
+/// Moderately important reduction, the usual "responder": ≥ 30 %
+/// (Dworkin 2008; Farrar JT et al. Pain 2001;94:149–158 [checked]).
+pub const PAIN_REDUCTION_MODERATE_PERCENT: f64 = 30.0;
+/// Substantial reduction: ≥ 50 % (Dworkin 2008 [checked]).
+pub const PAIN_REDUCTION_SUBSTANTIAL_PERCENT: f64 = 50.0;
+
+/// PHQ-9 response: ≥ 50 % reduction from baseline (Kroenke 2001 and later
+/// PHQ literature [to check], outcomes.md).
+pub const DEPRESSION_RESPONSE_REDUCTION_PERCENT: f64 = 50.0;
+/// PHQ-9 remission: total below 5 (Kroenke 2001 and later PHQ literature
+/// [to check], outcomes.md).
+pub const DEPRESSION_REMISSION_BELOW: f64 = 5.0;
+
+/// The IMMPACT class of a change in pain intensity from baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PainChange {
+    /// Less than a 10 % reduction, or worse.
+    NoImportantReduction,
+    /// 10 % to under 30 % reduction: minimally important (IMMPACT 10–20 %).
+    MinimalReduction,
+    /// 30 % to under 50 %: moderately important; a responder.
+    ModerateReduction,
+    /// 50 % or more: substantial; a responder.
+    SubstantialReduction,
+}
+
+impl PainChange {
+    /// A responder in the usual sense: at least a 30 % reduction (IMMPACT).
+    pub fn is_responder(self) -> bool {
+        self >= PainChange::ModerateReduction
+    }
+}
+
+/// Something that makes an outcome impossible to compute.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutcomeError {
+    #[error("the {what} is not a finite number")]
+    NotFinite { what: &'static str },
+    #[error("the baseline is {baseline}; a percent change needs a baseline above 0")]
+    BaselineNotPositive { baseline: String },
+    #[error("there is no score before the first infusion to take as baseline")]
+    NoScoreBeforeFirstInfusion,
+    #[error("there is no pain report at or after the end of the infusion series")]
+    NoReportAfterSeries,
+}
+
+/// Percent change from baseline: (current − baseline) / baseline × 100.
+/// Negative is a reduction (improvement for pain and the PROs here).
+pub fn percent_change_from_baseline(baseline: f64, current: f64) -> Result<f64, OutcomeError> {
+    check_baseline_and_current(baseline, current)?;
+    Ok((current - baseline) / baseline * 100.0)
+}
+
+/// The IMMPACT class of the change from `baseline` to `current` pain.
+pub fn classify_pain_change(baseline: f64, current: f64) -> Result<PainChange, OutcomeError> {
+    check_baseline_and_current(baseline, current)?;
+    let class = if reduction_at_least(baseline, current, PAIN_REDUCTION_SUBSTANTIAL_PERCENT) {
+        PainChange::SubstantialReduction
+    } else if reduction_at_least(baseline, current, PAIN_REDUCTION_MODERATE_PERCENT) {
+        PainChange::ModerateReduction
+    } else if reduction_at_least(baseline, current, PAIN_REDUCTION_MINIMAL_PERCENT) {
+        PainChange::MinimalReduction
+    } else {
+        PainChange::NoImportantReduction
+    };
+    Ok(class)
+}
+
+/// Change in a PHQ-9 total between baseline and now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepressionChange {
+    /// ≥ 50 % reduction; `None` when the baseline is 0 (no percent exists).
+    pub response: Option<bool>,
+    /// Current total below 5.
+    pub remission: bool,
+    /// Improvement of at least the minimal important difference (5 points).
+    pub minimal_important_improvement: bool,
+}
+
+/// PHQ-9 response, remission and minimal important improvement.
+pub fn classify_depression_change(
+    baseline_total: f64,
+    current_total: f64,
+) -> Result<DepressionChange, OutcomeError> {
+    if !baseline_total.is_finite() {
+        return Err(OutcomeError::NotFinite { what: "baseline" });
+    }
+    if !current_total.is_finite() {
+        return Err(OutcomeError::NotFinite {
+            what: "current score",
+        });
+    }
+    let response = (baseline_total > 0.0).then(|| {
+        reduction_at_least(
+            baseline_total,
+            current_total,
+            DEPRESSION_RESPONSE_REDUCTION_PERCENT,
+        )
+    });
+    let phq9_mid = minimal_important_difference(Instrument::Phq9);
+    let minimal_important_improvement = phq9_mid
+        .map(|mid| mid.is_met(baseline_total, current_total))
+        .unwrap_or(false);
+    Ok(DepressionChange {
+        response,
+        remission: current_total < DEPRESSION_REMISSION_BELOW,
+        minimal_important_improvement,
+    })
+}
+
+/// The smallest change in a scale that patients perceive as important.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MinimalImportantDifference {
+    pub instrument: Instrument,
+    /// The scale id within the instrument (see `instruments::ScaleDefinition`).
+    pub scale: &'static str,
+    /// An improvement of at least this many points meets it…
+    pub points: Option<f64>,
+    /// …or of at least this percent of baseline (either suffices).
+    pub percent: Option<f64>,
+    pub source: &'static str,
+    pub status: SourceStatus,
+}
+
+impl MinimalImportantDifference {
+    /// Whether the improvement from `baseline` to `current` meets it (lower is
+    /// better on every scale listed). Non-finite input never meets it.
+    pub fn is_met(&self, baseline: f64, current: f64) -> bool {
+        if !baseline.is_finite() || !current.is_finite() {
+            return false;
+        }
+        let by_points = self
+            .points
+            .is_some_and(|points| baseline - current >= points - COMPARISON_TOLERANCE);
+        let by_percent = self.percent.is_some_and(|percent| {
+            baseline > 0.0 && reduction_at_least(baseline, current, percent)
+        });
+        by_points || by_percent
+    }
+}
+
+/// Minimal important differences, from shared/clinical/outcomes.md.
+pub const MINIMAL_IMPORTANT_DIFFERENCES: [MinimalImportantDifference; 4] = [
+    MinimalImportantDifference {
+        instrument: Instrument::BriefPainInventory,
+        scale: "interference",
+        // 1-point decrease: Dworkin 2008 [checked].
+        points: Some(1.0),
+        percent: None,
+        source: "Dworkin RH et al. (IMMPACT) J Pain 2008;9:105–121",
+        status: SourceStatus::Checked,
+    },
+    MinimalImportantDifference {
+        instrument: Instrument::Phq9,
+        scale: "total",
+        // 5 points: Löwe 2004 [to check].
+        points: Some(5.0),
+        percent: None,
+        source: "Löwe B et al. Med Care 2004;42:1194–1201",
+        status: SourceStatus::ToCheck,
+    },
+    MinimalImportantDifference {
+        instrument: Instrument::OswestryDisabilityIndex,
+        scale: "index",
+        // 10 points or 30 %: Ostelo 2008 [to check].
+        points: Some(10.0),
+        percent: Some(30.0),
+        source: "Ostelo RW et al. Spine 2008;33:90–94",
+        status: SourceStatus::ToCheck,
+    },
+    MinimalImportantDifference {
+        instrument: Instrument::Fiqr,
+        scale: "total",
+        // ≈ 14 %: Bennett 2009 [to check].
+        points: None,
+        percent: Some(14.0),
+        source: "Bennett RM et al. J Rheumatol 2009;36:1304–1311",
+        status: SourceStatus::ToCheck,
+    },
+];
+
+/// The minimal important difference listed for an instrument, if any.
+pub fn minimal_important_difference(
+    instrument: Instrument,
+) -> Option<&'static MinimalImportantDifference> {
+    MINIMAL_IMPORTANT_DIFFERENCES
+        .iter()
+        .find(|mid| mid.instrument == instrument)
+}
+
+// ---------------------------------------------------------------------------
+// Baseline
+
+/// One dated score (e.g. an NRS pain rating or a PEG score).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreReport {
+    pub at: Timestamp,
+    pub score: f64,
+}
+
+/// How the baseline is taken. A clinic setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaselineSettings {
+    /// Scores in this many days (24-hour periods) before the first infusion
+    /// are averaged. Default 14: a documented default of ours, not from the
+    /// literature (outcomes.md).
+    pub window_days: u16,
+}
+
+impl Default for BaselineSettings {
+    fn default() -> Self {
+        BaselineSettings { window_days: 14 }
+    }
+}
+
+/// A baseline value and how it was obtained, shown to the clinician.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    pub value: f64,
+    pub method: BaselineMethod,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaselineMethod {
+    /// Mean of the scores in the window before the first infusion.
+    MeanOfWindow { reports: usize, window_days: u16 },
+    /// No score in the window: the last score before the first infusion.
+    LastScoreBefore { at: Timestamp },
+}
+
+/// The baseline: the mean of the scores in the window before the first
+/// infusion (strictly before it), else the last single score before it.
+pub fn baseline(
+    reports: &[ScoreReport],
+    first_infusion: Timestamp,
+    settings: &BaselineSettings,
+) -> Result<Baseline, OutcomeError> {
+    check_reports(reports)?;
+    let window = SignedDuration::from_hours(24 * i64::from(settings.window_days));
+    let window_start = first_infusion
+        .saturating_sub(window)
+        .unwrap_or(Timestamp::MIN);
+    let before: Vec<&ScoreReport> = reports.iter().filter(|r| r.at < first_infusion).collect();
+    let in_window: Vec<f64> = before
+        .iter()
+        .filter(|r| window_start <= r.at)
+        .map(|r| r.score)
+        .collect();
+    if !in_window.is_empty() {
+        return Ok(Baseline {
+            value: in_window.iter().sum::<f64>() / in_window.len() as f64,
+            method: BaselineMethod::MeanOfWindow {
+                reports: in_window.len(),
+                window_days: settings.window_days,
+            },
+        });
+    }
+    let last = before
+        .iter()
+        .max_by_key(|r| r.at)
+        .ok_or(OutcomeError::NoScoreBeforeFirstInfusion)?;
+    Ok(Baseline {
+        value: last.score,
+        method: BaselineMethod::LastScoreBefore { at: last.at },
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Durability
+
+/// How long relief lasted after an infusion series (our definition,
+/// outcomes.md): for a responder, the days from the end of the series until
+/// the pain score first returns above (baseline − 30 %) on two consecutive
+/// reports; censored if it has not yet returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The first report after the series was not a ≥ 30 % reduction, so
+    /// there is no relief whose duration could be measured (our rule).
+    NotAResponder { first_report_at: Timestamp },
+    /// Pain returned: `days` from the end of the series to the first of the
+    /// two consecutive reports above the threshold.
+    Returned {
+        days: u32,
+        returned_at: Timestamp,
+        confirmed_at: Timestamp,
+    },
+    /// Not returned by the last report: censored at `days`.
+    StillRelieved {
+        days: u32,
+        last_report_at: Timestamp,
+    },
+}
+
+impl Durability {
+    /// The observation for Kaplan–Meier, for a responder.
+    pub fn survival_observation(&self) -> Option<SurvivalObservation> {
+        match *self {
+            Durability::NotAResponder { .. } => None,
+            Durability::Returned { days, .. } => Some(SurvivalObservation {
+                time: days,
+                event: true,
+            }),
+            Durability::StillRelieved { days, .. } => Some(SurvivalObservation {
+                time: days,
+                event: false,
+            }),
+        }
+    }
+}
+
+/// Durability of relief from the pain reports at or after `series_end`
+/// (reports before it are ignored; order does not matter).
+pub fn durability(
+    baseline: f64,
+    series_end: Timestamp,
+    reports: &[ScoreReport],
+) -> Result<Durability, OutcomeError> {
+    if !baseline.is_finite() {
+        return Err(OutcomeError::NotFinite { what: "baseline" });
+    }
+    if baseline <= 0.0 {
+        return Err(OutcomeError::BaselineNotPositive {
+            baseline: baseline.to_string(),
+        });
+    }
+    check_reports(reports)?;
+    let mut after: Vec<&ScoreReport> = reports.iter().filter(|r| r.at >= series_end).collect();
+    after.sort_by_key(|r| r.at);
+    let (first, last) = match (after.first(), after.last()) {
+        (Some(first), Some(last)) => (*first, *last),
+        _ => return Err(OutcomeError::NoReportAfterSeries),
+    };
+    // "Above baseline − 30 %" is exactly "less than a 30 % reduction".
+    let returned =
+        |r: &ScoreReport| !reduction_at_least(baseline, r.score, PAIN_REDUCTION_MODERATE_PERCENT);
+    if returned(first) {
+        return Ok(Durability::NotAResponder {
+            first_report_at: first.at,
+        });
+    }
+    for pair in after.windows(2) {
+        if let [current, next] = pair {
+            if returned(current) && returned(next) {
+                return Ok(Durability::Returned {
+                    days: whole_days_between(series_end, current.at),
+                    returned_at: current.at,
+                    confirmed_at: next.at,
+                });
+            }
+        }
+    }
+    Ok(Durability::StillRelieved {
+        days: whole_days_between(series_end, last.at),
+        last_report_at: last.at,
+    })
+}
+
+/// Median durability of a group (one condition and protocol, say).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DurabilitySummary {
+    /// Series after which the patient responded.
+    pub responders: usize,
+    pub non_responders: usize,
+    /// Responders whose pain has returned.
+    pub returned: usize,
+    /// Responders still relieved at their last report.
+    pub censored: usize,
+    /// Kaplan–Meier median, days; `None` while more than half still relieved.
+    pub median_days: Option<u32>,
+    pub curve: KaplanMeierCurve,
+}
+
+/// Summarises durabilities with the Kaplan–Meier estimator.
+pub fn summarise_durability(durabilities: &[Durability]) -> DurabilitySummary {
+    let observations: Vec<SurvivalObservation> = durabilities
+        .iter()
+        .filter_map(Durability::survival_observation)
+        .collect();
+    let curve = kaplan_meier(&observations);
+    let returned = observations.iter().filter(|o| o.event).count();
+    DurabilitySummary {
+        responders: observations.len(),
+        non_responders: durabilities.len() - observations.len(),
+        returned,
+        censored: observations.len() - returned,
+        median_days: curve.median(),
+        curve,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Kaplan–Meier
+
+/// A time to event, or to censoring. The unit is the caller's (days for
+/// durability).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SurvivalObservation {
+    pub time: u32,
+    /// `true`: the event happened at `time`; `false`: censored at `time`.
+    pub event: bool,
+}
+
+/// One distinct observed time of a Kaplan–Meier curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KaplanMeierStep {
+    pub time: u32,
+    /// Subjects still at risk just before `time`.
+    pub at_risk: usize,
+    pub events: usize,
+    pub censored: usize,
+    /// Estimated probability of surviving (no event) beyond `time`.
+    pub survival: f64,
+}
+
+/// A Kaplan–Meier survival curve.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KaplanMeierCurve {
+    /// In increasing time; one step per distinct time with an event or a
+    /// censoring.
+    pub steps: Vec<KaplanMeierStep>,
+}
+
+impl KaplanMeierCurve {
+    /// Estimated survival beyond `time` (1 before the first event).
+    pub fn survival_at(&self, time: u32) -> f64 {
+        self.steps
+            .iter()
+            .take_while(|step| step.time <= time)
+            .last()
+            .map_or(1.0, |step| step.survival)
+    }
+
+    /// The median: the smallest time at which the estimated survival is 0.5
+    /// or below (the usual textbook definition, e.g. Collett, Modelling
+    /// Survival Data in Medical Research, §2.4). `None` when the curve never
+    /// reaches 0.5.
+    pub fn median(&self) -> Option<u32> {
+        self.steps
+            .iter()
+            .find(|step| step.survival <= 0.5 + COMPARISON_TOLERANCE)
+            .map(|step| step.time)
+    }
+}
+
+/// The Kaplan–Meier product-limit estimator (Kaplan EL, Meier P.
+/// Nonparametric estimation from incomplete observations. J Am Stat Assoc
+/// 1958;53:457–481): S(t) = ∏ over event times tᵢ ≤ t of (1 − dᵢ / nᵢ), with
+/// nᵢ those at risk just before tᵢ. At a time with both events and
+/// censorings, the censored are taken to be at risk at that time (the
+/// convention of Kaplan & Meier 1958).
+pub fn kaplan_meier(observations: &[SurvivalObservation]) -> KaplanMeierCurve {
+    let mut sorted = observations.to_vec();
+    sorted.sort_by_key(|o| o.time);
+    let mut steps = Vec::new();
+    let mut at_risk = sorted.len();
+    let mut survival = 1.0;
+    let mut index = 0;
+    while let Some(first) = sorted.get(index) {
+        let time = first.time;
+        let same_time = sorted[index..].iter().take_while(|o| o.time == time);
+        let (events, censored) =
+            same_time.fold(
+                (0, 0),
+                |(e, c), o| {
+                    if o.event {
+                        (e + 1, c)
+                    } else {
+                        (e, c + 1)
+                    }
+                },
+            );
+        if events > 0 {
+            survival *= 1.0 - events as f64 / at_risk as f64;
+        }
+        steps.push(KaplanMeierStep {
+            time,
+            at_risk,
+            events,
+            censored,
+            survival,
+        });
+        at_risk -= events + censored;
+        index += events + censored;
+    }
+    KaplanMeierCurve { steps }
+}
+
+// ---------------------------------------------------------------------------
+
+/// Absorbs binary floating-point error in threshold comparisons (e.g.
+/// 6 − 4.2 = 1.7999…); far below any clinically meaningful difference.
+const COMPARISON_TOLERANCE: f64 = 1e-9;
+
+/// Whether `current` is at least `percent` % below `baseline` (> 0), compared
+/// as (baseline − current) × 100 ≥ percent × baseline to avoid dividing.
+fn reduction_at_least(baseline: f64, current: f64, percent: f64) -> bool {
+    (baseline - current) * 100.0 >= percent * baseline - COMPARISON_TOLERANCE * baseline.abs()
+}
+
+fn check_baseline_and_current(baseline: f64, current: f64) -> Result<(), OutcomeError> {
+    if !baseline.is_finite() {
+        return Err(OutcomeError::NotFinite { what: "baseline" });
+    }
+    if !current.is_finite() {
+        return Err(OutcomeError::NotFinite {
+            what: "current score",
+        });
+    }
+    if baseline <= 0.0 {
+        return Err(OutcomeError::BaselineNotPositive {
+            baseline: baseline.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn check_reports(reports: &[ScoreReport]) -> Result<(), OutcomeError> {
+    if reports.iter().all(|r| r.score.is_finite()) {
+        Ok(())
+    } else {
+        Err(OutcomeError::NotFinite {
+            what: "reported score",
+        })
+    }
+}
+
+/// Whole 24-hour periods from `from` to `to` (0 if `to` is not later).
+fn whole_days_between(from: Timestamp, to: Timestamp) -> u32 {
+    let seconds = to.duration_since(from).as_secs();
+    u32::try_from(seconds.max(0) / 86_400).unwrap_or(u32::MAX)
+}
