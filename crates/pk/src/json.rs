@@ -20,7 +20,9 @@ use crate::model::{Model, UnknownModel};
 use crate::patient::{Patient, PatientError, Sex};
 use crate::plan::{Dose, DosingPlan, PlanError};
 use crate::simulate::{simulate, SimulationError, SimulationSettings, DEFAULT_TIME_TO_PEAK};
-use crate::units::{Centimetres, Kilograms, Milligrams, MilligramsPerHour, Minutes, Seconds, Years};
+use crate::units::{
+    Centimetres, Kilograms, Milligrams, MilligramsPerHour, Minutes, Seconds, Years,
+};
 
 /// Why `simulate_json` refused its input.
 #[derive(Debug, thiserror::Error)]
@@ -74,10 +76,15 @@ pub fn simulate_json(input: &str) -> Result<String, JsonError> {
     let response = SimulationResponse {
         model: model.name(),
         source: model.source(),
-        warnings: simulation.warnings.iter().map(ToString::to_string).collect(),
+        warnings: simulation
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         ke0_per_min: simulation.ke0.0,
         t_peak_min: simulation.time_to_peak.0,
-        ke0_basis: "assumption: derived from the time to peak effect-site concentration after a bolus \
+        ke0_basis:
+            "assumption: derived from the time to peak effect-site concentration after a bolus \
                     (t_peak_min); no published ketamine ke0",
         bands,
         t_min: &simulation.concentrations.t_min,

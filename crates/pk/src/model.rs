@@ -52,7 +52,12 @@ pub struct UnknownModel {
 }
 
 impl Model {
-    pub const ALL: [Model; 4] = [Model::Domino, Model::Clements250, Model::Hijazi, Model::Kamp];
+    pub const ALL: [Model; 4] = [
+        Model::Domino,
+        Model::Clements250,
+        Model::Hijazi,
+        Model::Kamp,
+    ];
 
     /// The lower-case name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
@@ -137,14 +142,16 @@ impl Model {
             Model::Clements250 => Validity {
                 age_years: ADULT,
                 weight_kg: ANY,
-                basis: "adult volunteers (pk-models.md; exact range in the primary paper [to check])",
+                basis:
+                    "adult volunteers (pk-models.md; exact range in the primary paper [to check])",
             },
             // Adult ICU patients. opentiva marks Hijazi valid only up to age 18: an error in
             // opentiva, not the paper's rule (pk-models.md).
             Model::Hijazi => Validity {
                 age_years: ADULT,
                 weight_kg: ANY,
-                basis: "adult ICU patients (pk-models.md; exact range in the primary paper [to check])",
+                basis:
+                    "adult ICU patients (pk-models.md; exact range in the primary paper [to check])",
             },
             // pk-models.md: healthy volunteers 18-45 y, 59-100 kg approx. [to check].
             Model::Kamp => Validity {

@@ -40,7 +40,9 @@ pub enum DoseError {
         max: f64,
         value: f64,
     },
-    #[error("rate_mg_per_h needs duration_min greater than 0 (a rate over no time delivers nothing)")]
+    #[error(
+        "rate_mg_per_h needs duration_min greater than 0 (a rate over no time delivers nothing)"
+    )]
     RateWithoutDuration,
     #[error("give exactly one of amount_mg and rate_mg_per_h, not both")]
     BothAmountAndRate,
@@ -59,7 +61,11 @@ pub enum PlanError {
 
 impl Dose {
     /// `amount` spread evenly over `duration`; a zero duration is an instantaneous bolus.
-    pub fn amount(start: Minutes, duration: Minutes, amount: Milligrams) -> Result<Dose, DoseError> {
+    pub fn amount(
+        start: Minutes,
+        duration: Minutes,
+        amount: Milligrams,
+    ) -> Result<Dose, DoseError> {
         check_time("start_min", start.0)?;
         check_time("duration_min", duration.0)?;
         check_quantity("amount_mg", amount.0, MAX_AMOUNT_MG)?;

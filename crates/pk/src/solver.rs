@@ -118,7 +118,9 @@ impl CompartmentModel {
             });
         }
         let mut peripheral = Vec::with_capacity(2);
-        for (into, back, k_in, k_out) in [("k12", "k21", k12.0, k21.0), ("k13", "k31", k13.0, k31.0)] {
+        for (into, back, k_in, k_out) in
+            [("k12", "k21", k12.0, k21.0), ("k13", "k31", k13.0, k31.0)]
+        {
             match (k_in > 0.0, k_out > 0.0) {
                 (true, true) => peripheral.push((k_in, k_out)),
                 (false, false) => {}
@@ -161,7 +163,9 @@ impl CompartmentModel {
 
     /// Exponents (per minute) of the modes in use.
     pub fn exponents(&self) -> Vec<PerMinute> {
-        self.used_modes().map(|i| PerMinute(self.lambda[i])).collect()
+        self.used_modes()
+            .map(|i| PerMinute(self.lambda[i]))
+            .collect()
     }
 
     fn used_modes(&self) -> impl Iterator<Item = usize> + '_ {

@@ -10,9 +10,17 @@ use serde_json::Value;
 use crate::{run, series, within_tolerance};
 
 fn fixture(name: &str) -> Value {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "oracles", "pk", "fixtures", name]
-        .iter()
-        .collect();
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "oracles",
+        "pk",
+        "fixtures",
+        name,
+    ]
+    .iter()
+    .collect();
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(error) => panic!("cannot read {}: {error}", path.display()),
@@ -43,17 +51,26 @@ fn check_fixture(name: &str) -> usize {
             let ours = series(&output, key);
             let expected = series(case, key);
             let times = series(case, "t_min");
-            assert_eq!(times.len(), expected.len(), "{case_name}: malformed fixture");
+            assert_eq!(
+                times.len(),
+                expected.len(),
+                "{case_name}: malformed fixture"
+            );
             for (t, want) in times.iter().zip(&expected) {
                 let index = (t * 60.0 / step_s).round() as usize;
                 let (Some(got), Some(our_t)) = (ours.get(index), ours_t.get(index)) else {
                     failures.push(format!("{case_name}: no sample at {t} min"));
                     continue;
                 };
-                assert!((our_t - t).abs() < 1e-9, "{case_name}: time grid differs at {t}");
+                assert!(
+                    (our_t - t).abs() < 1e-9,
+                    "{case_name}: time grid differs at {t}"
+                );
                 compared += 1;
                 if !within_tolerance(*got, *want) {
-                    failures.push(format!("{case_name} {key} at {t} min: got {got}, oracle {want}"));
+                    failures.push(format!(
+                        "{case_name} {key} at {t} min: got {got}, oracle {want}"
+                    ));
                 }
             }
         }
@@ -83,7 +100,11 @@ fn plasma_and_effect_site_match_the_matrix_exponential_oracle() {
 /// model and weight in the fixture (Kamp's changes with weight under allometric scaling).
 #[test]
 fn ke0_matches_the_oracle_for_every_case() {
-    for case in fixture("expm.json")["cases"].as_array().cloned().unwrap_or_default() {
+    for case in fixture("expm.json")["cases"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         let output = run(&case["input"]);
         let ours = output["ke0_per_min"].as_f64().unwrap_or(f64::NAN);
         let theirs = case["ke0_per_min"].as_f64().unwrap_or(f64::NAN);

@@ -35,27 +35,47 @@ fn check(model: &str, key: &str, expected: [f64; 7]) {
 
 #[test]
 fn domino_plasma_matches_the_table() {
-    check("domino", "plasma_ng_ml", [306.4, 207.5, 191.9, 207.7, 236.4, 270.2, 104.1]);
+    check(
+        "domino",
+        "plasma_ng_ml",
+        [306.4, 207.5, 191.9, 207.7, 236.4, 270.2, 104.1],
+    );
 }
 
 #[test]
 fn clements250_plasma_matches_the_table() {
-    check("clements250", "plasma_ng_ml", [193.3, 189.0, 190.4, 206.7, 249.7, 317.6, 193.2]);
+    check(
+        "clements250",
+        "plasma_ng_ml",
+        [193.3, 189.0, 190.4, 206.7, 249.7, 317.6, 193.2],
+    );
 }
 
 #[test]
 fn hijazi_plasma_matches_the_table() {
-    check("hijazi", "plasma_ng_ml", [296.6, 258.3, 224.9, 199.9, 195.5, 203.7, 37.2]);
+    check(
+        "hijazi",
+        "plasma_ng_ml",
+        [296.6, 258.3, 224.9, 199.9, 195.5, 203.7, 37.2],
+    );
 }
 
 #[test]
 fn kamp_allometric_plasma_matches_the_table() {
-    check("kamp", "plasma_ng_ml", [462.7, 237.1, 226.4, 246.0, 280.4, 330.0, 152.7]);
+    check(
+        "kamp",
+        "plasma_ng_ml",
+        [462.7, 237.1, 226.4, 246.0, 280.4, 330.0, 152.7],
+    );
 }
 
 #[test]
 fn kamp_effect_site_matches_the_table() {
-    check("kamp", "effect_ng_ml", [486.9, 239.0, 226.2, 245.8, 280.2, 329.9, 153.0]);
+    check(
+        "kamp",
+        "effect_ng_ml",
+        [486.9, 239.0, 226.2, 245.8, 280.2, 329.9, 153.0],
+    );
 }
 
 /// pk-models.md reproduced opentiva's ke0 values numerically from t_peak = 1 min: domino 0.6523,
@@ -98,7 +118,10 @@ fn ke0_from_a_one_minute_peak_matches_the_listed_values() {
 /// 301.9 ng/mL for Domino.
 #[test]
 fn long_infusion_reaches_the_hand_computed_steady_state() {
-    for (model, steady) in [("kamp", 35.0 / 84.0 * 1000.0), ("domino", 35.0 / 60.0 / (0.4381 * 4.41) * 1000.0)] {
+    for (model, steady) in [
+        ("kamp", 35.0 / 84.0 * 1000.0),
+        ("domino", 35.0 / 60.0 / (0.4381 * 4.41) * 1000.0),
+    ] {
         let output = run(&json!({
             "model": model,
             "patient": {"weight_kg": 70, "age_years": 40, "sex": "male", "height_cm": 170},
@@ -107,6 +130,9 @@ fn long_infusion_reaches_the_hand_computed_steady_state() {
         }));
         let plasma = series(&output, "plasma_ng_ml");
         let last = plasma.last().copied().unwrap_or(f64::NAN);
-        assert!((last - steady).abs() <= 1e-3 * steady, "{model}: {last} vs {steady}");
+        assert!(
+            (last - steady).abs() <= 1e-3 * steady,
+            "{model}: {last} vs {steady}"
+        );
     }
 }
