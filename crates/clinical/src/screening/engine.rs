@@ -28,6 +28,15 @@ pub fn screen(facts: &PatientFacts, settings: &ScreeningSettings, evaluated_on: 
         contraindications(facts, settings, evaluated_on),
         interactions,
     ];
+    let mut criteria = criteria;
+    for result in &mut criteria {
+        result.settings_used = result
+            .criterion
+            .parameters
+            .iter()
+            .map(|name| (*name, setting_value(name, settings)))
+            .collect();
+    }
     debug_assert!(criteria
         .iter()
         .zip(CRITERIA.iter())
@@ -37,6 +46,41 @@ pub fn screen(facts: &PatientFacts, settings: &ScreeningSettings, evaluated_on: 
         evaluated_on,
         criteria,
         interaction_flags,
+    }
+}
+
+/// A setting's value as shown beside the rule that reads it.
+fn setting_value(name: &str, settings: &ScreeningSettings) -> String {
+    match name {
+        "chronic_minimum_months" => settings.chronic_minimum_months.to_string(),
+        "minimum_conventional_classes" => settings.minimum_conventional_classes.to_string(),
+        "record_windows" => RECORD_REQUIREMENTS
+            .iter()
+            .map(|r| format!("{} {}", r.name, settings.record_windows.window(r.kind)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        "absolute_contraindications" => {
+            let names: Vec<&str> = settings
+                .absolute_contraindications
+                .iter()
+                .map(|c| contraindication(*c).name)
+                .collect();
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
+        }
+        "condition_codes" => format!(
+            "{} entries ({})",
+            settings.condition_codes.len(),
+            settings
+                .condition_codes
+                .first()
+                .map(|c| c.system_version.to_string())
+                .unwrap_or_default()
+        ),
+        _ => "(unknown setting)".into(),
     }
 }
 
@@ -79,6 +123,7 @@ impl Builder {
             evidence: self.evidence,
             concerns: self.concerns,
             missing: self.missing,
+            settings_used: Vec::new(),
         }
     }
 

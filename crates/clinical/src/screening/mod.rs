@@ -287,6 +287,8 @@ pub struct CriterionResult {
     /// Why review is needed, or why the criterion is not met.
     pub concerns: Vec<String>,
     pub missing: Vec<MissingItem>,
+    /// The clinic settings the rule read, with their values (name, value).
+    pub settings_used: Vec<(&'static str, String)>,
 }
 
 /// How a medication matched an interaction rule.
@@ -341,6 +343,9 @@ impl Screening {
             let c = result.criterion;
             text.push_str(&format!("{}. {} — {}\n", c.number, c.title, result.status));
             text.push_str(&format!("   rule: {}\n", c.rule));
+            for (name, value) in &result.settings_used {
+                text.push_str(&format!("   clinic setting: {name} = {value}\n"));
+            }
             for line in &result.evidence {
                 text.push_str(&format!("   evidence: {line}\n"));
             }
