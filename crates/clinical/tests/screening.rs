@@ -1068,10 +1068,12 @@ fn settings_change_the_rules() {
         screen(&facts, &ScreeningSettings::default(), TODAY).decision,
         Decision::Eligible
     );
-    assert_eq!(
-        screen(&facts, &six_months, TODAY).decision,
-        Decision::NotEligible
-    );
+    let result = screen(&facts, &six_months, TODAY);
+    assert_eq!(result.decision, Decision::NotEligible);
+    // The explanation shows the clinic's value beside the rule.
+    assert!(result
+        .explanation()
+        .contains("clinic setting: chronic_minimum_months = 6"));
 
     // A clinic that accepts 7-day-old vitals only.
     let mut strict = ScreeningSettings::default();

@@ -138,11 +138,11 @@ pub fn calculate_session(
             id: protocol.id.clone(),
         });
     }
-    if protocol.steps.is_empty() {
+    let Some((first_step, later_steps)) = protocol.steps.split_first() else {
         return Err(DosingError::ProtocolHasNoSteps {
             id: protocol.id.clone(),
         });
-    }
+    };
     if settings.pump.rate_resolution.value() <= 0.0 {
         return Err(DosingError::SettingNotPositive {
             setting: "pump.rate_resolution",
@@ -155,8 +155,8 @@ pub fn calculate_session(
     }
     let limits = Limits::new(settings, overrides)?;
 
-    let mut duration = protocol.steps[0].duration();
-    for step in &protocol.steps[1..] {
+    let mut duration = first_step.duration();
+    for step in later_steps {
         duration = duration + step.duration();
     }
     if let Some(session) = protocol.session_length {

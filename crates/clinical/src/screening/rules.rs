@@ -44,8 +44,10 @@ pub const CRITERIA: [CriterionDefinition; 6] = [
         source: "SPEC §1.3 (seed: longer than three months); Treede RD et al. Pain \
                  2015;156:1003–1007 and ICD-11 MG30: pain that persists or recurs for \
                  more than 3 months",
-        // Treede 2015 abstract and text seen (PMC4450869); ICD-11 MG30 not re-checked.
-        verification: Verification::Checked,
+        // Seen verbatim in the abstract of the follow-up paper (Treede RD et al. Pain
+        // 2019;160:19–27: "pain that persists or recurs for more than 3 months"); the 2015
+        // text and ICD-11 MG30 not re-read here.
+        verification: Verification::ToCheck,
     },
     CriterionDefinition {
         id: CriterionId::Diagnosed,
