@@ -1,1 +1,88 @@
-//! placeholder
+//! The web layer of Respite: HTTP routes, sign-in, access control, CSRF,
+//! audit of every access to health data, and server-rendered pages.
+//!
+//! Only this crate knows HTTP. Every route is listed once in [`routes`], with
+//! the access it needs; [`access::authorize`] is the one function that
+//! decides, and the one place that writes the audit entry.
+
+pub mod access;
+pub mod auth;
+mod csrf;
+mod error;
+mod pages;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use respite_store::Store;
+use tokio::net::TcpListener;
+
+pub use error::AppError;
+
+/// Settings of the web application; defaults suit the demo.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    pub clinic_name: String,
+    /// ISO 3166-1 alpha-2 region in which phone numbers without a country
+    /// code are read.
+    pub clinic_region: String,
+    /// The clinic's IANA time zone.
+    pub clinic_time_zone: String,
+    /// Automatic logoff after this long without a request (HIPAA
+    /// §164.312(a)(2)(iii) "automatic logoff"; 15 minutes is common practice).
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, whatever the activity.
+    pub absolute_timeout: Duration,
+    /// After this many failed sign-ins for one e-mail within
+    /// `lockout_window`, further attempts are refused until the window has
+    /// passed since the last failure.
+    pub lockout_threshold: i64,
+    pub lockout_window: Duration,
+    /// Mark cookies `Secure` (set when served behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            clinic_name: "Respite Pain Clinic".to_owned(),
+            clinic_region: "US".to_owned(),
+            clinic_time_zone: "America/Los_Angeles".to_owned(),
+            idle_timeout: Duration::from_secs(15 * 60),
+            absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            lockout_threshold: 5,
+            lockout_window: Duration::from_secs(15 * 60),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// What every handler can reach. Holds no per-request state: everything that
+/// must survive a request lives in the database.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+}
+
+/// The application with every route, access check and layer.
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

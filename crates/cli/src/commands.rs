@@ -1,0 +1,220 @@
+//! The subcommands' bodies.
+
+use std::io::{IsTerminal, Read};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use respite_domain::{Email, Role};
+use respite_store::demo::{DemoSize, DEMO_CLINIC_TIME_ZONE};
+use respite_store::{DatabaseUrl, PoolSettings, Store};
+use respite_web::{auth, AppState, WebConfig};
+use tokio::net::TcpListener;
+
+async fn open(url: &DatabaseUrl) -> anyhow::Result<Store> {
+    let store = Store::connect(url, PoolSettings::default())
+        .await
+        .with_context(|| format!("database {}: cannot connect", url.redacted()))?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("database {}: cannot migrate", url.redacted()))?;
+    Ok(store)
+}
+
+pub async fn migrate(url: DatabaseUrl) -> anyhow::Result<()> {
+    open(&url).await?;
+    println!("database {} is up to date", url.redacted());
+    Ok(())
+}
+
+pub async fn serve(url: DatabaseUrl, bind: SocketAddr) -> anyhow::Result<()> {
+    let store = open(&url).await?;
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("--bind {bind}: cannot listen"))?;
+    let address = listener.local_addr()?;
+    println!(
+        "Respite is serving http://{address}/ (database: {})",
+        url.redacted()
+    );
+    run_server(listener, store, WebConfig::default()).await
+}
+
+async fn run_server(listener: TcpListener, store: Store, config: WebConfig) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    spawn_session_sweeper(store.clone(), config.clone());
+    let state = AppState {
+        store: store.clone(),
+        config,
+    };
+    respite_web::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Deletes expired sessions every few minutes (they are refused anyway; this
+/// keeps the table small).
+fn spawn_session_sweeper(store: Store, config: Arc<WebConfig>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let now = jiff::Timestamp::now();
+            let idle = now - auth::signed(config.idle_timeout);
+            let created = now - auth::signed(config.absolute_timeout);
+            if let Err(err) = store.delete_expired_sessions(idle, created).await {
+                tracing::warn!(error = %err, "session sweep failed");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// Demo logins, one per role. Printed at start; the demo database is
+/// throw-away and lives in a temporary folder.
+const DEMO_PASSWORD: &str = "respite-demo";
+const DEMO_USERS: &[(&str, &str, Role)] = &[
+    ("frontdesk@demo.respite.test", "Fran Desk", Role::FrontDesk),
+    ("nurse@demo.respite.test", "Nadia Nurse (RN)", Role::Nurse),
+    (
+        "clinician@demo.respite.test",
+        "Dr. Carl Clinician",
+        Role::Clinician,
+    ),
+    ("admin@demo.respite.test", "Ada Admin", Role::Admin),
+];
+
+pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("respite-demo-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    let url = DatabaseUrl::sqlite_file(&dir.join("demo.sqlite"));
+    let store = open(&url).await?;
+    let now = jiff::Timestamp::now();
+    let hash = tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PASSWORD)).await??;
+    let mut consulting = Vec::new();
+    for (email, name, role) in DEMO_USERS {
+        let user = store
+            .create_staff_user(email, name, *role, &hash, now)
+            .await?;
+        if matches!(role, Role::FrontDesk | Role::Clinician) {
+            consulting.push(user.id);
+        }
+    }
+    let tz = jiff::tz::TimeZone::get(DEMO_CLINIC_TIME_ZONE)?;
+    let today = now.to_zoned(tz).date();
+    let summary =
+        respite_store::demo::seed(&store, today, DemoSize::default(), &consulting).await?;
+
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("--bind {bind}: cannot listen"))?;
+    let address = listener.local_addr()?;
+    println!("Respite demo clinic: http://{address}/");
+    println!(
+        "  {} patients, {} conditions, {} observations, {} infusion sessions, {} inquiries, {} consultations",
+        summary.patients,
+        summary.conditions,
+        summary.observations,
+        summary.infusion_sessions,
+        summary.inquiries,
+        summary.consultations
+    );
+    println!(
+        "  database: {} (thrown away: restart for a fresh clinic)",
+        dir.display()
+    );
+    println!("Staff sign-in at http://{address}/staff/login, password `{DEMO_PASSWORD}` for every demo login:");
+    for (email, _, role) in DEMO_USERS {
+        println!("  {:<11} {email}", role.as_str());
+    }
+    let result = run_server(listener, store, WebConfig::default()).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+pub async fn user_add(
+    url: DatabaseUrl,
+    email: &str,
+    role: &str,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|err| anyhow::anyhow!("--email: {err}"))?;
+    let role: Role = role.parse().map_err(|err| anyhow::anyhow!("--{err}"))?;
+    let password = read_password()?;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await?
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    let store = open(&url).await?;
+    let email_text = email.as_str().to_lowercase();
+    let user = store
+        .create_staff_user(
+            &email_text,
+            name.unwrap_or(&email_text),
+            role,
+            &hash,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    println!("created {} user {} (id {})", user.role, user.email, user.id);
+    Ok(())
+}
+
+/// The password from standard input: asked twice without echo on a terminal,
+/// else the first line.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Password again: ")?;
+        if first != second {
+            bail!("password: the two entries differ");
+        }
+        return Ok(first);
+    }
+    let mut input = String::new();
+    std::io::stdin().take(4096).read_to_string(&mut input)?;
+    let password = input.lines().next().unwrap_or("").to_owned();
+    if password.is_empty() {
+        bail!("password: none given on standard input");
+    }
+    Ok(password)
+}
+
+pub fn pk_simulate(plan: &str) -> anyhow::Result<()> {
+    let text = if plan == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("--plan -: cannot read standard input")?;
+        text
+    } else {
+        std::fs::read_to_string(plan).with_context(|| format!("--plan {plan}: cannot read"))?
+    };
+    let output = respite_pk::json::simulate_json(&text).map_err(|err| anyhow::anyhow!("{err}"))?;
+    println!("{output}");
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Staff sign-in: argon2id password hashes, server-side sessions in the
+//! database, automatic logoff, and back-off after failed attempts.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use jiff::{SignedDuration, Timestamp};
+use respite_store::{StaffUser, Store, StoreResult};
+use sha2::{Digest, Sha256};
+
+use crate::WebConfig;
+
+pub const SESSION_COOKIE: &str = "respite_session";
+
+/// The shortest password we accept for staff: NIST SP 800-63B §5.1.1.2 asks
+/// for at least 8 characters; we ask for 12 for accounts that reach health
+/// data.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PasswordError {
+    #[error("password: must be at least {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    #[error("password: must be at most 1024 characters")]
+    TooLong,
+    #[error("password: could not be hashed")]
+    Hashing,
+}
+
+/// Hashes a password with argon2id (RFC 9106), the argon2 crate's defaults
+/// (m = 19 MiB, t = 2, p = 1: OWASP's recommended minimum), and a random salt.
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(PasswordError::TooShort);
+    }
+    if password.len() > 1024 {
+        return Err(PasswordError::TooLong);
+    }
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).map_err(|_| PasswordError::Hashing)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|_| PasswordError::Hashing)?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|_| PasswordError::Hashing)
+}
+
+/// Whether `password` matches a stored hash. A malformed hash never matches.
+pub fn verify_password(password: &str, stored_hash: &str) -> bool {
+    PasswordHash::new(stored_hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Random bytes as lower-case hex, from the operating system's generator.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // getrandom fails only when the OS has no entropy source at all; then
+    // no session can be made safely, and the zero token below is refused.
+    if getrandom::getrandom(&mut buf).is_err() {
+        return String::new();
+    }
+    hex::encode(buf)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The value of the cookie `name` in a request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// A `Set-Cookie` header: HttpOnly, SameSite=Strict, path /.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: Option<u64>, secure: bool) -> HeaderValue {
+    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if let Some(age) = max_age_secs {
+        cookie.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    // Names and values are ours (hex tokens), so always valid header text.
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub fn clear_cookie(name: &str, secure: bool) -> HeaderValue {
+    set_cookie(name, "", Some(0), secure)
+}
+
+/// A signed-in staff member, put in the request by the access check.
+#[derive(Clone, Debug)]
+pub struct StaffSession {
+    pub user: StaffUser,
+    pub token_hash: String,
+}
+
+/// The staff member behind a request's session cookie, if the session is
+/// live: not idle longer than the idle timeout, not older than the absolute
+/// timeout, and the user still active. Expired sessions are deleted.
+pub async fn current_session(
+    store: &Store,
+    config: &WebConfig,
+    headers: &HeaderMap,
+    now: Timestamp,
+) -> StoreResult<Option<StaffSession>> {
+    let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| t.len() == 64) else {
+        return Ok(None);
+    };
+    let hash = token_hash(token);
+    let Some(session) = store.session(&hash).await? else {
+        return Ok(None);
+    };
+    let idle = now.duration_since(session.last_seen_at);
+    let age = now.duration_since(session.created_at);
+    let expired = idle > signed(config.idle_timeout) || age > signed(config.absolute_timeout);
+    if expired || !session.user.active {
+        store.delete_session(&hash).await?;
+        return Ok(None);
+    }
+    // Refresh the idle clock at most every few seconds, not on every request.
+    if idle > SignedDuration::from_secs(5) {
+        store.touch_session(&hash, now).await?;
+    }
+    Ok(Some(StaffSession {
+        user: session.user,
+        token_hash: hash,
+    }))
+}
+
+pub fn signed(duration: std::time::Duration) -> SignedDuration {
+    SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX)
+}
+
+/// Adds a session cookie to a response's headers.
+pub fn session_cookie_header(headers: &mut HeaderMap, token: &str, config: &WebConfig) {
+    headers.append(
+        SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            token,
+            Some(config.absolute_timeout.as_secs()),
+            config.secure_cookies,
+        ),
+    );
+}
+
+/// A hash to verify against when the e-mail is unknown, so that a wrong
+/// e-mail costs the same time as a wrong password.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy-password-never-used").unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_hashes_verify_and_reject() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse batterY", &hash));
+        assert!(!verify_password("anything", "not a hash"));
+        assert_eq!(hash_password("short"), Err(PasswordError::TooShort));
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; respite_session=abc; b=2"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, "c"), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! The one application error type. Client errors name the field and the rule;
+//! server errors are logged with a reference and shown without internals.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use respite_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("{field}: {message}")]
+    BadRequest {
+        field: &'static str,
+        message: String,
+    },
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::NotFound => {
+                page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.")
+            }
+            AppError::BadRequest { field, message } => page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Please check your input",
+                &format!("{field}: {message}"),
+            ),
+            AppError::Store(StoreError::Conflict { field, message }) => page(
+                StatusCode::CONFLICT,
+                "Please check your input",
+                &format!("{field}: {message}"),
+            ),
+            other => {
+                let reference = crate::auth::random_hex(6);
+                // The error text can carry SQL, never health data: queries
+                // bind values as parameters.
+                tracing::error!(%reference, error = %other, "request failed");
+                page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    &format!("The server could not finish this request. Reference: {reference}."),
+                )
+            }
+        }
+    }
+}
+
+/// A minimal page for errors and refusals, without the site template so that
+/// it cannot fail itself.
+pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head>\
+         <body><main class=\"narrow\"><h1>{title}</h1><p class=\"error-message\">{}</p>\
+         <p><a href=\"/\">Clinic home</a> · <a href=\"/staff\">Staff</a></p></main></body></html>",
+        escape(message)
+    );
+    (status, Html(body)).into_response()
+}
+
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,114 @@
+//! The administrator's view of the audit trail, with filters and the result
+//! of re-verifying the hash chain.
+
+use askama::Template;
+use axum::extract::{Extension, Query, State};
+use axum::response::Response;
+use jiff::civil::Date;
+use respite_store::{AuditChainStatus, AuditFilter, AuditRecord};
+use serde::Deserialize;
+
+use super::{clinic_time, render, Nav};
+use crate::auth::StaffSession;
+use crate::csrf::CsrfToken;
+use crate::{AppError, AppState};
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AuditQuery {
+    actor: String,
+    resource_type: String,
+    outcome: String,
+    since: String,
+    until: String,
+}
+
+pub struct AuditRow {
+    pub record: AuditRecord,
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    nav: Nav,
+    query: AuditQuery,
+    rows: Vec<AuditRow>,
+    chain: String,
+    chain_ok: bool,
+}
+
+const OUTCOMES: &[&str] = &["success", "denied", "invalid", "error"];
+
+pub async fn audit_trail(
+    State(state): State<AppState>,
+    Extension(session): Extension<StaffSession>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, AppError> {
+    let tz =
+        jiff::tz::TimeZone::get(&state.config.clinic_time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let day = |field: &'static str,
+               text: &str,
+               end_of_day: bool|
+     -> Result<Option<jiff::Timestamp>, AppError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let bad = || AppError::BadRequest {
+            field,
+            message: "must be a date like 2026-11-25".into(),
+        };
+        let date: Date = text.parse().map_err(|_| bad())?;
+        let start = date.to_zoned(tz.clone()).map_err(|_| bad())?;
+        let at = if end_of_day {
+            start.tomorrow().map_err(|_| bad())?.timestamp() - jiff::SignedDuration::from_millis(1)
+        } else {
+            start.timestamp()
+        };
+        Ok(Some(at))
+    };
+    let outcome = query.outcome.trim();
+    if !outcome.is_empty() && !OUTCOMES.contains(&outcome) {
+        return Err(AppError::BadRequest {
+            field: "outcome",
+            message: "must be one of success, denied, invalid, error".into(),
+        });
+    }
+    let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let filter = AuditFilter {
+        actor: nonempty(&query.actor),
+        resource_type: nonempty(&query.resource_type),
+        outcome: nonempty(outcome),
+        since: day("since", &query.since, false)?,
+        until: day("until", &query.until, true)?,
+        limit: 500,
+    };
+    let rows = state
+        .store
+        .audit_entries(&filter)
+        .await?
+        .into_iter()
+        .map(|record| AuditRow {
+            when: clinic_time(record.at, &state.config.clinic_time_zone),
+            record,
+        })
+        .collect();
+    let (chain, chain_ok) = match state.store.verify_audit_chain().await? {
+        AuditChainStatus::Intact { entries } => {
+            (format!("Intact: all {entries} entries verify."), true)
+        }
+        AuditChainStatus::BrokenAt { seq } => (
+            format!("BROKEN at entry {seq}: the trail was altered."),
+            false,
+        ),
+    };
+    render(&AuditPage {
+        nav: Nav::new(&session, &csrf.0),
+        query,
+        rows,
+        chain,
+        chain_ok,
+    })
+}

@@ -1,0 +1,53 @@
+//! Page handlers, one module per area. Each handler is short: extract, call
+//! the domain or the store, render.
+
+pub mod audit;
+pub mod public;
+pub mod sign_in;
+pub mod staff;
+
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::auth::StaffSession;
+use crate::AppError;
+use respite_domain::Permission;
+
+/// Renders a template into an HTML response.
+pub fn render(template: &impl Template) -> Result<Response, AppError> {
+    Ok(Html(template.render()?).into_response())
+}
+
+/// The staff navigation bar: who is signed in and what they may open.
+pub struct Nav {
+    pub name: String,
+    pub role: &'static str,
+    pub inquiries: bool,
+    pub patients: bool,
+    pub charts: bool,
+    pub audit: bool,
+    pub csrf: String,
+}
+
+impl Nav {
+    pub fn new(session: &StaffSession, csrf: &str) -> Nav {
+        let role = session.user.role;
+        Nav {
+            name: session.user.display_name.clone(),
+            role: role.label(),
+            inquiries: role.grants(Permission::ReadInquiries),
+            patients: role.grants(Permission::ReadPatientDirectory),
+            charts: role.grants(Permission::ReadClinicalRecords),
+            audit: role.grants(Permission::ReadAuditTrail),
+            csrf: csrf.to_owned(),
+        }
+    }
+}
+
+/// A timestamp shown in the clinic's time zone, e.g. `2026-11-25 09:30`.
+pub fn clinic_time(at: jiff::Timestamp, time_zone: &str) -> String {
+    match jiff::tz::TimeZone::get(time_zone) {
+        Ok(tz) => at.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string(),
+        Err(_) => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}

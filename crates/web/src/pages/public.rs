@@ -1,0 +1,212 @@
+//! The clinic's public page: who we are, and the inquiry form.
+
+use askama::Template;
+use axum::extract::{Extension, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use jiff::Timestamp;
+use respite_domain::inquiry::{
+    Days, FieldError, InquiryForm, PainArea, PainDuration, PreferredChannel,
+};
+use serde::Deserialize;
+
+use super::render;
+use crate::csrf::CsrfToken;
+use crate::error::page;
+use crate::{AppError, AppState};
+
+/// Time zones offered in the form; the page's script adds the browser's own
+/// zone when it is not among them.
+const TIME_ZONES: &[&str] = &[
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+];
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    clinic_name: &'a str,
+    csrf: &'a str,
+    form: InquiryForm,
+    errors: Vec<FieldError>,
+    time_zones: Vec<String>,
+    preferred_channels: &'static [PreferredChannel],
+    pain_areas: &'static [PainArea],
+    pain_durations: &'static [PainDuration],
+    days: &'static [Days],
+}
+
+impl HomePage<'_> {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Result<Response, AppError> {
+    let form = InquiryForm {
+        time_zone: state.config.clinic_time_zone.clone(),
+        preferred_channel: "phone".into(),
+        ..InquiryForm::default()
+    };
+    render(&home_page(&state, &csrf.0, form, Vec::new()))
+}
+
+fn home_page<'a>(
+    state: &'a AppState,
+    csrf: &'a str,
+    form: InquiryForm,
+    errors: Vec<FieldError>,
+) -> HomePage<'a> {
+    let mut time_zones: Vec<String> = TIME_ZONES.iter().map(|&z| z.to_owned()).collect();
+    if !form.time_zone.is_empty() && !time_zones.contains(&form.time_zone) {
+        // Keep an unlisted zone that the browser or the person gave.
+        time_zones.push(form.time_zone.clone());
+    }
+    HomePage {
+        clinic_name: &state.config.clinic_name,
+        csrf,
+        form,
+        errors,
+        time_zones,
+        preferred_channels: PreferredChannel::ALL,
+        pain_areas: PainArea::ALL,
+        pain_durations: PainDuration::ALL,
+        days: Days::ALL,
+    }
+}
+
+/// The form as posted. Every field defaults to empty so that a missing field
+/// is reported by validation, by name, like an empty one.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct InquiryInput {
+    name: String,
+    phone: String,
+    email: String,
+    preferred_channel: String,
+    window_days: String,
+    window_start: String,
+    window_end: String,
+    time_zone: String,
+    pain_area: String,
+    pain_duration: String,
+    message: String,
+    consent: Option<String>,
+}
+
+pub async fn submit_inquiry(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Form(input): Form<InquiryInput>,
+) -> Result<Response, AppError> {
+    let form = InquiryForm {
+        name: input.name,
+        phone: input.phone,
+        email: input.email,
+        preferred_channel: input.preferred_channel,
+        window_days: input.window_days,
+        window_start: input.window_start,
+        window_end: input.window_end,
+        time_zone: input.time_zone,
+        pain_area: input.pain_area,
+        pain_duration: input.pain_duration,
+        message: input.message,
+        consent: input.consent.is_some_and(|v| v == "yes" || v == "on"),
+    };
+    match form.validate(&state.config.clinic_region) {
+        Ok(inquiry) => {
+            // Committed before we answer: an acknowledged inquiry is on disk.
+            state
+                .store
+                .insert_inquiry(&inquiry, Timestamp::now())
+                .await?;
+            Ok(Redirect::to("/inquiries/thanks").into_response())
+        }
+        Err(errors) => {
+            // Keep the time zone list valid even if the posted zone is junk.
+            let mut form = form;
+            if jiff::tz::TimeZone::get(form.time_zone.trim()).is_err() {
+                form.time_zone = state.config.clinic_time_zone.clone();
+            }
+            let mut response = render(&home_page(&state, &csrf.0, form, errors))?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "thanks.html")]
+struct ThanksPage<'a> {
+    clinic_name: &'a str,
+}
+
+pub async fn thanks(State(state): State<AppState>) -> Result<Response, AppError> {
+    render(&ThanksPage {
+        clinic_name: &state.config.clinic_name,
+    })
+}
+
+/// Liveness and database reachability.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(Health {
+            status: "ok",
+            database: "ok",
+        })
+        .into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "unavailable",
+                    database: "unreachable",
+                }),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/site.css"),
+    )
+        .into_response()
+}
+
+pub async fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing at this address.",
+    )
+}

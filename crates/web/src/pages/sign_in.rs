@@ -1,0 +1,195 @@
+//! Staff sign-in and sign-out.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Extension, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use jiff::Timestamp;
+use respite_store::{AuditEntry, Outcome};
+use serde::Deserialize;
+
+use super::render;
+use crate::auth::{
+    clear_cookie, decoy_hash, random_hex, session_cookie_header, signed, token_hash,
+    verify_password, StaffSession, SESSION_COOKIE,
+};
+use crate::csrf::CsrfToken;
+use crate::{AppError, AppState};
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage<'a> {
+    clinic_name: &'a str,
+    csrf: &'a str,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    render(&SignInPage {
+        clinic_name: &state.config.clinic_name,
+        csrf: &csrf.0,
+        email: String::new(),
+        next: safe_next(&query.next),
+        error: None,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignInInput {
+    email: String,
+    password: String,
+    next: String,
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(input): Form<SignInInput>,
+) -> Result<Response, AppError> {
+    let now = Timestamp::now();
+    let email = input.email.trim().to_lowercase();
+    let next = safe_next(&input.next);
+    let refuse = |status: StatusCode, message: String| -> Result<Response, AppError> {
+        let mut response = render(&SignInPage {
+            clinic_name: &state.config.clinic_name,
+            csrf: &csrf.0,
+            email: input.email.clone(),
+            next: next.clone(),
+            error: Some(message),
+        })?;
+        *response.status_mut() = status;
+        Ok(response)
+    };
+    if email.is_empty() || input.password.is_empty() {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email and password: both are required.".into(),
+        );
+    }
+
+    // Back-off: after too many failures, refuse without checking the password.
+    let window = signed(state.config.lockout_window);
+    let failures = state
+        .store
+        .login_failures_since(&email, now - window)
+        .await?;
+    if failures.count >= state.config.lockout_threshold {
+        let minutes = state.config.lockout_window.as_secs().div_ceil(60);
+        audit_sign_in(&state, &email, peer, now, Outcome::Denied).await?;
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed attempts for this account. Try again in {minutes} minutes."),
+        );
+    }
+
+    let user = state.store.staff_user_for_sign_in(&email).await?;
+    let password = input.password.clone();
+    let (user, matches) = match user {
+        Some((user, hash)) => {
+            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .unwrap_or(false);
+            (Some(user), ok)
+        }
+        None => {
+            // Same cost as a real check, so timing does not reveal accounts.
+            let _ =
+                tokio::task::spawn_blocking(move || verify_password(&password, decoy_hash())).await;
+            (None, false)
+        }
+    };
+    let Some(user) = user.filter(|u| matches && u.active) else {
+        state.store.record_login_failure(&email, now).await?;
+        audit_sign_in(&state, &email, peer, now, Outcome::Denied).await?;
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "The e-mail or the password is not right.".into(),
+        );
+    };
+
+    state.store.clear_login_failures(&email).await?;
+    let token = random_hex(32);
+    if token.is_empty() {
+        return Err(AppError::BadRequest {
+            field: "session",
+            message: "no randomness available".into(),
+        });
+    }
+    state
+        .store
+        .create_session(&token_hash(&token), user.id, now)
+        .await?;
+    audit_sign_in(&state, &email, peer, now, Outcome::Success).await?;
+    let mut response = Redirect::to(&next).into_response();
+    session_cookie_header(response.headers_mut(), &token, &state.config);
+    Ok(response)
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Extension(session): Extension<StaffSession>,
+) -> Result<Response, AppError> {
+    state.store.delete_session(&session.token_hash).await?;
+    let mut response = Redirect::to("/staff/login").into_response();
+    response.headers_mut().append(
+        SET_COOKIE,
+        clear_cookie(SESSION_COOKIE, state.config.secure_cookies),
+    );
+    Ok(response)
+}
+
+async fn audit_sign_in(
+    state: &AppState,
+    email: &str,
+    peer: SocketAddr,
+    at: Timestamp,
+    outcome: Outcome,
+) -> Result<(), AppError> {
+    state
+        .store
+        .append_audit(&AuditEntry {
+            at,
+            actor: email.chars().take(254).collect(),
+            actor_role: "staff".into(),
+            action: "sign-in".into(),
+            resource_type: "Session".into(),
+            resource_id: "*".into(),
+            source_address: peer.ip().to_string(),
+            outcome,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Only staff pages of this site are valid places to return to.
+fn safe_next(next: &str) -> String {
+    let next = next.trim();
+    let ok = next.starts_with("/staff")
+        && !next.starts_with("//")
+        && !next.contains("://")
+        && !next.contains('\\')
+        && next.chars().all(|c| c.is_ascii_graphic());
+    if ok {
+        next.to_owned()
+    } else {
+        "/staff".to_owned()
+    }
+}

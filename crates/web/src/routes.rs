@@ -1,0 +1,148 @@
+//! Every route of the application, in one table, with the access each needs
+//! and whether it touches health data. Tests enumerate [`route_specs`] to
+//! prove that each protected route refuses the unsigned and the wrong role,
+//! and audits the allowed.
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use respite_domain::Permission::*;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
+use crate::pages::{audit, public, sign_in, staff};
+use crate::{csrf, AppState};
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    audited: Option<Audited>,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        access,
+        audited,
+    }
+}
+
+const fn audited(resource: &'static str, action: &'static str) -> Option<Audited> {
+    Some(Audited { resource, action })
+}
+
+/// The route table. Add a route here, and only here.
+fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
+    use Access::*;
+    vec![
+        (route("GET", "/", Public, None), get(public::home)),
+        (
+            route("POST", "/inquiries", Public, audited("Inquiry", "create")),
+            post(public::submit_inquiry),
+        ),
+        (
+            route("GET", "/inquiries/thanks", Public, None),
+            get(public::thanks),
+        ),
+        (route("GET", "/healthz", Public, None), get(public::healthz)),
+        (
+            route("GET", "/static/site.css", Public, None),
+            get(public::stylesheet),
+        ),
+        (
+            route("GET", "/staff/login", Public, None),
+            get(sign_in::form),
+        ),
+        (
+            route("POST", "/staff/login", Public, None),
+            post(sign_in::sign_in),
+        ),
+        (
+            route("POST", "/staff/logout", SignedIn, None),
+            post(sign_in::sign_out),
+        ),
+        (
+            route(
+                "GET",
+                "/staff",
+                Staff(ReadInquiries),
+                audited("Inquiry", "search"),
+            ),
+            get(staff::home),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/inquiries/{id}",
+                Staff(ReadInquiries),
+                audited("Inquiry", "read"),
+            ),
+            get(staff::inquiry),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients",
+                Staff(ReadPatientDirectory),
+                audited("Patient", "search"),
+            ),
+            get(staff::patients),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}",
+                Staff(ReadClinicalRecords),
+                audited("Patient", "read"),
+            ),
+            get(staff::patient_chart),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/audit",
+                Staff(ReadAuditTrail),
+                audited("AuditEvent", "search"),
+            ),
+            get(audit::audit_trail),
+        ),
+    ]
+}
+
+/// The rules of every route, for tests and documentation.
+pub fn route_specs() -> Vec<RouteSpec> {
+    table().into_iter().map(|(spec, _)| spec).collect()
+}
+
+/// Builds the router: each route behind its own access guard, all behind the
+/// CSRF check, a body size limit and request tracing.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for (spec, handler) in table() {
+        let guard = Guard {
+            app: state.clone(),
+            spec,
+        };
+        router = router.route(
+            spec.path,
+            handler.route_layer(from_fn_with_state(guard, authorize)),
+        );
+    }
+    router
+        .fallback(public::not_found)
+        .layer(from_fn(csrf::protect))
+        .layer(RequestBodyLimitLayer::new(csrf::MAX_FORM_BYTES))
+        // Spans name the matched route, never the URI: queries can hold
+        // names, which are health data.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+                let route = request
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", |p| p.as_str());
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}
