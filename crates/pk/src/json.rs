@@ -73,6 +73,7 @@ pub fn simulate_json(input: &str) -> Result<String, JsonError> {
             source: time.band.source,
         })
         .collect();
+    let times = simulation.concentrations.times_min();
     let response = SimulationResponse {
         model: model.name(),
         source: model.source(),
@@ -87,7 +88,7 @@ pub fn simulate_json(input: &str) -> Result<String, JsonError> {
             "assumption: derived from the time to peak effect-site concentration after a bolus \
                     (t_peak_min); no published ketamine ke0",
         bands,
-        t_min: &simulation.concentrations.t_min,
+        t_min: &times,
         plasma_ng_ml: &simulation.concentrations.plasma_ng_ml,
         effect_ng_ml: &simulation.concentrations.effect_ng_ml,
     };

@@ -8,6 +8,8 @@
 //!
 //! Model facts and sources: shared/clinical/pk-models.md; design and oracles: docs/pk.md.
 
+#![deny(unsafe_code)]
+
 pub mod bands;
 pub mod json;
 mod model;
@@ -23,7 +25,7 @@ pub use model::{Model, Parameters, Range, UnknownModel, Validity};
 pub use patient::{Patient, PatientError, Sex};
 pub use plan::{Delivery, Dose, DoseError, DosingPlan, PlanError};
 pub use simulate::{
-    simulate, simulate_parameters, Simulation, SimulationError, SimulationSettings, TimeInBand,
-    Warning, DEFAULT_TIME_TO_PEAK, MAX_SAMPLES,
+    simulate, simulate_parameters, simulate_reusing, Simulation, SimulationError,
+    SimulationSettings, TimeInBand, Warning, DEFAULT_TIME_TO_PEAK, MAX_SAMPLES,
 };
 pub use solver::{CompartmentModel, Concentrations, Ke0Error, ParameterError};

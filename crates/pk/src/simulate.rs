@@ -143,15 +143,12 @@ impl SimulationSettings {
 impl Simulation {
     /// Minutes the plasma concentration spends in each band of pk-models.md.
     pub fn time_in_bands(&self) -> Vec<TimeInBand> {
+        let times = self.concentrations.times_min();
         BANDS
             .iter()
             .map(|band| TimeInBand {
                 band: *band,
-                plasma_minutes: minutes_in_band(
-                    &self.concentrations.t_min,
-                    &self.concentrations.plasma_ng_ml,
-                    band,
-                ),
+                plasma_minutes: minutes_in_band(&times, &self.concentrations.plasma_ng_ml, band),
             })
             .collect()
     }
@@ -164,6 +161,18 @@ pub fn simulate(
     plan: &DosingPlan,
     settings: &SimulationSettings,
 ) -> Result<Simulation, SimulationError> {
+    simulate_reusing(model, patient, plan, settings, Concentrations::default())
+}
+
+/// As [`simulate`], writing into the buffers of `buffers` (taken back from an earlier
+/// `Simulation::concentrations`) so that many simulations in a row allocate nothing.
+pub fn simulate_reusing(
+    model: Model,
+    patient: &Patient,
+    plan: &DosingPlan,
+    settings: &SimulationSettings,
+    mut buffers: Concentrations,
+) -> Result<Simulation, SimulationError> {
     let grid = settings.grid()?;
     let compartments = CompartmentModel::new(&model.parameters(patient))?;
     let ke0 = compartments.ke0_for_time_to_peak(settings.time_to_peak)?;
@@ -172,13 +181,13 @@ pub fn simulate(
         ke0,
         time_to_peak: settings.time_to_peak,
     });
-    let concentrations = compartments.simulate(ke0.0, plan, grid);
+    compartments.simulate_into(ke0.0, plan, grid, &mut buffers);
     Ok(Simulation {
         model,
         ke0,
         time_to_peak: settings.time_to_peak,
         warnings,
-        concentrations,
+        concentrations: buffers,
     })
 }
 

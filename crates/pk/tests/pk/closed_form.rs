@@ -51,8 +51,8 @@ fn single_bolus_decays_as_d_over_v_times_e_to_the_minus_kt() {
     else {
         panic!("simulation refused");
     };
-    assert_eq!(out.t_min.len(), 121);
-    for (k, &t) in out.t_min.iter().enumerate() {
+    assert_eq!(out.plasma_ng_ml.len(), 121);
+    for (k, t) in out.times_min().into_iter().enumerate() {
         // mg/L to ng/mL: × 1000.
         let c0 = dose_mg / V_LITRES * 1000.0;
         check(
@@ -102,7 +102,7 @@ fn constant_infusion_rises_as_r_over_kv_times_one_minus_e_to_the_minus_kt() {
         panic!("simulation refused");
     };
     let steady = rate / 60.0 / (K_PER_MIN * V_LITRES) * 1000.0;
-    for (k, &t) in out.t_min.iter().enumerate() {
+    for (k, t) in out.times_min().into_iter().enumerate() {
         let want = if t <= 120.0 {
             steady * (1.0 - (-K_PER_MIN * t).exp())
         } else {
