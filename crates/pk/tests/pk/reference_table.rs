@@ -136,3 +136,33 @@ fn long_infusion_reaches_the_hand_computed_steady_state() {
         );
     }
 }
+
+/// `respite pk models` lists every model by its lower-case name with source, compartments,
+/// validity and ke0, and every listed name is accepted by `simulate`.
+#[test]
+fn models_description_lists_every_model() {
+    let text = respite_pk::models_description();
+    for (name, compartments, ke0, citation) in [
+        ("domino", 3, "0.652", "Domino"),
+        ("clements250", 2, "5.2", "Clements"),
+        ("hijazi", 2, "4.773", "Hijazi"),
+        ("kamp", 3, "2.791", "Kamp"),
+    ] {
+        let section = text
+            .split("\n\n")
+            .find(|s| s.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{text}"));
+        assert!(
+            section.contains(&format!("compartments: {compartments}")),
+            "{section}"
+        );
+        assert!(
+            section.contains(citation) && section.contains("validity"),
+            "{section}"
+        );
+        assert!(section.contains(&format!("ke0: {ke0}")), "{section}");
+        let output = run(&reference_plan(name));
+        assert_eq!(output["model"], name);
+    }
+    assert!(text.contains("t_peak = 1 min"));
+}
