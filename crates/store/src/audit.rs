@@ -108,50 +108,25 @@ impl Store {
     /// Appends one entry to the chain.
     pub async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let _in_process = self.audit_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
-        if self.engine == Engine::Postgres {
-            // One chain across every server sharing this database.
-            sqlx::query("SELECT pg_advisory_xact_lock(727465)")
-                .execute(&mut *tx)
-                .await?;
+        match self.engine {
+            Engine::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                // One chain across every server sharing this database.
+                sqlx::query("SELECT pg_advisory_xact_lock(727465)")
+                    .execute(&mut *tx)
+                    .await?;
+                append_after_last(&mut tx, entry).await?;
+                tx.commit().await?;
+            }
+            Engine::Sqlite => {
+                // SQLite has one writing process (the server), whose appends
+                // the mutex above already serialises. A deferred transaction
+                // here would fail with SQLITE_BUSY_SNAPSHOT whenever another
+                // write lands between its read and its insert.
+                let mut conn = self.pool.acquire().await?;
+                append_after_last(&mut conn, entry).await?;
+            }
         }
-        let prev: Option<(String,)> =
-            sqlx::query_as("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?;
-        let prev_hash = prev.map_or_else(|| GENESIS.to_owned(), |(h,)| h);
-        let at = to_millis(entry.at);
-        let hash = entry_hash(
-            &prev_hash,
-            at,
-            [
-                &entry.actor,
-                &entry.actor_role,
-                &entry.action,
-                &entry.resource_type,
-                &entry.resource_id,
-                &entry.source_address,
-                entry.outcome.as_str(),
-            ],
-        );
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, actor_role, action, resource_type, resource_id, \
-             source_address, outcome, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(at)
-        .bind(&entry.actor)
-        .bind(&entry.actor_role)
-        .bind(&entry.action)
-        .bind(&entry.resource_type)
-        .bind(&entry.resource_id)
-        .bind(&entry.source_address)
-        .bind(entry.outcome.as_str())
-        .bind(&prev_hash)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -229,6 +204,47 @@ impl Store {
         }
         Ok(AuditChainStatus::Intact { entries })
     }
+}
+
+/// Reads the last hash and inserts the entry chained to it.
+async fn append_after_last(conn: &mut sqlx::AnyConnection, entry: &AuditEntry) -> StoreResult<()> {
+    let prev: Option<(String,)> =
+        sqlx::query_as("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let prev_hash = prev.map_or_else(|| GENESIS.to_owned(), |(h,)| h);
+    let at = to_millis(entry.at);
+    let hash = entry_hash(
+        &prev_hash,
+        at,
+        [
+            &entry.actor,
+            &entry.actor_role,
+            &entry.action,
+            &entry.resource_type,
+            &entry.resource_id,
+            &entry.source_address,
+            entry.outcome.as_str(),
+        ],
+    );
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, actor_role, action, resource_type, resource_id, \
+         source_address, outcome, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(at)
+    .bind(&entry.actor)
+    .bind(&entry.actor_role)
+    .bind(&entry.action)
+    .bind(&entry.resource_type)
+    .bind(&entry.resource_id)
+    .bind(&entry.source_address)
+    .bind(entry.outcome.as_str())
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// SHA-256 over the previous hash and every field, each length-prefixed so

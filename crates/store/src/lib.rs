@@ -107,6 +107,11 @@ impl DatabaseUrl {
         self.engine
     }
 
+    /// The full URL, credentials included: for connecting, never for logs.
+    pub fn connection_string(&self) -> &str {
+        &self.url
+    }
+
     /// The file of a SQLite URL, to create its folder before connecting.
     pub fn sqlite_path(&self) -> Option<&Path> {
         if self.engine != Engine::Sqlite {
