@@ -1,0 +1,212 @@
+// Shared pieces of the browser suite: the respite demo server, Debian's
+// Chromium, sign-in, and screenshots under <repo>/test-artifacts/browser/.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..');
+export const artifactsDir = path.join(repoRoot, 'test-artifacts', 'browser');
+
+export const DEMO_PASSWORD = 'respite-demo';
+export const LOGINS = {
+  frontDesk: 'frontdesk@demo.respite.test',
+  nurse: 'nurse@demo.respite.test',
+  clinician: 'clinician@demo.respite.test',
+  admin: 'admin@demo.respite.test',
+};
+
+/** A phone: the size of a current iPhone, touch, the visitor's own zone. */
+export const PHONE = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+  locale: 'en-US',
+  timezoneId: 'America/Chicago',
+};
+
+/** A front-desk or office screen. */
+export const DESKTOP = {
+  viewport: { width: 1280, height: 800 },
+  locale: 'en-US',
+  timezoneId: 'America/Chicago',
+};
+
+/** Empties this suite's artifact folder, so no screenshot is left from an earlier run. */
+export function resetArtifacts() {
+  fs.rmSync(artifactsDir, { recursive: true, force: true });
+  fs.mkdirSync(artifactsDir, { recursive: true });
+}
+
+function respiteBinary() {
+  const bin = process.env.RESPITE_BIN
+    ? path.resolve(process.env.RESPITE_BIN)
+    : path.join(repoRoot, 'target', 'debug', 'respite');
+  if (!fs.existsSync(bin)) {
+    throw new Error(
+      `respite binary not found at ${bin}: build it with \`cargo build -p respite\` ` +
+        'at the repository root, or set RESPITE_BIN to its path',
+    );
+  }
+  return bin;
+}
+
+/**
+ * Starts `respite demo` on a free port of 127.0.0.1 and resolves once the
+ * first stdout line ("Respite demo clinic: http://127.0.0.1:PORT/") has
+ * named the address and /healthz answers. Everything the server writes goes
+ * to test-artifacts/browser/respite.log.
+ */
+export async function startRespite({ timeoutMs = 120_000 } = {}) {
+  const bin = respiteBinary();
+  const log = fs.createWriteStream(path.join(artifactsDir, 'respite.log'));
+  const child = spawn(bin, ['demo', '--bind', '127.0.0.1:0'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Never leave the server behind, even if the runner dies.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.stderr.pipe(log, { end: false });
+  const stdout = readline.createInterface({ input: child.stdout });
+
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`respite demo printed no address within ${timeoutMs} ms (see ${log.path})`));
+    }, timeoutMs);
+    let first = true;
+    stdout.on('line', (line) => {
+      log.write(`${line}\n`);
+      if (!first) return;
+      first = false;
+      clearTimeout(timer);
+      const match = /^Respite demo clinic: (http:\/\/127\.0\.0\.1:\d+)\/$/.exec(line);
+      if (match) resolve(match[1]);
+      else reject(new Error(`unexpected first line from respite demo: ${JSON.stringify(line)}`));
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`respite demo exited (code ${code}, signal ${signal}) before serving; see ${log.path}`));
+    });
+  });
+
+  // The listener is bound before the address is printed; wait for a healthy answer all the same.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) break;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url}/healthz never answered OK`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM'); // graceful: the demo removes its temporary database
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      process.off('exit', killOnExit);
+      stdout.close();
+      await new Promise((r) => log.end(r));
+    },
+  };
+}
+
+/** Debian's Chromium, headless, with no traffic of its own to the (closed) network. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * Runs one scenario in a fresh browser context (its own cookies) and gives
+ * it a `shot(step)` that saves a full-page screenshot named
+ * `<scenario>--NN-<step>.png`. A failing scenario also leaves
+ * `<scenario>--FAILED.png` of the page it was on. Uncaught JavaScript errors
+ * on any page fail the scenario.
+ */
+export async function inContext(browser, baseURL, scenario, contextOptions, body) {
+  const context = await browser.newContext({ baseURL, ...contextOptions });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
+  let step = 0;
+  const shot = async (name) => {
+    step += 1;
+    const file = path.join(artifactsDir, `${scenario}--${String(step).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+  };
+  try {
+    await body({ page, context, shot });
+    assert.deepEqual(pageErrors, [], 'no uncaught JavaScript error on any page');
+  } catch (err) {
+    await page
+      .screenshot({ path: path.join(artifactsDir, `${scenario}--FAILED.png`), fullPage: true })
+      .catch(() => {});
+    throw err;
+  } finally {
+    await context.close();
+  }
+}
+
+/**
+ * Signs in through the staff sign-in form and waits for the staff home.
+ * `shot`, when given, photographs the filled form before it is sent.
+ */
+export async function signIn(page, email, { password = DEMO_PASSWORD, shot } = {}) {
+  await page.goto('/staff/login');
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  if (shot) await shot('sign-in');
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === '/staff'),
+    page.click('form.sign-in button[type=submit]'),
+  ]);
+}
+
+/** How far the page is wider than the viewport, in CSS pixels (0 when it fits). */
+export function horizontalOverflow(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+}
+
+/**
+ * The status of the first response in the chain that led to this page's
+ * response, e.g. the 303 of a redirect or of a POST-redirect-GET.
+ */
+export async function firstStatusOf(response) {
+  let request = response.request();
+  while (request.redirectedFrom()) request = request.redirectedFrom();
+  const first = await request.response();
+  return first.status();
+}
