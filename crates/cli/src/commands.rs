@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use respite_domain::{Email, Role};
-use respite_store::demo::{DemoSize, DEMO_CLINIC_TIME_ZONE};
+use respite_store::demo::DemoSize;
 use respite_store::{DatabaseUrl, PoolSettings, Store};
 use respite_web::{auth, AppState, WebConfig};
 use tokio::net::TcpListener;
@@ -124,10 +124,7 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
             consulting.push(user.id);
         }
     }
-    let tz = jiff::tz::TimeZone::get(DEMO_CLINIC_TIME_ZONE)?;
-    let today = now.to_zoned(tz).date();
-    let summary =
-        respite_store::demo::seed(&store, today, DemoSize::default(), &consulting).await?;
+    let summary = respite_store::demo::seed(&store, now, DemoSize::default(), &consulting).await?;
 
     let listener = TcpListener::bind(bind)
         .await

@@ -145,11 +145,11 @@ const AREA_CODES: &[&str] = &["503", "971", "360", "206", "541"];
 pub const DEMO_CLINIC_TIME_ZONE: &str = "America/Los_Angeles";
 
 /// Fills an empty, migrated database with the demo clinic, relative to
-/// `today` (so that consultations are past and future whenever it runs).
+/// `now` (so that consultations are past and future whenever it runs).
 /// `consulting_staff` are the ids of staff users who hold consultations.
 pub async fn seed(
     store: &Store,
-    today: Date,
+    now: Timestamp,
     size: DemoSize,
     consulting_staff: &[i64],
 ) -> StoreResult<DemoSummary> {
@@ -160,6 +160,7 @@ pub async fn seed(
     }
     let tz =
         TimeZone::get(DEMO_CLINIC_TIME_ZONE).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    let today = now.to_zoned(tz.clone()).date();
     let at = |date: Date, hour: i8, minute: i8| -> StoreResult<Timestamp> {
         date.to_datetime(Time::constant(hour, minute, 0, 0))
             .to_zoned(tz.clone())
@@ -401,11 +402,14 @@ pub async fn seed(
         ))
         .ok();
         let (message, duration) = INQUIRY_TEXTS[index % INQUIRY_TEXTS.len()];
+        let waiting = size.inquiries as i64 - index as i64;
         let received = at(
-            days(-(size.inquiries as i64 - index as i64) / 2)?,
+            days(-waiting / 2)?,
             8 + (rng.below(12)) as i8,
             rng.below(60) as i8,
-        )?;
+        )?
+        // Never in the future: the newest arrived in the last few hours.
+        .min(now - jiff::SignedDuration::from_mins(17 * waiting));
         let status = match index * 10 / size.inquiries.max(1) {
             0..=3 => InquiryStatus::Closed,
             4..=5 => InquiryStatus::ConsultationBooked,
@@ -535,8 +539,19 @@ async fn insert_inquiry_in(
     crate::inquiries::insert(conn, inquiry, received, status).await
 }
 
+/// The name as an e-mail local part: accents folded, other marks dropped.
 fn ascii_lower(name: &str) -> String {
     name.chars()
+        .map(|c| match c {
+            'á' | 'à' | 'ä' | 'â' => 'a',
+            'é' | 'è' | 'ë' | 'ê' => 'e',
+            'í' | 'ì' | 'ï' => 'i',
+            'ó' | 'ò' | 'ö' | 'ô' => 'o',
+            'ú' | 'ù' | 'ü' => 'u',
+            'ñ' => 'n',
+            'ç' => 'c',
+            other => other,
+        })
         .filter(|c| c.is_ascii_alphabetic())
         .map(|c| c.to_ascii_lowercase())
         .collect()

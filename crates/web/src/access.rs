@@ -38,6 +38,11 @@ pub struct Audited {
     pub action: &'static str,
 }
 
+/// Put in a response's extensions by a handler that created a record, so
+/// that the audit entry names it rather than `*`.
+#[derive(Clone, Debug)]
+pub struct AuditedRecord(pub String);
+
 /// One route of the application and the rules it obeys.
 #[derive(Clone, Copy, Debug)]
 pub struct RouteSpec {
@@ -85,10 +90,10 @@ pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next)
         }
     };
 
-    let audit = |actor: Option<&StaffSession>, outcome: Outcome| {
+    let audit = |actor: Option<&StaffSession>, outcome: Outcome, record: Option<String>| {
         let store = app.store.clone();
         let source = source.clone();
-        let resource_id = resource_id.clone();
+        let resource_id = record.unwrap_or_else(|| resource_id.clone());
         let (actor, role) = match actor {
             Some(s) => (s.user.email.clone(), s.user.role.as_str().to_owned()),
             None if spec.access == Access::Public => ("public".to_owned(), "public".to_owned()),
@@ -138,7 +143,7 @@ pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next)
         )),
     };
     if let Some(refusal) = refusal {
-        if let Err(err) = audit(session.as_ref(), Outcome::Denied).await {
+        if let Err(err) = audit(session.as_ref(), Outcome::Denied, None).await {
             tracing::error!(error = %err, "audit append failed");
         }
         return refusal;
@@ -157,7 +162,11 @@ pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next)
     } else {
         Outcome::Success
     };
-    if let Err(err) = audit(session.as_ref(), outcome).await {
+    let created = response
+        .extensions()
+        .get::<AuditedRecord>()
+        .map(|r| r.0.clone());
+    if let Err(err) = audit(session.as_ref(), outcome, created).await {
         // An access to health data that cannot be audited is not served.
         tracing::error!(error = %err, "audit append failed");
         return page(

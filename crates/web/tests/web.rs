@@ -62,6 +62,11 @@ async fn an_inquiry_is_stored_normalised_and_acknowledged() {
             ),
             ("create", "Inquiry", "success")
         );
+        assert_eq!(
+            audit[0].resource_id,
+            stored[0].id.to_string(),
+            "the audit names the new record"
+        );
     }
 }
 

@@ -12,6 +12,7 @@ use respite_domain::inquiry::{
 use serde::Deserialize;
 
 use super::render;
+use crate::access::AuditedRecord;
 use crate::csrf::CsrfToken;
 use crate::error::page;
 use crate::{AppError, AppState};
@@ -133,11 +134,15 @@ pub async fn submit_inquiry(
     match form.validate(&state.config.clinic_region) {
         Ok(inquiry) => {
             // Committed before we answer: an acknowledged inquiry is on disk.
-            state
+            let id = state
                 .store
                 .insert_inquiry(&inquiry, Timestamp::now())
                 .await?;
-            Ok(Redirect::to("/inquiries/thanks").into_response())
+            let mut response = Redirect::to("/inquiries/thanks").into_response();
+            response
+                .extensions_mut()
+                .insert(AuditedRecord(id.to_string()));
+            Ok(response)
         }
         Err(errors) => {
             // Keep the time zone list valid even if the posted zone is junk.
