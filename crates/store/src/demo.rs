@@ -536,7 +536,34 @@ async fn insert_inquiry_in(
     received: Timestamp,
     status: InquiryStatus,
 ) -> StoreResult<i64> {
-    crate::inquiries::insert(conn, inquiry, received, status).await
+    use crate::inquiries::{create_callback_task, CallbackReason};
+    let id = crate::inquiries::insert(conn, inquiry, received, status).await?;
+    let phone = inquiry.phone.as_ref().map(|p| p.as_e164());
+    match status {
+        InquiryStatus::New | InquiryStatus::Contacted => {
+            // Calls that reached nobody left a voicemail (a fictional
+            // recording address); every other inquiry waits for a callback.
+            let (reason, recording) = if inquiry.channel == Channel::Voice {
+                (
+                    CallbackReason::Voicemail,
+                    Some(format!("https://recordings.example.net/demo/{id}.mp3")),
+                )
+            } else {
+                (CallbackReason::Inquiry, None)
+            };
+            create_callback_task(conn, id, reason, phone, recording.as_deref(), received).await?;
+        }
+        InquiryStatus::Closed => {
+            let reason = ["booked", "not-a-candidate", "no-answer", "booked"][(id % 4) as usize];
+            sqlx::query("UPDATE inquiries SET closed_reason = $1 WHERE id = $2")
+                .bind(reason)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        InquiryStatus::ConsultationBooked => {}
+    }
+    Ok(id)
 }
 
 /// The name as an e-mail local part: accents folded, other marks dropped.

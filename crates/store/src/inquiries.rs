@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use respite_domain::inquiry::NewInquiry;
 
-use crate::{from_millis, to_millis, Store, StoreResult};
+use crate::{from_millis, to_millis, Store, StoreError, StoreResult};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InquiryStatus {
@@ -11,6 +11,44 @@ pub enum InquiryStatus {
     Contacted,
     ConsultationBooked,
     Closed,
+}
+
+/// Why a thread was closed (SPEC §1 step 1; issue 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClosedReason {
+    Booked,
+    NotACandidate,
+    NoAnswer,
+    AskedToStop,
+}
+
+impl ClosedReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClosedReason::Booked => "booked",
+            ClosedReason::NotACandidate => "not-a-candidate",
+            ClosedReason::NoAnswer => "no-answer",
+            ClosedReason::AskedToStop => "asked-to-stop",
+        }
+    }
+}
+
+/// Why someone is to be called back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallbackReason {
+    Inquiry,
+    MissedCall,
+    Voicemail,
+}
+
+impl CallbackReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackReason::Inquiry => "inquiry",
+            CallbackReason::MissedCall => "missed-call",
+            CallbackReason::Voicemail => "voicemail",
+        }
+    }
 }
 
 impl InquiryStatus {
@@ -112,8 +150,23 @@ impl Store {
         received_at: Timestamp,
         status: InquiryStatus,
     ) -> StoreResult<i64> {
-        let mut conn = self.pool.acquire().await?;
-        insert(&mut conn, inquiry, received_at, status).await
+        // The inquiry and its first callback task commit together.
+        let mut tx = self.pool.begin().await?;
+        let id = insert(&mut tx, inquiry, received_at, status).await?;
+        if status == InquiryStatus::New {
+            let phone = inquiry.phone.as_ref().map(|p| p.as_e164());
+            create_callback_task(
+                &mut tx,
+                id,
+                CallbackReason::Inquiry,
+                phone,
+                None,
+                received_at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Inquiries with `status`, oldest first (the queue order).
@@ -140,6 +193,43 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.map(from_row).transpose()
+    }
+
+    /// Moves a thread to `status`; `closed` needs a reason and nothing else
+    /// takes one. Returns false when there is no such inquiry.
+    pub async fn set_inquiry_status(
+        &self,
+        id: i64,
+        status: InquiryStatus,
+        reason: Option<ClosedReason>,
+    ) -> StoreResult<bool> {
+        if (status == InquiryStatus::Closed) != reason.is_some() {
+            return Err(StoreError::Conflict {
+                field: "closed_reason",
+                message: "is required to close a thread, and only then".into(),
+            });
+        }
+        let done =
+            sqlx::query("UPDATE inquiries SET status = $1, closed_reason = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(reason.map(ClosedReason::as_str))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Adds someone to call back for inquiry `inquiry_id`.
+    pub async fn create_callback_task(
+        &self,
+        inquiry_id: i64,
+        reason: CallbackReason,
+        phone_e164: Option<&str>,
+        recording_url: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<i64> {
+        let mut conn = self.pool.acquire().await?;
+        create_callback_task(&mut conn, inquiry_id, reason, phone_e164, recording_url, at).await
     }
 
     pub async fn count_inquiries(&self) -> StoreResult<i64> {
@@ -181,6 +271,28 @@ pub(crate) async fn insert(
     .bind(&inquiry.message)
     .bind(inquiry.consent_to_contact.then(|| to_millis(received_at)))
     .bind(status.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub(crate) async fn create_callback_task(
+    conn: &mut sqlx::AnyConnection,
+    inquiry_id: i64,
+    reason: CallbackReason,
+    phone_e164: Option<&str>,
+    recording_url: Option<&str>,
+    at: Timestamp,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO callback_tasks (inquiry_id, created_at, reason, phone_e164, recording_url) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(inquiry_id)
+    .bind(to_millis(at))
+    .bind(reason.as_str())
+    .bind(phone_e164)
+    .bind(recording_url)
     .fetch_one(&mut *conn)
     .await?;
     Ok(id)

@@ -23,7 +23,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditChainStatus, AuditEntry, AuditFilter, AuditRecord, Outcome};
 pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
-pub use inquiries::{InquiryRecord, InquiryStatus};
+pub use inquiries::{CallbackReason, ClosedReason, InquiryRecord, InquiryStatus};
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
 pub use staff::{LoginFailures, SessionRecord, StaffUser};
 

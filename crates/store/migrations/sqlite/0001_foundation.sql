@@ -47,9 +47,26 @@ CREATE TABLE inquiries (
     consent_at        INTEGER,
     status            TEXT NOT NULL DEFAULT 'new'
         CHECK (status IN ('new', 'contacted', 'consultation-booked', 'closed')),
+    -- Why a closed thread was closed; required exactly when status = closed.
+    closed_reason     TEXT
+        CHECK (closed_reason IN ('booked', 'not-a-candidate', 'no-answer', 'asked-to-stop')),
     patient_id        INTEGER REFERENCES patients(id)
 );
 CREATE INDEX inquiries_status_received ON inquiries(status, received_at);
+CREATE INDEX inquiries_phone ON inquiries(phone_e164);
+CREATE INDEX inquiries_email ON inquiries(email);
+
+-- Someone to call back: every new inquiry, a missed call, a voicemail.
+CREATE TABLE callback_tasks (
+    id             INTEGER PRIMARY KEY,
+    inquiry_id     INTEGER NOT NULL REFERENCES inquiries(id),
+    created_at     INTEGER NOT NULL,
+    reason         TEXT NOT NULL CHECK (reason IN ('inquiry', 'missed-call', 'voicemail')),
+    phone_e164     TEXT,
+    recording_url  TEXT,
+    done_at        INTEGER
+);
+CREATE INDEX callback_tasks_open ON callback_tasks(done_at, created_at);
 
 CREATE TABLE patients (
     id           INTEGER PRIMARY KEY,
