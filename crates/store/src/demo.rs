@@ -609,3 +609,32 @@ impl SplitMix64 {
         items[self.below(items.len() as u64) as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use respite_clinical::screening::codes::seeded_condition_codes;
+
+    /// The demo only uses diagnosis codes that the screening engine's code
+    /// table (shared/clinical/codes.md) knows, and covers every condition
+    /// area SPEC §1 names.
+    #[test]
+    fn every_demo_condition_is_known_to_the_screening_code_table() {
+        let table = seeded_condition_codes();
+        for condition in CONDITIONS {
+            assert!(
+                table
+                    .iter()
+                    .any(|entry| entry.pattern.matches(condition.code)),
+                "{} is not in the screening code table",
+                condition.code
+            );
+        }
+        for area in PainArea::ALL.iter().filter(|a| **a != PainArea::Other) {
+            assert!(
+                CONDITIONS.iter().any(|c| c.area == *area),
+                "{area:?} has no demo condition"
+            );
+        }
+    }
+}

@@ -295,3 +295,42 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_name_their_engine_or_the_rule_they_break() {
+        let sqlite: DatabaseUrl = "sqlite://data/respite.sqlite".parse().unwrap();
+        assert_eq!(sqlite.engine(), Engine::Sqlite);
+        assert_eq!(
+            sqlite.connection_string(),
+            "sqlite://data/respite.sqlite?mode=rwc"
+        );
+        assert_eq!(sqlite.sqlite_path(), Some(Path::new("data/respite.sqlite")));
+        for url in ["postgres://u:p@h/db", "postgresql://h/db"] {
+            assert_eq!(
+                url.parse::<DatabaseUrl>().unwrap().engine(),
+                Engine::Postgres
+            );
+        }
+        let error = |url: &str| url.parse::<DatabaseUrl>().unwrap_err().to_string();
+        assert!(error("").contains("is empty"));
+        assert!(error("mysql://h/db").contains("`mysql` is not a supported scheme"));
+        assert!(error("respite.sqlite").contains("is not a supported scheme"));
+        assert!(error("sqlite://").contains("needs a file path"));
+    }
+
+    #[test]
+    fn redacted_urls_hide_the_password() {
+        let url: DatabaseUrl = "postgres://respite:s3cret@db.internal:5432/respite"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            url.redacted(),
+            "postgres://respite:***@db.internal:5432/respite"
+        );
+        assert!(!url.redacted().contains("s3cret"));
+    }
+}

@@ -570,3 +570,14 @@ async fn patient_search_finds_by_name_mrn_and_phone_on_both_engines() {
         );
     }
 }
+
+#[tokio::test]
+async fn sqlite_databases_are_in_wal_mode() {
+    let app = spawn(Engine::Sqlite).await;
+    let mut raw = app.raw().await;
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
