@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod callbacks;
+pub mod consultation;
 pub mod contact;
 pub mod inquiry;
 
