@@ -75,6 +75,68 @@ pub fn is_overdue(
         .is_some_and(|o| o.end <= now)
 }
 
+/// What came of one attempt to reach a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Reached,
+    NoAnswer,
+    LeftVoicemail,
+    WrongNumber,
+    AskedToStop,
+}
+
+impl AttemptOutcome {
+    pub const ALL: &'static [AttemptOutcome] = &[
+        AttemptOutcome::Reached,
+        AttemptOutcome::NoAnswer,
+        AttemptOutcome::LeftVoicemail,
+        AttemptOutcome::WrongNumber,
+        AttemptOutcome::AskedToStop,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Reached => "reached",
+            AttemptOutcome::NoAnswer => "no-answer",
+            AttemptOutcome::LeftVoicemail => "left-voicemail",
+            AttemptOutcome::WrongNumber => "wrong-number",
+            AttemptOutcome::AskedToStop => "asked-to-stop",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AttemptOutcome::Reached => "Reached",
+            AttemptOutcome::NoAnswer => "No answer",
+            AttemptOutcome::LeftVoicemail => "Left voicemail",
+            AttemptOutcome::WrongNumber => "Wrong number",
+            AttemptOutcome::AskedToStop => "Asked us to stop",
+        }
+    }
+
+    /// Whether the person did not pick up: these count towards closing the
+    /// thread as "no answer" (a voicemail left is still a call unanswered).
+    pub fn is_unanswered(self) -> bool {
+        matches!(self, AttemptOutcome::NoAnswer | AttemptOutcome::LeftVoicemail)
+    }
+}
+
+impl std::str::FromStr for AttemptOutcome {
+    type Err = FieldError;
+
+    fn from_str(s: &str) -> Result<AttemptOutcome, FieldError> {
+        AttemptOutcome::ALL
+            .iter()
+            .copied()
+            .find(|o| o.as_str() == s.trim())
+            .ok_or_else(|| FieldError {
+                field: "outcome",
+                message: "choose reached, no answer, left voicemail, wrong number or asked to stop"
+                    .into(),
+            })
+    }
+}
+
 /// Reads the stored form of a person's windows, `weekdays 17:00-19:00;
 /// weekends 09:00-12:00` (possibly empty).
 pub fn parse_windows(stored: &str) -> Result<Vec<ContactWindow>, FieldError> {
