@@ -117,7 +117,10 @@ impl AttemptOutcome {
     /// Whether the person did not pick up: these count towards closing the
     /// thread as "no answer" (a voicemail left is still a call unanswered).
     pub fn is_unanswered(self) -> bool {
-        matches!(self, AttemptOutcome::NoAnswer | AttemptOutcome::LeftVoicemail)
+        matches!(
+            self,
+            AttemptOutcome::NoAnswer | AttemptOutcome::LeftVoicemail
+        )
     }
 }
 

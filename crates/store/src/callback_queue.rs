@@ -261,7 +261,10 @@ impl Store {
     }
 
     /// Every attempt on an inquiry, in order.
-    pub async fn contact_attempts(&self, inquiry_id: i64) -> StoreResult<Vec<ContactAttemptRecord>> {
+    pub async fn contact_attempts(
+        &self,
+        inquiry_id: i64,
+    ) -> StoreResult<Vec<ContactAttemptRecord>> {
         let rows: Vec<(i64, Option<i64>, String, i64, String, String)> = sqlx::query_as(
             "SELECT a.id, a.callback_task_id, u.email, a.at, a.outcome, a.note \
              FROM contact_attempts a JOIN staff_users u ON u.id = a.staff_user_id \

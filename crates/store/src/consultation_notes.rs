@@ -100,7 +100,11 @@ impl Store {
         .bind(note.pain_duration.unit().as_str())
         .bind(diagnosis.map(|d| d.description.clone()))
         .bind(diagnosis.map(|d| d.diagnosed_by.clone()))
-        .bind(diagnosis.and_then(|d| d.diagnosed_on).map(|d| d.to_string()))
+        .bind(
+            diagnosis
+                .and_then(|d| d.diagnosed_on)
+                .map(|d| d.to_string()),
+        )
         .bind(diagnosis.and_then(|d| d.icd10cm_code.clone()))
         .bind(treatments)
         .bind(&note.hopes)
@@ -223,12 +227,15 @@ impl Store {
         let Some(inquiry) = self.inquiry(inquiry_id).await? else {
             return Ok(None);
         };
-        let note = self.consultation_notes(inquiry_id).await?.into_iter().next();
+        let note = self
+            .consultation_notes(inquiry_id)
+            .await?
+            .into_iter()
+            .next();
         let Some(note) = note else {
             return Err(StoreError::Conflict {
                 field: "consultation_note",
-                message: "record the consultation before converting the inquiry to a chart"
-                    .into(),
+                message: "record the consultation before converting the inquiry to a chart".into(),
             });
         };
         if note.next_step == "not-a-candidate" {
@@ -274,12 +281,13 @@ impl Store {
             }
         })?;
         // Claims the inquiry; a concurrent conversion finds it taken.
-        let claimed =
-            sqlx::query("UPDATE inquiries SET patient_id = $1 WHERE id = $2 AND patient_id IS NULL")
-                .bind(patient_id)
-                .bind(inquiry_id)
-                .execute(&mut *tx)
-                .await?;
+        let claimed = sqlx::query(
+            "UPDATE inquiries SET patient_id = $1 WHERE id = $2 AND patient_id IS NULL",
+        )
+        .bind(patient_id)
+        .bind(inquiry_id)
+        .execute(&mut *tx)
+        .await?;
         if claimed.rows_affected() != 1 {
             tx.rollback().await?;
             return Err(already());

@@ -14,8 +14,7 @@ use respite_domain::consultation::{ConsultationNoteForm, DurationUnit, NextStep}
 use respite_domain::inquiry::FieldError;
 use respite_domain::Permission;
 use respite_store::{
-    AttemptPolicy, ConsultationNoteRecord, InquiryRecord, NewChart, NewContactAttempt,
-    OpenCallback,
+    AttemptPolicy, ConsultationNoteRecord, InquiryRecord, NewChart, NewContactAttempt, OpenCallback,
 };
 use serde::Deserialize;
 
@@ -98,7 +97,13 @@ fn queue_row(task: OpenCallback, now: Timestamp, clinic_tz: &TimeZone) -> (Times
     let windows = callbacks::parse_windows(&task.contact_windows).ok();
     let last_attempt = task
         .last_attempt_at
-        .map(|at| format!("{} ({} so far)", at.to_zoned(clinic_tz.clone()).strftime("%a %-d %b %H:%M"), task.attempts))
+        .map(|at| {
+            format!(
+                "{} ({} so far)",
+                at.to_zoned(clinic_tz.clone()).strftime("%a %-d %b %H:%M"),
+                task.attempts
+            )
+        })
         .unwrap_or_else(|| "none yet".to_owned());
     let (opening, overdue, why_none) = match (&person_tz, &windows) {
         (Some(tz), Some(windows)) if !windows.is_empty() => {
