@@ -198,6 +198,26 @@ impl Store {
             .collect()
     }
 
+    /// The consultation notes of the inquiries converted to this patient's
+    /// chart, newest first: the person's own account (treatments tried and
+    /// why they stopped, hopes, red flags) that screening starts from.
+    pub async fn consultation_notes_for_patient(
+        &self,
+        patient_id: i64,
+    ) -> StoreResult<Vec<ConsultationNoteRecord>> {
+        let inquiries: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM inquiries WHERE patient_id = $1 ORDER BY id")
+                .bind(patient_id)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut notes = Vec::new();
+        for (inquiry_id,) in inquiries {
+            notes.extend(self.consultation_notes(inquiry_id).await?);
+        }
+        notes.sort_by_key(|n| std::cmp::Reverse((n.at, n.id)));
+        Ok(notes)
+    }
+
     /// The chart an inquiry was converted to, if any.
     pub async fn inquiry_chart(&self, inquiry_id: i64) -> StoreResult<Option<ConvertedChart>> {
         let row: Option<(i64, String)> = sqlx::query_as(

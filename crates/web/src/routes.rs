@@ -101,7 +101,8 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             // The note is the front desk's or a clinician's record of the
-            // call (WriteInquiries, as the brief of issue 5 decides).
+            // call (WriteInquiries, as the brief of issue 5 decides). The
+            // path id, and so the audit's resource id, is the inquiry's.
             route(
                 "GET",
                 "/staff/inquiries/{id}/consultation",

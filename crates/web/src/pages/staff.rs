@@ -161,6 +161,8 @@ struct PatientPage {
     conditions: Vec<ConditionRecord>,
     observations: Vec<ObservationRow>,
     sessions: Vec<SessionRow>,
+    /// The phone consultation's notes, when the chart came from an inquiry.
+    consultation: Vec<super::callbacks::NoteView>,
 }
 
 pub async fn patient_chart(
@@ -193,12 +195,23 @@ pub async fn patient_chart(
             record,
         })
         .collect();
+    let consultation = state
+        .store
+        .consultation_notes_for_patient(id)
+        .await?
+        .into_iter()
+        .map(|record| super::callbacks::NoteView {
+            when: clinic_time(record.at, tz),
+            record,
+        })
+        .collect();
     render(&PatientPage {
         nav: Nav::new(&session, &csrf.0),
         patient,
         conditions,
         observations,
         sessions,
+        consultation,
     })
 }
 
