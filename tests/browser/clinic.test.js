@@ -349,3 +349,61 @@ test('6. an admin sees the audit trail intact, with the refusals of scenarios 3 
     await shot('anonymous-denials');
   });
 });
+
+test('7. the front desk, on a phone, sees the callback queue in window order and logs an attempt', SCENARIO, async () => {
+  await inContext(browser, server.url, '7-callback-queue-on-phone', PHONE, async ({ page, shot }) => {
+    await signIn(page, LOGINS.frontDesk);
+    const queue = await open(page, '/staff/callbacks');
+    assert.equal(queue.status(), 200);
+    const rows = page.locator('ol#callbacks > li.callback');
+    const count = await rows.count();
+    assert.ok(count >= 2, `the demo clinic has callbacks waiting (${count})`);
+
+    // Window order: each row's next opening is no earlier than the one above.
+    const openings = (await rows.evaluateAll((lis) => lis.map((li) => Number(li.dataset.opening))));
+    for (let i = 1; i < openings.length; i += 1) {
+      assert.ok(openings[i - 1] <= openings[i], `row ${i} opens before row ${i - 1}: ${openings}`);
+    }
+    // Each row shows the person's clock and the clinic's.
+    const first = rows.first();
+    const personTime = (await first.locator('dd.person-time').innerText()).trim();
+    const clinicTime = (await first.locator('dd.clinic-time').innerText()).trim();
+    assert.ok(personTime.length > 0 && clinicTime.length > 0, `${personTime} / ${clinicTime}`);
+    assert.equal(
+      await page.evaluate(() => {
+        const list = document.querySelector('ol#callbacks').getBoundingClientRect();
+        return list.right <= window.innerWidth + 0.5 && list.left >= -0.5;
+      }),
+      true,
+      'the queue fits a 390 px wide phone',
+    );
+    await shot('queue');
+
+    const task = await first.getAttribute('data-task');
+    const name = (await first.locator('a.name').innerText()).trim();
+    assert.equal((await first.locator('dd.attempts').innerText()).trim(), 'none yet');
+    await first.locator('select[name=outcome]').selectOption('no-answer');
+    await first.locator('input[name=note]').fill('Rang, no answer; will try tomorrow.');
+    await first.scrollIntoViewIfNeeded();
+    await shot('attempt-filled');
+
+    const logged = await clickAndWait(page, `li[data-task="${task}"] form.attempt button[type=submit]`, '/staff/callbacks');
+    assert.equal(logged.status(), 200);
+    assert.equal(await firstStatusOf(logged), 303, 'the POST answers 303 See Other back to the queue');
+    assert.equal(await page.locator('p.confirmation').innerText(), 'Attempt logged.');
+    const after = page.locator(`li[data-task="${task}"]`);
+    assert.equal(await after.count(), 1, 'one no-answer keeps the callback in the queue');
+    assert.match(await after.locator('dd.attempts').innerText(), /\(1 so far\)/);
+    await after.scrollIntoViewIfNeeded();
+    await shot('attempt-logged');
+
+    // The attempt is on the person's inquiry too.
+    await after.locator('a.name').click();
+    await page.waitForURL((url) => /^\/staff\/inquiries\/\d+$/.test(url.pathname));
+    assert.equal(await page.locator('h1').innerText(), `Inquiry from ${name}`);
+    const attempt = page.locator('table#attempts tbody tr');
+    assert.equal(await attempt.count(), 1);
+    assert.match(await attempt.innerText(), /frontdesk@demo\.respite\.test\s+no-answer\s+Rang, no answer/);
+    await shot('inquiry-with-attempt');
+  });
+});

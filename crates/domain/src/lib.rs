@@ -5,6 +5,8 @@
 //! long as they are held ("parse, don't validate").
 
 pub mod access;
+pub mod callbacks;
+pub mod consultation;
 pub mod contact;
 pub mod inquiry;
 

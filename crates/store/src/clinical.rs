@@ -12,6 +12,8 @@ pub struct ConditionRecord {
     pub icd10cm_code: String,
     pub display: String,
     pub onset_date: String,
+    /// The onset was estimated from a stated duration, not recorded.
+    pub onset_estimated: bool,
     pub diagnosed_by: String,
     pub diagnosed_on: String,
 }
@@ -38,8 +40,10 @@ pub struct InfusionSessionRecord {
 
 impl Store {
     pub async fn conditions(&self, patient_id: i64) -> StoreResult<Vec<ConditionRecord>> {
-        let rows: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
-            "SELECT id, icd10cm_code, display, onset_date, diagnosed_by, diagnosed_on \
+        type Row = (i64, String, String, String, i64, String, String);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, icd10cm_code, display, onset_date, onset_estimated, diagnosed_by, \
+             diagnosed_on \
              FROM conditions WHERE patient_id = $1 ORDER BY onset_date, id",
         )
         .bind(patient_id)
@@ -48,12 +52,13 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(id, icd10cm_code, display, onset_date, diagnosed_by, diagnosed_on)| {
+                |(id, icd10cm_code, display, onset_date, estimated, diagnosed_by, diagnosed_on)| {
                     ConditionRecord {
                         id,
                         icd10cm_code,
                         display,
                         onset_date,
+                        onset_estimated: estimated != 0,
                         diagnosed_by,
                         diagnosed_on,
                     }

@@ -52,6 +52,19 @@ impl CallbackReason {
 }
 
 impl InquiryStatus {
+    /// Reads a stored status.
+    pub fn parse(stored: &str) -> StoreResult<InquiryStatus> {
+        [
+            InquiryStatus::New,
+            InquiryStatus::Contacted,
+            InquiryStatus::ConsultationBooked,
+            InquiryStatus::Closed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == stored)
+        .ok_or_else(|| StoreError::Corrupt(format!("inquiry status `{stored}`")))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             InquiryStatus::New => "new",

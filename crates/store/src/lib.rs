@@ -7,7 +7,9 @@
 //! [`Engine`]. Migrations are kept per engine under `migrations/`.
 
 mod audit;
+mod callback_queue;
 mod clinical;
+mod consultation_notes;
 pub mod demo;
 mod inquiries;
 mod patients;
@@ -22,7 +24,13 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditChainStatus, AuditEntry, AuditFilter, AuditRecord, Outcome};
+pub use callback_queue::{
+    AttemptPolicy, AttemptRecorded, ContactAttemptRecord, NewContactAttempt, OpenCallback,
+};
 pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
+pub use consultation_notes::{
+    medical_record_number, ConsultationNoteRecord, ConvertedChart, NewChart,
+};
 pub use inquiries::{CallbackReason, ClosedReason, InquiryRecord, InquiryStatus};
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
 pub use staff::{LoginFailures, SessionRecord, StaffUser};

@@ -42,6 +42,29 @@ pub struct WebConfig {
     pub lockout_window: Duration,
     /// Mark cookies `Secure` (set when served behind HTTPS).
     pub secure_cookies: bool,
+    /// After this many unanswered callback attempts (no answer, voicemail)
+    /// an inquiry closes as "no answer". A clinic setting, not a clinical
+    /// rule; default 3.
+    pub unanswered_attempts_before_closing: i64,
+    /// Where the callback pages read the time: the system clock, or a fixed
+    /// instant so that tests see a known queue order.
+    pub clock: Clock,
+}
+
+/// The clock of the pages whose content depends on the time of day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    System,
+    Fixed(jiff::Timestamp),
+}
+
+impl Clock {
+    pub fn now(self) -> jiff::Timestamp {
+        match self {
+            Clock::System => jiff::Timestamp::now(),
+            Clock::Fixed(at) => at,
+        }
+    }
 }
 
 impl Default for WebConfig {
@@ -55,6 +78,8 @@ impl Default for WebConfig {
             lockout_threshold: 5,
             lockout_window: Duration::from_secs(15 * 60),
             secure_cookies: false,
+            unanswered_attempts_before_closing: 3,
+            clock: Clock::System,
         }
     }
 }

@@ -11,7 +11,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
-use crate::pages::{audit, public, sign_in, staff};
+use crate::pages::{audit, callbacks, public, sign_in, staff};
 use crate::{csrf, AppState};
 
 const fn route(
@@ -79,6 +79,68 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("Inquiry", "read"),
             ),
             get(staff::inquiry),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/callbacks",
+                Staff(ReadInquiries),
+                audited("CallbackTask", "search"),
+            ),
+            get(callbacks::queue),
+        ),
+        (
+            // The path id is the callback task's.
+            route(
+                "POST",
+                "/staff/callbacks/{id}/attempts",
+                Staff(WriteInquiries),
+                audited("CallbackTask", "update"),
+            ),
+            post(callbacks::record_attempt),
+        ),
+        (
+            // The note is the front desk's or a clinician's record of the
+            // call (WriteInquiries, as the brief of issue 5 decides). The
+            // path id, and so the audit's resource id, is the inquiry's.
+            route(
+                "GET",
+                "/staff/inquiries/{id}/consultation",
+                Staff(WriteInquiries),
+                audited("ConsultationNote", "read"),
+            ),
+            get(callbacks::consultation_form),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/inquiries/{id}/consultation",
+                Staff(WriteInquiries),
+                audited("ConsultationNote", "create"),
+            ),
+            post(callbacks::save_consultation),
+        ),
+        (
+            // Creating a chart writes a clinical record (a condition), so it
+            // needs WriteClinicalRecords: nurses and clinicians, not the
+            // front desk. The audit names the new patient on success, the
+            // inquiry (path id) otherwise.
+            route(
+                "GET",
+                "/staff/inquiries/{id}/chart",
+                Staff(WriteClinicalRecords),
+                audited("ConsultationNote", "read"),
+            ),
+            get(callbacks::convert_form),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/inquiries/{id}/chart",
+                Staff(WriteClinicalRecords),
+                audited("Patient", "create"),
+            ),
+            post(callbacks::convert),
         ),
         (
             route(

@@ -2,6 +2,7 @@
 //! the domain or the store, render.
 
 pub mod audit;
+pub mod callbacks;
 pub mod public;
 pub mod sign_in;
 pub mod staff;
@@ -23,6 +24,7 @@ pub struct Nav {
     pub name: String,
     pub role: &'static str,
     pub inquiries: bool,
+    pub callbacks: bool,
     pub patients: bool,
     pub charts: bool,
     pub audit: bool,
@@ -36,6 +38,7 @@ impl Nav {
             name: session.user.display_name.clone(),
             role: role.label(),
             inquiries: role.grants(Permission::ReadInquiries),
+            callbacks: role.grants(Permission::ReadInquiries),
             patients: role.grants(Permission::ReadPatientDirectory),
             charts: role.grants(Permission::ReadClinicalRecords),
             audit: role.grants(Permission::ReadAuditTrail),

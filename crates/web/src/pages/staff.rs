@@ -67,6 +67,11 @@ pub async fn home(
 struct InquiryPage {
     nav: Nav,
     inquiry: InquiryRow,
+    /// Contact attempts with their time in the clinic's zone.
+    attempts: Vec<(respite_store::ContactAttemptRecord, String)>,
+    chart: Option<respite_store::ConvertedChart>,
+    can_consult: bool,
+    can_convert: bool,
 }
 
 pub async fn inquiry(
@@ -77,10 +82,26 @@ pub async fn inquiry(
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
     let record = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
-    let received = clinic_time(record.received_at, &state.config.clinic_time_zone);
+    let tz = &state.config.clinic_time_zone;
+    let received = clinic_time(record.received_at, tz);
+    let attempts = state
+        .store
+        .contact_attempts(id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let when = clinic_time(a.at, tz);
+            (a, when)
+        })
+        .collect();
+    let role = session.user.role;
     render(&InquiryPage {
         nav: Nav::new(&session, &csrf.0),
         inquiry: InquiryRow { record, received },
+        attempts,
+        chart: state.store.inquiry_chart(id).await?,
+        can_consult: role.grants(respite_domain::Permission::WriteInquiries),
+        can_convert: role.grants(respite_domain::Permission::WriteClinicalRecords),
     })
 }
 
@@ -140,6 +161,8 @@ struct PatientPage {
     conditions: Vec<ConditionRecord>,
     observations: Vec<ObservationRow>,
     sessions: Vec<SessionRow>,
+    /// The phone consultation's notes, when the chart came from an inquiry.
+    consultation: Vec<super::callbacks::NoteView>,
 }
 
 pub async fn patient_chart(
@@ -172,12 +195,23 @@ pub async fn patient_chart(
             record,
         })
         .collect();
+    let consultation = state
+        .store
+        .consultation_notes_for_patient(id)
+        .await?
+        .into_iter()
+        .map(|record| super::callbacks::NoteView {
+            when: clinic_time(record.at, tz),
+            record,
+        })
+        .collect();
     render(&PatientPage {
         nav: Nav::new(&session, &csrf.0),
         patient,
         conditions,
         observations,
         sessions,
+        consultation,
     })
 }
 

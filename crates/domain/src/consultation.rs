@@ -1,0 +1,537 @@
+//! The free 15-minute phone consultation's record (SPEC §1 step 2; issue 5
+//! item 4): a short structured note taken during the call.
+//! `ConsultationNoteForm::validate` turns what staff typed into a
+//! `ConsultationNote` or into field errors that name the field and the rule.
+//!
+//! These are the person's own words, taken over the phone: a stated
+//! diagnosis is not yet a verified one, and an onset computed from "about two
+//! years" is an estimate. Screening (respite-clinical) decides later, from
+//! records.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::civil::Date;
+
+use crate::inquiry::FieldError;
+
+/// A validated consultation note, ready to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsultationNote {
+    pub pain_location: String,
+    pub pain_duration: StatedDuration,
+    /// The diagnosis the person reports, if any.
+    pub diagnosis: Option<StatedDiagnosis>,
+    pub treatments_tried: Vec<TreatmentTried>,
+    pub hopes: String,
+    pub red_flags: String,
+    pub next_step: NextStep,
+}
+
+/// A diagnosis as the person reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatedDiagnosis {
+    pub description: String,
+    /// Who made it, e.g. "Dr Ruiz, neurologist".
+    pub diagnosed_by: String,
+    pub diagnosed_on: Option<Date>,
+    /// ICD-10-CM code when staff can tell it (from a letter, say).
+    pub icd10cm_code: Option<String>,
+}
+
+/// One conventional treatment tried, and why it stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreatmentTried {
+    pub treatment: String,
+    pub why_stopped: String,
+}
+
+impl fmt::Display for TreatmentTried {
+    /// The stored form, one per line: `Physiotherapy: no lasting relief`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.treatment, self.why_stopped)
+    }
+}
+
+/// What happens after the call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NextStep {
+    SendRecordsRequest,
+    BookScreeningVisit,
+    NotACandidate { reason: String },
+}
+
+impl NextStep {
+    pub const CODES: &'static [(&'static str, &'static str)] = &[
+        ("send-records-request", "Send a records request"),
+        ("book-screening-visit", "Book a screening visit"),
+        ("not-a-candidate", "Not a candidate (give the reason)"),
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NextStep::SendRecordsRequest => "send-records-request",
+            NextStep::BookScreeningVisit => "book-screening-visit",
+            NextStep::NotACandidate { .. } => "not-a-candidate",
+        }
+    }
+}
+
+/// How long the pain has lasted, as stated: "about 2 years".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatedDuration {
+    amount: u16,
+    unit: DurationUnit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationUnit {
+    Weeks,
+    Months,
+    Years,
+}
+
+impl DurationUnit {
+    pub const ALL: &'static [DurationUnit] = &[
+        DurationUnit::Weeks,
+        DurationUnit::Months,
+        DurationUnit::Years,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DurationUnit::Weeks => "weeks",
+            DurationUnit::Months => "months",
+            DurationUnit::Years => "years",
+        }
+    }
+}
+
+impl FromStr for DurationUnit {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<DurationUnit, ()> {
+        DurationUnit::ALL
+            .iter()
+            .copied()
+            .find(|unit| unit.as_str() == s.trim())
+            .ok_or(())
+    }
+}
+
+/// No one has had pain for longer than a human lifetime: 120 years bounds a
+/// stated duration (a typing check, not a clinical rule).
+const LONGEST_STATED_DAYS: i64 = 120 * 366;
+
+impl StatedDuration {
+    pub fn new(amount: u16, unit: DurationUnit) -> Result<StatedDuration, FieldError> {
+        let days = i64::from(amount)
+            * match unit {
+                DurationUnit::Weeks => 7,
+                DurationUnit::Months => 31,
+                DurationUnit::Years => 366,
+            };
+        if amount == 0 || days > LONGEST_STATED_DAYS {
+            return Err(FieldError {
+                field: "pain_duration_amount",
+                message: "must be a whole number from 1 up to 120 years".into(),
+            });
+        }
+        Ok(StatedDuration { amount, unit })
+    }
+
+    pub fn amount(self) -> u16 {
+        self.amount
+    }
+
+    pub fn unit(self) -> DurationUnit {
+        self.unit
+    }
+
+    /// The onset this duration implies when stated on `stated_on`: an
+    /// estimate, never a recorded date, and to be stored as such.
+    pub fn estimated_onset(self, stated_on: Date) -> Option<Date> {
+        let amount = i64::from(self.amount);
+        let span = match self.unit {
+            DurationUnit::Weeks => jiff::Span::new().weeks(amount),
+            DurationUnit::Months => jiff::Span::new().months(amount),
+            DurationUnit::Years => jiff::Span::new().years(amount),
+        };
+        stated_on.checked_sub(span).ok()
+    }
+}
+
+impl fmt::Display for StatedDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.unit.as_str())
+    }
+}
+
+/// The note form as typed; every field is kept to show an invalid form again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsultationNoteForm {
+    pub pain_location: String,
+    pub pain_duration_amount: String,
+    pub pain_duration_unit: String,
+    pub diagnosis: String,
+    pub diagnosed_by: String,
+    pub diagnosed_on: String,
+    pub icd10cm_code: String,
+    pub treatments_tried: String,
+    pub hopes: String,
+    pub red_flags: String,
+    pub next_step: String,
+    pub not_candidate_reason: String,
+}
+
+/// Longest short answer (location, diagnosis, who) and longest free text.
+pub const SHORT_TEXT_MAX_CHARS: usize = 200;
+pub const LONG_TEXT_MAX_CHARS: usize = 4000;
+
+impl ConsultationNoteForm {
+    /// Checks every field and reports every error at once. `today` (the
+    /// clinic's date) bounds the diagnosis date.
+    pub fn validate(&self, today: Date) -> Result<ConsultationNote, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field: &'static str, message: String| {
+            errors.push(FieldError { field, message });
+        };
+        let short =
+            |field: &'static str, text: &str, fail: &mut dyn FnMut(&'static str, String)| {
+                let text = text.trim().to_owned();
+                if text.chars().count() > SHORT_TEXT_MAX_CHARS {
+                    fail(
+                        field,
+                        format!("must be at most {SHORT_TEXT_MAX_CHARS} characters"),
+                    );
+                }
+                text
+            };
+        let long = |field: &'static str, text: &str, fail: &mut dyn FnMut(&'static str, String)| {
+            let text = text.trim().to_owned();
+            if text.chars().count() > LONG_TEXT_MAX_CHARS {
+                fail(
+                    field,
+                    format!("must be at most {LONG_TEXT_MAX_CHARS} characters"),
+                );
+            }
+            text
+        };
+
+        let pain_location = short("pain_location", &self.pain_location, &mut fail);
+        if pain_location.is_empty() {
+            fail("pain_location", "is required: where is the pain?".into());
+        }
+
+        let amount = match self.pain_duration_amount.trim() {
+            "" => {
+                fail(
+                    "pain_duration_amount",
+                    "is required: how long has it lasted?".into(),
+                );
+                None
+            }
+            typed => match typed.parse::<u16>() {
+                Ok(amount) => Some(amount),
+                Err(_) => {
+                    fail(
+                        "pain_duration_amount",
+                        "must be a whole number, e.g. 18".into(),
+                    );
+                    None
+                }
+            },
+        };
+        let unit = self
+            .pain_duration_unit
+            .parse::<DurationUnit>()
+            .map_err(|()| fail("pain_duration_unit", "choose weeks, months or years".into()))
+            .ok();
+        let pain_duration = match (amount, unit) {
+            (Some(amount), Some(unit)) => match StatedDuration::new(amount, unit) {
+                Ok(duration) => Some(duration),
+                Err(error) => {
+                    fail(error.field, error.message);
+                    None
+                }
+            },
+            _ => None,
+        };
+
+        let description = short("diagnosis", &self.diagnosis, &mut fail);
+        let diagnosed_by = short("diagnosed_by", &self.diagnosed_by, &mut fail);
+        let diagnosed_on = match self.diagnosed_on.trim() {
+            "" => None,
+            typed => match typed.parse::<Date>() {
+                Ok(date) if date <= today => Some(date),
+                Ok(_) => {
+                    fail("diagnosed_on", "cannot be in the future".into());
+                    None
+                }
+                Err(_) => {
+                    fail("diagnosed_on", "must be a date like 2023-04-30".into());
+                    None
+                }
+            },
+        };
+        let icd10cm_code = match self.icd10cm_code.trim() {
+            "" => None,
+            typed => {
+                let code = typed.to_ascii_uppercase();
+                if is_icd10cm_shaped(&code) {
+                    Some(code)
+                } else {
+                    fail(
+                        "icd10cm_code",
+                        "must look like an ICD-10-CM code, e.g. M54.50 or G43.909".into(),
+                    );
+                    None
+                }
+            }
+        };
+        let diagnosis = if description.is_empty() {
+            for (field, typed) in [
+                ("diagnosed_by", &diagnosed_by),
+                ("diagnosed_on", &self.diagnosed_on.trim().to_owned()),
+                ("icd10cm_code", &self.icd10cm_code.trim().to_owned()),
+            ] {
+                if !typed.is_empty() {
+                    fail(
+                        field,
+                        "belongs to a diagnosis: give the diagnosis too".into(),
+                    );
+                }
+            }
+            None
+        } else {
+            if diagnosed_by.is_empty() {
+                fail(
+                    "diagnosed_by",
+                    "is required with a diagnosis: who made it?".into(),
+                );
+            }
+            Some(StatedDiagnosis {
+                description,
+                diagnosed_by: diagnosed_by.clone(),
+                diagnosed_on,
+                icd10cm_code,
+            })
+        };
+
+        let treatments_tried = long("treatments_tried", &self.treatments_tried, &mut fail);
+        let mut treatments = Vec::new();
+        for (number, line) in treatments_tried.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match line.split_once(':') {
+                Some((treatment, why))
+                    if !treatment.trim().is_empty() && !why.trim().is_empty() =>
+                {
+                    treatments.push(TreatmentTried {
+                        treatment: treatment.trim().to_owned(),
+                        why_stopped: why.trim().to_owned(),
+                    });
+                }
+                _ => fail(
+                    "treatments_tried",
+                    format!(
+                        "line {}: write the treatment, a colon, and why it stopped, \
+                         e.g. \"Gabapentin: made me dizzy\"",
+                        number + 1
+                    ),
+                ),
+            }
+        }
+
+        let hopes = long("hopes", &self.hopes, &mut fail);
+        let red_flags = long("red_flags", &self.red_flags, &mut fail);
+        let reason = long(
+            "not_candidate_reason",
+            &self.not_candidate_reason,
+            &mut fail,
+        );
+        let next_step = match self.next_step.trim() {
+            "send-records-request" => Some(NextStep::SendRecordsRequest),
+            "book-screening-visit" => Some(NextStep::BookScreeningVisit),
+            "not-a-candidate" if reason.is_empty() => {
+                fail(
+                    "not_candidate_reason",
+                    "is required when the person is not a candidate".into(),
+                );
+                None
+            }
+            "not-a-candidate" => Some(NextStep::NotACandidate {
+                reason: reason.clone(),
+            }),
+            _ => {
+                fail(
+                    "next_step",
+                    "choose send records request, book screening visit or not a candidate".into(),
+                );
+                None
+            }
+        };
+        if !reason.is_empty() && !matches!(next_step, Some(NextStep::NotACandidate { .. })) {
+            fail(
+                "not_candidate_reason",
+                "is only for \"not a candidate\"; clear it or change the next step".into(),
+            );
+        }
+
+        match (pain_duration, next_step) {
+            (Some(pain_duration), Some(next_step)) if errors.is_empty() => Ok(ConsultationNote {
+                pain_location,
+                pain_duration,
+                diagnosis,
+                treatments_tried: treatments,
+                hopes,
+                red_flags,
+                next_step,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The shape of an ICD-10-CM code (CMS, ICD-10-CM Official Guidelines for
+/// Coding and Reporting, Section I.A: 3 to 7 characters, the first a letter,
+/// the second a digit, a decimal point after the third). Whether the code
+/// exists is for the clinician and the screening code table to judge.
+fn is_icd10cm_shaped(code: &str) -> bool {
+    let (category, rest) = match code.split_once('.') {
+        Some((category, rest)) => (category, Some(rest)),
+        None => (code, None),
+    };
+    let bytes = category.as_bytes();
+    let category_ok = bytes.len() == 3
+        && bytes[0].is_ascii_uppercase()
+        && bytes[1].is_ascii_digit()
+        && bytes[2].is_ascii_alphanumeric();
+    let rest_ok = rest.is_none_or(|rest| {
+        (1..=4).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    });
+    category_ok && rest_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn valid_form() -> ConsultationNoteForm {
+        ConsultationNoteForm {
+            pain_location: "Lower back, left leg".into(),
+            pain_duration_amount: "2".into(),
+            pain_duration_unit: "years".into(),
+            diagnosis: "Lumbar radiculopathy".into(),
+            diagnosed_by: "Dr Ruiz, neurologist".into(),
+            diagnosed_on: "2024-05-10".into(),
+            icd10cm_code: "m54.16".into(),
+            treatments_tried: "Physiotherapy: no lasting relief\n\nGabapentin: dizziness".into(),
+            hopes: "Walk the dog again".into(),
+            red_flags: String::new(),
+            next_step: "book-screening-visit".into(),
+            not_candidate_reason: String::new(),
+        }
+    }
+
+    const TODAY: Date = date(2026, 11, 25);
+
+    #[test]
+    fn a_complete_note_is_accepted() {
+        let note = valid_form().validate(TODAY).unwrap();
+        let diagnosis = note.diagnosis.unwrap();
+        assert_eq!(diagnosis.icd10cm_code.as_deref(), Some("M54.16"));
+        assert_eq!(note.treatments_tried.len(), 2);
+        assert_eq!(
+            note.treatments_tried[1].to_string(),
+            "Gabapentin: dizziness"
+        );
+        assert_eq!(note.pain_duration.to_string(), "2 years");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let check = |change: fn(&mut ConsultationNoteForm), expected: &[&str]| {
+            let mut form = valid_form();
+            change(&mut form);
+            let fields: Vec<_> = match form.validate(TODAY) {
+                Ok(_) => vec![],
+                Err(errors) => errors.iter().map(|e| e.field).collect(),
+            };
+            assert_eq!(fields, expected);
+        };
+        check(|f| f.pain_location = " ".into(), &["pain_location"]);
+        check(
+            |f| f.pain_duration_amount = "two".into(),
+            &["pain_duration_amount"],
+        );
+        check(
+            |f| f.pain_duration_amount = "0".into(),
+            &["pain_duration_amount"],
+        );
+        check(
+            |f| f.pain_duration_amount = "121".into(),
+            &["pain_duration_amount"],
+        );
+        check(
+            |f| f.pain_duration_unit = "days".into(),
+            &["pain_duration_unit"],
+        );
+        check(|f| f.diagnosed_by = String::new(), &["diagnosed_by"]);
+        check(|f| f.diagnosed_on = "2027-01-01".into(), &["diagnosed_on"]);
+        check(|f| f.diagnosed_on = "May 2024".into(), &["diagnosed_on"]);
+        check(|f| f.icd10cm_code = "back pain".into(), &["icd10cm_code"]);
+        check(|f| f.icd10cm_code = "M5".into(), &["icd10cm_code"]);
+        check(
+            |f| f.diagnosis = String::new(),
+            &["diagnosed_by", "diagnosed_on", "icd10cm_code"],
+        );
+        check(
+            |f| f.treatments_tried = "Physiotherapy".into(),
+            &["treatments_tried"],
+        );
+        check(|f| f.next_step = "wait".into(), &["next_step"]);
+        check(
+            |f| f.next_step = "not-a-candidate".into(),
+            &["not_candidate_reason"],
+        );
+        check(
+            |f| f.not_candidate_reason = "why".into(),
+            &["not_candidate_reason"],
+        );
+        check(
+            |f| f.hopes = "x".repeat(LONG_TEXT_MAX_CHARS + 1),
+            &["hopes"],
+        );
+    }
+
+    #[test]
+    fn onset_is_estimated_back_from_the_stated_duration() {
+        let check = |amount: u16, unit: DurationUnit, expected: Date| {
+            let stated = StatedDuration::new(amount, unit).unwrap();
+            assert_eq!(stated.estimated_onset(TODAY), Some(expected), "{stated}");
+        };
+        check(2, DurationUnit::Years, date(2024, 11, 25));
+        check(18, DurationUnit::Months, date(2025, 5, 25));
+        check(6, DurationUnit::Weeks, date(2026, 10, 14)); // 42 days back
+                                                           // 31 March minus one month: no 31 February, jiff clamps to the 28th.
+        let stated = StatedDuration::new(1, DurationUnit::Months).unwrap();
+        assert_eq!(
+            stated.estimated_onset(date(2026, 3, 31)),
+            Some(date(2026, 2, 28))
+        );
+    }
+
+    #[test]
+    fn icd10cm_shapes() {
+        for ok in ["M54.5", "M54.50", "G43.909", "M79.7", "S33.5XXA", "N80"] {
+            assert!(is_icd10cm_shaped(ok), "{ok}");
+        }
+        for bad in ["", "M5", "54.5", "M54.", "M54.12345", "MM4.1", "M54-5"] {
+            assert!(!is_icd10cm_shaped(bad), "{bad}");
+        }
+    }
+}

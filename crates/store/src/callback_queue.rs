@@ -1,0 +1,289 @@
+//! The callback queue and contact attempts (issue 5 item 2). The order of
+//! the queue (next opening of the person's window) is computed by the web
+//! layer with `respite_domain::callbacks`: it depends on `now`, the person's
+//! time zone and the rules for daylight-saving days, none of which is SQL.
+
+use jiff::Timestamp;
+use respite_domain::callbacks::AttemptOutcome;
+
+use crate::inquiries::{ClosedReason, InquiryStatus};
+use crate::{from_millis, to_millis, Store, StoreError, StoreResult};
+
+/// An open callback task with what the queue needs of its inquiry.
+#[derive(Clone, Debug)]
+pub struct OpenCallback {
+    pub task_id: i64,
+    pub inquiry_id: i64,
+    pub created_at: Timestamp,
+    pub reason: String,
+    pub phone_e164: Option<String>,
+    pub recording_url: Option<String>,
+    pub name: String,
+    pub contact_windows: String,
+    pub time_zone: String,
+    pub inquiry_status: String,
+    pub attempts: i64,
+    pub last_attempt_at: Option<Timestamp>,
+}
+
+/// One recorded attempt.
+#[derive(Clone, Debug)]
+pub struct ContactAttemptRecord {
+    pub id: i64,
+    pub callback_task_id: Option<i64>,
+    pub staff_email: String,
+    pub at: Timestamp,
+    pub outcome: String,
+    pub note: String,
+}
+
+/// A contact attempt to record.
+#[derive(Clone, Debug)]
+pub struct NewContactAttempt<'a> {
+    pub callback_task_id: i64,
+    pub staff_user_id: i64,
+    pub at: Timestamp,
+    pub outcome: AttemptOutcome,
+    pub note: &'a str,
+}
+
+/// Clinic settings for attempts.
+#[derive(Clone, Copy, Debug)]
+pub struct AttemptPolicy {
+    /// After this many unanswered attempts (no answer or voicemail) on one
+    /// inquiry, the thread closes as "no answer". A clinic setting, not a
+    /// clinical rule; default 3.
+    pub unanswered_attempts_before_closing: i64,
+}
+
+impl Default for AttemptPolicy {
+    fn default() -> AttemptPolicy {
+        AttemptPolicy {
+            unanswered_attempts_before_closing: 3,
+        }
+    }
+}
+
+/// What recording an attempt did to the thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptRecorded {
+    pub attempt_id: i64,
+    pub inquiry_id: i64,
+    /// The inquiry's status after the attempt.
+    pub status: InquiryStatus,
+    pub closed_reason: Option<ClosedReason>,
+    /// Whether the callback task is now done.
+    pub task_done: bool,
+}
+
+type OpenRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+);
+
+impl Store {
+    /// Callback tasks not yet done whose inquiry is not closed, oldest
+    /// first (the web layer orders them by window).
+    pub async fn open_callbacks(&self, limit: i64) -> StoreResult<Vec<OpenCallback>> {
+        let rows: Vec<OpenRow> = sqlx::query_as(
+            "SELECT t.id, t.inquiry_id, t.created_at, t.reason, t.phone_e164, t.recording_url, \
+                    i.name, i.contact_windows, i.time_zone, i.status, \
+                    (SELECT COUNT(*) FROM contact_attempts a WHERE a.callback_task_id = t.id), \
+                    (SELECT MAX(a.at) FROM contact_attempts a WHERE a.callback_task_id = t.id) \
+             FROM callback_tasks t JOIN inquiries i ON i.id = t.inquiry_id \
+             WHERE t.done_at IS NULL AND i.status <> 'closed' \
+             ORDER BY t.created_at, t.id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(
+                    task_id,
+                    inquiry_id,
+                    created,
+                    reason,
+                    phone_e164,
+                    recording_url,
+                    name,
+                    contact_windows,
+                    time_zone,
+                    inquiry_status,
+                    attempts,
+                    last,
+                )| {
+                    Ok(OpenCallback {
+                        task_id,
+                        inquiry_id,
+                        created_at: from_millis(created)?,
+                        reason,
+                        phone_e164,
+                        recording_url,
+                        name,
+                        contact_windows,
+                        time_zone,
+                        inquiry_status,
+                        attempts,
+                        last_attempt_at: last.map(from_millis).transpose()?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Records an attempt on a callback task and, in the same transaction,
+    /// moves the thread on: reached → contacted (task done); asked to stop →
+    /// closed "asked-to-stop" (every open task done); wrong number → task
+    /// done; the policy's N-th unanswered attempt on the inquiry → closed
+    /// "no-answer" (tasks done). A thread already booked or closed keeps
+    /// its status. `Ok(None)` when there is no such task; a task already
+    /// done is a conflict.
+    pub async fn record_contact_attempt(
+        &self,
+        attempt: &NewContactAttempt<'_>,
+        policy: AttemptPolicy,
+    ) -> StoreResult<Option<AttemptRecorded>> {
+        let mut tx = self.pool.begin().await?;
+        // Write first, so that SQLite takes the write lock (waiting on a
+        // busy writer) before anything is read.
+        let inserted: Option<(i64, i64)> = sqlx::query_as(
+            "INSERT INTO contact_attempts (inquiry_id, callback_task_id, staff_user_id, at, \
+             outcome, note) \
+             SELECT t.inquiry_id, t.id, $1, $2, $3, $4 FROM callback_tasks t \
+             WHERE t.id = $5 AND t.done_at IS NULL \
+             RETURNING id, inquiry_id",
+        )
+        .bind(attempt.staff_user_id)
+        .bind(to_millis(attempt.at))
+        .bind(attempt.outcome.as_str())
+        .bind(attempt.note)
+        .bind(attempt.callback_task_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((attempt_id, inquiry_id)) = inserted else {
+            let exists: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM callback_tasks WHERE id = $1")
+                    .bind(attempt.callback_task_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            tx.rollback().await?;
+            return match exists {
+                None => Ok(None),
+                Some(_) => Err(StoreError::Conflict {
+                    field: "callback",
+                    message: "is already done; nothing was recorded".into(),
+                }),
+            };
+        };
+        let (status,): (String,) = sqlx::query_as("SELECT status FROM inquiries WHERE id = $1")
+            .bind(inquiry_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let open_thread = status == "new" || status == "contacted";
+
+        // (new status and close reason, this task done, every open task done)
+        let (new_status, task_done, all_tasks_done) = match attempt.outcome {
+            _ if !open_thread => (None, false, false),
+            AttemptOutcome::Reached => (Some((InquiryStatus::Contacted, None)), true, false),
+            AttemptOutcome::AskedToStop => (
+                Some((InquiryStatus::Closed, Some(ClosedReason::AskedToStop))),
+                true,
+                true,
+            ),
+            AttemptOutcome::WrongNumber => (None, true, false),
+            AttemptOutcome::NoAnswer | AttemptOutcome::LeftVoicemail => {
+                let (unanswered,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM contact_attempts \
+                     WHERE inquiry_id = $1 AND outcome IN ('no-answer', 'left-voicemail')",
+                )
+                .bind(inquiry_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if unanswered >= policy.unanswered_attempts_before_closing {
+                    (
+                        Some((InquiryStatus::Closed, Some(ClosedReason::NoAnswer))),
+                        true,
+                        true,
+                    )
+                } else {
+                    (None, false, false)
+                }
+            }
+        };
+        let closed_reason = new_status.and_then(|(_, reason)| reason);
+        if let Some((status, reason)) = new_status {
+            sqlx::query("UPDATE inquiries SET status = $1, closed_reason = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(reason.map(ClosedReason::as_str))
+                .bind(inquiry_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if all_tasks_done {
+            sqlx::query(
+                "UPDATE callback_tasks SET done_at = $1 WHERE inquiry_id = $2 AND done_at IS NULL",
+            )
+            .bind(to_millis(attempt.at))
+            .bind(inquiry_id)
+            .execute(&mut *tx)
+            .await?;
+        } else if task_done {
+            sqlx::query("UPDATE callback_tasks SET done_at = $1 WHERE id = $2")
+                .bind(to_millis(attempt.at))
+                .bind(attempt.callback_task_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let (final_status,): (String,) =
+            sqlx::query_as("SELECT status FROM inquiries WHERE id = $1")
+                .bind(inquiry_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(Some(AttemptRecorded {
+            attempt_id,
+            inquiry_id,
+            status: InquiryStatus::parse(&final_status)?,
+            closed_reason,
+            task_done,
+        }))
+    }
+
+    /// Every attempt on an inquiry, in order.
+    pub async fn contact_attempts(
+        &self,
+        inquiry_id: i64,
+    ) -> StoreResult<Vec<ContactAttemptRecord>> {
+        let rows: Vec<(i64, Option<i64>, String, i64, String, String)> = sqlx::query_as(
+            "SELECT a.id, a.callback_task_id, u.email, a.at, a.outcome, a.note \
+             FROM contact_attempts a JOIN staff_users u ON u.id = a.staff_user_id \
+             WHERE a.inquiry_id = $1 ORDER BY a.at, a.id",
+        )
+        .bind(inquiry_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, callback_task_id, staff_email, at, outcome, note)| {
+                Ok(ContactAttemptRecord {
+                    id,
+                    callback_task_id,
+                    staff_email,
+                    at: from_millis(at)?,
+                    outcome,
+                    note,
+                })
+            })
+            .collect()
+    }
+}
