@@ -7,6 +7,7 @@
 pub mod access;
 pub mod contact;
 pub mod inquiry;
+pub mod messaging;
 
 pub use access::{Permission, Role};
 pub use contact::{Email, PhoneNumber};

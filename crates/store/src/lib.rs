@@ -10,6 +10,7 @@ mod audit;
 mod clinical;
 pub mod demo;
 mod inquiries;
+mod messages;
 mod patients;
 mod staff;
 
@@ -24,6 +25,10 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditChainStatus, AuditEntry, AuditFilter, AuditRecord, Outcome};
 pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
 pub use inquiries::{CallbackReason, ClosedReason, InquiryRecord, InquiryStatus};
+pub use messages::{
+    ConsentEffect, ConsentRecord, ContactAddress, InboundMessage, InboundOutcome, MessageRecord,
+    OutboundMessage, SmsPermission,
+};
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
 pub use staff::{LoginFailures, SessionRecord, StaffUser};
 
