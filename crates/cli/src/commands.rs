@@ -45,10 +45,7 @@ pub async fn serve(url: DatabaseUrl, bind: SocketAddr) -> anyhow::Result<()> {
 async fn run_server(listener: TcpListener, store: Store, config: WebConfig) -> anyhow::Result<()> {
     let config = Arc::new(config);
     spawn_session_sweeper(store.clone(), config.clone());
-    let state = AppState {
-        store: store.clone(),
-        config,
-    };
+    let state = AppState::new(store.clone(), config);
     respite_web::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     Ok(())

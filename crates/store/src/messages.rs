@@ -255,6 +255,15 @@ impl Store {
         find_message(&mut conn, channel, external_id).await
     }
 
+    /// Whether a message with this provider id is stored on `channel`.
+    pub async fn has_message(
+        &self,
+        channel: MessageChannel,
+        external_id: &str,
+    ) -> StoreResult<bool> {
+        Ok(self.existing_message(channel, external_id).await?.is_some())
+    }
+
     /// Records a message the clinic sent (after the provider accepted it).
     pub async fn record_outbound_message(&self, message: &OutboundMessage) -> StoreResult<i64> {
         let (id,): (i64,) = sqlx::query_as(

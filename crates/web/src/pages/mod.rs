@@ -5,6 +5,7 @@ pub mod audit;
 pub mod public;
 pub mod sign_in;
 pub mod staff;
+pub mod webhooks;
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
