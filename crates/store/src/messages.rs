@@ -165,8 +165,7 @@ impl Store {
 
     async fn try_record_inbound(&self, message: &InboundMessage) -> StoreResult<InboundOutcome> {
         let mut tx = self.pool.begin().await?;
-        if let Some(existing) =
-            find_message(&mut tx, message.channel, &message.external_id).await?
+        if let Some(existing) = find_message(&mut tx, message.channel, &message.external_id).await?
         {
             return Ok(existing);
         }
@@ -383,7 +382,16 @@ pub(crate) async fn record_form_consent(
     if let Some(phone) = &inquiry.phone {
         for channel in [MessageChannel::Sms, MessageChannel::Voice] {
             let address = phone.as_e164();
-            insert_consent(conn, Some(inquiry_id), address, channel, true, at, "web form").await?;
+            insert_consent(
+                conn,
+                Some(inquiry_id),
+                address,
+                channel,
+                true,
+                at,
+                "web form",
+            )
+            .await?;
         }
     }
     if let Some(email) = &inquiry.email {
@@ -469,7 +477,10 @@ async fn apply_consent(
         ConsentEffect::Withdraw => false,
         ConsentEffect::Grant => true,
     };
-    let explicit = matches!(message.consent, ConsentEffect::Withdraw | ConsentEffect::Grant);
+    let explicit = matches!(
+        message.consent,
+        ConsentEffect::Withdraw | ConsentEffect::Grant
+    );
     if explicit && message.channel == MessageChannel::Sms {
         let opted_out_at = (!granted).then(|| to_millis(message.at));
         sqlx::query(

@@ -135,12 +135,9 @@ pub fn sender_from_config(config: &MessagingConfig) -> std::sync::Arc<dyn SmsSen
         &config.twilio_auth_token,
         &config.twilio_from,
     ) {
-        (Some(sid), Some(token), Some(from)) => std::sync::Arc::new(TwilioSms::new(
-            &config.twilio_api_url,
-            sid,
-            token,
-            from,
-        )),
+        (Some(sid), Some(token), Some(from)) => {
+            std::sync::Arc::new(TwilioSms::new(&config.twilio_api_url, sid, token, from))
+        }
         _ => std::sync::Arc::new(NotConfigured),
     }
 }

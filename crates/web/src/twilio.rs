@@ -129,7 +129,12 @@ mod tests {
         ]);
         let good = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
         assert!(!verify("12346", url, &call, good));
-        assert!(!verify("12345", "https://mycompany.com/myapp.php", &call, good));
+        assert!(!verify(
+            "12345",
+            "https://mycompany.com/myapp.php",
+            &call,
+            good
+        ));
         assert!(!verify("12345", url, &call, ""));
         call[1].1 = "1235".into();
         assert!(!verify("12345", url, &call, good));

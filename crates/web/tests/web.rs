@@ -1,5 +1,6 @@
 //! Integration tests of the web application, each on SQLite and PostgreSQL.
 
+mod messaging;
 mod support;
 
 use std::time::Duration;

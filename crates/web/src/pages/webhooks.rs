@@ -10,9 +10,7 @@ use jiff::Timestamp;
 use respite_domain::inquiry::MESSAGE_MAX_CHARS;
 use respite_domain::messaging::{MessageChannel, SmsKeyword};
 use respite_domain::PhoneNumber;
-use respite_store::{
-    CallbackReason, ConsentEffect, ContactAddress, InboundMessage, SmsPermission,
-};
+use respite_store::{CallbackReason, ConsentEffect, ContactAddress, InboundMessage, SmsPermission};
 
 use crate::access::AuditedRecord;
 use crate::twilio;
