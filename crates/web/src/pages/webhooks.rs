@@ -28,25 +28,59 @@ impl Params {
             .filter(|value| !value.is_empty())
     }
 
-    fn required(&self, name: &'static str) -> Result<&str, Response> {
+    fn required(&self, name: &'static str) -> Result<&str, Refusal> {
         self.get(name)
             .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, name, "is required"))
     }
 
-    fn phone(&self, name: &'static str, region: &str) -> Result<PhoneNumber, Response> {
+    fn phone(&self, name: &'static str, region: &str) -> Result<PhoneNumber, Refusal> {
         PhoneNumber::parse(self.required(name)?, region)
             .map_err(|err| refuse(StatusCode::BAD_REQUEST, name, &err.to_string()))
     }
 }
 
-/// A plain-text refusal naming the field and the rule.
-fn refuse(status: StatusCode, field: &str, rule: &str) -> Response {
-    (
+/// Why a webhook request is refused: a plain-text answer naming the field
+/// and the rule; or a server error.
+#[derive(Debug)]
+pub enum Refusal {
+    Client {
+        status: StatusCode,
+        field: &'static str,
+        rule: String,
+    },
+    Server(AppError),
+}
+
+fn refuse(status: StatusCode, field: &'static str, rule: &str) -> Refusal {
+    Refusal::Client {
         status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("{field}: {rule}\n"),
-    )
-        .into_response()
+        field,
+        rule: rule.to_owned(),
+    }
+}
+
+impl From<respite_store::StoreError> for Refusal {
+    fn from(err: respite_store::StoreError) -> Refusal {
+        Refusal::Server(err.into())
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Client {
+                status,
+                field,
+                rule,
+            } => (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{field}: {rule}\n"),
+            )
+                .into_response(),
+            Refusal::Server(err) => err.into_response(),
+        }
+    }
 }
 
 fn twiml(document: String, record: Option<i64>) -> Response {
@@ -71,7 +105,7 @@ fn verified(
     uri: &axum::http::Uri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Params, Response> {
+) -> Result<Params, Refusal> {
     let messaging = &state.config.messaging;
     let (Some(token), Some(public_url)) = (&messaging.twilio_auth_token, &messaging.public_url)
     else {
@@ -117,23 +151,17 @@ pub async fn sms(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, AppError> {
-    let params = match verified(&state, &uri, &headers, &body) {
-        Ok(params) => params,
-        Err(refusal) => return Ok(refusal),
-    };
+) -> Result<Response, Refusal> {
+    let params = verified(&state, &uri, &headers, &body)?;
     let config = &state.config;
-    let from = match params.phone("From", &config.clinic_region) {
-        Ok(from) => from,
-        Err(refusal) => return Ok(refusal),
-    };
+    let from = params.phone("From", &config.clinic_region)?;
     let sid = match params.get("MessageSid").or_else(|| params.get("SmsSid")) {
         Some(sid) => sid.to_owned(),
-        None => return Ok(refuse(StatusCode::BAD_REQUEST, "MessageSid", "is required")),
+        None => return Err(refuse(StatusCode::BAD_REQUEST, "MessageSid", "is required")),
     };
     let text = params.get("Body").unwrap_or_default().to_owned();
     if text.chars().count() > MESSAGE_MAX_CHARS {
-        return Ok(refuse(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "Body",
             &format!("must be at most {MESSAGE_MAX_CHARS} characters"),
@@ -199,24 +227,15 @@ pub async fn voice(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, AppError> {
-    let params = match verified(&state, &uri, &headers, &body) {
-        Ok(params) => params,
-        Err(refusal) => return Ok(refusal),
-    };
+) -> Result<Response, Refusal> {
+    let params = verified(&state, &uri, &headers, &body)?;
     let config = &state.config;
-    let from = match params.phone("From", &config.clinic_region) {
-        Ok(from) => from,
-        Err(refusal) => return Ok(refusal),
-    };
-    let call_sid = match params.required("CallSid") {
-        Ok(sid) => sid.to_owned(),
-        Err(refusal) => return Ok(refusal),
-    };
+    let from = params.phone("From", &config.clinic_region)?;
+    let call_sid = params.required("CallSid")?.to_owned();
     let recording_url = params.get("RecordingUrl").map(str::to_owned);
     if let Some(url) = &recording_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Ok(refuse(
+            return Err(refuse(
                 StatusCode::BAD_REQUEST,
                 "RecordingUrl",
                 "must be an http(s) URL",

@@ -225,9 +225,12 @@ fn twiml_messages(document: &str) -> Vec<String> {
         .collect()
 }
 
+/// A TwiML element: name, attributes, text.
+type Element = (String, Vec<(String, String)>, String);
+
 /// Every element under `<Response>` as (name, attributes, text), parsed by
 /// quick-xml; panics unless the document is well-formed TwiML.
-fn parse_twiml(document: &str) -> Vec<(String, Vec<(String, String)>, String)> {
+fn parse_twiml(document: &str) -> Vec<Element> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(document);
     let mut elements = Vec::new();
