@@ -13,7 +13,7 @@ use respite_domain::messaging::MessageChannel;
 use respite_domain::{Email, PhoneNumber};
 
 use crate::inquiries::{self, CallbackReason, InquiryStatus};
-use crate::{from_millis, is_unique_violation, to_millis, Store, StoreError, StoreResult};
+use crate::{from_millis, is_unique_violation, to_millis, Engine, Store, StoreError, StoreResult};
 
 /// Where a person can be reached: the key of their thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,7 +164,25 @@ impl Store {
     }
 
     async fn try_record_inbound(&self, message: &InboundMessage) -> StoreResult<InboundOutcome> {
-        let mut tx = self.pool.begin().await?;
+        // Two first contacts from one person arriving together must not open
+        // two threads: the find-or-create below runs serialised per person.
+        let mut tx = match self.engine {
+            Engine::Sqlite => {
+                // Take the write lock before reading: a deferred transaction
+                // would fail with SQLITE_BUSY_SNAPSHOT when another write
+                // lands between its read and its insert.
+                self.pool.begin_with("BEGIN IMMEDIATE").await?
+            }
+            Engine::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                // 7274660: this module's lock space; one lock per address.
+                sqlx::query("SELECT pg_advisory_xact_lock(7274660, hashtext($1))")
+                    .bind(message.from.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        };
         if let Some(existing) = find_message(&mut tx, message.channel, &message.external_id).await?
         {
             return Ok(existing);

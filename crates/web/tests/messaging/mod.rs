@@ -407,6 +407,46 @@ async fn signed_texts_join_one_thread_per_person_and_a_repeated_webhook_stores_o
     }
 }
 
+/// Texts from one new number arriving together open one thread and keep
+/// every message; copies of one webhook arriving together store it once.
+#[tokio::test]
+async fn concurrent_texts_from_a_new_number_open_one_thread() {
+    for engine in engines() {
+        let app = spawn_with(engine, config(None)).await;
+        let sids: Vec<String> = (0..12).map(|n| format!("SM07{n:02}")).collect();
+        let sends = sids.iter().map(|sid| {
+            let app = &app;
+            async move {
+                let fields = sms(CALLER, sid, "Hello");
+                webhook(app, "/webhooks/sms", &fields, Signature::Valid)
+                    .await
+                    .status()
+            }
+        });
+        let copies = (0..6).map(|_| {
+            let app = &app;
+            async move {
+                let fields = sms(CALLER, "SM0799", "Once");
+                webhook(app, "/webhooks/sms", &fields, Signature::Valid)
+                    .await
+                    .status()
+            }
+        });
+        let (a, b) = futures::future::join(
+            futures::future::join_all(sends),
+            futures::future::join_all(copies),
+        )
+        .await;
+        assert!(
+            a.iter().chain(&b).all(|s| s.as_u16() == 200),
+            "{engine:?} {a:?} {b:?}"
+        );
+        let ids = inquiry_ids(&app).await;
+        assert_eq!(ids.len(), 1, "{engine:?}");
+        assert_eq!(count(&app, "messages").await, 13, "{engine:?}");
+    }
+}
+
 #[tokio::test]
 async fn texts_and_calls_join_the_web_inquiry_of_the_same_number() {
     for engine in engines() {
