@@ -29,7 +29,11 @@ pub async fn migrate(url: DatabaseUrl) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn serve(url: DatabaseUrl, bind: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    url: DatabaseUrl,
+    bind: SocketAddr,
+    messaging: respite_web::MessagingConfig,
+) -> anyhow::Result<()> {
     let store = open(&url).await?;
     let listener = TcpListener::bind(bind)
         .await
@@ -39,16 +43,17 @@ pub async fn serve(url: DatabaseUrl, bind: SocketAddr) -> anyhow::Result<()> {
         "Respite is serving http://{address}/ (database: {})",
         url.redacted()
     );
-    run_server(listener, store, WebConfig::default()).await
+    let config = WebConfig {
+        messaging,
+        ..WebConfig::default()
+    };
+    run_server(listener, store, config).await
 }
 
 async fn run_server(listener: TcpListener, store: Store, config: WebConfig) -> anyhow::Result<()> {
     let config = Arc::new(config);
     spawn_session_sweeper(store.clone(), config.clone());
-    let state = AppState {
-        store: store.clone(),
-        config,
-    };
+    let state = AppState::new(store.clone(), config);
     respite_web::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     Ok(())

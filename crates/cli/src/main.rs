@@ -30,6 +30,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "RESPITE_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        #[command(flatten)]
+        messaging: MessagingArgs,
     },
     /// Serve a fresh database filled with a synthetic demo clinic, and print
     /// the URL and the demo logins.
@@ -91,6 +93,64 @@ struct DbArg {
     /// SQLite file in the data directory).
     #[arg(long, env = "RESPITE_DB", value_parser = parse_db_url)]
     db: Option<DatabaseUrl>,
+}
+
+/// Texts and calls through Twilio. The auth token is read from the
+/// environment only (`RESPITE_TWILIO_AUTH_TOKEN`), never from a flag, so that
+/// it does not show in the process list.
+#[derive(Args)]
+struct MessagingArgs {
+    /// The URL Twilio reaches this server at (webhook signatures cover it),
+    /// e.g. https://clinic.example.org.
+    #[arg(long, env = "RESPITE_PUBLIC_URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// Twilio account SID, for sending texts.
+    #[arg(long, env = "RESPITE_TWILIO_ACCOUNT_SID")]
+    twilio_account_sid: Option<String>,
+    /// The clinic's Twilio number texts are sent from.
+    #[arg(long, env = "RESPITE_TWILIO_FROM", value_parser = parse_e164)]
+    twilio_from: Option<String>,
+    /// Base URL of Twilio's REST API.
+    #[arg(long, env = "RESPITE_TWILIO_API_URL", default_value = "https://api.twilio.com", value_parser = parse_public_url)]
+    twilio_api_url: String,
+    /// The phone number a HELP text tells people to call.
+    #[arg(long, env = "RESPITE_CLINIC_PHONE", default_value = "")]
+    clinic_phone: String,
+}
+
+impl MessagingArgs {
+    fn into_config(self) -> anyhow::Result<respite_web::MessagingConfig> {
+        let twilio_auth_token = match std::env::var("RESPITE_TWILIO_AUTH_TOKEN") {
+            Ok(token) if token.trim().is_empty() => None,
+            Ok(token) => Some(token.trim().to_owned()),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                anyhow::bail!("RESPITE_TWILIO_AUTH_TOKEN: is not valid UTF-8")
+            }
+        };
+        Ok(respite_web::MessagingConfig {
+            public_url: self.public_url,
+            twilio_auth_token,
+            twilio_account_sid: self.twilio_account_sid,
+            twilio_from: self.twilio_from,
+            twilio_api_url: self.twilio_api_url,
+            clinic_phone: self.clinic_phone,
+        })
+    }
+}
+
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let text = text.trim().trim_end_matches('/');
+    if !(text.starts_with("https://") || text.starts_with("http://")) || text.len() < 10 {
+        return Err("must be an http(s) URL such as https://clinic.example.org".into());
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_e164(text: &str) -> Result<String, String> {
+    respite_domain::PhoneNumber::parse(text, "US")
+        .map(|phone| phone.as_e164().to_owned())
+        .map_err(|err| err.to_string())
 }
 
 fn parse_db_url(text: &str) -> Result<DatabaseUrl, String> {
@@ -156,7 +216,11 @@ fn run_async(command: Command) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match command {
-            Command::Serve { db, bind } => commands::serve(db.url(), bind).await,
+            Command::Serve {
+                db,
+                bind,
+                messaging,
+            } => commands::serve(db.url(), bind, messaging.into_config()?).await,
             Command::Demo { bind } => commands::demo(bind).await,
             Command::Migrate { db } => commands::migrate(db.url()).await,
             Command::User {

@@ -126,6 +126,19 @@ fn bad_database_urls_and_addresses_name_the_flag() {
 }
 
 #[test]
+fn bad_messaging_settings_name_the_setting() {
+    let (ok, _, stderr) = run(&["serve", "--public-url", "clinic.example.org"], "");
+    assert!(!ok);
+    assert!(
+        stderr.contains("--public-url") && stderr.contains("http(s) URL"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(&["serve", "--twilio-from", "call me"], "");
+    assert!(!ok);
+    assert!(stderr.contains("--twilio-from"), "{stderr}");
+}
+
+#[test]
 fn migrate_creates_and_updates_a_sqlite_database() {
     let (db, dir) = temp_sqlite("migrate");
     let (ok, stdout, stderr) = run(&["migrate", "--db", &db], "");

@@ -9,6 +9,7 @@ pub mod callbacks;
 pub mod consultation;
 pub mod contact;
 pub mod inquiry;
+pub mod messaging;
 
 pub use access::{Permission, Role};
 pub use contact::{Email, PhoneNumber};

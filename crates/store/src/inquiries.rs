@@ -166,6 +166,7 @@ impl Store {
         // The inquiry and its first callback task commit together.
         let mut tx = self.pool.begin().await?;
         let id = insert(&mut tx, inquiry, received_at, status).await?;
+        crate::messages::record_form_consent(&mut tx, id, inquiry, received_at).await?;
         if status == InquiryStatus::New {
             let phone = inquiry.phone.as_ref().map(|p| p.as_e164());
             create_callback_task(

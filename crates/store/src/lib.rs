@@ -12,6 +12,7 @@ mod clinical;
 mod consultation_notes;
 pub mod demo;
 mod inquiries;
+mod messages;
 mod patients;
 mod staff;
 
@@ -32,6 +33,10 @@ pub use consultation_notes::{
     medical_record_number, ConsultationNoteRecord, ConvertedChart, NewChart,
 };
 pub use inquiries::{CallbackReason, ClosedReason, InquiryRecord, InquiryStatus};
+pub use messages::{
+    ConsentEffect, ConsentRecord, ContactAddress, InboundMessage, InboundOutcome, MessageRecord,
+    OutboundMessage, SmsPermission,
+};
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
 pub use staff::{LoginFailures, SessionRecord, StaffUser};
 

@@ -11,6 +11,8 @@ mod csrf;
 mod error;
 mod pages;
 pub mod routes;
+pub mod sms;
+pub mod twilio;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,8 @@ pub struct WebConfig {
     /// Where the callback pages read the time: the system clock, or a fixed
     /// instant so that tests see a known queue order.
     pub clock: Clock,
+    /// Texts and calls through Twilio (webhooks and outbound SMS).
+    pub messaging: MessagingConfig,
 }
 
 /// The clock of the pages whose content depends on the time of day.
@@ -67,6 +71,54 @@ impl Clock {
     }
 }
 
+/// Settings of the SMS/voice provider (Twilio). Without an auth token and a
+/// public URL the webhooks refuse every request (nothing can be verified);
+/// without an account SID and a sending number no text can be sent.
+#[derive(Clone)]
+pub struct MessagingConfig {
+    /// The URL the provider reaches this server at, e.g.
+    /// `https://clinic.example.org`: signatures cover the full URL.
+    pub public_url: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    pub twilio_account_sid: Option<String>,
+    /// The clinic's sending number, E.164.
+    pub twilio_from: Option<String>,
+    /// Base URL of Twilio's REST API; tests point it at a local server.
+    pub twilio_api_url: String,
+    /// The number a HELP reply tells people to call.
+    pub clinic_phone: String,
+}
+
+impl Default for MessagingConfig {
+    fn default() -> MessagingConfig {
+        MessagingConfig {
+            public_url: None,
+            twilio_auth_token: None,
+            twilio_account_sid: None,
+            twilio_from: None,
+            twilio_api_url: "https://api.twilio.com".to_owned(),
+            clinic_phone: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for MessagingConfig {
+    // The auth token is a secret: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessagingConfig")
+            .field("public_url", &self.public_url)
+            .field(
+                "twilio_auth_token",
+                &self.twilio_auth_token.as_ref().map(|_| "***"),
+            )
+            .field("twilio_account_sid", &self.twilio_account_sid)
+            .field("twilio_from", &self.twilio_from)
+            .field("twilio_api_url", &self.twilio_api_url)
+            .field("clinic_phone", &self.clinic_phone)
+            .finish()
+    }
+}
+
 impl Default for WebConfig {
     fn default() -> WebConfig {
         WebConfig {
@@ -80,6 +132,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             unanswered_attempts_before_closing: 3,
             clock: Clock::System,
+            messaging: MessagingConfig::default(),
         }
     }
 }
@@ -90,6 +143,17 @@ impl Default for WebConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<WebConfig>,
+    /// Sends texts: Twilio's REST API when configured.
+    pub sms: Arc<dyn sms::SmsSender>,
+}
+
+impl AppState {
+    /// The state for `store` and `config`, with the SMS sender the
+    /// configuration names.
+    pub fn new(store: Store, config: Arc<WebConfig>) -> AppState {
+        let sms = sms::sender_from_config(&config.messaging);
+        AppState { store, config, sms }
+    }
 }
 
 /// The application with every route, access check and layer.

@@ -11,7 +11,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
-use crate::pages::{audit, callbacks, public, sign_in, staff};
+use crate::pages::{audit, callbacks, public, sign_in, staff, webhooks};
 use crate::{csrf, AppState};
 
 const fn route(
@@ -46,6 +46,26 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(public::thanks),
         ),
         (route("GET", "/healthz", Public, None), get(public::healthz)),
+        // Public, but every request must carry the provider's signature
+        // (checked by the handler); outside the CSRF layer.
+        (
+            route(
+                "POST",
+                "/webhooks/sms",
+                Public,
+                audited("Communication", "create"),
+            ),
+            post(webhooks::sms),
+        ),
+        (
+            route(
+                "POST",
+                "/webhooks/voice",
+                Public,
+                audited("Communication", "create"),
+            ),
+            post(webhooks::voice),
+        ),
         (
             route("GET", "/static/site.css", Public, None),
             get(public::stylesheet),
@@ -79,6 +99,15 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("Inquiry", "read"),
             ),
             get(staff::inquiry),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/inquiries/{id}/sms",
+                Staff(WriteInquiries),
+                audited("Communication", "create"),
+            ),
+            post(staff::send_sms),
         ),
         (
             route(
@@ -177,23 +206,34 @@ pub fn route_specs() -> Vec<RouteSpec> {
     table().into_iter().map(|(spec, _)| spec).collect()
 }
 
-/// Builds the router: each route behind its own access guard, all behind the
-/// CSRF check, a body size limit and request tracing.
+/// Whether a path is a provider's webhook: signature-checked instead of
+/// CSRF-protected (the provider has no CSRF cookie).
+pub fn is_webhook(path: &str) -> bool {
+    path.starts_with("/webhooks/")
+}
+
+/// Builds the router: each route behind its own access guard, all but the
+/// webhooks behind the CSRF check, all behind a body size limit and request
+/// tracing.
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
+    let mut webhooks = Router::new();
     for (spec, handler) in table() {
         let guard = Guard {
             app: state.clone(),
             spec,
         };
-        router = router.route(
-            spec.path,
-            handler.route_layer(from_fn_with_state(guard, authorize)),
-        );
+        let handler = handler.route_layer(from_fn_with_state(guard, authorize));
+        if is_webhook(spec.path) {
+            webhooks = webhooks.route(spec.path, handler);
+        } else {
+            router = router.route(spec.path, handler);
+        }
     }
     router
         .fallback(public::not_found)
         .layer(from_fn(csrf::protect))
+        .merge(webhooks)
         .layer(RequestBodyLimitLayer::new(csrf::MAX_FORM_BYTES))
         // Spans name the matched route, never the URI: queries can hold
         // names, which are health data.

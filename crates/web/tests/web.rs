@@ -1,6 +1,7 @@
 //! Integration tests of the web application, each on SQLite and PostgreSQL.
 
 mod callbacks;
+mod messaging;
 mod support;
 
 use std::time::Duration;

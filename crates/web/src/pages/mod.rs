@@ -6,6 +6,7 @@ pub mod callbacks;
 pub mod public;
 pub mod sign_in;
 pub mod staff;
+pub mod webhooks;
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};

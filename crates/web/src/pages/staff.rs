@@ -2,16 +2,22 @@
 
 use askama::Template;
 use axum::extract::{Extension, Path, Query, State};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use respite_domain::{Permission, PhoneNumber};
 use respite_store::{
-    ConditionRecord, InfusionSessionRecord, InquiryRecord, InquiryStatus, ObservationRecord,
-    PatientRecord, PatientSummary,
+    ConditionRecord, InfusionSessionRecord, InquiryRecord, InquiryStatus, MessageRecord,
+    ObservationRecord, PatientRecord, PatientSummary,
 };
 use serde::Deserialize;
 
 use super::{clinic_time, render, Nav};
+use crate::access::AuditedRecord;
 use crate::auth::StaffSession;
 use crate::csrf::CsrfToken;
+use crate::error::page;
+use crate::sms::{send_text, SendError};
 use crate::{AppError, AppState};
 
 /// An inquiry as the queue shows it.
@@ -72,6 +78,15 @@ struct InquiryPage {
     chart: Option<respite_store::ConvertedChart>,
     can_consult: bool,
     can_convert: bool,
+    thread: Vec<ThreadRow>,
+    /// May this staff member text the person from this page.
+    can_text: bool,
+}
+
+/// One message or call of a thread, as the inquiry page lists it.
+pub struct ThreadRow {
+    pub record: MessageRecord,
+    pub when: String,
 }
 
 pub async fn inquiry(
@@ -95,6 +110,18 @@ pub async fn inquiry(
         })
         .collect();
     let role = session.user.role;
+    let thread = state
+        .store
+        .thread_messages(id)
+        .await?
+        .into_iter()
+        .map(|record| ThreadRow {
+            when: clinic_time(record.at, tz),
+            record,
+        })
+        .collect();
+    let can_text =
+        session.user.role.grants(Permission::WriteInquiries) && record.phone_e164.is_some();
     render(&InquiryPage {
         nav: Nav::new(&session, &csrf.0),
         inquiry: InquiryRow { record, received },
@@ -102,7 +129,73 @@ pub async fn inquiry(
         chart: state.store.inquiry_chart(id).await?,
         can_consult: role.grants(respite_domain::Permission::WriteInquiries),
         can_convert: role.grants(respite_domain::Permission::WriteClinicalRecords),
+        thread,
+        can_text,
     })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TextForm {
+    body: String,
+}
+
+/// The longest text we send: Twilio's limit for one message body.
+const SMS_MAX_CHARS: usize = 1600;
+
+/// Texts the person of an inquiry, if their number has not opted out and
+/// consent to texts is recorded (`sms::send_text`).
+pub async fn send_sms(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<TextForm>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let record = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
+    let body = form.body.trim();
+    if body.is_empty() {
+        return Err(AppError::BadRequest {
+            field: "body",
+            message: "is required: write the text to send".into(),
+        });
+    }
+    if body.chars().count() > SMS_MAX_CHARS {
+        return Err(AppError::BadRequest {
+            field: "body",
+            message: format!("must be at most {SMS_MAX_CHARS} characters"),
+        });
+    }
+    let phone = record
+        .phone_e164
+        .as_deref()
+        .and_then(|p| PhoneNumber::from_e164(p).ok())
+        .ok_or(AppError::BadRequest {
+            field: "phone",
+            message: "this inquiry has no phone number to text".into(),
+        })?;
+    match send_text(&state, id, &phone, body).await {
+        Ok(message_id) => {
+            let mut response = Redirect::to(&format!("/staff/inquiries/{id}")).into_response();
+            response
+                .extensions_mut()
+                .insert(AuditedRecord(message_id.to_string()));
+            Ok(response)
+        }
+        Err(err @ (SendError::OptedOut | SendError::NoConsent)) => Ok(page(
+            StatusCode::CONFLICT,
+            "Not sent",
+            &format!("{err}. Nothing was sent."),
+        )),
+        Err(SendError::Provider(err)) => {
+            tracing::warn!(error = %err, "text not sent");
+            Ok(page(
+                StatusCode::BAD_GATEWAY,
+                "Not sent",
+                &format!("sms: {err}. Nothing was sent; try again later."),
+            ))
+        }
+        Err(SendError::Store(err)) => Err(err.into()),
+    }
 }
 
 #[derive(Deserialize, Default)]
