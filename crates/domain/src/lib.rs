@@ -5,6 +5,7 @@
 //! long as they are held ("parse, don't validate").
 
 pub mod access;
+pub mod booking;
 pub mod callbacks;
 pub mod consultation;
 pub mod contact;

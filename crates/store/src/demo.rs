@@ -487,6 +487,24 @@ pub async fn seed(
         summary.consultations += 1;
     }
 
+    // Consulting staff take phone consultations on weekdays within the
+    // clinic's default hours (migration 0004: 09:00–17:00); the first of
+    // them only in the mornings, so that the slot list is not uniform.
+    for (n, staff_user_id) in consulting_staff.iter().enumerate() {
+        for weekday in 1..=5_i64 {
+            sqlx::query(
+                "INSERT INTO staff_availability (staff_user_id, weekday, starts, ends) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(staff_user_id)
+            .bind(weekday)
+            .bind("09:00")
+            .bind(if n == 0 { "12:00" } else { "17:00" })
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+
     tx.commit().await?;
     Ok(summary)
 }

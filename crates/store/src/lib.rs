@@ -7,6 +7,7 @@
 //! [`Engine`]. Migrations are kept per engine under `migrations/`.
 
 mod audit;
+mod bookings;
 mod callback_queue;
 mod clinical;
 mod consultation_notes;
@@ -25,6 +26,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditChainStatus, AuditEntry, AuditFilter, AuditRecord, Outcome};
+pub use bookings::{Booker, ConsultationRecord, SLOT_TAKEN};
 pub use callback_queue::{
     AttemptPolicy, AttemptRecorded, ContactAttemptRecord, NewContactAttempt, OpenCallback,
 };

@@ -1,0 +1,481 @@
+//! The free 15-minute phone consultation: which slots are open, and the
+//! public booking form.
+//!
+//! Slots come from three things: the clinic's opening hours per weekday,
+//! its holidays (whole days, in the clinic's zone), and each consulting
+//! staff member's weekly availability. A slot is open when it lies inside
+//! both the clinic's hours and the staff member's on a day that is not a
+//! holiday, starts after `now`, and is not taken.
+//!
+//! Daylight saving: hours are wall-clock times in the clinic's zone. The
+//! start of an interval is read with jiff's *compatible* rule (a time in a
+//! spring-forward gap is the moment of the jump; a time shown twice in the
+//! autumn fold is its first showing) and the end as its *later* showing, and
+//! slots are then counted in absolute 15-minute steps, so a night with a jump
+//! has as many slots as real time allows and never a slot twice.
+
+use jiff::civil::{Date, Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+
+use crate::contact::{Email, PhoneNumber};
+use crate::inquiry::{FieldError, NAME_MAX_CHARS};
+
+/// Length of the free phone consultation (issue 5: "free 15-minute").
+pub const SLOT_MINUTES: i64 = 15;
+
+/// The clinic is open on `weekday` from `opens` to `closes` (wall clock).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpeningHours {
+    pub weekday: Weekday,
+    pub opens: Time,
+    pub closes: Time,
+}
+
+/// A staff member takes consultations on `weekday` from `starts` to `ends`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffAvailability {
+    pub staff_user_id: i64,
+    pub weekday: Weekday,
+    pub starts: Time,
+    pub ends: Time,
+}
+
+/// Everything that decides which slots exist.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Schedule {
+    pub opening_hours: Vec<OpeningHours>,
+    pub holidays: Vec<Date>,
+    pub availability: Vec<StaffAvailability>,
+}
+
+/// One 15-minute consultation slot with one staff member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slot {
+    pub starts_at: Timestamp,
+    pub staff_user_id: i64,
+}
+
+impl Slot {
+    /// The slot's form value: `STAFF_ID@UNIX_MILLISECONDS`.
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.staff_user_id, self.starts_at.as_millisecond())
+    }
+
+    /// Reads a form value written by [`Slot::key`].
+    pub fn parse(value: &str) -> Result<Slot, FieldError> {
+        let bad = || FieldError {
+            field: "slot",
+            message: "choose one of the listed times".into(),
+        };
+        let (staff, millis) = value.trim().split_once('@').ok_or_else(bad)?;
+        let staff_user_id: i64 = staff.parse().map_err(|_| bad())?;
+        let millis: i64 = millis.parse().map_err(|_| bad())?;
+        let starts_at = Timestamp::from_millisecond(millis).map_err(|_| bad())?;
+        Ok(Slot {
+            starts_at,
+            staff_user_id,
+        })
+    }
+
+    pub fn ends_at(&self) -> Timestamp {
+        self.starts_at + SignedDuration::from_mins(SLOT_MINUTES)
+    }
+}
+
+/// Why a chosen slot cannot be booked (before the database is asked whether
+/// someone else holds it).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SlotError {
+    #[error("slot: this time has already passed; choose a later one")]
+    Past,
+    #[error(
+        "slot: the clinic offers no consultation at this time; choose one of the listed times"
+    )]
+    NotOffered,
+}
+
+/// The open slots from `now` over `days` calendar days in the clinic's zone
+/// (today first), earliest first, leaving out `taken`.
+pub fn open_slots(
+    schedule: &Schedule,
+    clinic_zone: &TimeZone,
+    now: Timestamp,
+    days: i64,
+    taken: &[Slot],
+) -> Vec<Slot> {
+    let today = now.to_zoned(clinic_zone.clone()).date();
+    let step = SignedDuration::from_mins(SLOT_MINUTES);
+    let mut slots = Vec::new();
+    for offset in 0..days.max(0) {
+        let Ok(date) = today.checked_add(offset.days()) else {
+            break;
+        };
+        if schedule.holidays.contains(&date) {
+            continue;
+        }
+        let weekday = date.weekday();
+        for hours in schedule
+            .opening_hours
+            .iter()
+            .filter(|h| h.weekday == weekday)
+        {
+            for staff in schedule
+                .availability
+                .iter()
+                .filter(|a| a.weekday == weekday)
+            {
+                let start = hours.opens.max(staff.starts);
+                let end = hours.closes.min(staff.ends);
+                if start >= end {
+                    continue;
+                }
+                let (Ok(first), Ok(last)) = (
+                    clinic_zone
+                        .to_ambiguous_timestamp(date.to_datetime(start))
+                        .compatible(),
+                    clinic_zone
+                        .to_ambiguous_timestamp(date.to_datetime(end))
+                        .later(),
+                ) else {
+                    continue;
+                };
+                let mut at = first;
+                while at + step <= last {
+                    let slot = Slot {
+                        starts_at: at,
+                        staff_user_id: staff.staff_user_id,
+                    };
+                    if at > now && !taken.contains(&slot) && !slots.contains(&slot) {
+                        slots.push(slot);
+                    }
+                    at += step;
+                }
+            }
+        }
+    }
+    slots.sort();
+    slots
+}
+
+/// Whether `slot` is one the schedule offers after `now`, within `days`.
+pub fn check_slot(
+    schedule: &Schedule,
+    clinic_zone: &TimeZone,
+    now: Timestamp,
+    days: i64,
+    slot: Slot,
+) -> Result<(), SlotError> {
+    if slot.starts_at <= now {
+        return Err(SlotError::Past);
+    }
+    if open_slots(schedule, clinic_zone, now, days, &[]).contains(&slot) {
+        Ok(())
+    } else {
+        Err(SlotError::NotOffered)
+    }
+}
+
+/// The public booking form as posted.
+#[derive(Clone, Debug, Default)]
+pub struct BookingForm {
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub time_zone: String,
+    pub slot: String,
+    pub consent: bool,
+}
+
+/// A validated booking request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewBooking {
+    pub name: String,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<Email>,
+    /// The person's IANA zone, in which their times are shown.
+    pub time_zone: String,
+    pub slot: Slot,
+}
+
+impl BookingForm {
+    /// Checks every field and reports every error at once.
+    pub fn validate(&self, clinic_region: &str) -> Result<NewBooking, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field: &'static str, message: String| {
+            errors.push(FieldError { field, message });
+        };
+        let name = self.name.trim().to_owned();
+        if name.is_empty() {
+            fail("name", "is required: tell us what to call you".into());
+        } else if name.chars().count() > NAME_MAX_CHARS {
+            fail(
+                "name",
+                format!("must be at most {NAME_MAX_CHARS} characters"),
+            );
+        }
+        let phone = match self.phone.trim() {
+            "" => None,
+            typed => PhoneNumber::parse(typed, clinic_region)
+                .map_err(|err| fail("phone", err.to_string()))
+                .ok(),
+        };
+        let email = match self.email.trim() {
+            "" => None,
+            typed => Email::parse(typed)
+                .map_err(|err| fail("email", err.to_string()))
+                .ok(),
+        };
+        if self.phone.trim().is_empty() && self.email.trim().is_empty() {
+            fail(
+                "phone",
+                "give a phone number or an e-mail address, so we can confirm and call you".into(),
+            );
+        }
+        let time_zone = self.time_zone.trim().to_owned();
+        if TimeZone::get(&time_zone).is_err() {
+            fail(
+                "time_zone",
+                "choose your time zone from the list (an IANA name such as America/Chicago)".into(),
+            );
+        }
+        if !self.consent {
+            fail(
+                "consent",
+                "please agree that we may contact you about this consultation".into(),
+            );
+        }
+        let slot = Slot::parse(&self.slot)
+            .map_err(|err| fail(err.field, err.message))
+            .ok();
+        match (slot, errors.is_empty()) {
+            (Some(slot), true) => Ok(NewBooking {
+                name,
+                phone,
+                email,
+                time_zone,
+                slot,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{date, time};
+
+    fn la() -> TimeZone {
+        TimeZone::get("America/Los_Angeles").unwrap()
+    }
+
+    fn schedule(open: Time, close: Time, staff: &[(i64, Time, Time)]) -> Schedule {
+        let every = [
+            Weekday::Monday,
+            Weekday::Tuesday,
+            Weekday::Wednesday,
+            Weekday::Thursday,
+            Weekday::Friday,
+            Weekday::Saturday,
+            Weekday::Sunday,
+        ];
+        Schedule {
+            opening_hours: every
+                .iter()
+                .map(|&weekday| OpeningHours {
+                    weekday,
+                    opens: open,
+                    closes: close,
+                })
+                .collect(),
+            holidays: Vec::new(),
+            availability: every
+                .iter()
+                .flat_map(|&weekday| {
+                    staff
+                        .iter()
+                        .map(move |&(id, starts, ends)| StaffAvailability {
+                            staff_user_id: id,
+                            weekday,
+                            starts,
+                            ends,
+                        })
+                })
+                .collect(),
+        }
+    }
+
+    fn starts(slots: &[Slot]) -> Vec<String> {
+        slots
+            .iter()
+            .map(|s| format!("{}#{}", s.starts_at, s.staff_user_id))
+            .collect()
+    }
+
+    #[test]
+    fn slots_lie_inside_clinic_and_staff_hours_and_skip_the_past() {
+        // Wednesday 25 Nov 2026, 09:20 PST (17:20Z). Clinic 09:00–10:00,
+        // staff 7 from 08:00 to 09:45 and staff 9 from 09:30.
+        let plan = schedule(
+            time(9, 0, 0, 0),
+            time(10, 0, 0, 0),
+            &[
+                (7, time(8, 0, 0, 0), time(9, 45, 0, 0)),
+                (9, time(9, 30, 0, 0), time(17, 0, 0, 0)),
+            ],
+        );
+        let now: Timestamp = "2026-11-25T17:20Z".parse().unwrap();
+        let slots = open_slots(&plan, &la(), now, 1, &[]);
+        assert_eq!(
+            starts(&slots),
+            [
+                "2026-11-25T17:30:00Z#7",
+                "2026-11-25T17:30:00Z#9",
+                "2026-11-25T17:45:00Z#9",
+            ]
+        );
+    }
+
+    #[test]
+    fn taken_slots_and_holidays_are_left_out() {
+        let mut plan = schedule(
+            time(9, 0, 0, 0),
+            time(9, 30, 0, 0),
+            &[(1, time(0, 0, 0, 0), time(23, 0, 0, 0))],
+        );
+        plan.holidays.push(date(2026, 11, 26)); // Thanksgiving
+        let now: Timestamp = "2026-11-25T08:00Z".parse().unwrap();
+        let taken = [Slot {
+            starts_at: "2026-11-25T17:00Z".parse().unwrap(),
+            staff_user_id: 1,
+        }];
+        let slots = open_slots(&plan, &la(), now, 3, &taken);
+        assert_eq!(
+            starts(&slots),
+            [
+                "2026-11-25T17:15:00Z#1",
+                "2026-11-27T17:00:00Z#1",
+                "2026-11-27T17:15:00Z#1",
+            ]
+        );
+    }
+
+    #[test]
+    fn daylight_saving_days_count_real_time() {
+        // Los Angeles: 8 March 2026 02:00 PST jumps to 03:00 PDT; 1 November
+        // 2026 02:00 PDT falls back to 01:00 PST. Hours 01:00–03:30.
+        let plan = schedule(
+            time(1, 0, 0, 0),
+            time(3, 30, 0, 0),
+            &[(1, time(0, 0, 0, 0), time(23, 0, 0, 0))],
+        );
+        let now: Timestamp = "2026-03-08T08:30Z".parse().unwrap();
+        let spring = open_slots(&plan, &la(), now, 1, &[]);
+        // 01:00 PST = 09:00Z up to 03:30 PDT = 10:30Z: 1.5 real hours.
+        assert_eq!(spring.len(), 6);
+        assert_eq!(starts(&spring)[0], "2026-03-08T09:00:00Z#1");
+        assert_eq!(starts(&spring)[5], "2026-03-08T10:15:00Z#1");
+        let now: Timestamp = "2026-11-01T07:30Z".parse().unwrap();
+        let autumn = open_slots(&plan, &la(), now, 1, &[]);
+        // 01:00 PDT = 08:00Z up to 03:30 PST = 11:30Z: 3.5 real hours.
+        assert_eq!(autumn.len(), 14);
+        assert_eq!(starts(&autumn)[0], "2026-11-01T08:00:00Z#1");
+        assert_eq!(starts(&autumn)[13], "2026-11-01T11:15:00Z#1");
+    }
+
+    #[test]
+    fn a_chosen_slot_must_be_offered_and_in_the_future() {
+        let plan = schedule(
+            time(9, 0, 0, 0),
+            time(10, 0, 0, 0),
+            &[(1, time(9, 0, 0, 0), time(10, 0, 0, 0))],
+        );
+        let now: Timestamp = "2026-11-25T17:20Z".parse().unwrap();
+        let check = |at: &str, staff: i64| {
+            check_slot(
+                &plan,
+                &la(),
+                now,
+                14,
+                Slot {
+                    starts_at: at.parse().unwrap(),
+                    staff_user_id: staff,
+                },
+            )
+        };
+        assert_eq!(check("2026-11-25T17:30Z", 1), Ok(()));
+        assert_eq!(check("2026-11-25T17:15Z", 1), Err(SlotError::Past));
+        assert_eq!(check("2026-11-25T17:40Z", 1), Err(SlotError::NotOffered));
+        assert_eq!(check("2026-11-25T17:30Z", 2), Err(SlotError::NotOffered));
+    }
+
+    #[test]
+    fn the_booking_form_names_each_bad_field() {
+        let check = |form: BookingForm, expected: &[&str]| {
+            let fields: Vec<&str> = match form.validate("US") {
+                Ok(_) => Vec::new(),
+                Err(errors) => errors.iter().map(|e| e.field).collect(),
+            };
+            assert_eq!(fields, expected, "{form:?}");
+        };
+        let good = BookingForm {
+            name: "Ana López".into(),
+            phone: "(503) 725-3000".into(),
+            email: String::new(),
+            time_zone: "America/Chicago".into(),
+            slot: "3@1795626000000".into(),
+            consent: true,
+        };
+        check(good.clone(), &[]);
+        check(
+            BookingForm {
+                name: " ".into(),
+                ..good.clone()
+            },
+            &["name"],
+        );
+        check(
+            BookingForm {
+                phone: String::new(),
+                ..good.clone()
+            },
+            &["phone"],
+        );
+        check(
+            BookingForm {
+                phone: "12".into(),
+                ..good.clone()
+            },
+            &["phone"],
+        );
+        check(
+            BookingForm {
+                time_zone: "Mars/Base".into(),
+                ..good.clone()
+            },
+            &["time_zone"],
+        );
+        check(
+            BookingForm {
+                consent: false,
+                ..good.clone()
+            },
+            &["consent"],
+        );
+        check(
+            BookingForm {
+                slot: "tomorrow".into(),
+                ..good.clone()
+            },
+            &["slot"],
+        );
+        check(
+            BookingForm {
+                slot: "3@99999999999999999999".into(),
+                ..good
+            },
+            &["slot"],
+        );
+    }
+}
