@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod booking_token;
 mod csrf;
 mod error;
 mod pages;

@@ -11,7 +11,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
-use crate::pages::{audit, callbacks, public, sign_in, staff, webhooks};
+use crate::pages::{audit, callbacks, consultations, public, sign_in, staff, webhooks};
 use crate::{csrf, AppState};
 
 const fn route(
@@ -46,6 +46,57 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(public::thanks),
         ),
         (route("GET", "/healthz", Public, None), get(public::healthz)),
+        // The free phone consultation, booked by the person without an
+        // account; changes need the signed link of the confirmation.
+        (
+            route("GET", "/consultations", Public, None),
+            get(consultations::book_form),
+        ),
+        (
+            route(
+                "POST",
+                "/consultations",
+                Public,
+                audited("Appointment", "create"),
+            ),
+            post(consultations::book),
+        ),
+        (
+            route(
+                "GET",
+                "/consultations/booking",
+                Public,
+                audited("Appointment", "read"),
+            ),
+            get(consultations::booking_page),
+        ),
+        (
+            route(
+                "POST",
+                "/consultations/booking/cancel",
+                Public,
+                audited("Appointment", "update"),
+            ),
+            post(consultations::cancel),
+        ),
+        (
+            route(
+                "GET",
+                "/consultations/booking/reschedule",
+                Public,
+                audited("Appointment", "read"),
+            ),
+            get(consultations::reschedule_form),
+        ),
+        (
+            route(
+                "POST",
+                "/consultations/booking/reschedule",
+                Public,
+                audited("Appointment", "update"),
+            ),
+            post(consultations::reschedule),
+        ),
         // Public, but every request must carry the provider's signature
         // (checked by the handler); outside the CSRF layer.
         (
@@ -170,6 +221,34 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("Patient", "create"),
             ),
             post(callbacks::convert),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/consultations",
+                Staff(ReadInquiries),
+                audited("Appointment", "search"),
+            ),
+            get(consultations::staff_list),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/inquiries/{id}/consultations",
+                Staff(WriteInquiries),
+                audited("Appointment", "create"),
+            ),
+            post(consultations::staff_book),
+        ),
+        (
+            // The path id is the consultation's.
+            route(
+                "POST",
+                "/staff/consultations/{id}/no-show",
+                Staff(WriteInquiries),
+                audited("Appointment", "update"),
+            ),
+            post(consultations::no_show),
         ),
         (
             route(

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod callbacks;
+pub mod consultations;
 pub mod public;
 pub mod sign_in;
 pub mod staff;

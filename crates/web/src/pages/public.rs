@@ -19,7 +19,7 @@ use crate::{AppError, AppState};
 
 /// Time zones offered in the form; the page's script adds the browser's own
 /// zone when it is not among them.
-const TIME_ZONES: &[&str] = &[
+pub(crate) const TIME_ZONES: &[&str] = &[
     "America/New_York",
     "America/Chicago",
     "America/Denver",

@@ -81,6 +81,9 @@ struct InquiryPage {
     thread: Vec<ThreadRow>,
     /// May this staff member text the person from this page.
     can_text: bool,
+    /// The inquiry's phone consultations, and the times staff can book.
+    consultations: Vec<super::consultations::StaffRow>,
+    slot_days: Vec<super::consultations::SlotDay>,
 }
 
 /// One message or call of a thread, as the inquiry page lists it.
@@ -122,6 +125,7 @@ pub async fn inquiry(
         .collect();
     let can_text =
         session.user.role.grants(Permission::WriteInquiries) && record.phone_e164.is_some();
+    let (consultations, slot_days) = super::consultations::for_inquiry(&state, id).await?;
     render(&InquiryPage {
         nav: Nav::new(&session, &csrf.0),
         inquiry: InquiryRow { record, received },
@@ -131,6 +135,8 @@ pub async fn inquiry(
         can_convert: role.grants(respite_domain::Permission::WriteClinicalRecords),
         thread,
         can_text,
+        consultations,
+        slot_days,
     })
 }
 

@@ -1,0 +1,588 @@
+//! The free 15-minute phone consultation (issue 5 item 3): the public
+//! booking page, the confirmation with its reschedule/cancel link, staff
+//! booking for a person from the inquiry page, the consultation list and
+//! no-shows.
+
+use askama::Template;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use jiff::tz::TimeZone;
+use jiff::SignedDuration;
+use respite_domain::booking::{self, BookingForm, NewBooking, Slot, SlotError};
+use respite_domain::inquiry::FieldError;
+use respite_domain::Permission;
+use respite_store::{Booker, ConsultationRecord, StoreError};
+use serde::Deserialize;
+
+use super::public::TIME_ZONES;
+use super::{render, Nav};
+use crate::access::AuditedRecord;
+use crate::auth::StaffSession;
+use crate::booking_token::{self, TokenError};
+use crate::csrf::CsrfToken;
+use crate::error::page;
+use crate::{AppError, AppState};
+
+/// How far ahead slots are offered, in days.
+pub const BOOKING_DAYS: i64 = 14;
+/// The most times one page lists.
+const MAX_TIMES_SHOWN: usize = 60;
+
+/// One time a person can choose.
+pub struct SlotChoice {
+    pub key: String,
+    pub label: String,
+}
+
+/// The choices of one day, in the person's zone.
+pub struct SlotDay {
+    pub label: String,
+    pub slots: Vec<SlotChoice>,
+}
+
+#[derive(Template)]
+#[template(path = "book.html")]
+struct BookPage<'a> {
+    clinic_name: &'a str,
+    csrf: &'a str,
+    form: BookingForm,
+    errors: Vec<FieldError>,
+    time_zones: Vec<String>,
+    days: Vec<SlotDay>,
+    /// The reschedule token when the page moves an existing booking.
+    reschedule: Option<String>,
+}
+
+impl BookPage<'_> {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ZoneQuery {
+    time_zone: String,
+}
+
+/// The open slots now, one per start time (the earliest-listed staff member
+/// takes it), grouped by day in `zone`.
+async fn open_days(state: &AppState, zone: &TimeZone) -> Result<Vec<SlotDay>, AppError> {
+    let now = state.config.clock.now();
+    let clinic = clinic_zone(state);
+    let schedule = state.store.booking_schedule().await?;
+    let horizon = now + SignedDuration::from_hours(24 * (BOOKING_DAYS + 1));
+    let taken = state.store.taken_slots(now, horizon).await?;
+    let mut days: Vec<SlotDay> = Vec::new();
+    let mut last_start = None;
+    let mut shown = 0;
+    for slot in booking::open_slots(&schedule, &clinic, now, BOOKING_DAYS, &taken) {
+        if last_start == Some(slot.starts_at) {
+            continue;
+        }
+        last_start = Some(slot.starts_at);
+        shown += 1;
+        if shown > MAX_TIMES_SHOWN {
+            break;
+        }
+        let local = slot.starts_at.to_zoned(zone.clone());
+        let day = local.strftime("%A %-d %B").to_string();
+        let choice = SlotChoice {
+            key: slot.key(),
+            label: local.strftime("%-I:%M %p").to_string(),
+        };
+        match days.last_mut() {
+            Some(last) if last.label == day => last.slots.push(choice),
+            _ => days.push(SlotDay {
+                label: day,
+                slots: vec![choice],
+            }),
+        }
+    }
+    Ok(days)
+}
+
+fn clinic_zone(state: &AppState) -> TimeZone {
+    TimeZone::get(&state.config.clinic_time_zone).unwrap_or(TimeZone::UTC)
+}
+
+fn zone_list(chosen: &str) -> Vec<String> {
+    let mut zones: Vec<String> = TIME_ZONES.iter().map(|&z| z.to_owned()).collect();
+    if !chosen.is_empty() && !zones.iter().any(|z| z == chosen) {
+        zones.push(chosen.to_owned());
+    }
+    zones
+}
+
+/// The zone a page shows times in: the requested one if it is real, else
+/// the clinic's.
+fn person_zone(state: &AppState, requested: &str) -> (String, TimeZone) {
+    match TimeZone::get(requested.trim()) {
+        Ok(tz) if !requested.trim().is_empty() => (requested.trim().to_owned(), tz),
+        _ => (state.config.clinic_time_zone.clone(), clinic_zone(state)),
+    }
+}
+
+async fn book_page(
+    state: &AppState,
+    csrf: &str,
+    form: BookingForm,
+    errors: Vec<FieldError>,
+    reschedule: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let (name, tz) = person_zone(state, &form.time_zone);
+    let form = BookingForm {
+        time_zone: name.clone(),
+        ..form
+    };
+    let mut response = render(&BookPage {
+        clinic_name: &state.config.clinic_name,
+        csrf,
+        days: open_days(state, &tz).await?,
+        time_zones: zone_list(&name),
+        form,
+        errors,
+        reschedule,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// `GET /consultations`: the open times in the person's zone and the form.
+pub async fn book_form(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(query): Query<ZoneQuery>,
+) -> Result<Response, AppError> {
+    let form = BookingForm {
+        time_zone: query.time_zone,
+        ..BookingForm::default()
+    };
+    book_page(&state, &csrf.0, form, Vec::new(), None, StatusCode::OK).await
+}
+
+/// The booking form as posted; a missing field is reported like an empty one.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BookingInput {
+    name: String,
+    phone: String,
+    email: String,
+    time_zone: String,
+    slot: String,
+    consent: Option<String>,
+}
+
+/// `POST /consultations`: books from the public page.
+pub async fn book(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Form(input): Form<BookingInput>,
+) -> Result<Response, AppError> {
+    let form = BookingForm {
+        name: input.name,
+        phone: input.phone,
+        email: input.email,
+        time_zone: input.time_zone,
+        slot: input.slot,
+        consent: input.consent.is_some_and(|v| v == "yes" || v == "on"),
+    };
+    let refuse = |errors: Vec<FieldError>, status| {
+        let form = form.clone();
+        let state = state.clone();
+        let csrf = csrf.0.clone();
+        async move { book_page(&state, &csrf, form, errors, None, status).await }
+    };
+    let booking = match form.validate(&state.config.clinic_region) {
+        Ok(booking) => booking,
+        Err(errors) => return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    if let Err(err) = offered(&state, booking.slot).await? {
+        return refuse(vec![err], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let now = state.config.clock.now();
+    match state
+        .store
+        .book_consultation(&booking, Booker::Public, now)
+        .await
+    {
+        Ok(id) => confirmed(&state, id, &booking).await,
+        Err(StoreError::Conflict { field, message }) => {
+            refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Whether the schedule offers `slot` now (taken or not: the database
+/// decides that).
+async fn offered(state: &AppState, slot: Slot) -> Result<Result<(), FieldError>, AppError> {
+    let schedule = state.store.booking_schedule().await?;
+    let now = state.config.clock.now();
+    Ok(
+        booking::check_slot(&schedule, &clinic_zone(state), now, BOOKING_DAYS, slot).map_err(
+            |err| FieldError {
+                field: "slot",
+                message: match err {
+                    SlotError::Past => "this time has already passed; choose a later one".into(),
+                    SlotError::NotOffered => {
+                        "the clinic offers no consultation at this time; choose one of the listed times".into()
+                    }
+                },
+            },
+        ),
+    )
+}
+
+/// The redirect to the confirmation, naming the new record for the audit.
+async fn confirmed(state: &AppState, id: i64, booking: &NewBooking) -> Result<Response, AppError> {
+    let secret = booking_token::secret(state).await?;
+    let token = booking_token::sign(&secret, id, booking.slot.starts_at);
+    let mut response =
+        Redirect::to(&format!("/consultations/booking?token={token}")).into_response();
+    response
+        .extensions_mut()
+        .insert(AuditedRecord(id.to_string()));
+    Ok(response)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TokenInput {
+    token: String,
+    slot: String,
+    time_zone: String,
+}
+
+/// Verifies a link's token and loads its consultation; the error page says
+/// which rule failed (403 not valid, 410 expired).
+async fn from_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<ConsultationRecord, Response>, AppError> {
+    let secret = booking_token::secret(state).await?;
+    let id = match booking_token::verify(&secret, token, state.config.clock.now()) {
+        Ok(id) => id,
+        Err(err) => {
+            let status = match err {
+                TokenError::Forged => StatusCode::FORBIDDEN,
+                TokenError::Expired => StatusCode::GONE,
+            };
+            return Ok(Err(page(
+                status,
+                "This link cannot be used",
+                &err.to_string(),
+            )));
+        }
+    };
+    match state.store.consultation(id).await? {
+        Some(record) => Ok(Ok(record)),
+        None => Err(AppError::NotFound),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "booking.html")]
+struct BookingPage<'a> {
+    clinic_name: &'a str,
+    csrf: &'a str,
+    token: &'a str,
+    record: ConsultationRecord,
+    person_time: String,
+    person_zone: String,
+    clinic_time: String,
+    clinic_zone: String,
+    booked: bool,
+}
+
+/// `GET /consultations/booking?token=…`: the confirmation, and the place to
+/// reschedule or cancel.
+pub async fn booking_page(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(input): Query<TokenInput>,
+) -> Result<Response, AppError> {
+    let record = match from_token(&state, &input.token).await? {
+        Ok(record) => record,
+        Err(refusal) => return Ok(refusal),
+    };
+    let id = record.id.to_string();
+    let (person_zone, person_tz) = person_zone(&state, &record.time_zone);
+    let format = "%A %-d %B %Y, %-I:%M %p %Z";
+    let mut response = render(&BookingPage {
+        clinic_name: &state.config.clinic_name,
+        csrf: &csrf.0,
+        token: &input.token,
+        person_time: record
+            .starts_at
+            .to_zoned(person_tz)
+            .strftime(format)
+            .to_string(),
+        clinic_time: record
+            .starts_at
+            .to_zoned(clinic_zone(&state))
+            .strftime(format)
+            .to_string(),
+        person_zone,
+        clinic_zone: state.config.clinic_time_zone.clone(),
+        booked: record.status == "booked",
+        record,
+    })?;
+    response.extensions_mut().insert(AuditedRecord(id));
+    Ok(response)
+}
+
+/// `POST /consultations/booking/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Form(input): Form<TokenInput>,
+) -> Result<Response, AppError> {
+    let record = match from_token(&state, &input.token).await? {
+        Ok(record) => record,
+        Err(refusal) => return Ok(refusal),
+    };
+    if !state.store.cancel_consultation(record.id).await? {
+        return Err(AppError::BadRequest {
+            field: "token",
+            message: "this consultation is no longer booked, so it cannot be cancelled".into(),
+        });
+    }
+    let mut response = page(
+        StatusCode::OK,
+        "Your consultation is cancelled",
+        "We have cancelled your free phone consultation. You can book a new time on our consultations page.",
+    );
+    response
+        .extensions_mut()
+        .insert(AuditedRecord(record.id.to_string()));
+    Ok(response)
+}
+
+/// `GET /consultations/booking/reschedule?token=…`: the open times, to move
+/// the booking.
+pub async fn reschedule_form(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(input): Query<TokenInput>,
+) -> Result<Response, AppError> {
+    let record = match from_token(&state, &input.token).await? {
+        Ok(record) => record,
+        Err(refusal) => return Ok(refusal),
+    };
+    let form = BookingForm {
+        name: record.name,
+        time_zone: record.time_zone,
+        ..BookingForm::default()
+    };
+    book_page(
+        &state,
+        &csrf.0,
+        form,
+        Vec::new(),
+        Some(input.token),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /consultations/booking/reschedule`: moves the booking to `slot`.
+pub async fn reschedule(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    Form(input): Form<TokenInput>,
+) -> Result<Response, AppError> {
+    let record = match from_token(&state, &input.token).await? {
+        Ok(record) => record,
+        Err(refusal) => return Ok(refusal),
+    };
+    let form = BookingForm {
+        name: record.name.clone(),
+        time_zone: if input.time_zone.is_empty() {
+            record.time_zone.clone()
+        } else {
+            input.time_zone.clone()
+        },
+        ..BookingForm::default()
+    };
+    let refuse = |error: FieldError, status| {
+        let state = state.clone();
+        let csrf = csrf.0.clone();
+        let token = input.token.clone();
+        let form = form.clone();
+        async move { book_page(&state, &csrf, form, vec![error], Some(token), status).await }
+    };
+    let slot = match Slot::parse(&input.slot) {
+        Ok(slot) => slot,
+        Err(err) => return refuse(err, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    if let Err(err) = offered(&state, slot).await? {
+        return refuse(err, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    match state.store.reschedule_consultation(record.id, slot).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(AppError::BadRequest {
+                field: "token",
+                message: "this consultation is no longer booked, so it cannot be moved".into(),
+            })
+        }
+        Err(StoreError::Conflict { field, message }) => {
+            return refuse(FieldError { field, message }, StatusCode::CONFLICT).await
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let booking = NewBooking {
+        name: record.name,
+        phone: None,
+        email: None,
+        time_zone: record.time_zone,
+        slot,
+    };
+    confirmed(&state, record.id, &booking).await
+}
+
+// ---- Staff -----------------------------------------------------------------
+
+/// A consultation row on staff pages.
+pub struct StaffRow {
+    pub record: ConsultationRecord,
+    pub clinic_time: String,
+    pub can_mark_no_show: bool,
+}
+
+fn staff_rows(state: &AppState, records: Vec<ConsultationRecord>) -> Vec<StaffRow> {
+    let now = state.config.clock.now();
+    records
+        .into_iter()
+        .map(|record| StaffRow {
+            clinic_time: super::clinic_time(record.starts_at, &state.config.clinic_time_zone),
+            can_mark_no_show: record.status == "booked" && record.starts_at <= now,
+            record,
+        })
+        .collect()
+}
+
+/// The consultations of an inquiry and the times staff can book, for the
+/// inquiry page.
+pub async fn for_inquiry(
+    state: &AppState,
+    inquiry_id: i64,
+) -> Result<(Vec<StaffRow>, Vec<SlotDay>), AppError> {
+    let records = state.store.consultations_of_inquiry(inquiry_id).await?;
+    Ok((
+        staff_rows(state, records),
+        open_days(state, &clinic_zone(state)).await?,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "staff_consultations.html")]
+struct StaffListPage {
+    nav: Nav,
+    rows: Vec<StaffRow>,
+    can_write: bool,
+    clinic_zone: String,
+}
+
+/// `GET /staff/consultations`: from yesterday on, earliest first.
+pub async fn staff_list(
+    State(state): State<AppState>,
+    Extension(session): Extension<StaffSession>,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Result<Response, AppError> {
+    let from = state.config.clock.now() - SignedDuration::from_hours(24);
+    let records = state.store.consultations_from(from, 500).await?;
+    render(&StaffListPage {
+        nav: Nav::new(&session, &csrf.0),
+        rows: staff_rows(&state, records),
+        can_write: session.user.role.grants(Permission::WriteInquiries),
+        clinic_zone: state.config.clinic_time_zone.clone(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StaffBookingInput {
+    slot: String,
+}
+
+fn parse_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| AppError::NotFound)
+}
+
+/// `POST /staff/inquiries/{id}/consultations`: books for the person of the
+/// inquiry, in their zone.
+pub async fn staff_book(
+    State(state): State<AppState>,
+    Extension(session): Extension<StaffSession>,
+    Path(id): Path<String>,
+    Form(input): Form<StaffBookingInput>,
+) -> Result<Response, AppError> {
+    let inquiry_id = parse_id(&id)?;
+    let inquiry = state
+        .store
+        .inquiry(inquiry_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let slot = Slot::parse(&input.slot).map_err(|err| AppError::BadRequest {
+        field: err.field,
+        message: err.message,
+    })?;
+    if let Err(err) = offered(&state, slot).await? {
+        return Err(AppError::BadRequest {
+            field: err.field,
+            message: err.message,
+        });
+    }
+    let booking = NewBooking {
+        name: inquiry.name.clone(),
+        phone: None,
+        email: None,
+        time_zone: inquiry.time_zone.clone(),
+        slot,
+    };
+    let booker = Booker::Staff {
+        inquiry_id,
+        staff_email: &session.user.email,
+    };
+    state
+        .store
+        .book_consultation(&booking, booker, state.config.clock.now())
+        .await?;
+    Ok(Redirect::to(&format!("/staff/inquiries/{inquiry_id}")).into_response())
+}
+
+/// `POST /staff/consultations/{id}/no-show`: the person was not reached at
+/// a consultation that has begun.
+pub async fn no_show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let record = state
+        .store
+        .consultation(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !state
+        .store
+        .mark_no_show(id, state.config.clock.now())
+        .await?
+    {
+        return Err(AppError::BadRequest {
+            field: "status",
+            message: "only a booked consultation that has begun can be marked as a no-show".into(),
+        });
+    }
+    let back = match record.inquiry_id {
+        Some(inquiry) => format!("/staff/inquiries/{inquiry}"),
+        None => "/staff/consultations".to_owned(),
+    };
+    Ok(Redirect::to(&back).into_response())
+}

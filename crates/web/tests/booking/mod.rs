@@ -1,0 +1,436 @@
+//! Booking the free 15-minute phone consultation (issue 5 item 3), each on
+//! SQLite and PostgreSQL: no double booking under 50 concurrent requests,
+//! the confirmation in both zones, the signed link, bad input, staff
+//! booking and no-shows.
+
+use jiff::civil::{Time, Weekday};
+use jiff::Timestamp;
+use respite_domain::booking::{NewBooking, StaffAvailability};
+use respite_domain::Role;
+use respite_store::Booker;
+use respite_web::{booking_token, Clock, WebConfig};
+
+use crate::support::*;
+
+/// Monday 23 November 2026, 08:00 PST at the clinic (Los Angeles).
+const NOW: &str = "2026-11-23T16:00Z";
+/// 10:00 PST that Monday; 18:00 GMT in London.
+const SLOT_AT: &str = "2026-11-23T18:00Z";
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+/// An app at [`NOW`] whose front desk takes consultations on Mondays
+/// 09:00–12:00 (inside the default clinic hours 09:00–17:00). Returns the
+/// app and the front desk's user id.
+async fn clinic(engine: respite_store::Engine) -> (TestApp, i64) {
+    let config = WebConfig {
+        clock: Clock::Fixed(at(NOW)),
+        ..WebConfig::default()
+    };
+    let app = spawn_with(engine, config).await;
+    let staff = app
+        .store
+        .staff_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.email == "front-desk@clinic.test")
+        .unwrap()
+        .id;
+    app.store
+        .add_staff_availability(&StaffAvailability {
+            staff_user_id: staff,
+            weekday: Weekday::Monday,
+            starts: Time::constant(9, 0, 0, 0),
+            ends: Time::constant(12, 0, 0, 0),
+        })
+        .await
+        .unwrap();
+    (app, staff)
+}
+
+fn slot_key(staff: i64, starts: &str) -> String {
+    format!("{staff}@{}", at(starts).as_millisecond())
+}
+
+fn booking_fields(name: &str, slot: &str, zone: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", name.to_owned()),
+        ("phone", "(503) 725-3000".to_owned()),
+        ("email", String::new()),
+        ("time_zone", zone.to_owned()),
+        ("slot", slot.to_owned()),
+        ("consent", "yes".to_owned()),
+    ]
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    let mut raw = app.raw().await;
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut raw).await.unwrap();
+    n
+}
+
+#[tokio::test]
+async fn fifty_concurrent_bookings_of_one_slot_give_exactly_one() {
+    for engine in engines() {
+        let (app, staff) = clinic(engine).await;
+        let slot = slot_key(staff, SLOT_AT);
+        let requests = (0..50).map(|n| {
+            let app = &app;
+            let fields = booking_fields(&format!("Person {n}"), &slot, "America/Chicago");
+            async move {
+                let response = app
+                    .post_form("/consultations", None, &as_refs(&fields))
+                    .await;
+                let status = response.status().as_u16();
+                (status, response.text().await.unwrap())
+            }
+        });
+        let answers = futures::future::join_all(requests).await;
+        let booked = answers.iter().filter(|(s, _)| *s == 303).count();
+        let taken: Vec<_> = answers.iter().filter(|(s, _)| *s == 409).collect();
+        assert_eq!(
+            booked,
+            1,
+            "{engine:?}: {:?}",
+            answers.iter().map(|a| a.0).collect::<Vec<_>>()
+        );
+        assert_eq!(taken.len(), 49, "{engine:?}");
+        for (_, body) in taken {
+            assert!(
+                body.contains("this time was just taken"),
+                "{engine:?}: {body}"
+            );
+        }
+        // Nothing half-written: one consultation, one new thread.
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM consultations").await, 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 1);
+    }
+}
+
+#[tokio::test]
+async fn the_page_lists_open_times_in_the_persons_zone() {
+    for engine in engines() {
+        let (app, staff) = clinic(engine).await;
+        let body = app
+            .get("/consultations?time_zone=Europe/London", None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        // 09:00–12:00 PST is 17:00–20:00 GMT: twelve slots from 5:00 PM.
+        assert!(body.contains("Monday 23 November"), "{engine:?}");
+        assert!(body.contains(&slot_key(staff, "2026-11-23T17:00Z")));
+        assert!(body.contains("5:00 PM") && body.contains("7:45 PM"));
+        assert!(!body.contains(&slot_key(staff, "2026-11-23T20:00Z")));
+        // A booked slot is no longer offered.
+        let fields = booking_fields("Ana López", &slot_key(staff, SLOT_AT), "Europe/London");
+        let booked = app
+            .post_form("/consultations", None, &as_refs(&fields))
+            .await;
+        assert_eq!(booked.status(), 303);
+        let body = app
+            .get("/consultations?time_zone=Europe/London", None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!body.contains(&slot_key(staff, SLOT_AT)), "{engine:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_confirmation_shows_both_zones_and_its_link_reschedules_and_cancels() {
+    for engine in engines() {
+        let (app, staff) = clinic(engine).await;
+        let fields = booking_fields("Ana López", &slot_key(staff, SLOT_AT), "Europe/London");
+        let response = app
+            .post_form("/consultations", None, &as_refs(&fields))
+            .await;
+        assert_eq!(response.status(), 303, "{engine:?}");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with("/consultations/booking?token="));
+        let token = location.split_once("token=").unwrap().1.to_owned();
+        let page = app.get(&location, None).await;
+        assert_eq!(page.status(), 200);
+        let body = page.text().await.unwrap();
+        assert!(
+            body.contains("Monday 23 November 2026, 6:00 PM GMT"),
+            "{body}"
+        );
+        assert!(
+            body.contains("Monday 23 November 2026, 10:00 AM PST"),
+            "{body}"
+        );
+
+        // Reschedule to 10:15 PST.
+        let moved = app
+            .post_form(
+                "/consultations/booking/reschedule",
+                None,
+                &[
+                    ("token", &token),
+                    ("slot", &slot_key(staff, "2026-11-23T18:15Z")),
+                ],
+            )
+            .await;
+        assert_eq!(moved.status(), 303, "{engine:?}");
+        let location = moved.headers()["location"].to_str().unwrap().to_owned();
+        let body = app.get(&location, None).await.text().await.unwrap();
+        assert!(
+            body.contains("6:15 PM GMT") && body.contains("10:15 AM PST"),
+            "{body}"
+        );
+        // The old slot is free again; only one consultation exists.
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM consultations").await, 1);
+
+        let token = location.split_once("token=").unwrap().1.to_owned();
+        let cancelled = app
+            .post_form("/consultations/booking/cancel", None, &[("token", &token)])
+            .await;
+        assert_eq!(cancelled.status(), 200);
+        let again = app
+            .post_form("/consultations/booking/cancel", None, &[("token", &token)])
+            .await;
+        assert_eq!(again.status(), 422);
+        assert!(again.text().await.unwrap().contains("no longer booked"));
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM consultations WHERE status = 'cancelled'"
+            )
+            .await,
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn forged_and_expired_links_are_refused() {
+    for engine in engines() {
+        let (app, staff) = clinic(engine).await;
+        let fields = booking_fields("Ana López", &slot_key(staff, SLOT_AT), "America/Chicago");
+        let response = app
+            .post_form("/consultations", None, &as_refs(&fields))
+            .await;
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let token = location.split_once("token=").unwrap().1.to_owned();
+        let id: i64 = token.split('.').next().unwrap().parse().unwrap();
+
+        let forged = token.replacen(&format!("{id}."), &format!("{}.", id + 1), 1);
+        for bad in [forged.as_str(), "nonsense", ""] {
+            let page = app
+                .get(&format!("/consultations/booking?token={bad}"), None)
+                .await;
+            assert_eq!(page.status(), 403, "{engine:?} {bad}");
+            assert!(page
+                .text()
+                .await
+                .unwrap()
+                .contains("token: this link is not valid"));
+            let cancel = app
+                .post_form("/consultations/booking/cancel", None, &[("token", bad)])
+                .await;
+            assert_eq!(cancel.status(), 403);
+        }
+        // Correctly signed with the server's secret, but expired.
+        let secret = app
+            .store
+            .setting(booking_token::SECRET_SETTING)
+            .await
+            .unwrap()
+            .unwrap();
+        let expired = booking_token::sign(secret.as_bytes(), id, at("2026-11-23T15:00Z"));
+        let page = app
+            .get(&format!("/consultations/booking?token={expired}"), None)
+            .await;
+        assert_eq!(page.status(), 410, "{engine:?}");
+        assert!(page
+            .text()
+            .await
+            .unwrap()
+            .contains("token: this link has expired"));
+        let cancel = app
+            .post_form(
+                "/consultations/booking/cancel",
+                None,
+                &[("token", &expired)],
+            )
+            .await;
+        assert_eq!(cancel.status(), 410);
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM consultations WHERE status = 'booked'"
+            )
+            .await,
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_bookings_name_the_field_and_store_nothing() {
+    for engine in engines() {
+        let (app, staff) = clinic(engine).await;
+        let check = |field: &'static str, value: String, status: u16, expected: &'static str| {
+            let app = &app;
+            async move {
+                let mut fields =
+                    booking_fields("Ana López", &slot_key(staff, SLOT_AT), "America/Chicago");
+                fields.retain(|(k, _)| *k != field);
+                fields.push((field, value));
+                let response = app
+                    .post_form("/consultations", None, &as_refs(&fields))
+                    .await;
+                assert_eq!(response.status().as_u16(), status, "{field}");
+                let body = response.text().await.unwrap();
+                assert!(body.contains(expected), "{field}: {body}");
+            }
+        };
+        // Past: 07:45 PST, before NOW.
+        check(
+            "slot",
+            slot_key(staff, "2026-11-23T15:45Z"),
+            422,
+            "slot: this time has already passed",
+        )
+        .await;
+        // Not on the quarter hour; outside the staff member's hours; no one.
+        check(
+            "slot",
+            slot_key(staff, "2026-11-23T18:07Z"),
+            422,
+            "slot: the clinic offers no consultation",
+        )
+        .await;
+        check(
+            "slot",
+            slot_key(staff, "2026-11-23T21:00Z"),
+            422,
+            "slot: the clinic offers no consultation",
+        )
+        .await;
+        check(
+            "slot",
+            slot_key(staff + 99, SLOT_AT),
+            422,
+            "slot: the clinic offers no consultation",
+        )
+        .await;
+        check(
+            "slot",
+            "next tuesday".into(),
+            422,
+            "slot: choose one of the listed times",
+        )
+        .await;
+        check("consent", String::new(), 422, "consent: please agree").await;
+        check("phone", "12".into(), 422, "phone:").await;
+        check(
+            "time_zone",
+            "Mars/Olympus".into(),
+            422,
+            "time_zone: choose your time zone",
+        )
+        .await;
+        check("name", String::new(), 422, "name: is required").await;
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM consultations").await, 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 0);
+    }
+}
+
+#[tokio::test]
+async fn staff_book_for_an_inquiry_and_mark_a_no_show() {
+    for engine in engines() {
+        let (app, staff) = clinic(engine).await;
+        let fields = inquiry_fields("Ben Okafor");
+        app.post_form("/inquiries", None, &as_refs(&fields)).await;
+        let inquiry = app
+            .store
+            .inquiries_with_status(respite_store::InquiryStatus::New, 1)
+            .await
+            .unwrap()[0]
+            .id;
+        let desk = app.sign_in(Role::FrontDesk).await;
+        let page = app
+            .get(&format!("/staff/inquiries/{inquiry}"), Some(&desk))
+            .await;
+        let body = page.text().await.unwrap();
+        assert!(body.contains(&slot_key(staff, SLOT_AT)), "{engine:?}");
+        let booked = app
+            .post_form(
+                &format!("/staff/inquiries/{inquiry}/consultations"),
+                Some(&desk),
+                &[("slot", &slot_key(staff, SLOT_AT))],
+            )
+            .await;
+        assert_eq!(booked.status(), 303, "{engine:?}");
+        let again = app
+            .post_form(
+                &format!("/staff/inquiries/{inquiry}/consultations"),
+                Some(&desk),
+                &[("slot", &slot_key(staff, SLOT_AT))],
+            )
+            .await;
+        assert_eq!(again.status(), 409);
+        assert_eq!(
+            app.store.inquiry(inquiry).await.unwrap().unwrap().status,
+            "consultation-booked"
+        );
+        let future = app.store.consultations_of_inquiry(inquiry).await.unwrap()[0].id;
+        // A consultation that has not begun cannot be a no-show.
+        let early = app
+            .post_form(
+                &format!("/staff/consultations/{future}/no-show"),
+                Some(&desk),
+                &[],
+            )
+            .await;
+        assert_eq!(early.status(), 422);
+        // One that began at 07:00 PST (booked directly, as if earlier).
+        let past = app
+            .store
+            .book_consultation(
+                &NewBooking {
+                    name: "Ben Okafor".into(),
+                    phone: None,
+                    email: None,
+                    time_zone: "America/Chicago".into(),
+                    slot: respite_domain::booking::Slot {
+                        starts_at: at("2026-11-23T15:00Z"),
+                        staff_user_id: staff,
+                    },
+                },
+                Booker::Staff {
+                    inquiry_id: inquiry,
+                    staff_email: "front-desk@clinic.test",
+                },
+                at("2026-11-20T15:00Z"),
+            )
+            .await
+            .unwrap();
+        let list = app
+            .get("/staff/consultations", Some(&desk))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            list.contains(&format!("/staff/consultations/{past}/no-show")),
+            "{list}"
+        );
+        let marked = app
+            .post_form(
+                &format!("/staff/consultations/{past}/no-show"),
+                Some(&desk),
+                &[],
+            )
+            .await;
+        assert_eq!(marked.status(), 303);
+        let record = app.store.consultation(past).await.unwrap().unwrap();
+        assert_eq!(record.status, "no-show");
+    }
+}
