@@ -1,0 +1,95 @@
+// Booking the free phone consultation in real Chromium at phone size,
+// against its own fresh `respite demo` clinic: a person books a time from
+// the public page and sees it in their own zone and the clinic's; a second
+// person who chose the same time on a page opened earlier is told it was
+// just taken (409) and nothing of theirs is booked.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, test } from 'node:test';
+
+import { PHONE, artifactsDir, horizontalOverflow, inContext, launchChromium, startRespite } from './support.js';
+
+let server;
+let browser;
+
+before(
+  async () => {
+    // clinic.test.js empties the folder; this file only makes sure it exists.
+    fs.mkdirSync(artifactsDir, { recursive: true });
+    server = await startRespite();
+    browser = await launchChromium();
+  },
+  { timeout: 180_000 },
+);
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+async function fillBooking(page, name, phone) {
+  await page.fill('#name', name);
+  await page.fill('#phone', phone);
+  await page.check('input[name=consent]');
+}
+
+test('a person books a consultation on a phone, and a second cannot take the same time', { timeout: 120_000 }, async () => {
+  const second = await browser.newContext({ baseURL: server.url, ...PHONE, timezoneId: 'Europe/London' });
+  try {
+    // The second person opens the page first, so the time is still listed for them.
+    const other = await second.newPage();
+    await other.goto('/consultations');
+    await other.waitForURL((url) => url.searchParams.get('time_zone') === 'Europe/London');
+
+    let chosen;
+    await inContext(browser, server.url, '5-book-consultation-on-phone', PHONE, async ({ page, shot }) => {
+      await page.goto('/consultations');
+      // The page switches to the browser's own zone by itself.
+      await page.waitForURL((url) => url.searchParams.get('time_zone') === 'America/Chicago');
+      assert.equal(await page.inputValue('#zone'), 'America/Chicago', "the visitor's zone is preselected");
+      assert.equal(await horizontalOverflow(page), 0, 'the booking page fits a 390 px wide phone');
+      const first = page.locator('input[name=slot]').first();
+      chosen = {
+        key: await first.getAttribute('value'),
+        label: (await first.locator('xpath=..').innerText()).trim(),
+      };
+      assert.match(chosen.label, /^\d{1,2}:\d{2} (AM|PM)$/);
+      await first.check();
+      await fillBooking(page, `Robin Slot ${runId}`, '(503) 555-0144');
+      await shot('form-filled');
+      await Promise.all([
+        page.waitForURL((url) => url.pathname === '/consultations/booking'),
+        page.click('#book'),
+      ]);
+      const person = await page.innerText('#person-time');
+      assert.ok(person.includes(chosen.label), `${person} shows ${chosen.label}`);
+      assert.ok(person.includes('America/Chicago'), person);
+      // Chicago is two hours ahead of the clinic (Los Angeles), all year.
+      const clinic = await page.innerText('#clinic-time');
+      assert.ok(clinic.includes('America/Los_Angeles'), clinic);
+      assert.equal(await horizontalOverflow(page), 0, 'the confirmation fits the phone');
+      await shot('confirmation');
+    });
+
+    // The second person picks the same time: the server refuses, clearly.
+    const slot = other.locator(`input[name=slot][value="${chosen.key}"]`);
+    await slot.check();
+    await fillBooking(other, `Sam Second ${runId}`, '(503) 555-0155');
+    const [response] = await Promise.all([
+      other.waitForResponse((r) => r.url().endsWith('/consultations') && r.request().method() === 'POST'),
+      other.click('#book'),
+    ]);
+    assert.equal(response.status(), 409);
+    await other.locator('#errors').waitFor();
+    assert.match(await other.innerText('#errors'), /slot: this time was just taken/);
+    // The taken time is no longer offered; the person's entries are kept.
+    assert.equal(await other.locator(`input[name=slot][value="${chosen.key}"]`).count(), 0);
+    assert.equal(await other.inputValue('#name'), `Sam Second ${runId}`);
+    await other.screenshot({ path: `${artifactsDir}/5-book-consultation-on-phone--second-person-refused.png`, fullPage: true });
+  } finally {
+    await second.close();
+  }
+});
