@@ -414,3 +414,54 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+impl Store {
+    /// The secret of `staff_user_id`'s calendar feed; `fresh` is stored if
+    /// the user has none yet.
+    pub async fn calendar_secret(&self, staff_user_id: i64, fresh: &str) -> StoreResult<String> {
+        sqlx::query(
+            "UPDATE staff_users SET calendar_secret = $1 WHERE id = $2 AND calendar_secret IS NULL",
+        )
+        .bind(fresh)
+        .bind(staff_user_id)
+        .execute(&self.pool)
+        .await?;
+        let (secret,): (Option<String>,) =
+            sqlx::query_as("SELECT calendar_secret FROM staff_users WHERE id = $1")
+                .bind(staff_user_id)
+                .fetch_one(&self.pool)
+                .await?;
+        secret.ok_or_else(|| StoreError::Corrupt("calendar secret vanished".into()))
+    }
+
+    /// The active staff member whose feed `secret` opens: id and name.
+    pub async fn staff_by_calendar_secret(
+        &self,
+        secret: &str,
+    ) -> StoreResult<Option<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, display_name FROM staff_users WHERE calendar_secret = $1 AND active = 1",
+        )
+        .bind(secret)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// A staff member's consultations starting at or after `from`.
+    pub async fn consultations_of_staff(
+        &self,
+        staff_user_id: i64,
+        from: Timestamp,
+    ) -> StoreResult<Vec<ConsultationRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE c.staff_user_id = $1 AND c.starts_at >= $2 \
+             ORDER BY c.starts_at LIMIT 2000"
+        );
+        let rows: Vec<ConsultationRow> = sqlx::query_as(&sql)
+            .bind(staff_user_id)
+            .bind(to_millis(from))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(from_row).collect()
+    }
+}

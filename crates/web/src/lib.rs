@@ -10,6 +10,7 @@ pub mod auth;
 pub mod booking_token;
 mod csrf;
 mod error;
+mod ical;
 mod pages;
 pub mod routes;
 pub mod sms;

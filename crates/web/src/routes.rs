@@ -72,6 +72,26 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             route(
+                "GET",
+                "/consultations/booking.ics",
+                Public,
+                audited("Appointment", "read"),
+            ),
+            get(consultations::booking_ics),
+        ),
+        (
+            // A staff member's iCalendar feed: the secret in the address is
+            // the credential (calendar programs cannot sign in).
+            route(
+                "GET",
+                "/ical/{file}",
+                Public,
+                audited("Appointment", "search"),
+            ),
+            get(consultations::staff_feed),
+        ),
+        (
+            route(
                 "POST",
                 "/consultations/booking/cancel",
                 Public,

@@ -40,3 +40,8 @@ ALTER TABLE consultations ADD COLUMN booked_by TEXT NOT NULL DEFAULT '';
 -- member and start. The database decides between concurrent bookings.
 CREATE UNIQUE INDEX consultations_one_per_slot
     ON consultations(staff_user_id, starts_at) WHERE status <> 'cancelled';
+
+-- The secret in the address of each staff member's iCalendar feed
+-- (/ical/SECRET.ics), made on first use.
+ALTER TABLE staff_users ADD COLUMN calendar_secret TEXT;
+CREATE UNIQUE INDEX staff_users_calendar_secret ON staff_users(calendar_secret);

@@ -488,6 +488,8 @@ struct StaffListPage {
     rows: Vec<StaffRow>,
     can_write: bool,
     clinic_zone: String,
+    /// The address of this staff member's own calendar feed.
+    feed: String,
 }
 
 /// `GET /staff/consultations`: from yesterday on, earliest first.
@@ -498,11 +500,16 @@ pub async fn staff_list(
 ) -> Result<Response, AppError> {
     let from = state.config.clock.now() - SignedDuration::from_hours(24);
     let records = state.store.consultations_from(from, 500).await?;
+    let feed = state
+        .store
+        .calendar_secret(session.user.id, &crate::auth::random_hex(24))
+        .await?;
     render(&StaffListPage {
         nav: Nav::new(&session, &csrf.0),
         rows: staff_rows(&state, records),
         can_write: session.user.role.grants(Permission::WriteInquiries),
         clinic_zone: state.config.clinic_time_zone.clone(),
+        feed: format!("/ical/{feed}.ics"),
     })
 }
 
@@ -585,4 +592,103 @@ pub async fn no_show(
         None => "/staff/consultations".to_owned(),
     };
     Ok(Redirect::to(&back).into_response())
+}
+
+// ---- iCalendar -------------------------------------------------------------
+
+fn ics_response(body: String, filename: &str) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /consultations/booking.ics?token=…`: the person's consultation as
+/// an iCalendar file.
+pub async fn booking_ics(
+    State(state): State<AppState>,
+    Query(input): Query<TokenInput>,
+) -> Result<Response, AppError> {
+    let record = match from_token(&state, &input.token).await? {
+        Ok(record) => record,
+        Err(refusal) => return Ok(refusal),
+    };
+    let event = crate::ical::Event {
+        uid: format!("consultation-{}@respite", record.id),
+        starts_at: record.starts_at,
+        ends_at: record.starts_at + SignedDuration::from_mins(record.minutes),
+        summary: format!("Free phone consultation, {}", state.config.clinic_name),
+        description: format!(
+            "{} will call you. To change or cancel, use the link in your confirmation.",
+            record.staff_name
+        ),
+        cancelled: record.status == "cancelled",
+    };
+    let body = crate::ical::calendar(
+        &state.config.clinic_name,
+        &[event],
+        state.config.clock.now(),
+    );
+    let mut response = ics_response(body, "consultation.ics");
+    response
+        .extensions_mut()
+        .insert(AuditedRecord(record.id.to_string()));
+    Ok(response)
+}
+
+/// `GET /ical/{secret}.ics`: a staff member's consultations from 30 days
+/// back, behind the secret address shown on their consultation list.
+pub async fn staff_feed(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let secret = file.strip_suffix(".ics").ok_or(AppError::NotFound)?;
+    let (staff_user_id, staff_name) = state
+        .store
+        .staff_by_calendar_secret(secret)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = state.config.clock.now();
+    let from = now - SignedDuration::from_hours(24 * 30);
+    let events: Vec<crate::ical::Event> = state
+        .store
+        .consultations_of_staff(staff_user_id, from)
+        .await?
+        .into_iter()
+        .map(|record| crate::ical::Event {
+            uid: format!("consultation-{}@respite", record.id),
+            starts_at: record.starts_at,
+            ends_at: record.starts_at + SignedDuration::from_mins(record.minutes),
+            summary: format!("Phone consultation: {}", record.name),
+            description: format!(
+                "Call {} ({}). Status: {}.",
+                record.phone_e164.as_deref().unwrap_or("no phone given"),
+                if record.time_zone.is_empty() {
+                    "zone unknown"
+                } else {
+                    &record.time_zone
+                },
+                record.status
+            ),
+            cancelled: record.status == "cancelled",
+        })
+        .collect();
+    let body = crate::ical::calendar(&format!("Consultations: {staff_name}"), &events, now);
+    let mut response = ics_response(body, "consultations.ics");
+    // The audit names the staff member, never the secret of the address.
+    response
+        .extensions_mut()
+        .insert(AuditedRecord(format!("staff-{staff_user_id}")));
+    Ok(response)
 }

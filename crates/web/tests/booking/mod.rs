@@ -434,3 +434,169 @@ async fn staff_book_for_an_inquiry_and_mark_a_no_show() {
         assert_eq!(record.status, "no-show");
     }
 }
+
+/// The python of a venv with PyPI `icalendar` (scripts/test makes one), or
+/// `None` with a note; `RESPITE_REQUIRE_ICAL` makes its absence a failure.
+fn icalendar_python() -> Option<String> {
+    match std::env::var("RESPITE_TEST_PYTHON") {
+        Ok(python) => Some(python),
+        Err(_) if std::env::var("RESPITE_REQUIRE_ICAL").is_ok() => {
+            panic!("RESPITE_REQUIRE_ICAL is set but RESPITE_TEST_PYTHON is not")
+        }
+        Err(_) => {
+            eprintln!("note: RESPITE_TEST_PYTHON not set: .ics check with PyPI icalendar skipped");
+            None
+        }
+    }
+}
+
+/// Friday 30 October 2026 09:00 PDT. Los Angeles falls back to PST on
+/// Sunday 1 November, so 17:00Z is 10:00 on Friday and 09:00 on Monday.
+#[tokio::test]
+async fn ics_files_parse_with_icalendar_and_keep_their_times_across_daylight_saving() {
+    let Some(python) = icalendar_python() else {
+        return;
+    };
+    for engine in engines() {
+        let config = WebConfig {
+            clock: Clock::Fixed(at("2026-10-30T16:00Z")),
+            ..WebConfig::default()
+        };
+        let app = spawn_with(engine, config).await;
+        let desk = app.sign_in(Role::FrontDesk).await;
+        let staff = app
+            .store
+            .staff_users()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.email == "front-desk@clinic.test")
+            .unwrap()
+            .id;
+        for weekday in [Weekday::Friday, Weekday::Monday] {
+            app.store
+                .add_staff_availability(&StaffAvailability {
+                    staff_user_id: staff,
+                    weekday,
+                    starts: Time::constant(9, 0, 0, 0),
+                    ends: Time::constant(12, 0, 0, 0),
+                })
+                .await
+                .unwrap();
+        }
+        let mut tokens = Vec::new();
+        for (name, slot) in [
+            ("Ana López", "2026-10-30T17:00Z"),
+            ("Ben, Okafor; Jr.", "2026-11-02T17:00Z"),
+        ] {
+            let fields = booking_fields(name, &slot_key(staff, slot), "Europe/London");
+            let response = app
+                .post_form("/consultations", None, &as_refs(&fields))
+                .await;
+            assert_eq!(response.status(), 303, "{engine:?} {slot}");
+            let location = response.headers()["location"].to_str().unwrap();
+            tokens.push(location.split_once("token=").unwrap().1.to_owned());
+        }
+        let dir = std::env::temp_dir().join(unique("respite_ics"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _cleanup = TempDir(dir.clone());
+        let mut files = Vec::new();
+        for (n, token) in tokens.iter().enumerate() {
+            let response = app
+                .get(&format!("/consultations/booking.ics?token={token}"), None)
+                .await;
+            assert_eq!(response.status(), 200);
+            assert!(response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/calendar"));
+            let path = dir.join(format!("booking{n}.ics"));
+            std::fs::write(&path, response.bytes().await.unwrap()).unwrap();
+            files.push(path);
+        }
+        // The staff feed, from the address on the consultation list.
+        let list = app
+            .get("/staff/consultations", Some(&desk))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let feed = list
+            .split("id=\"calendar-feed\" href=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(
+            feed.starts_with("/ical/") && feed.ends_with(".ics"),
+            "{feed}"
+        );
+        let response = app.get(&feed, None).await;
+        assert_eq!(response.status(), 200, "{engine:?} {feed}");
+        let path = dir.join("feed.ics");
+        std::fs::write(&path, response.bytes().await.unwrap()).unwrap();
+        files.push(path);
+        assert_eq!(app.get("/ical/not-a-secret.ics", None).await.status(), 404);
+
+        let output = std::process::Command::new(&python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/booking/ical_check.py"
+            ))
+            .args(&files)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let events: Vec<(String, String, String, String)> = stdout
+            .lines()
+            .map(|line| {
+                let field = |name: &str| {
+                    let key = format!("\"{name}\": \"");
+                    line.split(&key)
+                        .nth(1)
+                        .unwrap()
+                        .split('"')
+                        .next()
+                        .unwrap()
+                        .to_owned()
+                };
+                (
+                    field("file"),
+                    field("start"),
+                    field("end"),
+                    field("summary"),
+                )
+            })
+            .collect();
+        let expected = [
+            (
+                "booking0.ics",
+                "2026-10-30 10:00 PDT",
+                "2026-10-30 10:15 PDT",
+            ),
+            (
+                "booking1.ics",
+                "2026-11-02 09:00 PST",
+                "2026-11-02 09:15 PST",
+            ),
+            ("feed.ics", "2026-10-30 10:00 PDT", "2026-10-30 10:15 PDT"),
+            ("feed.ics", "2026-11-02 09:00 PST", "2026-11-02 09:15 PST"),
+        ];
+        assert_eq!(events.len(), expected.len(), "{engine:?}: {stdout}");
+        for (event, (file, start, end)) in events.iter().zip(expected) {
+            assert_eq!(
+                (event.0.as_str(), event.1.as_str(), event.2.as_str()),
+                (file, start, end)
+            );
+        }
+        // Escaped text comes back as written.
+        assert_eq!(events[3].3, "Phone consultation: Ben, Okafor; Jr.");
+    }
+}

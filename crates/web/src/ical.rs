@@ -1,0 +1,110 @@
+//! iCalendar (RFC 5545) for consultations: the .ics of a confirmation and
+//! each staff member's feed. Times are written in UTC with `Z` (RFC 5545
+//! §3.3.5 form #2), so no VTIMEZONE is needed and a daylight-saving change
+//! cannot shift an event; calendar programs show them in their own zone.
+
+use jiff::Timestamp;
+
+/// One event.
+pub struct Event {
+    pub uid: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub summary: String,
+    pub description: String,
+    pub cancelled: bool,
+}
+
+/// A VCALENDAR with `events`, CRLF line ends, long lines folded (§3.1).
+pub fn calendar(name: &str, events: &[Event], now: Timestamp) -> String {
+    let mut lines = vec![
+        "BEGIN:VCALENDAR".to_owned(),
+        "VERSION:2.0".to_owned(),
+        "PRODID:-//Respite//Consultations//EN".to_owned(),
+        "CALSCALE:GREGORIAN".to_owned(),
+        "METHOD:PUBLISH".to_owned(),
+        format!("X-WR-CALNAME:{}", text(name)),
+    ];
+    for event in events {
+        lines.push("BEGIN:VEVENT".to_owned());
+        lines.push(format!("UID:{}", text(&event.uid)));
+        lines.push(format!("DTSTAMP:{}", utc(now)));
+        lines.push(format!("DTSTART:{}", utc(event.starts_at)));
+        lines.push(format!("DTEND:{}", utc(event.ends_at)));
+        lines.push(format!("SUMMARY:{}", text(&event.summary)));
+        if !event.description.is_empty() {
+            lines.push(format!("DESCRIPTION:{}", text(&event.description)));
+        }
+        let status = if event.cancelled {
+            "CANCELLED"
+        } else {
+            "CONFIRMED"
+        };
+        lines.push(format!("STATUS:{status}"));
+        lines.push("END:VEVENT".to_owned());
+    }
+    lines.push("END:VCALENDAR".to_owned());
+    let mut out = String::new();
+    for line in lines {
+        fold(&line, &mut out);
+    }
+    out
+}
+
+fn utc(at: Timestamp) -> String {
+    at.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// TEXT value escaping (§3.3.11).
+fn text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Folds a content line at 75 octets, never inside a UTF-8 character.
+fn fold(line: &str, out: &mut String) {
+    let mut width = 0;
+    for c in line.chars() {
+        if width + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += c.len_utf8();
+    }
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_escaped_and_folded_at_75_octets() {
+        let event = Event {
+            uid: "consultation-1@respite".into(),
+            starts_at: "2026-11-01T09:30Z".parse().unwrap(),
+            ends_at: "2026-11-01T09:45Z".parse().unwrap(),
+            summary: "Call; Ana, López".into(),
+            description: "ü".repeat(60),
+            cancelled: false,
+        };
+        let ics = calendar("Feed", &[event], "2026-10-01T00:00Z".parse().unwrap());
+        assert!(ics.contains("SUMMARY:Call\\; Ana\\, López\r\n"));
+        assert!(ics.contains("DTSTART:20261101T093000Z\r\n"));
+        for line in ics.split("\r\n") {
+            assert!(line.len() <= 75, "{line}");
+        }
+    }
+}
