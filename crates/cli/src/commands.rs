@@ -54,9 +54,25 @@ async fn run_server(listener: TcpListener, store: Store, config: WebConfig) -> a
     let config = Arc::new(config);
     spawn_session_sweeper(store.clone(), config.clone());
     let state = AppState::new(store.clone(), config);
+    spawn_job_worker(state.clone());
     respite_web::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     Ok(())
+}
+
+/// Runs due jobs (confirmation texts, reminders) every 30 seconds. Jobs
+/// live in the database, so a restarted server picks up where it stopped
+/// and several servers share the work.
+fn spawn_job_worker(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            if let Err(err) = respite_web::jobs::run_due(&state).await {
+                tracing::warn!(error = %err, "job worker: storage failed");
+            }
+        }
+    });
 }
 
 /// Deletes expired sessions every few minutes (they are refused anyway; this

@@ -479,3 +479,135 @@ mod tests {
         );
     }
 }
+
+/// Hours in which no text goes to a person, on their own clock: from
+/// `starts` (e.g. 21:00) to `ends` the next morning (e.g. 08:00).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuietHours {
+    pub starts: Time,
+    pub ends: Time,
+}
+
+impl Default for QuietHours {
+    /// 21:00–08:00: the US TCPA's calling window is 08:00–21:00 local time
+    /// (47 CFR 64.1200(c)(1)); texts follow the same rule here.
+    fn default() -> QuietHours {
+        QuietHours {
+            starts: Time::constant(21, 0, 0, 0),
+            ends: Time::constant(8, 0, 0, 0),
+        }
+    }
+}
+
+impl QuietHours {
+    fn contains(&self, time: Time) -> bool {
+        if self.starts <= self.ends {
+            self.starts <= time && time < self.ends
+        } else {
+            time >= self.starts || time < self.ends
+        }
+    }
+}
+
+/// When a text meant for `wanted` may go out to a person in `zone`: then,
+/// unless that is in their quiet hours, in which case at the quiet hours'
+/// end (the next morning's 08:00). `None` when that is not before
+/// `deadline` (the appointment), so the text is skipped.
+pub fn text_time(
+    wanted: Timestamp,
+    zone: &TimeZone,
+    quiet: QuietHours,
+    deadline: Timestamp,
+) -> Option<Timestamp> {
+    let local = wanted.to_zoned(zone.clone());
+    let at = if quiet.contains(local.time()) {
+        let mut date = local.date();
+        if local.time() >= quiet.ends {
+            date = date.tomorrow().ok()?;
+        }
+        zone.to_ambiguous_timestamp(date.to_datetime(quiet.ends))
+            .compatible()
+            .ok()?
+    } else {
+        wanted
+    };
+    (at < deadline).then_some(at)
+}
+
+#[cfg(test)]
+mod quiet_tests {
+    use super::*;
+
+    #[test]
+    fn texts_in_the_night_move_to_the_morning_or_are_skipped() {
+        let check = |wanted: &str, zone: &str, deadline: &str, expected: Option<&str>| {
+            let tz = TimeZone::get(zone).unwrap();
+            let got = text_time(
+                wanted.parse().unwrap(),
+                &tz,
+                QuietHours::default(),
+                deadline.parse().unwrap(),
+            );
+            assert_eq!(
+                got,
+                expected.map(|e| e.parse().unwrap()),
+                "{wanted} in {zone}"
+            );
+        };
+        // 12:00 CST: daytime, unchanged.
+        check(
+            "2026-11-22T18:00Z",
+            "America/Chicago",
+            "2026-11-23T18:00Z",
+            Some("2026-11-22T18:00Z"),
+        );
+        // 23:30 IST Sunday → 08:00 IST Monday = 02:30Z.
+        check(
+            "2026-11-22T18:00Z",
+            "Asia/Kolkata",
+            "2026-11-23T18:00Z",
+            Some("2026-11-23T02:30Z"),
+        );
+        // 05:00 IST Monday → 08:00 IST the same morning.
+        check(
+            "2026-11-22T23:30Z",
+            "Asia/Kolkata",
+            "2026-11-23T18:00Z",
+            Some("2026-11-23T02:30Z"),
+        );
+        // 22:30 IST Monday → 08:00 Tuesday, after the 23:30 IST call: skipped.
+        check(
+            "2026-11-23T17:00Z",
+            "Asia/Kolkata",
+            "2026-11-23T18:00Z",
+            None,
+        );
+        // Exactly 21:00 is quiet; 20:59 is not; 08:00 is not.
+        check(
+            "2026-11-23T03:00Z",
+            "America/Chicago",
+            "2026-11-24T18:00Z",
+            Some("2026-11-23T14:00Z"),
+        );
+        check(
+            "2026-11-23T02:59Z",
+            "America/Chicago",
+            "2026-11-24T18:00Z",
+            Some("2026-11-23T02:59Z"),
+        );
+        check(
+            "2026-11-23T14:00Z",
+            "America/Chicago",
+            "2026-11-24T18:00Z",
+            Some("2026-11-23T14:00Z"),
+        );
+        // The night of the autumn change in Los Angeles: 23:00 PDT on
+        // 31 October → 08:00 PST on 1 November = 16:00Z.
+        check(
+            "2026-11-01T06:00Z",
+            "America/Los_Angeles",
+            "2026-11-02T00:00Z",
+            Some("2026-11-01T16:00Z"),
+        );
+    }
+}

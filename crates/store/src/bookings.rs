@@ -244,6 +244,7 @@ impl Store {
         booking: &NewBooking,
         booker: Booker<'_>,
         at: Timestamp,
+        jobs: impl Fn(i64) -> Vec<crate::NewJob>,
     ) -> StoreResult<i64> {
         let mut tx = match self.engine {
             // Take the write lock first: every statement below writes.
@@ -323,6 +324,10 @@ impl Store {
             }
             Err(err) => return Err(err.into()),
         };
+        // Its texts are enqueued with it: booked means reminded.
+        for job in jobs(id) {
+            crate::jobs::enqueue(&mut tx, &job, at).await?;
+        }
         tx.commit().await?;
         Ok(id)
     }
@@ -380,7 +385,14 @@ impl Store {
 
     /// Moves a booked consultation to `slot`. The unique index refuses a
     /// slot someone holds ([`SLOT_TAKEN`]); false if it is not booked.
-    pub async fn reschedule_consultation(&self, id: i64, slot: Slot) -> StoreResult<bool> {
+    pub async fn reschedule_consultation(
+        &self,
+        id: i64,
+        slot: Slot,
+        at: Timestamp,
+        jobs: &[crate::NewJob],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE consultations SET staff_user_id = $1, starts_at = $2 \
              WHERE id = $3 AND status = 'booked'",
@@ -388,16 +400,25 @@ impl Store {
         .bind(slot.staff_user_id)
         .bind(to_millis(slot.starts_at))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         match done {
-            Ok(done) => Ok(done.rows_affected() == 1),
-            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict {
-                field: "slot",
-                message: SLOT_TAKEN.into(),
-            }),
-            Err(err) => Err(err.into()),
+            Ok(done) if done.rows_affected() == 1 => {}
+            Ok(_) => return Ok(false),
+            Err(err) if is_unique_violation(&err) => {
+                return Err(StoreError::Conflict {
+                    field: "slot",
+                    message: SLOT_TAKEN.into(),
+                })
+            }
+            Err(err) => return Err(err.into()),
         }
+        // Reminders of the old time find it moved and finish unsent.
+        for job in jobs {
+            crate::jobs::enqueue(&mut tx, job, at).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Marks a booked consultation that has started as a no-show; false if

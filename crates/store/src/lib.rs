@@ -13,6 +13,7 @@ mod clinical;
 mod consultation_notes;
 pub mod demo;
 mod inquiries;
+mod jobs;
 mod messages;
 mod patients;
 mod staff;
@@ -35,6 +36,7 @@ pub use consultation_notes::{
     medical_record_number, ConsultationNoteRecord, ConvertedChart, NewChart,
 };
 pub use inquiries::{CallbackReason, ClosedReason, InquiryRecord, InquiryStatus};
+pub use jobs::{Job, JobRecord, NewJob};
 pub use messages::{
     ConsentEffect, ConsentRecord, ContactAddress, InboundMessage, InboundOutcome, MessageRecord,
     OutboundMessage, SmsPermission,

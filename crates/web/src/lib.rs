@@ -11,6 +11,7 @@ pub mod booking_token;
 mod csrf;
 mod error;
 mod ical;
+pub mod jobs;
 mod pages;
 pub mod routes;
 pub mod sms;
@@ -55,6 +56,30 @@ pub struct WebConfig {
     pub clock: Clock,
     /// Texts and calls through Twilio (webhooks and outbound SMS).
     pub messaging: MessagingConfig,
+    /// When consultation reminders go out.
+    pub reminders: ReminderConfig,
+}
+
+/// Reminders of a booked consultation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReminderConfig {
+    /// How long before the call each reminder is due; default 24 h and 1 h.
+    pub before: Vec<jiff::SignedDuration>,
+    /// No text goes out in these hours of the person's own clock; default
+    /// 21:00–08:00.
+    pub quiet_hours: respite_domain::booking::QuietHours,
+}
+
+impl Default for ReminderConfig {
+    fn default() -> ReminderConfig {
+        ReminderConfig {
+            before: vec![
+                jiff::SignedDuration::from_hours(24),
+                jiff::SignedDuration::from_hours(1),
+            ],
+            quiet_hours: respite_domain::booking::QuietHours::default(),
+        }
+    }
 }
 
 /// The clock of the pages whose content depends on the time of day.
@@ -135,6 +160,7 @@ impl Default for WebConfig {
             unanswered_attempts_before_closing: 3,
             clock: Clock::System,
             messaging: MessagingConfig::default(),
+            reminders: ReminderConfig::default(),
         }
     }
 }

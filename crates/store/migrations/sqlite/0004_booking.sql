@@ -45,3 +45,22 @@ CREATE UNIQUE INDEX consultations_one_per_slot
 -- (/ical/SECRET.ics), made on first use.
 ALTER TABLE staff_users ADD COLUMN calendar_secret TEXT;
 CREATE UNIQUE INDEX staff_users_calendar_secret ON staff_users(calendar_secret);
+
+-- Work to do later (confirmation texts, reminders), kept in the database so
+-- that it survives restarts and any server can do it. A job is claimed by
+-- setting locked_until (a lease); done_at is set when it is finished,
+-- successfully or for good. The idempotency key makes a job unique: the
+-- same reminder is never enqueued twice.
+CREATE TABLE jobs (
+    id               INTEGER PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    idempotency_key  TEXT NOT NULL UNIQUE,
+    consultation_id  INTEGER REFERENCES consultations(id),
+    run_at           INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    locked_until     INTEGER,
+    done_at          INTEGER,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX jobs_due ON jobs(done_at, run_at);

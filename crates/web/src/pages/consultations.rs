@@ -209,7 +209,9 @@ pub async fn book(
     let now = state.config.clock.now();
     match state
         .store
-        .book_consultation(&booking, Booker::Public, now)
+        .book_consultation(&booking, Booker::Public, now, |id| {
+            crate::jobs::booking_jobs(&state.config, id, &booking, now)
+        })
         .await
     {
         Ok(id) => confirmed(&state, id, &booking).await,
@@ -424,7 +426,20 @@ pub async fn reschedule(
     if let Err(err) = offered(&state, slot).await? {
         return refuse(err, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    match state.store.reschedule_consultation(record.id, slot).await {
+    let now = state.config.clock.now();
+    let moved = NewBooking {
+        name: record.name.clone(),
+        phone: None,
+        email: None,
+        time_zone: record.time_zone.clone(),
+        slot,
+    };
+    let jobs = crate::jobs::booking_jobs(&state.config, record.id, &moved, now);
+    match state
+        .store
+        .reschedule_consultation(record.id, slot, now, &jobs)
+        .await
+    {
         Ok(true) => {}
         Ok(false) => {
             return Err(AppError::BadRequest {
@@ -558,9 +573,12 @@ pub async fn staff_book(
         inquiry_id,
         staff_email: &session.user.email,
     };
+    let now = state.config.clock.now();
     state
         .store
-        .book_consultation(&booking, booker, state.config.clock.now())
+        .book_consultation(&booking, booker, now, |id| {
+            crate::jobs::booking_jobs(&state.config, id, &booking, now)
+        })
         .await?;
     Ok(Redirect::to(&format!("/staff/inquiries/{inquiry_id}")).into_response())
 }

@@ -409,6 +409,7 @@ async fn staff_book_for_an_inquiry_and_mark_a_no_show() {
                     staff_email: "front-desk@clinic.test",
                 },
                 at("2026-11-20T15:00Z"),
+                |_| Vec::new(),
             )
             .await
             .unwrap();
@@ -598,5 +599,104 @@ async fn ics_files_parse_with_icalendar_and_keep_their_times_across_daylight_sav
         }
         // Escaped text comes back as written.
         assert_eq!(events[3].3, "Phone consultation: Ben, Okafor; Jr.");
+    }
+}
+
+/// Sunday 22 November 2026, 18:00Z: 10:00 PST at the clinic, 23:30 IST in
+/// Kolkata. The call is Monday 10:00 PST = 18:00Z = 23:30 IST.
+#[tokio::test]
+async fn reminder_jobs_survive_a_restart_run_once_and_keep_out_of_the_night() {
+    for engine in engines() {
+        let api = crate::messaging::TwilioApi::start().await;
+        let config = |now: &str| WebConfig {
+            clock: Clock::Fixed(at(now)),
+            ..crate::messaging::config(Some(&api))
+        };
+        let app = spawn_with(engine, config("2026-11-22T18:00Z")).await;
+        let staff = app
+            .store
+            .staff_users()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.email == "front-desk@clinic.test")
+            .unwrap()
+            .id;
+        app.store
+            .add_staff_availability(&StaffAvailability {
+                staff_user_id: staff,
+                weekday: Weekday::Monday,
+                starts: Time::constant(9, 0, 0, 0),
+                ends: Time::constant(12, 0, 0, 0),
+            })
+            .await
+            .unwrap();
+        let fields = booking_fields("Priya Raman", &slot_key(staff, SLOT_AT), "Asia/Kolkata");
+        let response = app
+            .post_form("/consultations", None, &as_refs(&fields))
+            .await;
+        assert_eq!(response.status(), 303, "{engine:?}");
+        // Nothing was sent inline.
+        assert!(api.received().is_empty());
+        // Enqueued: the confirmation and the 24-hour reminder fall in the
+        // night in Kolkata (23:30 IST) and move to 08:00 IST Monday =
+        // 02:30Z; the 1-hour reminder (22:30 IST) would move past the call,
+        // so it is skipped.
+        let jobs = app.store.jobs().await.unwrap();
+        let planned: Vec<(&str, String)> = jobs
+            .iter()
+            .map(|j| (j.kind.as_str(), j.run_at.to_string()))
+            .collect();
+        assert_eq!(
+            planned,
+            [
+                ("confirmation-sms", "2026-11-23T02:30:00Z".to_owned()),
+                ("reminder-sms", "2026-11-23T02:30:00Z".to_owned()),
+            ],
+            "{engine:?}"
+        );
+        assert!(jobs[1].idempotency_key.contains(":reminder-sms-1440m:"));
+
+        // "Restart": new servers on the same database, later in time.
+        let restarted = |now: &str| {
+            let config = std::sync::Arc::new(config(now));
+            let url = app.url.clone();
+            async move {
+                let store =
+                    respite_store::Store::connect(&url, respite_store::PoolSettings::default())
+                        .await
+                        .unwrap();
+                respite_web::AppState::new(store, config)
+            }
+        };
+        // Before 08:00 IST nothing is due.
+        let early = restarted("2026-11-23T02:00Z").await;
+        assert_eq!(respite_web::jobs::run_due(&early).await.unwrap(), 0);
+        // Two servers run the queue at once: each text goes out once.
+        let first = restarted("2026-11-23T02:31Z").await;
+        let second = restarted("2026-11-23T02:31Z").await;
+        let (a, b) = tokio::join!(
+            respite_web::jobs::run_due(&first),
+            respite_web::jobs::run_due(&second)
+        );
+        assert_eq!(a.unwrap() + b.unwrap(), 2, "{engine:?}");
+        let later = restarted("2026-11-23T17:30Z").await;
+        assert_eq!(respite_web::jobs::run_due(&later).await.unwrap(), 0);
+        let texts = api.received();
+        assert_eq!(texts.len(), 2, "{engine:?}");
+        for text in &texts {
+            assert_eq!(text.field("To"), Some("+15037253000"));
+            assert!(text
+                .field("Body")
+                .unwrap()
+                .contains("Monday 23 November, 11:30 PM IST"));
+        }
+        assert!(app
+            .store
+            .jobs()
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.done && j.last_error.is_none()));
     }
 }

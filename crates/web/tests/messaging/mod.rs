@@ -25,14 +25,14 @@ const CALLER: &str = "+15037253000";
 
 /// One request the stand-in for Twilio's REST API received.
 #[derive(Clone, Debug)]
-struct Recorded {
+pub(crate) struct Recorded {
     account: String,
     basic_auth_ok: bool,
     form: Vec<(String, String)>,
 }
 
 impl Recorded {
-    fn field(&self, name: &str) -> Option<&str> {
+    pub(crate) fn field(&self, name: &str) -> Option<&str> {
         self.form
             .iter()
             .find(|(k, _)| k == name)
@@ -42,13 +42,13 @@ impl Recorded {
 
 /// A local HTTP server in Twilio's shape: `POST
 /// /2010-04-01/Accounts/{sid}/Messages.json`, basic auth, form fields.
-struct TwilioApi {
+pub(crate) struct TwilioApi {
     url: String,
     requests: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl TwilioApi {
-    async fn start() -> TwilioApi {
+    pub(crate) async fn start() -> TwilioApi {
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let app = axum::Router::new()
             .route(
@@ -62,7 +62,7 @@ impl TwilioApi {
         TwilioApi { url, requests }
     }
 
-    fn received(&self) -> Vec<Recorded> {
+    pub(crate) fn received(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
     }
 }
@@ -118,7 +118,7 @@ async fn messages(
         .into_response()
 }
 
-fn config(api: Option<&TwilioApi>) -> WebConfig {
+pub(crate) fn config(api: Option<&TwilioApi>) -> WebConfig {
     WebConfig {
         clinic_name: "Respite Pain Clinic".into(),
         messaging: MessagingConfig {
