@@ -15,7 +15,8 @@ let browser;
 
 before(
   async () => {
-    // clinic.test.js empties the folder; this file only makes sure it exists.
+    // clinic.test.js empties the folder (node --test runs files in name order
+    // on a small machine, so it runs first); this file only makes sure it exists.
     fs.mkdirSync(artifactsDir, { recursive: true });
     server = await startRespite();
     browser = await launchChromium();
@@ -45,7 +46,7 @@ test('a person books a consultation on a phone, and a second cannot take the sam
     await other.waitForURL((url) => url.searchParams.get('time_zone') === 'Europe/London');
 
     let chosen;
-    await inContext(browser, server.url, '5-book-consultation-on-phone', PHONE, async ({ page, shot }) => {
+    await inContext(browser, server.url, '8-book-consultation-on-phone', PHONE, async ({ page, shot }) => {
       await page.goto('/consultations');
       // The page switches to the browser's own zone by itself.
       await page.waitForURL((url) => url.searchParams.get('time_zone') === 'America/Chicago');
@@ -88,7 +89,7 @@ test('a person books a consultation on a phone, and a second cannot take the sam
     // The taken time is no longer offered; the person's entries are kept.
     assert.equal(await other.locator(`input[name=slot][value="${chosen.key}"]`).count(), 0);
     assert.equal(await other.inputValue('#name'), `Sam Second ${runId}`);
-    await other.screenshot({ path: `${artifactsDir}/5-book-consultation-on-phone--second-person-refused.png`, fullPage: true });
+    await other.screenshot({ path: `${artifactsDir}/8-book-consultation-on-phone--second-person-refused.png`, fullPage: true });
   } finally {
     await second.close();
   }
