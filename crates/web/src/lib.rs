@@ -8,6 +8,7 @@
 pub mod access;
 pub mod auth;
 mod csrf;
+pub mod email;
 mod error;
 mod pages;
 pub mod routes;
@@ -53,6 +54,8 @@ pub struct WebConfig {
     pub clock: Clock,
     /// Texts and calls through Twilio (webhooks and outbound SMS).
     pub messaging: MessagingConfig,
+    /// Where staff e-mail replies are sent; `None`: replies are refused.
+    pub smtp: Option<respite_mail::smtp::SmtpSettings>,
 }
 
 /// The clock of the pages whose content depends on the time of day.
@@ -133,6 +136,7 @@ impl Default for WebConfig {
             unanswered_attempts_before_closing: 3,
             clock: Clock::System,
             messaging: MessagingConfig::default(),
+            smtp: None,
         }
     }
 }
