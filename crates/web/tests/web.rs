@@ -1,6 +1,7 @@
 //! Integration tests of the web application, each on SQLite and PostgreSQL.
 
 mod callbacks;
+mod email;
 mod messaging;
 mod support;
 
@@ -615,6 +616,7 @@ async fn sqlite_databases_are_in_wal_mode() {
 fn valid_fields_for(path: &str) -> Vec<(&'static str, String)> {
     let fields: &[(&'static str, &str)] = match path {
         "/staff/callbacks/{id}/attempts" => &[("outcome", "no-answer"), ("note", "")],
+        "/staff/inquiries/{id}/email" => &[("subject", "Route test"), ("body", "Hello")],
         "/staff/inquiries/{id}/consultation" => &[
             ("pain_location", "Lower back"),
             ("pain_duration_amount", "18"),
