@@ -89,3 +89,37 @@ pub(crate) async fn resolve(
     }
     Ok(addresses)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_modes_parse_and_name_the_field_when_wrong() {
+        assert_eq!(TlsMode::parse("tls"), Ok(TlsMode::Tls));
+        assert_eq!(TlsMode::parse("starttls"), Ok(TlsMode::StartTls));
+        assert_eq!(
+            TlsMode::parse("plain-loopback-only"),
+            Ok(TlsMode::PlainLoopbackOnly)
+        );
+        let err = TlsMode::parse("plain").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tls: must be one of tls, starttls, plain-loopback-only"
+        );
+    }
+
+    #[tokio::test]
+    async fn plain_connections_are_refused_to_hosts_that_are_not_loopback() {
+        // 192.0.2.1 is TEST-NET-1 (RFC 5737): never reached, the refusal
+        // comes before any connection.
+        let err = resolve("192.0.2.1", 143, TlsMode::PlainLoopbackOnly)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(resolve("127.0.0.1", 143, TlsMode::PlainLoopbackOnly)
+            .await
+            .is_ok());
+        assert!(resolve("192.0.2.1", 993, TlsMode::Tls).await.is_ok());
+    }
+}
