@@ -33,6 +33,7 @@ pub async fn serve(
     url: DatabaseUrl,
     bind: SocketAddr,
     messaging: respite_web::MessagingConfig,
+    mail: crate::MailConfig,
 ) -> anyhow::Result<()> {
     let store = open(&url).await?;
     let listener = TcpListener::bind(bind)
@@ -43,8 +44,19 @@ pub async fn serve(
         "Respite is serving http://{address}/ (database: {})",
         url.redacted()
     );
+    if let Some(imap) = mail.imap {
+        println!(
+            "Polling the mailbox {} on {}:{} every {} s",
+            imap.mailbox,
+            imap.host,
+            imap.port,
+            imap.poll_interval.as_secs()
+        );
+        tokio::spawn(respite_mail::imap::run(store.clone(), imap));
+    }
     let config = WebConfig {
         messaging,
+        smtp: mail.smtp,
         ..WebConfig::default()
     };
     run_server(listener, store, config).await

@@ -32,6 +32,8 @@ enum Command {
         bind: SocketAddr,
         #[command(flatten)]
         messaging: MessagingArgs,
+        #[command(flatten)]
+        mail: Box<MailArgs>,
     },
     /// Serve a fresh database filled with a synthetic demo clinic, and print
     /// the URL and the demo logins.
@@ -139,6 +141,119 @@ impl MessagingArgs {
     }
 }
 
+/// E-mail: the clinic mailbox polled over IMAP, replies sent over SMTP.
+/// Passwords are read from the environment only (`RESPITE_IMAP_PASSWORD`,
+/// `RESPITE_SMTP_PASSWORD`).
+#[derive(Args)]
+struct MailArgs {
+    /// IMAP server of the clinic mailbox; without it no mailbox is polled.
+    #[arg(long, env = "RESPITE_IMAP_HOST")]
+    imap_host: Option<String>,
+    #[arg(long, env = "RESPITE_IMAP_PORT", default_value_t = 993)]
+    imap_port: u16,
+    #[arg(long, env = "RESPITE_IMAP_USER")]
+    imap_user: Option<String>,
+    /// tls, starttls, or plain-loopback-only (refused for other hosts).
+    #[arg(long, env = "RESPITE_IMAP_TLS", default_value = "tls", value_parser = parse_tls)]
+    imap_tls: respite_mail::TlsMode,
+    #[arg(long, env = "RESPITE_IMAP_MAILBOX", default_value = "INBOX")]
+    imap_mailbox: String,
+    /// Seconds between polls of the mailbox.
+    #[arg(long, env = "RESPITE_IMAP_POLL_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    imap_poll_seconds: u64,
+    /// SMTP server staff replies are sent through; without it no e-mail is sent.
+    #[arg(long, env = "RESPITE_SMTP_HOST")]
+    smtp_host: Option<String>,
+    #[arg(long, env = "RESPITE_SMTP_PORT", default_value_t = 465)]
+    smtp_port: u16,
+    #[arg(long, env = "RESPITE_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// tls, starttls, or plain-loopback-only (refused for other hosts).
+    #[arg(long, env = "RESPITE_SMTP_TLS", default_value = "tls", value_parser = parse_tls)]
+    smtp_tls: respite_mail::TlsMode,
+    /// The clinic's address replies are sent from.
+    #[arg(long, env = "RESPITE_SMTP_FROM", value_parser = parse_email)]
+    smtp_from: Option<respite_domain::Email>,
+}
+
+/// The e-mail settings `serve` uses.
+pub struct MailConfig {
+    pub imap: Option<respite_mail::imap::ImapSettings>,
+    pub smtp: Option<respite_mail::smtp::SmtpSettings>,
+}
+
+impl MailArgs {
+    fn into_config(self, web: &respite_web::WebConfig) -> anyhow::Result<MailConfig> {
+        let imap = match (self.imap_host, self.imap_user) {
+            (None, None) => None,
+            (Some(_), None) => {
+                anyhow::bail!("RESPITE_IMAP_USER: is required with RESPITE_IMAP_HOST")
+            }
+            (None, Some(_)) => {
+                anyhow::bail!("RESPITE_IMAP_HOST: is required with RESPITE_IMAP_USER")
+            }
+            (Some(host), Some(user)) => {
+                let password = secret_env("RESPITE_IMAP_PASSWORD")?.ok_or_else(|| {
+                    anyhow::anyhow!("RESPITE_IMAP_PASSWORD: is required with RESPITE_IMAP_HOST")
+                })?;
+                let clinic_address = self
+                    .smtp_from
+                    .as_ref()
+                    .map_or_else(|| user.clone(), |from| from.as_str().to_owned());
+                Some(respite_mail::imap::ImapSettings {
+                    host,
+                    port: self.imap_port,
+                    user,
+                    password,
+                    tls: self.imap_tls,
+                    mailbox: self.imap_mailbox,
+                    poll_interval: std::time::Duration::from_secs(self.imap_poll_seconds),
+                    clinic_address,
+                    clinic_region: web.clinic_region.clone(),
+                    default_time_zone: web.clinic_time_zone.clone(),
+                })
+            }
+        };
+        let smtp = match (self.smtp_host, self.smtp_from) {
+            (None, None) => None,
+            (Some(_), None) => {
+                anyhow::bail!("RESPITE_SMTP_FROM: is required with RESPITE_SMTP_HOST")
+            }
+            (None, Some(_)) => {
+                anyhow::bail!("RESPITE_SMTP_HOST: is required with RESPITE_SMTP_FROM")
+            }
+            (Some(host), Some(from)) => Some(respite_mail::smtp::SmtpSettings {
+                host,
+                port: self.smtp_port,
+                user: self.smtp_user,
+                password: secret_env("RESPITE_SMTP_PASSWORD")?,
+                tls: self.smtp_tls,
+                from,
+                from_name: web.clinic_name.clone(),
+            }),
+        };
+        Ok(MailConfig { imap, smtp })
+    }
+}
+
+/// A secret from the environment: absent or blank is `None`.
+fn secret_env(name: &str) -> anyhow::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => Ok(Some(value.trim().to_owned())),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => anyhow::bail!("{name}: is not valid UTF-8"),
+    }
+}
+
+fn parse_tls(text: &str) -> Result<respite_mail::TlsMode, String> {
+    respite_mail::TlsMode::parse(text.trim()).map_err(|err| err.rule)
+}
+
+fn parse_email(text: &str) -> Result<respite_domain::Email, String> {
+    respite_domain::Email::parse(text).map_err(|err| err.to_string())
+}
+
 fn parse_public_url(text: &str) -> Result<String, String> {
     let text = text.trim().trim_end_matches('/');
     if !(text.starts_with("https://") || text.starts_with("http://")) || text.len() < 10 {
@@ -220,7 +335,11 @@ fn run_async(command: Command) -> anyhow::Result<()> {
                 db,
                 bind,
                 messaging,
-            } => commands::serve(db.url(), bind, messaging.into_config()?).await,
+                mail,
+            } => {
+                let mail = mail.into_config(&respite_web::WebConfig::default())?;
+                commands::serve(db.url(), bind, messaging.into_config()?, mail).await
+            }
             Command::Demo { bind } => commands::demo(bind).await,
             Command::Migrate { db } => commands::migrate(db.url()).await,
             Command::User {

@@ -139,6 +139,22 @@ fn bad_messaging_settings_name_the_setting() {
 }
 
 #[test]
+fn bad_mail_settings_name_the_setting() {
+    let (ok, _, stderr) = run(&["serve", "--imap-tls", "plain"], "");
+    assert!(!ok);
+    assert!(
+        stderr.contains("--imap-tls") && stderr.contains("plain-loopback-only"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(&["serve", "--smtp-from", "clinic"], "");
+    assert!(!ok);
+    assert!(stderr.contains("--smtp-from"), "{stderr}");
+    let (ok, _, stderr) = run(&["serve", "--imap-host", "127.0.0.1"], "");
+    assert!(!ok);
+    assert!(stderr.contains("RESPITE_IMAP_USER"), "{stderr}");
+}
+
+#[test]
 fn migrate_creates_and_updates_a_sqlite_database() {
     let (db, dir) = temp_sqlite("migrate");
     let (ok, stdout, stderr) = run(&["migrate", "--db", &db], "");

@@ -65,6 +65,9 @@ pub struct InboundMessage {
     pub consent_source: String,
     /// The time zone a new inquiry is given until the person tells theirs.
     pub default_time_zone: String,
+    /// A phone number the person wrote in an e-mail: a new inquiry gets it
+    /// (so staff can call back); ignored when the sender is a phone.
+    pub phone_in_text: Option<PhoneNumber>,
 }
 
 /// What storing an inbound message did.
@@ -436,7 +439,7 @@ fn new_inquiry_for(message: &InboundMessage) -> NewInquiry {
     };
     let (phone, email) = match &message.from {
         ContactAddress::Phone(phone) => (Some(phone.clone()), None),
-        ContactAddress::Email(email) => (None, Some(email.clone())),
+        ContactAddress::Email(email) => (message.phone_in_text.clone(), Some(email.clone())),
     };
     NewInquiry {
         channel,

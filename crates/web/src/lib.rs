@@ -9,6 +9,7 @@ pub mod access;
 pub mod auth;
 pub mod booking_token;
 mod csrf;
+pub mod email;
 mod error;
 mod ical;
 pub mod jobs;
@@ -56,6 +57,8 @@ pub struct WebConfig {
     pub clock: Clock,
     /// Texts and calls through Twilio (webhooks and outbound SMS).
     pub messaging: MessagingConfig,
+    /// Where staff e-mail replies are sent; `None`: replies are refused.
+    pub smtp: Option<respite_mail::smtp::SmtpSettings>,
     /// When consultation reminders go out.
     pub reminders: ReminderConfig,
 }
@@ -161,6 +164,7 @@ impl Default for WebConfig {
             clock: Clock::System,
             messaging: MessagingConfig::default(),
             reminders: ReminderConfig::default(),
+            smtp: None,
         }
     }
 }

@@ -182,6 +182,15 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             route(
+                "POST",
+                "/staff/inquiries/{id}/email",
+                Staff(WriteInquiries),
+                audited("Communication", "create"),
+            ),
+            post(staff::send_email),
+        ),
+        (
+            route(
                 "GET",
                 "/staff/callbacks",
                 Staff(ReadInquiries),

@@ -2,6 +2,7 @@
 
 mod booking;
 mod callbacks;
+mod email;
 mod messaging;
 mod support;
 
@@ -619,6 +620,7 @@ fn valid_fields_for(path: &str) -> Vec<(&'static str, String)> {
         // No staff member has availability in this test, so the slot is
         // refused by rule (422, audited as invalid): the route still runs.
         "/staff/inquiries/{id}/consultations" => &[("slot", "1@1795456800000")],
+        "/staff/inquiries/{id}/email" => &[("subject", "Route test"), ("body", "Hello")],
         "/staff/inquiries/{id}/consultation" => &[
             ("pain_location", "Lower back"),
             ("pain_duration_amount", "18"),

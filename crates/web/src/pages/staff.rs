@@ -5,7 +5,7 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use respite_domain::{Permission, PhoneNumber};
+use respite_domain::{Email, Permission, PhoneNumber};
 use respite_store::{
     ConditionRecord, InfusionSessionRecord, InquiryRecord, InquiryStatus, MessageRecord,
     ObservationRecord, PatientRecord, PatientSummary,
@@ -16,6 +16,7 @@ use super::{clinic_time, render, Nav};
 use crate::access::AuditedRecord;
 use crate::auth::StaffSession;
 use crate::csrf::CsrfToken;
+use crate::email::SendEmailError;
 use crate::error::page;
 use crate::sms::{send_text, SendError};
 use crate::{AppError, AppState};
@@ -84,6 +85,7 @@ struct InquiryPage {
     /// The inquiry's phone consultations, and the times staff can book.
     consultations: Vec<super::consultations::StaffRow>,
     slot_days: Vec<super::consultations::SlotDay>,
+    can_email: bool,
 }
 
 /// One message or call of a thread, as the inquiry page lists it.
@@ -126,6 +128,9 @@ pub async fn inquiry(
     let can_text =
         session.user.role.grants(Permission::WriteInquiries) && record.phone_e164.is_some();
     let (consultations, slot_days) = super::consultations::for_inquiry(&state, id).await?;
+    let can_email = session.user.role.grants(Permission::WriteInquiries)
+        && record.email.is_some()
+        && state.config.smtp.is_some();
     render(&InquiryPage {
         nav: Nav::new(&session, &csrf.0),
         inquiry: InquiryRow { record, received },
@@ -137,6 +142,7 @@ pub async fn inquiry(
         can_text,
         consultations,
         slot_days,
+        can_email,
     })
 }
 
@@ -201,6 +207,85 @@ pub async fn send_sms(
             ))
         }
         Err(SendError::Store(err)) => Err(err.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EmailForm {
+    subject: String,
+    body: String,
+}
+
+/// The longest subject and e-mail body staff can send from the form.
+const EMAIL_SUBJECT_MAX_CHARS: usize = 200;
+const EMAIL_BODY_MAX_CHARS: usize = 20_000;
+
+/// E-mails the person of an inquiry, if consent to e-mail is recorded
+/// (`email::send_email`); the reply threads under their last e-mail.
+pub async fn send_email(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<EmailForm>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let record = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
+    let subject = form.subject.trim();
+    let body = form.body.trim();
+    if subject.is_empty() || subject.contains(['\r', '\n']) {
+        return Err(AppError::BadRequest {
+            field: "subject",
+            message: "is required, on one line".into(),
+        });
+    }
+    if subject.chars().count() > EMAIL_SUBJECT_MAX_CHARS {
+        return Err(AppError::BadRequest {
+            field: "subject",
+            message: format!("must be at most {EMAIL_SUBJECT_MAX_CHARS} characters"),
+        });
+    }
+    if body.is_empty() {
+        return Err(AppError::BadRequest {
+            field: "body",
+            message: "is required: write the e-mail to send".into(),
+        });
+    }
+    if body.chars().count() > EMAIL_BODY_MAX_CHARS {
+        return Err(AppError::BadRequest {
+            field: "body",
+            message: format!("must be at most {EMAIL_BODY_MAX_CHARS} characters"),
+        });
+    }
+    let to = record
+        .email
+        .as_deref()
+        .and_then(|e| Email::parse(e).ok())
+        .ok_or(AppError::BadRequest {
+            field: "email",
+            message: "this inquiry has no e-mail address to write to".into(),
+        })?;
+    match crate::email::send_email(&state, id, &to, subject, body).await {
+        Ok(message_id) => {
+            let mut response = Redirect::to(&format!("/staff/inquiries/{id}")).into_response();
+            response
+                .extensions_mut()
+                .insert(AuditedRecord(message_id.to_string()));
+            Ok(response)
+        }
+        Err(err @ (SendEmailError::NoConsent | SendEmailError::NotConfigured)) => Ok(page(
+            StatusCode::CONFLICT,
+            "Not sent",
+            &format!("{err}. Nothing was sent."),
+        )),
+        Err(SendEmailError::Smtp(err)) => {
+            tracing::warn!(error = %err, "e-mail not sent");
+            Ok(page(
+                StatusCode::BAD_GATEWAY,
+                "Not sent",
+                "email: the mail server did not accept the e-mail. Nothing was sent; try again later.",
+            ))
+        }
+        Err(SendEmailError::Store(err)) => Err(err.into()),
     }
 }
 

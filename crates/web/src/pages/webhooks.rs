@@ -189,6 +189,7 @@ pub async fn sms(
             consent,
             consent_source: source.to_owned(),
             default_time_zone: config.clinic_time_zone.clone(),
+            phone_in_text: None,
         })
         .await?;
     let clinic = &config.clinic_name;
@@ -297,6 +298,7 @@ pub async fn voice(
             consent: ConsentEffect::ImpliedByContact,
             consent_source: "called the clinic".to_owned(),
             default_time_zone: config.clinic_time_zone.clone(),
+            phone_in_text: None,
         })
         .await?;
     let clinic = &config.clinic_name;

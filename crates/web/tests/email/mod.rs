@@ -1,0 +1,495 @@
+//! The e-mail channel against real servers: Dovecot (IMAP) and aiosmtpd
+//! (SMTP), both started here with throw-away settings. scripts/test sets
+//! RESPITE_TEST_DOVECOT and RESPITE_TEST_AIOSMTPD_PYTHON (and
+//! RESPITE_REQUIRE_MAIL=1, which turns a missing server into a failure).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use respite_domain::messaging::MessageChannel;
+use respite_domain::{Email, Role};
+use respite_mail::imap::{self, ImapSettings, Processed};
+use respite_mail::smtp::SmtpSettings;
+use respite_mail::TlsMode;
+use respite_store::{ContactAddress, Engine};
+use respite_web::WebConfig;
+
+use crate::support::*;
+
+const USER: &str = "clinic@clinic.test";
+const PASSWORD: &str = "mailbox-secret";
+
+fn tool(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(path) if !path.is_empty() => Some(path),
+        _ if std::env::var("RESPITE_REQUIRE_MAIL").is_ok() => {
+            panic!("RESPITE_REQUIRE_MAIL is set but {var} is not")
+        }
+        _ => {
+            eprintln!("note: {var} not set: e-mail test skipped");
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn wait_for_port(port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no server came up on port {port}");
+}
+
+/// A server process, killed on drop, with its folder.
+struct Server {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn id_of(args: &[&str]) -> String {
+    let out = Command::new("id").args(args).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Dovecot on 127.0.0.1, plaintext, one passwd-file user, maildir in a
+/// temporary folder. As root it runs its mail processes as Debian's
+/// `dovecot` account; otherwise as the current user.
+async fn dovecot(binary: &str) -> Server {
+    let dir = std::env::temp_dir().join(unique("respite_dovecot"));
+    std::fs::create_dir_all(dir.join("home")).unwrap();
+    let port = free_port();
+    let root = id_of(&["-u"]) == "0";
+    let (mail_user, own_users) = if root {
+        ("dovecot".to_owned(), String::new())
+    } else {
+        let me = id_of(&["-un"]);
+        (
+            me.clone(),
+            format!("default_internal_user = {me}\ndefault_login_user = {me}\n"),
+        )
+    };
+    if root {
+        let status = Command::new("chown")
+            .args(["-R", "dovecot:dovecot"])
+            .arg(dir.join("home"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = Command::new("chmod")
+            .args(["755"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let d = dir.display();
+    std::fs::write(dir.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).unwrap();
+    std::fs::write(
+        dir.join("dovecot.conf"),
+        format!(
+            "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
+             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
+             auth_mechanisms = plain login\nfirst_valid_uid = 1\n{own_users}\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {d}/passwd\n}}\n\
+             userdb {{\n  driver = static\n  args = uid={mail_user} gid={mail_user} home={d}/home/%u\n}}\n\
+             mail_location = maildir:~/Maildir\n\
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
+             inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(binary)
+        .arg("-F")
+        .arg("-c")
+        .arg(dir.join("dovecot.conf"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port).await;
+    Server {
+        child,
+        port,
+        dir: TempDir(dir),
+    }
+}
+
+/// aiosmtpd on 127.0.0.1, saving each message as `N.eml` in its folder.
+async fn aiosmtpd(python: &str) -> Server {
+    let dir = std::env::temp_dir().join(unique("respite_smtp"));
+    std::fs::create_dir_all(dir.join("mail")).unwrap();
+    let port = free_port();
+    let script = dir.join("sink.py");
+    std::fs::write(
+        &script,
+        r#"import os, signal, sys
+from aiosmtpd.controller import Controller
+out, port = sys.argv[1], int(sys.argv[2])
+class Save:
+    count = 0
+    async def handle_DATA(self, server, session, envelope):
+        Save.count += 1
+        path = os.path.join(out, "%d.eml" % Save.count)
+        with open(path + ".tmp", "wb") as f:
+            f.write(envelope.original_content)
+        os.rename(path + ".tmp", path)
+        return "250 OK"
+Controller(Save(), hostname="127.0.0.1", port=port).start()
+signal.pause()
+"#,
+    )
+    .unwrap();
+    let child = Command::new(python)
+        .arg(&script)
+        .arg(dir.join("mail"))
+        .arg(port.to_string())
+        .spawn()
+        .unwrap();
+    wait_for_port(port).await;
+    Server {
+        child,
+        port,
+        dir: TempDir(dir),
+    }
+}
+
+fn saved_mail(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn imap_settings(port: u16) -> ImapSettings {
+    ImapSettings {
+        host: "127.0.0.1".into(),
+        port,
+        user: USER.into(),
+        password: PASSWORD.into(),
+        tls: TlsMode::PlainLoopbackOnly,
+        mailbox: "INBOX".into(),
+        poll_interval: Duration::from_secs(60),
+        clinic_address: USER.into(),
+        clinic_region: "US".into(),
+        default_time_zone: "America/Los_Angeles".into(),
+    }
+}
+
+type ImapSession = async_imap::Session<tokio::net::TcpStream>;
+
+async fn imap_session(port: u16) -> ImapSession {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.unwrap();
+    let mut session = client.login(USER, PASSWORD).await.map_err(|e| e.0).unwrap();
+    session.select("INBOX").await.unwrap();
+    session
+}
+
+/// Delivers a message the way a mail server would: IMAP APPEND, unseen.
+async fn deliver(port: u16, raw: &str) {
+    let mut session = imap_session(port).await;
+    session.append("INBOX", None, None, raw).await.unwrap();
+    session.logout().await.unwrap();
+}
+
+async fn search(port: u16, query: &str) -> Vec<u32> {
+    let mut session = imap_session(port).await;
+    let mut uids: Vec<u32> = session
+        .uid_search(query)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    uids.sort_unstable();
+    session.logout().await.unwrap();
+    uids
+}
+
+async fn inquiries_from(app: &TestApp, email: &str) -> i64 {
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM inquiries WHERE email = $1")
+        .bind(email)
+        .fetch_one(&mut app.raw().await)
+        .await
+        .unwrap();
+    count
+}
+
+fn letter(from: &str, id: &str, text: &str) -> String {
+    format!(
+        "From: Pat Doe <{from}>\r\nTo: {USER}\r\nSubject: Ketamine for CRPS?\r\n\
+         Message-ID: <{id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+    )
+}
+
+#[tokio::test]
+async fn a_mailbox_message_becomes_exactly_one_inquiry_even_when_the_poll_is_interrupted() {
+    let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
+        return;
+    };
+    for engine in engines() {
+        let server = dovecot(&binary).await;
+        let app = spawn(engine).await;
+        let settings = imap_settings(server.port);
+        let sender = "pat@example.org";
+        deliver(
+            server.port,
+            &letter(
+                sender,
+                "first@example.org",
+                "Please call me on (415) 555-2671.",
+            ),
+        )
+        .await;
+
+        // An interrupted poll: the message is fetched and committed, then
+        // the process dies before it marks the message \Seen.
+        let mut session = imap_session(server.port).await;
+        let fetched: Vec<_> = session
+            .uid_fetch("1:*", "(UID BODY.PEEK[])")
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let raw = fetched[0].body().unwrap().to_vec();
+        session.logout().await.unwrap();
+        let Processed::Stored(first) = imap::process_message(&app.store, &settings, &raw, "x")
+            .await
+            .unwrap()
+        else {
+            panic!("the message was refused")
+        };
+        assert!(first.new_inquiry, "{engine:?}");
+        assert_eq!(search(server.port, "UNSEEN").await, vec![1], "{engine:?}");
+
+        // The next poll finds it stored already, and now marks it.
+        let report = imap::poll_once(&app.store, &settings).await.unwrap();
+        assert_eq!((report.stored, report.already_stored), (0, 1), "{engine:?}");
+        assert!(search(server.port, "UNSEEN").await.is_empty(), "{engine:?}");
+        let again = imap::poll_once(&app.store, &settings).await.unwrap();
+        assert_eq!((again.stored, again.already_stored), (0, 0), "{engine:?}");
+        assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?}");
+        let inquiry = app.store.inquiry(first.inquiry_id).await.unwrap().unwrap();
+        assert_eq!(inquiry.phone_e164.as_deref(), Some("+14155552671"));
+        let thread = app.store.thread_messages(first.inquiry_id).await.unwrap();
+        assert_eq!(thread.len(), 1, "{engine:?}");
+        assert_eq!(thread[0].external_id, "first@example.org");
+        assert!(thread[0].body.starts_with("Subject: Ketamine for CRPS?"));
+
+        // A second message from the same address joins the thread.
+        deliver(
+            server.port,
+            &letter(sender, "second@example.org", "Evenings are best."),
+        )
+        .await;
+        let report = imap::poll_once(&app.store, &settings).await.unwrap();
+        assert_eq!(report.stored, 1, "{engine:?}");
+        assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?}");
+        let thread = app.store.thread_messages(first.inquiry_id).await.unwrap();
+        assert_eq!(thread.len(), 2, "{engine:?}");
+        let consent = app
+            .store
+            .consent(
+                &ContactAddress::Email(Email::parse(sender).unwrap()),
+                MessageChannel::Email,
+            )
+            .await
+            .unwrap();
+        assert!(consent.is_some_and(|c| c.granted), "{engine:?}");
+        drop(server);
+    }
+}
+
+#[tokio::test]
+async fn an_email_with_no_text_part_is_refused_flagged_and_stores_nothing() {
+    let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
+        return;
+    };
+    for engine in engines() {
+        let server = dovecot(&binary).await;
+        let app = spawn(engine).await;
+        let settings = imap_settings(server.port);
+        let sender = "files@example.org";
+        deliver(
+            server.port,
+            &format!(
+                "From: {sender}\r\nSubject: my records\r\nMessage-ID: <files@example.org>\r\n\
+                 MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+                 --b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n"
+            ),
+        )
+        .await;
+        let report = imap::poll_once(&app.store, &settings).await.unwrap();
+        assert_eq!(report.stored, 0, "{engine:?}");
+        assert_eq!(report.refused.len(), 1, "{engine:?}");
+        assert_eq!(
+            report.refused[0].1.to_string(),
+            "body: the message has no text part (neither text/plain nor text/html); nothing was stored"
+        );
+        assert_eq!(inquiries_from(&app, sender).await, 0, "{engine:?}");
+        assert!(!app
+            .store
+            .has_message(MessageChannel::Email, "files@example.org")
+            .await
+            .unwrap());
+        assert_eq!(
+            search(server.port, "FLAGGED SEEN").await,
+            vec![1],
+            "{engine:?}"
+        );
+        drop(server);
+    }
+}
+
+async fn app_with_smtp(engine: Engine, port: u16) -> TestApp {
+    spawn_with(
+        engine,
+        WebConfig {
+            smtp: Some(SmtpSettings {
+                host: "127.0.0.1".into(),
+                port,
+                user: None,
+                password: None,
+                tls: TlsMode::PlainLoopbackOnly,
+                from: Email::parse("hello@clinic.test").unwrap(),
+                from_name: "Respite Pain Clinic".into(),
+            }),
+            ..WebConfig::default()
+        },
+    )
+    .await
+}
+
+async fn inbound(app: &TestApp, from: &str, id: &str) -> i64 {
+    let raw = letter(from, id, "Can you help with my migraines?");
+    let processed = imap::process_message(&app.store, &imap_settings(1), raw.as_bytes(), "x")
+        .await
+        .unwrap();
+    let Processed::Stored(outcome) = processed else {
+        panic!("refused")
+    };
+    outcome.inquiry_id
+}
+
+#[tokio::test]
+async fn a_staff_reply_reaches_the_smtp_server_and_threads() {
+    let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
+        return;
+    };
+    for engine in engines() {
+        let smtp = aiosmtpd(&python).await;
+        let app = app_with_smtp(engine, smtp.port).await;
+        let inquiry = inbound(&app, "lee@example.org", "ask-1@example.org").await;
+        let session = app.sign_in(Role::FrontDesk).await;
+        let page = app
+            .get(&format!("/staff/inquiries/{inquiry}"), Some(&session))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("id=\"email-reply\""), "{engine:?}");
+        let response = app
+            .post_form(
+                &format!("/staff/inquiries/{inquiry}/email"),
+                Some(&session),
+                &[
+                    ("subject", "Re: Ketamine for CRPS?"),
+                    ("body", "We will call you tonight."),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "{engine:?}");
+        let files = saved_mail(&smtp.dir.0);
+        assert_eq!(files.len(), 1, "{engine:?}");
+        let raw = std::fs::read(&files[0]).unwrap();
+        let sent = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let from = sent.from().unwrap().first().unwrap();
+        assert_eq!(from.address(), Some("hello@clinic.test"));
+        let to = sent.to().unwrap().first().unwrap();
+        assert_eq!(to.address(), Some("lee@example.org"));
+        assert_eq!(sent.subject(), Some("Re: Ketamine for CRPS?"));
+        assert_eq!(sent.in_reply_to().as_text(), Some("ask-1@example.org"));
+        assert_eq!(sent.references().as_text(), Some("ask-1@example.org"));
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.contains("In-Reply-To: <ask-1@example.org>"), "{text}");
+        let thread = app.store.thread_messages(inquiry).await.unwrap();
+        let reply = thread.iter().find(|m| !m.inbound).unwrap();
+        assert_eq!(Some(reply.external_id.as_str()), sent.message_id());
+        assert_eq!(reply.in_reply_to.as_deref(), Some("ask-1@example.org"));
+        assert_eq!(reply.channel, "email");
+    }
+}
+
+#[tokio::test]
+async fn no_email_reply_is_sent_without_consent() {
+    let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
+        return;
+    };
+    for engine in engines() {
+        let smtp = aiosmtpd(&python).await;
+        let app = app_with_smtp(engine, smtp.port).await;
+        let inquiry = inbound(&app, "quiet@example.org", "ask-2@example.org").await;
+        app.store
+            .record_consent(
+                Some(inquiry),
+                &ContactAddress::Email(Email::parse("quiet@example.org").unwrap()),
+                MessageChannel::Email,
+                false,
+                jiff::Timestamp::now(),
+                "asked by phone not to be e-mailed",
+            )
+            .await
+            .unwrap();
+        let session = app.sign_in(Role::FrontDesk).await;
+        let response = app
+            .post_form(
+                &format!("/staff/inquiries/{inquiry}/email"),
+                Some(&session),
+                &[("subject", "Hello"), ("body", "Any news?")],
+            )
+            .await;
+        assert_eq!(response.status(), 409, "{engine:?}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("no consent to e-mail"), "{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(saved_mail(&smtp.dir.0).is_empty(), "{engine:?}");
+        let thread = app.store.thread_messages(inquiry).await.unwrap();
+        assert!(thread.iter().all(|m| m.inbound), "{engine:?}");
+
+        // A blank subject is refused naming the field.
+        let response = app
+            .post_form(
+                &format!("/staff/inquiries/{inquiry}/email"),
+                Some(&session),
+                &[("subject", " "), ("body", "Any news?")],
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{engine:?}");
+        assert!(response.text().await.unwrap().contains("subject"));
+    }
+}
