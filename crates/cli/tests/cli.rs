@@ -224,8 +224,10 @@ fn start_server(db: &str) -> Server {
 const CSRF: &str = "0123456789abcdef0123456789abcdef";
 
 async fn post_inquiry(client: &reqwest::Client, base: &str, n: usize) -> u16 {
+    // One number per person: forms from one number join one thread.
+    let line = 3000 + n;
     let body = format!(
-        "csrf={CSRF}&name=Crash+Test+{n}&phone=%28503%29+725-3000&preferred_channel=phone\
+        "csrf={CSRF}&name=Crash+Test+{n}&phone=%28503%29+725-{line}&preferred_channel=phone\
          &window_days=weekdays&window_start=17%3A00&window_end=19%3A00&time_zone=America%2FChicago\
          &pain_area=back&pain_duration=1-5-years&message=&consent=yes"
     );

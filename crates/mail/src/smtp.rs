@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use respite_domain::Email;
@@ -55,6 +55,16 @@ pub struct Reply {
     pub in_reply_to: Option<String>,
 }
 
+/// A file sent with a message, e.g. the `.ics` of a booked consultation.
+#[derive(Clone, Debug)]
+pub struct Attachment {
+    pub filename: String,
+    /// The MIME type with its parameters, e.g.
+    /// `text/calendar; charset=utf-8; method=PUBLISH`.
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
 /// What the SMTP server accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SentEmail {
@@ -75,6 +85,16 @@ pub enum SmtpError {
 
 /// Sends `reply`; returns our Message-ID once the server accepted it.
 pub async fn send(settings: &SmtpSettings, reply: &Reply) -> Result<SentEmail, SmtpError> {
+    send_with_attachments(settings, reply, &[]).await
+}
+
+/// Sends `reply` with `attachments` (multipart/mixed: the text first, then
+/// each file); without attachments, a plain text message like [`send`].
+pub async fn send_with_attachments(
+    settings: &SmtpSettings,
+    reply: &Reply,
+    attachments: &[Attachment],
+) -> Result<SentEmail, SmtpError> {
     let message_id = new_message_id(&settings.from)?;
     let from = Mailbox::new(
         Some(settings.from_name.clone()),
@@ -93,16 +113,33 @@ pub async fn send(settings: &SmtpSettings, reply: &Reply) -> Result<SentEmail, S
         .from(from)
         .to(to)
         .subject(reply.subject.clone())
-        .message_id(Some(format!("<{message_id}>")))
-        .header(ContentType::TEXT_PLAIN);
+        .message_id(Some(format!("<{message_id}>")));
     if let Some(parent) = &reply.in_reply_to {
         builder = builder
             .in_reply_to(format!("<{parent}>"))
             .references(format!("<{parent}>"));
     }
-    let email = builder
-        .body(reply.body.clone())
-        .map_err(|err| SmtpError::Build(err.to_string()))?;
+    let email = if attachments.is_empty() {
+        builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(reply.body.clone())
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(reply.body.clone()));
+        for file in attachments {
+            let content_type = ContentType::parse(&file.content_type).map_err(|_| {
+                SmtpError::Build(format!(
+                    "attachment {}: `{}` is not a MIME type",
+                    file.filename, file.content_type
+                ))
+            })?;
+            parts = parts.singlepart(
+                lettre::message::Attachment::new(file.filename.clone())
+                    .body(file.body.clone(), content_type),
+            );
+        }
+        builder.multipart(parts)
+    }
+    .map_err(|err| SmtpError::Build(err.to_string()))?;
     let transport = transport(settings).await?;
     transport
         .send(email)

@@ -11,7 +11,7 @@ use respite_domain::booking::{NewBooking, OpeningHours, Schedule, Slot, StaffAva
 use respite_domain::inquiry::{Channel, NewInquiry, PainArea, PainDuration, PreferredChannel};
 
 use crate::inquiries::InquiryStatus;
-use crate::{from_millis, is_unique_violation, to_millis, Engine, Store, StoreError, StoreResult};
+use crate::{from_millis, is_unique_violation, to_millis, Store, StoreError, StoreResult};
 
 /// The message of the conflict when a slot was taken between showing and
 /// booking it.
@@ -234,8 +234,9 @@ impl Store {
     }
 
     /// Books `booking`'s slot, in one transaction with its thread: from the
-    /// public page a new inquiry (status consultation booked, with the
-    /// consent given on the form); for staff, the inquiry moves to
+    /// public page the person's open thread (found by phone or e-mail) or
+    /// else a new inquiry, with status consultation booked and the consent
+    /// given on the form; for staff, the inquiry moves to
     /// consultation booked. A slot that is already held is refused with
     /// [`StoreError::Conflict`] on `slot` ([`SLOT_TAKEN`]) and nothing is
     /// written.
@@ -246,11 +247,19 @@ impl Store {
         at: Timestamp,
         jobs: impl Fn(i64) -> Vec<crate::NewJob>,
     ) -> StoreResult<i64> {
-        let mut tx = match self.engine {
-            // Take the write lock first: every statement below writes.
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Engine::Postgres => self.pool.begin().await?,
+        // From the public page the person's thread is found or opened, so
+        // the transaction is serialised per person like every other contact.
+        let addresses: Vec<&str> = match booker {
+            Booker::Public => booking
+                .phone
+                .as_ref()
+                .map(|p| p.as_e164())
+                .into_iter()
+                .chain(booking.email.as_ref().map(|e| e.as_str()))
+                .collect(),
+            Booker::Staff { .. } => Vec::new(),
         };
+        let mut tx = self.begin_person(&addresses).await?;
         let (inquiry_id, booked_by) = match booker {
             Booker::Public => {
                 let inquiry = NewInquiry {
@@ -270,13 +279,65 @@ impl Store {
                     message: String::new(),
                     consent_to_contact: true,
                 };
-                let id = crate::inquiries::insert(
-                    &mut tx,
-                    &inquiry,
-                    at,
-                    InquiryStatus::ConsultationBooked,
-                )
-                .await?;
+                let phone = booking.phone.as_ref().map(|p| p.as_e164());
+                let email = booking.email.as_ref().map(|e| e.as_str());
+                let id = match crate::threads::open_thread_of(&mut tx, phone, email).await? {
+                    None => {
+                        crate::inquiries::insert(
+                            &mut tx,
+                            &inquiry,
+                            at,
+                            InquiryStatus::ConsultationBooked,
+                        )
+                        .await?
+                    }
+                    Some(id) => {
+                        // The person wrote or called before: the booking
+                        // joins that thread, which fills in a contact it
+                        // lacked. Their open callbacks are done: the call
+                        // now happens at the booked time.
+                        sqlx::query(
+                            "UPDATE inquiries SET status = $1, \
+                             phone_e164 = COALESCE(phone_e164, $2), \
+                             email = COALESCE(email, $3), time_zone = $4 WHERE id = $5",
+                        )
+                        .bind(InquiryStatus::ConsultationBooked.as_str())
+                        .bind(phone)
+                        .bind(email)
+                        .bind(&booking.time_zone)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE callback_tasks SET done_at = $1 \
+                             WHERE inquiry_id = $2 AND done_at IS NULL",
+                        )
+                        .bind(to_millis(at))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        let when = jiff::tz::TimeZone::get(&booking.time_zone)
+                            .map(|zone| {
+                                booking
+                                    .slot
+                                    .starts_at
+                                    .to_zoned(zone)
+                                    .strftime("%Y-%m-%d %H:%M %Z")
+                                    .to_string()
+                            })
+                            .unwrap_or_else(|_| booking.slot.starts_at.to_string());
+                        let from = phone.or(email).unwrap_or("web page");
+                        crate::threads::record_web_message(
+                            &mut tx,
+                            id,
+                            from,
+                            &format!("Booked the free phone consultation for {when} on the public page."),
+                            at,
+                        )
+                        .await?;
+                        id
+                    }
+                };
                 crate::messages::record_form_consent(&mut tx, id, &inquiry, at).await?;
                 (id, "public".to_owned())
             }

@@ -17,6 +17,7 @@ mod jobs;
 mod messages;
 mod patients;
 mod staff;
+mod threads;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -43,6 +44,7 @@ pub use messages::{
 };
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
 pub use staff::{LoginFailures, SessionRecord, StaffUser};
+pub use threads::WebContact;
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use respite_domain::messaging::MessageChannel;
 use respite_domain::{Email, PhoneNumber};
 
 use crate::inquiries::{self, CallbackReason, InquiryStatus};
-use crate::{from_millis, is_unique_violation, to_millis, Engine, Store, StoreError, StoreResult};
+use crate::{from_millis, is_unique_violation, to_millis, Store, StoreError, StoreResult};
 
 /// Where a person can be reached: the key of their thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,42 +169,22 @@ impl Store {
     async fn try_record_inbound(&self, message: &InboundMessage) -> StoreResult<InboundOutcome> {
         // Two first contacts from one person arriving together must not open
         // two threads: the find-or-create below runs serialised per person.
-        let mut tx = match self.engine {
-            Engine::Sqlite => {
-                // Take the write lock before reading: a deferred transaction
-                // would fail with SQLITE_BUSY_SNAPSHOT when another write
-                // lands between its read and its insert.
-                self.pool.begin_with("BEGIN IMMEDIATE").await?
-            }
-            Engine::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                // 7274660: this module's lock space; one lock per address.
-                sqlx::query("SELECT pg_advisory_xact_lock(7274660, hashtext($1))")
-                    .bind(message.from.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                tx
-            }
-        };
+        let address = message.from.as_str();
+        let mut tx = self.begin_person(&[address]).await?;
         if let Some(existing) = find_message(&mut tx, message.channel, &message.external_id).await?
         {
             return Ok(existing);
         }
-        let address = message.from.as_str();
-        let column = match message.from {
-            ContactAddress::Phone(_) => "phone_e164",
-            ContactAddress::Email(_) => "email",
+        let open = match &message.from {
+            ContactAddress::Phone(phone) => {
+                crate::threads::open_thread_of(&mut tx, Some(phone.as_e164()), None).await?
+            }
+            ContactAddress::Email(email) => {
+                crate::threads::open_thread_of(&mut tx, None, Some(email.as_str())).await?
+            }
         };
-        let open: Option<(i64,)> = sqlx::query_as(&format!(
-            "SELECT id FROM inquiries WHERE {column} = $1 AND status <> $2 \
-             ORDER BY received_at DESC, id DESC LIMIT 1"
-        ))
-        .bind(address)
-        .bind(InquiryStatus::Closed.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
         let (inquiry_id, new_inquiry) = match open {
-            Some((id,)) => (id, false),
+            Some(id) => (id, false),
             None => {
                 let inquiry = new_inquiry_for(message);
                 let id =

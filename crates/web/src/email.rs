@@ -3,10 +3,9 @@
 //! their last inbound e-mail, sends it over SMTP (`respite-mail`) and records
 //! it in the thread with our Message-ID.
 
-use jiff::Timestamp;
 use respite_domain::messaging::MessageChannel;
 use respite_domain::Email;
-use respite_mail::smtp::{self, Reply, SmtpError};
+use respite_mail::smtp::{self, Attachment, Reply, SmtpError};
 use respite_store::{ContactAddress, OutboundMessage, StoreError};
 
 use crate::AppState;
@@ -35,6 +34,18 @@ pub async fn send_email(
     subject: &str,
     body: &str,
 ) -> Result<i64, SendEmailError> {
+    send_email_with(state, inquiry_id, to, subject, body, &[]).await
+}
+
+/// [`send_email`] with files attached; the thread records their names.
+pub async fn send_email_with(
+    state: &AppState,
+    inquiry_id: i64,
+    to: &Email,
+    subject: &str,
+    body: &str,
+    attachments: &[Attachment],
+) -> Result<i64, SendEmailError> {
     let consent = state
         .store
         .consent(&ContactAddress::Email(to.clone()), MessageChannel::Email)
@@ -57,7 +68,7 @@ pub async fn send_email(
         .find(|m| m.inbound && m.channel == MessageChannel::Email.as_str() && m.from == to.as_str())
         .map(|m| m.external_id)
         .filter(|id| !id.starts_with("imap:"));
-    let sent = smtp::send(
+    let sent = smtp::send_with_attachments(
         settings,
         &Reply {
             to: to.clone(),
@@ -65,8 +76,13 @@ pub async fn send_email(
             body: body.to_owned(),
             in_reply_to: in_reply_to.clone(),
         },
+        attachments,
     )
     .await?;
+    let mut recorded = format!("Subject: {subject}\n\n{body}");
+    for file in attachments {
+        recorded.push_str(&format!("\n[attached: {}]", file.filename));
+    }
     let stored = state
         .store
         .record_outbound_message(&OutboundMessage {
@@ -74,10 +90,10 @@ pub async fn send_email(
             channel: MessageChannel::Email,
             from: sent.from,
             to: to.as_str().to_owned(),
-            body: format!("Subject: {subject}\n\n{body}"),
+            body: recorded,
             external_id: sent.message_id,
             in_reply_to,
-            at: Timestamp::now(),
+            at: state.config.clock.now(),
         })
         .await?;
     Ok(stored)

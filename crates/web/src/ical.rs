@@ -15,6 +15,22 @@ pub struct Event {
     pub cancelled: bool,
 }
 
+/// The person's own event for their consultation: the `.ics` of the
+/// confirmation page and of the confirmation e-mail.
+pub fn person_event(clinic_name: &str, record: &respite_store::ConsultationRecord) -> Event {
+    Event {
+        uid: format!("consultation-{}@respite", record.id),
+        starts_at: record.starts_at,
+        ends_at: record.starts_at + jiff::SignedDuration::from_mins(record.minutes),
+        summary: format!("Free phone consultation, {clinic_name}"),
+        description: format!(
+            "{} will call you. To change or cancel, use the link in your confirmation.",
+            record.staff_name
+        ),
+        cancelled: record.status == "cancelled",
+    }
+}
+
 /// A VCALENDAR with `events`, CRLF line ends, long lines folded (§3.1).
 pub fn calendar(name: &str, events: &[Event], now: Timestamp) -> String {
     let mut lines = vec![

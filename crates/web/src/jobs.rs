@@ -1,16 +1,20 @@
 //! The worker of the job queue (`respite_store`'s `jobs` table): the
-//! confirmation text and the reminders of a booked consultation. Jobs are
-//! enqueued in the booking's transaction and done here, by whichever server
-//! claims them; every text goes through [`crate::sms::send_text`] (STOP and
-//! consent), never in the person's quiet hours
+//! confirmations and the reminders of a booked consultation, by text and by
+//! e-mail (with the `.ics` attached). Jobs are enqueued in the booking's
+//! transaction and done here, by whichever server claims them; every text
+//! goes through [`crate::sms::send_text`] (STOP and consent) and every
+//! e-mail through [`crate::email::send_email_with`] (consent); reminders
+//! never go in the person's quiet hours
 //! ([`respite_domain::booking::text_time`]).
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use respite_domain::booking::{self, NewBooking};
-use respite_domain::PhoneNumber;
-use respite_store::{Job, NewJob, StoreError};
+use respite_domain::{Email, PhoneNumber};
+use respite_mail::smtp::Attachment;
+use respite_store::{ConsultationRecord, Job, NewJob, StoreError};
 
+use crate::email::SendEmailError;
 use crate::sms::SendError;
 use crate::{AppState, WebConfig};
 
@@ -22,13 +26,18 @@ const MAX_ATTEMPTS: i64 = 5;
 
 pub const CONFIRMATION: &str = "confirmation-sms";
 pub const REMINDER: &str = "reminder-sms";
+pub const CONFIRMATION_EMAIL: &str = "confirmation-email";
+pub const REMINDER_EMAIL: &str = "reminder-email";
 
-/// The jobs of a new (or moved) booking: its confirmation now and a
-/// reminder at each configured lead time, each moved out of the person's
-/// quiet hours or skipped when that would be after the call. The
-/// idempotency key is the booking, the kind (with the lead time) and the
-/// start, so a moved booking gets new reminders and the old ones finish
-/// unsent.
+/// The jobs of a new (or moved) booking: a confirmation and a reminder at
+/// each configured lead time, by text when the booking has a phone number
+/// and by e-mail when it has an address (consent is checked when each job
+/// runs).
+/// Texts and reminders are moved out of the person's quiet hours, or
+/// skipped when that would be after the call; the e-mail confirmation goes
+/// at once, as the person has just booked. The idempotency key is the
+/// booking, the kind (with the lead time) and the start, so a moved booking
+/// gets new messages and the old ones finish unsent.
 pub fn booking_jobs(
     config: &WebConfig,
     id: i64,
@@ -37,16 +46,23 @@ pub fn booking_jobs(
 ) -> Vec<NewJob> {
     let zone = TimeZone::get(&booking.time_zone).unwrap_or(TimeZone::UTC);
     let starts = booking.slot.starts_at;
-    let key = |kind: &str| format!("consultation-{id}:{kind}:{}", starts.as_millisecond());
-    let mut jobs = Vec::new();
     let quiet = config.reminders.quiet_hours;
-    if let Some(run_at) = booking::text_time(now, &zone, quiet, starts) {
-        jobs.push(NewJob {
-            kind: CONFIRMATION.into(),
-            idempotency_key: key(CONFIRMATION),
-            consultation_id: Some(id),
-            run_at,
-        });
+    let job = |kind: &str, key_kind: &str, run_at| NewJob {
+        kind: kind.into(),
+        idempotency_key: format!("consultation-{id}:{key_kind}:{}", starts.as_millisecond()),
+        consultation_id: Some(id),
+        run_at,
+    };
+    let by_text = booking.phone.is_some();
+    let by_email = booking.email.is_some();
+    let mut jobs = Vec::new();
+    if by_text {
+        if let Some(run_at) = booking::text_time(now, &zone, quiet, starts) {
+            jobs.push(job(CONFIRMATION, CONFIRMATION, run_at));
+        }
+    }
+    if by_email && now < starts {
+        jobs.push(job(CONFIRMATION_EMAIL, CONFIRMATION_EMAIL, now));
     }
     for lead in &config.reminders.before {
         let wanted = starts - *lead;
@@ -54,13 +70,10 @@ pub fn booking_jobs(
             continue;
         }
         if let Some(run_at) = booking::text_time(wanted, &zone, quiet, starts) {
-            let kind = format!("{REMINDER}-{}m", lead.as_mins());
-            jobs.push(NewJob {
-                idempotency_key: key(&kind),
-                kind: REMINDER.into(),
-                consultation_id: Some(id),
-                run_at,
-            });
+            let kinds = [(REMINDER, by_text), (REMINDER_EMAIL, by_email)];
+            for (kind, _) in kinds.into_iter().filter(|(_, wanted)| *wanted) {
+                jobs.push(job(kind, &format!("{kind}-{}m", lead.as_mins()), run_at));
+            }
         }
     }
     jobs
@@ -83,68 +96,51 @@ pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
     }
 }
 
-/// Runs one claimed job; true when a text was sent.
+/// What came of one job.
+enum Outcome {
+    Sent,
+    /// Done without sending, and why (no address, no consent, moved…).
+    NotSent(String),
+    /// The provider or server failed: tried again later.
+    Failed(String),
+}
+
+/// Runs one claimed job; true when a message was sent.
 async fn run(state: &AppState, job: &Job) -> Result<bool, StoreError> {
     let now = state.config.clock.now();
-    let Some(record) = (match job.consultation_id {
+    let record = match job.consultation_id {
         Some(id) => state.store.consultation(id).await?,
         None => None,
-    }) else {
-        state
-            .store
-            .finish_job(job.id, now, Some("skipped: no consultation"))
-            .await?;
-        return Ok(false);
     };
-    let starts_ms = record.starts_at.as_millisecond().to_string();
-    if record.status != "booked" || !job.idempotency_key.ends_with(&format!(":{starts_ms}")) {
-        state
-            .store
-            .finish_job(
-                job.id,
-                now,
-                Some("skipped: the consultation was moved or is no longer booked"),
-            )
-            .await?;
-        return Ok(false);
-    }
-    let (Some(inquiry_id), Some(phone)) = (
-        record.inquiry_id,
-        record
-            .phone_e164
-            .as_deref()
-            .and_then(|p| PhoneNumber::from_e164(p).ok()),
-    ) else {
-        state
-            .store
-            .finish_job(job.id, now, Some("skipped: no phone number"))
-            .await?;
-        return Ok(false);
+    let outcome = match record {
+        None => Outcome::NotSent("skipped: no consultation".into()),
+        Some(record)
+            if record.status != "booked"
+                || !job
+                    .idempotency_key
+                    .ends_with(&format!(":{}", record.starts_at.as_millisecond())) =>
+        {
+            Outcome::NotSent("skipped: the consultation was moved or is no longer booked".into())
+        }
+        Some(ConsultationRecord {
+            inquiry_id: None, ..
+        }) => Outcome::NotSent("skipped: the consultation has no thread".into()),
+        Some(record) => match job.kind.as_str() {
+            CONFIRMATION | REMINDER => text(state, job, &record).await?,
+            CONFIRMATION_EMAIL | REMINDER_EMAIL => email(state, job, &record).await?,
+            other => Outcome::NotSent(format!("skipped: unknown kind `{other}`")),
+        },
     };
-    let zone = TimeZone::get(&record.time_zone).unwrap_or(TimeZone::UTC);
-    let when = record
-        .starts_at
-        .to_zoned(zone)
-        .strftime("%A %-d %B, %-I:%M %p %Z");
-    let clinic = &state.config.clinic_name;
-    let body = if job.kind == CONFIRMATION {
-        format!("{clinic}: your free 15-minute phone consultation is booked for {when}. We will call you then. Reply STOP to stop texts.")
-    } else {
-        format!("{clinic}: a reminder that we will call you for your free phone consultation on {when}. Reply STOP to stop texts.")
-    };
-    match crate::sms::send_text(state, inquiry_id, &phone, &body).await {
-        Ok(_) => {
+    match outcome {
+        Outcome::Sent => {
             state.store.finish_job(job.id, now, None).await?;
             Ok(true)
         }
-        Err(err @ (SendError::OptedOut | SendError::NoConsent)) => {
-            let error = format!("not sent: {err}");
-            state.store.finish_job(job.id, now, Some(&error)).await?;
+        Outcome::NotSent(reason) => {
+            state.store.finish_job(job.id, now, Some(&reason)).await?;
             Ok(false)
         }
-        Err(SendError::Store(err)) => Err(err),
-        Err(SendError::Provider(err)) => {
-            let error = format!("provider: {err}");
+        Outcome::Failed(error) => {
             if job.attempts >= MAX_ATTEMPTS {
                 state.store.finish_job(job.id, now, Some(&error)).await?;
             } else {
@@ -152,8 +148,132 @@ async fn run(state: &AppState, job: &Job) -> Result<bool, StoreError> {
                 let backoff = SignedDuration::from_mins(1 << job.attempts.clamp(1, 4));
                 state.store.retry_job(job.id, now + backoff, &error).await?;
             }
-            tracing::warn!(job = job.id, kind = %job.kind, "text job failed; see its last_error");
+            tracing::warn!(job = job.id, kind = %job.kind, "message job failed; see its last_error");
             Ok(false)
         }
     }
+}
+
+/// The call's start on the person's clock, e.g. `Monday 23 November,
+/// 12:00 PM CST`.
+fn person_time(record: &ConsultationRecord) -> String {
+    let zone = TimeZone::get(&record.time_zone).unwrap_or(TimeZone::UTC);
+    record
+        .starts_at
+        .to_zoned(zone)
+        .strftime("%A %-d %B, %-I:%M %p %Z")
+        .to_string()
+}
+
+/// The signed link to see, move or cancel the consultation, when the
+/// server knows the address people reach it at (`RESPITE_PUBLIC_URL`).
+async fn change_link(
+    state: &AppState,
+    record: &ConsultationRecord,
+) -> Result<Option<String>, StoreError> {
+    let Some(base) = &state.config.messaging.public_url else {
+        return Ok(None);
+    };
+    let secret = crate::booking_token::secret(state).await?;
+    let token = crate::booking_token::sign(&secret, record.id, record.starts_at);
+    Ok(Some(format!(
+        "{}/consultations/booking?token={token}",
+        base.trim_end_matches('/')
+    )))
+}
+
+async fn text(
+    state: &AppState,
+    job: &Job,
+    record: &ConsultationRecord,
+) -> Result<Outcome, StoreError> {
+    let (Some(inquiry_id), Some(phone)) = (
+        record.inquiry_id,
+        record
+            .phone_e164
+            .as_deref()
+            .and_then(|p| PhoneNumber::from_e164(p).ok()),
+    ) else {
+        return Ok(Outcome::NotSent("skipped: no phone number".into()));
+    };
+    let when = person_time(record);
+    let clinic = &state.config.clinic_name;
+    let change = match change_link(state, record).await? {
+        Some(link) => format!(" To change or cancel: {link}"),
+        None => String::new(),
+    };
+    let body = if job.kind == CONFIRMATION {
+        format!("{clinic}: your free 15-minute phone consultation is booked for {when}. We will call you then.{change} Reply STOP to stop texts.")
+    } else {
+        format!("{clinic}: a reminder that we will call you for your free phone consultation on {when}.{change} Reply STOP to stop texts.")
+    };
+    Ok(
+        match crate::sms::send_text(state, inquiry_id, &phone, &body).await {
+            Ok(_) => Outcome::Sent,
+            Err(err @ (SendError::OptedOut | SendError::NoConsent)) => {
+                Outcome::NotSent(format!("not sent: {err}"))
+            }
+            Err(SendError::Store(err)) => return Err(err),
+            Err(SendError::Provider(err)) => Outcome::Failed(format!("provider: {err}")),
+        },
+    )
+}
+
+async fn email(
+    state: &AppState,
+    job: &Job,
+    record: &ConsultationRecord,
+) -> Result<Outcome, StoreError> {
+    let (Some(inquiry_id), Some(to)) = (
+        record.inquiry_id,
+        record.email.as_deref().and_then(|e| Email::parse(e).ok()),
+    ) else {
+        return Ok(Outcome::NotSent("skipped: no e-mail address".into()));
+    };
+    let when = person_time(record);
+    let clinic = &state.config.clinic_name;
+    let confirmation = job.kind == CONFIRMATION_EMAIL;
+    let subject = if confirmation {
+        format!("Your free phone consultation: {when}")
+    } else {
+        format!("Reminder: your free phone consultation on {when}")
+    };
+    let opening = if confirmation {
+        format!("your free 15-minute phone consultation with {clinic} is booked for {when} (your time).")
+    } else {
+        format!("a reminder of your free 15-minute phone consultation with {clinic} on {when} (your time).")
+    };
+    let number = record.phone_e164.as_deref().unwrap_or("the number you gave us");
+    let change = match change_link(state, record).await? {
+        Some(link) => format!("To reschedule or cancel, open {link}\n"),
+        None => "To reschedule or cancel, reply to this e-mail or call us.\n".to_owned(),
+    };
+    let body = format!(
+        "Dear {name},\n\n{opening} {staff} will call you at {number}.\n\n{change}\
+         The attached file consultation.ics puts the call in your calendar.\n\n{clinic}\n",
+        name = record.name,
+        staff = record.staff_name,
+    );
+    let ics = crate::ical::calendar(
+        clinic,
+        &[crate::ical::person_event(clinic, record)],
+        state.config.clock.now(),
+    );
+    let attachment = Attachment {
+        filename: "consultation.ics".into(),
+        content_type: "text/calendar; charset=utf-8; method=PUBLISH".into(),
+        body: ics.into_bytes(),
+    };
+    Ok(
+        match crate::email::send_email_with(state, inquiry_id, &to, &subject, &body, &[attachment])
+            .await
+        {
+            Ok(_) => Outcome::Sent,
+            Err(err @ (SendEmailError::NoConsent | SendEmailError::NotConfigured)) => {
+                Outcome::NotSent(format!("not sent: {err}"))
+            }
+            Err(SendEmailError::Store(err)) => return Err(err),
+            Err(SendEmailError::Smtp(err)) => Outcome::Failed(format!("smtp: {err}")),
+        },
+    )
 }

@@ -12,7 +12,7 @@ use jiff::tz::TimeZone;
 use jiff::SignedDuration;
 use respite_domain::booking::{self, BookingForm, NewBooking, Slot, SlotError};
 use respite_domain::inquiry::FieldError;
-use respite_domain::Permission;
+use respite_domain::{Email, Permission, PhoneNumber};
 use respite_store::{Booker, ConsultationRecord, StoreError};
 use serde::Deserialize;
 
@@ -429,8 +429,11 @@ pub async fn reschedule(
     let now = state.config.clock.now();
     let moved = NewBooking {
         name: record.name.clone(),
-        phone: None,
-        email: None,
+        phone: record
+            .phone_e164
+            .as_deref()
+            .and_then(|p| PhoneNumber::from_e164(p).ok()),
+        email: record.email.as_deref().and_then(|e| Email::parse(e).ok()),
         time_zone: record.time_zone.clone(),
         slot,
     };
@@ -564,8 +567,11 @@ pub async fn staff_book(
     }
     let booking = NewBooking {
         name: inquiry.name.clone(),
-        phone: None,
-        email: None,
+        phone: inquiry
+            .phone_e164
+            .as_deref()
+            .and_then(|p| PhoneNumber::from_e164(p).ok()),
+        email: inquiry.email.as_deref().and_then(|e| Email::parse(e).ok()),
         time_zone: inquiry.time_zone.clone(),
         slot,
     };
@@ -642,17 +648,7 @@ pub async fn booking_ics(
         Ok(record) => record,
         Err(refusal) => return Ok(refusal),
     };
-    let event = crate::ical::Event {
-        uid: format!("consultation-{}@respite", record.id),
-        starts_at: record.starts_at,
-        ends_at: record.starts_at + SignedDuration::from_mins(record.minutes),
-        summary: format!("Free phone consultation, {}", state.config.clinic_name),
-        description: format!(
-            "{} will call you. To change or cancel, use the link in your confirmation.",
-            record.staff_name
-        ),
-        cancelled: record.status == "cancelled",
-    };
+    let event = crate::ical::person_event(&state.config.clinic_name, &record);
     let body = crate::ical::calendar(
         &state.config.clinic_name,
         &[event],

@@ -5,7 +5,6 @@ use axum::extract::{Extension, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
-use jiff::Timestamp;
 use respite_domain::inquiry::{
     Days, FieldError, InquiryForm, PainArea, PainDuration, PreferredChannel,
 };
@@ -134,14 +133,15 @@ pub async fn submit_inquiry(
     match form.validate(&state.config.clinic_region) {
         Ok(inquiry) => {
             // Committed before we answer: an acknowledged inquiry is on disk.
-            let id = state
+            // A person who wrote before joins their open thread.
+            let contact = state
                 .store
-                .insert_inquiry(&inquiry, Timestamp::now())
+                .record_web_inquiry(&inquiry, state.config.clock.now())
                 .await?;
             let mut response = Redirect::to("/inquiries/thanks").into_response();
             response
                 .extensions_mut()
-                .insert(AuditedRecord(id.to_string()));
+                .insert(AuditedRecord(contact.inquiry_id.to_string()));
             Ok(response)
         }
         Err(errors) => {

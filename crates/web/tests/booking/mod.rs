@@ -79,7 +79,10 @@ async fn fifty_concurrent_bookings_of_one_slot_give_exactly_one() {
         let slot = slot_key(staff, SLOT_AT);
         let requests = (0..50).map(|n| {
             let app = &app;
-            let fields = booking_fields(&format!("Person {n}"), &slot, "America/Chicago");
+            // Fifty different people: only the database's unique index
+            // stands between them (one person's contacts are serialised).
+            let mut fields = booking_fields(&format!("Person {n}"), &slot, "America/Chicago");
+            fields[1].1 = format!("(503) 725-30{n:02}");
             async move {
                 let response = app
                     .post_form("/consultations", None, &as_refs(&fields))
@@ -107,6 +110,136 @@ async fn fifty_concurrent_bookings_of_one_slot_give_exactly_one() {
         // Nothing half-written: one consultation, one new thread.
         assert_eq!(count(&app, "SELECT COUNT(*) FROM consultations").await, 1);
         assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 1);
+    }
+}
+
+/// Open callback tasks of inquiry `id`.
+async fn open_tasks(app: &TestApp, id: i64) -> i64 {
+    count(
+        app,
+        &format!("SELECT COUNT(*) FROM callback_tasks WHERE inquiry_id = {id} AND done_at IS NULL"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_second_form_and_a_booking_join_the_persons_open_thread() {
+    for engine in engines() {
+        let (app, staff) = clinic(engine).await;
+        let first = inquiry_fields("Ana López");
+        assert_eq!(
+            app.post_form("/inquiries", None, &as_refs(&first))
+                .await
+                .status(),
+            303
+        );
+        let ids = count(&app, "SELECT COUNT(*) FROM inquiries").await;
+        assert_eq!(ids, 1, "{engine:?}");
+        let (id,): (i64,) = sqlx::query_as("SELECT id FROM inquiries")
+            .fetch_one(&mut app.raw().await)
+            .await
+            .unwrap();
+        assert_eq!(open_tasks(&app, id).await, 1);
+
+        // The same number writes again, now with an e-mail address and
+        // other best times: one thread, its details updated, the new text
+        // kept, still one callback to make.
+        let mut again = inquiry_fields("Ana López");
+        for (name, value) in &mut again {
+            match *name {
+                "email" => *value = "ana@example.org".into(),
+                "window_days" => *value = "weekends".into(),
+                "window_start" => *value = "10:00".into(),
+                "window_end" => *value = "12:00".into(),
+                "message" => *value = "Worse since last week; mornings are best.".into(),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            app.post_form("/inquiries", None, &as_refs(&again))
+                .await
+                .status(),
+            303
+        );
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 1);
+        let record = app.store.inquiry(id).await.unwrap().unwrap();
+        assert_eq!(record.email.as_deref(), Some("ana@example.org"));
+        assert_eq!(record.phone_e164.as_deref(), Some("+15037253000"));
+        assert!(
+            record.contact_windows.contains("10:00"),
+            "{engine:?}: {}",
+            record.contact_windows
+        );
+        let thread = app.store.thread_messages(id).await.unwrap();
+        assert_eq!(thread.len(), 1);
+        assert_eq!(thread[0].channel, "web");
+        assert_eq!(thread[0].body, "Worse since last week; mornings are best.");
+        assert_eq!(open_tasks(&app, id).await, 1, "{engine:?}");
+
+        // She books from the public page giving only her e-mail: the
+        // booking joins the thread, and the callback is no longer needed.
+        let mut booking = booking_fields("Ana López", &slot_key(staff, SLOT_AT), "America/Chicago");
+        booking[1].1 = String::new();
+        booking[2].1 = "Ana@Example.org".into();
+        let response = app
+            .post_form("/consultations", None, &as_refs(&booking))
+            .await;
+        assert_eq!(response.status(), 303, "{engine:?}");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 1);
+        let record = app.store.inquiry(id).await.unwrap().unwrap();
+        assert_eq!(record.status, "consultation-booked");
+        assert_eq!(app.store.consultations_of_inquiry(id).await.unwrap().len(), 1);
+        let thread = app.store.thread_messages(id).await.unwrap();
+        assert_eq!(thread.len(), 2);
+        assert!(
+            thread[1]
+                .body
+                .starts_with("Booked the free phone consultation for 2026-11-23 12:00 CST"),
+            "{engine:?}: {}",
+            thread[1].body
+        );
+        assert_eq!(open_tasks(&app, id).await, 0, "{engine:?}");
+
+        // Someone else opens a thread of their own; and a closed thread is
+        // never rejoined.
+        let mut other = inquiry_fields("Ben Ode");
+        other[1].1 = "(503) 725-3999".into();
+        app.post_form("/inquiries", None, &as_refs(&other)).await;
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 2);
+        app.store
+            .set_inquiry_status(
+                id,
+                respite_store::InquiryStatus::Closed,
+                Some(respite_store::ClosedReason::Booked),
+            )
+            .await
+            .unwrap();
+        app.post_form("/inquiries", None, &as_refs(&first)).await;
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 3);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_forms_from_one_new_person_open_one_thread() {
+    for engine in engines() {
+        let (app, _) = clinic(engine).await;
+        let fields = inquiry_fields("Ana López");
+        let answers = futures::future::join_all((0..10).map(|_| {
+            let app = &app;
+            let fields = &fields;
+            async move {
+                app.post_form("/inquiries", None, &as_refs(fields))
+                    .await
+                    .status()
+                    .as_u16()
+            }
+        }))
+        .await;
+        assert!(answers.iter().all(|&s| s == 303), "{engine:?}: {answers:?}");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 1, "{engine:?}");
+        // The first opened it; the nine others are its messages.
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM messages WHERE channel = 'web'").await, 9);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM callback_tasks").await, 1);
     }
 }
 
@@ -486,11 +619,12 @@ async fn ics_files_parse_with_icalendar_and_keep_their_times_across_daylight_sav
                 .unwrap();
         }
         let mut tokens = Vec::new();
-        for (name, slot) in [
-            ("Ana López", "2026-10-30T17:00Z"),
-            ("Ben, Okafor; Jr.", "2026-11-02T17:00Z"),
+        for (name, phone, slot) in [
+            ("Ana López", "(503) 725-3000", "2026-10-30T17:00Z"),
+            ("Ben, Okafor; Jr.", "(503) 725-3001", "2026-11-02T17:00Z"),
         ] {
-            let fields = booking_fields(name, &slot_key(staff, slot), "Europe/London");
+            let mut fields = booking_fields(name, &slot_key(staff, slot), "Europe/London");
+            fields[1].1 = phone.to_owned();
             let response = app
                 .post_form("/consultations", None, &as_refs(&fields))
                 .await;
