@@ -331,7 +331,9 @@ impl Store {
                             &mut tx,
                             id,
                             from,
-                            &format!("Booked the free phone consultation for {when} on the public page."),
+                            &format!(
+                                "Booked the free phone consultation for {when} on the public page."
+                            ),
                             at,
                         )
                         .await?;

@@ -243,7 +243,10 @@ async fn email(
     } else {
         format!("a reminder of your free 15-minute phone consultation with {clinic} on {when} (your time).")
     };
-    let number = record.phone_e164.as_deref().unwrap_or("the number you gave us");
+    let number = record
+        .phone_e164
+        .as_deref()
+        .unwrap_or("the number you gave us");
     let change = match change_link(state, record).await? {
         Some(link) => format!("To reschedule or cancel, open {link}\n"),
         None => "To reschedule or cancel, reply to this e-mail or call us.\n".to_owned(),

@@ -188,7 +188,10 @@ async fn a_second_form_and_a_booking_join_the_persons_open_thread() {
         assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 1);
         let record = app.store.inquiry(id).await.unwrap().unwrap();
         assert_eq!(record.status, "consultation-booked");
-        assert_eq!(app.store.consultations_of_inquiry(id).await.unwrap().len(), 1);
+        assert_eq!(
+            app.store.consultations_of_inquiry(id).await.unwrap().len(),
+            1
+        );
         let thread = app.store.thread_messages(id).await.unwrap();
         assert_eq!(thread.len(), 2);
         assert!(
@@ -236,9 +239,16 @@ async fn concurrent_forms_from_one_new_person_open_one_thread() {
         }))
         .await;
         assert!(answers.iter().all(|&s| s == 303), "{engine:?}: {answers:?}");
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 1, "{engine:?}");
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM inquiries").await,
+            1,
+            "{engine:?}"
+        );
         // The first opened it; the nine others are its messages.
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM messages WHERE channel = 'web'").await, 9);
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM messages WHERE channel = 'web'").await,
+            9
+        );
         assert_eq!(count(&app, "SELECT COUNT(*) FROM callback_tasks").await, 1);
     }
 }
@@ -571,7 +581,7 @@ async fn staff_book_for_an_inquiry_and_mark_a_no_show() {
 
 /// The python of a venv with PyPI `icalendar` (scripts/test makes one), or
 /// `None` with a note; `RESPITE_REQUIRE_ICAL` makes its absence a failure.
-fn icalendar_python() -> Option<String> {
+pub(crate) fn icalendar_python() -> Option<String> {
     match std::env::var("RESPITE_TEST_PYTHON") {
         Ok(python) => Some(python),
         Err(_) if std::env::var("RESPITE_REQUIRE_ICAL").is_ok() => {

@@ -367,22 +367,23 @@ async fn an_email_with_no_text_part_is_refused_flagged_and_stores_nothing() {
 }
 
 async fn app_with_smtp(engine: Engine, port: u16) -> TestApp {
-    spawn_with(
-        engine,
-        WebConfig {
-            smtp: Some(SmtpSettings {
-                host: "127.0.0.1".into(),
-                port,
-                user: None,
-                password: None,
-                tls: TlsMode::PlainLoopbackOnly,
-                from: Email::parse("hello@clinic.test").unwrap(),
-                from_name: "Respite Pain Clinic".into(),
-            }),
-            ..WebConfig::default()
-        },
-    )
-    .await
+    spawn_with(engine, smtp_config(port)).await
+}
+
+/// The default settings, sending e-mail to the SMTP server on `port`.
+fn smtp_config(port: u16) -> WebConfig {
+    WebConfig {
+        smtp: Some(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            user: None,
+            password: None,
+            tls: TlsMode::PlainLoopbackOnly,
+            from: Email::parse("hello@clinic.test").unwrap(),
+            from_name: "Respite Pain Clinic".into(),
+        }),
+        ..WebConfig::default()
+    }
 }
 
 async fn inbound(app: &TestApp, from: &str, id: &str) -> i64 {
@@ -491,5 +492,178 @@ async fn no_email_reply_is_sent_without_consent() {
             .await;
         assert_eq!(response.status(), 422, "{engine:?}");
         assert!(response.text().await.unwrap().contains("subject"));
+    }
+}
+
+/// A server's state on the test app's database, at `config`'s clock: what
+/// the job worker of any server sees.
+async fn server_state(app: &TestApp, config: WebConfig) -> respite_web::AppState {
+    let store = respite_store::Store::connect(&app.url, respite_store::PoolSettings::default())
+        .await
+        .unwrap();
+    respite_web::AppState::new(store, std::sync::Arc::new(config))
+}
+
+/// Monday 23 November 2026, 08:00 PST at the clinic; the person books
+/// 10:00 PST, which is 12:00 CST on their own clock (Chicago).
+#[tokio::test]
+async fn a_booking_is_confirmed_and_reminded_by_email_with_the_ics_attached() {
+    let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
+        return;
+    };
+    let Some(ical_python) = crate::booking::icalendar_python() else {
+        return;
+    };
+    for engine in engines() {
+        let smtp = aiosmtpd(&python).await;
+        let config = |now: &str| WebConfig {
+            clock: respite_web::Clock::Fixed(now.parse().unwrap()),
+            messaging: respite_web::MessagingConfig {
+                public_url: Some("https://clinic.example.org".into()),
+                ..respite_web::MessagingConfig::default()
+            },
+            ..smtp_config(smtp.port)
+        };
+        let app = spawn_with(engine, config("2026-11-23T16:00Z")).await;
+        let staff = app
+            .store
+            .staff_users()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.email == "front-desk@clinic.test")
+            .unwrap()
+            .id;
+        app.store
+            .add_staff_availability(&respite_domain::booking::StaffAvailability {
+                staff_user_id: staff,
+                weekday: jiff::civil::Weekday::Monday,
+                starts: jiff::civil::Time::constant(9, 0, 0, 0),
+                ends: jiff::civil::Time::constant(12, 0, 0, 0),
+            })
+            .await
+            .unwrap();
+        let starts: jiff::Timestamp = "2026-11-23T18:00Z".parse().unwrap();
+        let slot = format!("{staff}@{}", starts.as_millisecond());
+        let response = app
+            .post_form(
+                "/consultations",
+                None,
+                &[
+                    ("name", "Ana López"),
+                    ("phone", ""),
+                    ("email", "ana@example.org"),
+                    ("time_zone", "America/Chicago"),
+                    ("slot", &slot),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "{engine:?}");
+        // Nothing is sent inside the request: the job queue sends it.
+        assert!(saved_mail(&smtp.dir.0).is_empty());
+        let kinds: Vec<String> = app
+            .store
+            .jobs()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|j| j.kind)
+            .collect();
+        // No phone number: no texts. The 24-hour reminder is already past.
+        assert_eq!(
+            kinds,
+            ["confirmation-email", "reminder-email"],
+            "{engine:?}"
+        );
+
+        let now = server_state(&app, config("2026-11-23T16:00Z")).await;
+        assert_eq!(respite_web::jobs::run_due(&now).await.unwrap(), 1);
+        // The 1-hour reminder, at 11:00 on the person's clock; once only,
+        // whichever server runs it.
+        let early = server_state(&app, config("2026-11-23T16:59Z")).await;
+        assert_eq!(respite_web::jobs::run_due(&early).await.unwrap(), 0);
+        let a = server_state(&app, config("2026-11-23T17:01Z")).await;
+        let b = server_state(&app, config("2026-11-23T17:01Z")).await;
+        let (sent_a, sent_b) = tokio::join!(
+            respite_web::jobs::run_due(&a),
+            respite_web::jobs::run_due(&b)
+        );
+        assert_eq!(sent_a.unwrap() + sent_b.unwrap(), 1, "{engine:?}");
+        let files = saved_mail(&smtp.dir.0);
+        assert_eq!(files.len(), 2, "{engine:?}");
+
+        // Read by Python's email package and PyPI icalendar.
+        let output = Command::new(&ical_python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/email/confirmation_check.py"
+            ))
+            .arg("America/Chicago")
+            .args(&files)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mails: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(
+            mails[0]["subject"],
+            "Your free phone consultation: Monday 23 November, 12:00 PM CST"
+        );
+        assert_eq!(
+            mails[1]["subject"],
+            "Reminder: your free phone consultation on Monday 23 November, 12:00 PM CST"
+        );
+        for mail in &mails {
+            assert_eq!(mail["to"], "ana@example.org");
+            let events = mail["events"].as_array().unwrap();
+            assert_eq!(events.len(), 1, "{mail}");
+            assert_eq!(events[0]["filename"], "consultation.ics");
+            assert_eq!(events[0]["start"], "2026-11-23 12:00 CST");
+            assert_eq!(events[0]["end"], "2026-11-23 12:15 CST");
+            assert_eq!(events[0]["status"], "CONFIRMED");
+            assert!(events[0]["uid"]
+                .as_str()
+                .unwrap()
+                .starts_with("consultation-"));
+        }
+        // The link in the e-mail opens the booking, to move or cancel it.
+        let text = mails[0]["text"].as_str().unwrap();
+        let link = text
+            .split_whitespace()
+            .find(|w| w.starts_with("https://clinic.example.org/consultations/booking?token="))
+            .unwrap_or_else(|| panic!("no link in: {text}"));
+        let path = link.trim_start_matches("https://clinic.example.org");
+        let page = app.get(path, None).await;
+        assert_eq!(page.status(), 200, "{engine:?}");
+        assert!(page.text().await.unwrap().contains("12:00 PM"));
+        // Both are in the person's thread, with what was attached.
+        let inquiry = app
+            .store
+            .consultation(1)
+            .await
+            .unwrap()
+            .unwrap()
+            .inquiry_id
+            .unwrap();
+        let sent: Vec<_> = app
+            .store
+            .thread_messages(inquiry)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| !m.inbound)
+            .collect();
+        assert_eq!(sent.len(), 2);
+        assert!(sent
+            .iter()
+            .all(|m| m.channel == "email" && m.body.ends_with("[attached: consultation.ics]")));
     }
 }
