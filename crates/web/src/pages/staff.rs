@@ -152,6 +152,30 @@ pub struct TextForm {
     body: String,
 }
 
+/// `typed`, trimmed: refused, naming `field`, when empty (with `hint`) or
+/// longer than `max` characters.
+fn required_text<'a>(
+    field: &'static str,
+    typed: &'a str,
+    max: usize,
+    hint: &str,
+) -> Result<&'a str, AppError> {
+    let text = typed.trim();
+    if text.is_empty() {
+        return Err(AppError::BadRequest {
+            field,
+            message: format!("is required: {hint}"),
+        });
+    }
+    if text.chars().count() > max {
+        return Err(AppError::BadRequest {
+            field,
+            message: format!("must be at most {max} characters"),
+        });
+    }
+    Ok(text)
+}
+
 /// The longest text we send: Twilio's limit for one message body.
 const SMS_MAX_CHARS: usize = 1600;
 
@@ -164,19 +188,7 @@ pub async fn send_sms(
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
     let record = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
-    let body = form.body.trim();
-    if body.is_empty() {
-        return Err(AppError::BadRequest {
-            field: "body",
-            message: "is required: write the text to send".into(),
-        });
-    }
-    if body.chars().count() > SMS_MAX_CHARS {
-        return Err(AppError::BadRequest {
-            field: "body",
-            message: format!("must be at most {SMS_MAX_CHARS} characters"),
-        });
-    }
+    let body = required_text("body", &form.body, SMS_MAX_CHARS, "write the text to send")?;
     let phone = record
         .phone_e164
         .as_deref()
@@ -230,32 +242,24 @@ pub async fn send_email(
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
     let record = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
-    let subject = form.subject.trim();
-    let body = form.body.trim();
-    if subject.is_empty() || subject.contains(['\r', '\n']) {
+    let subject = required_text(
+        "subject",
+        &form.subject,
+        EMAIL_SUBJECT_MAX_CHARS,
+        "write the subject",
+    )?;
+    if subject.contains(['\r', '\n']) {
         return Err(AppError::BadRequest {
             field: "subject",
-            message: "is required, on one line".into(),
+            message: "must be on one line".into(),
         });
     }
-    if subject.chars().count() > EMAIL_SUBJECT_MAX_CHARS {
-        return Err(AppError::BadRequest {
-            field: "subject",
-            message: format!("must be at most {EMAIL_SUBJECT_MAX_CHARS} characters"),
-        });
-    }
-    if body.is_empty() {
-        return Err(AppError::BadRequest {
-            field: "body",
-            message: "is required: write the e-mail to send".into(),
-        });
-    }
-    if body.chars().count() > EMAIL_BODY_MAX_CHARS {
-        return Err(AppError::BadRequest {
-            field: "body",
-            message: format!("must be at most {EMAIL_BODY_MAX_CHARS} characters"),
-        });
-    }
+    let body = required_text(
+        "body",
+        &form.body,
+        EMAIL_BODY_MAX_CHARS,
+        "write the e-mail to send",
+    )?;
     let to = record
         .email
         .as_deref()
