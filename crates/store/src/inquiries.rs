@@ -254,18 +254,22 @@ impl Store {
     }
 }
 
+/// The best times as stored, e.g. `weekdays 17:00-19:00; weekends 10:00-12:00`.
+pub(crate) fn windows_text(inquiry: &NewInquiry) -> String {
+    inquiry
+        .windows
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub(crate) async fn insert(
     conn: &mut sqlx::AnyConnection,
     inquiry: &NewInquiry,
     received_at: Timestamp,
     status: InquiryStatus,
 ) -> StoreResult<i64> {
-    let windows = inquiry
-        .windows
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO inquiries (received_at, channel, name, phone_e164, email, \
              preferred_channel, contact_windows, time_zone, pain_area, pain_duration, message, \
@@ -278,7 +282,7 @@ pub(crate) async fn insert(
     .bind(inquiry.phone.as_ref().map(|p| p.as_e164().to_owned()))
     .bind(inquiry.email.as_ref().map(|e| e.as_str().to_owned()))
     .bind(inquiry.preferred_channel.as_str())
-    .bind(windows)
+    .bind(windows_text(inquiry))
     .bind(&inquiry.time_zone)
     .bind(inquiry.pain_area.as_str())
     .bind(inquiry.pain_duration.as_str())

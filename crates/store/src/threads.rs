@@ -70,30 +70,16 @@ impl Store {
         let email = inquiry.email.as_ref().map(|e| e.as_str());
         let addresses: Vec<&str> = phone.into_iter().chain(email).collect();
         let mut tx = self.begin_person(&addresses).await?;
-        let contact = match open_thread_of(&mut tx, phone, email).await? {
+        let (contact, needs_callback) = match open_thread_of(&mut tx, phone, email).await? {
             None => {
                 let id = inquiries::insert(&mut tx, inquiry, at, InquiryStatus::New).await?;
-                inquiries::create_callback_task(
-                    &mut tx,
-                    id,
-                    CallbackReason::Inquiry,
-                    phone,
-                    None,
-                    at,
-                )
-                .await?;
-                WebContact {
+                let contact = WebContact {
                     inquiry_id: id,
                     merged: false,
-                }
+                };
+                (contact, true)
             }
             Some(id) => {
-                let windows = inquiry
-                    .windows
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
                 sqlx::query(
                     "UPDATE inquiries SET name = $1, phone_e164 = COALESCE(phone_e164, $2), \
                      email = COALESCE(email, $3), preferred_channel = $4, contact_windows = $5, \
@@ -104,7 +90,7 @@ impl Store {
                 .bind(phone)
                 .bind(email)
                 .bind(inquiry.preferred_channel.as_str())
-                .bind(windows)
+                .bind(inquiries::windows_text(inquiry))
                 .bind(&inquiry.time_zone)
                 .bind(inquiry.pain_area.as_str())
                 .bind(inquiry.pain_duration.as_str())
@@ -125,23 +111,24 @@ impl Store {
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
-                if open_tasks == 0 {
-                    inquiries::create_callback_task(
-                        &mut tx,
-                        id,
-                        CallbackReason::Inquiry,
-                        phone,
-                        None,
-                        at,
-                    )
-                    .await?;
-                }
-                WebContact {
+                let contact = WebContact {
                     inquiry_id: id,
                     merged: true,
-                }
+                };
+                (contact, open_tasks == 0)
             }
         };
+        if needs_callback {
+            inquiries::create_callback_task(
+                &mut tx,
+                contact.inquiry_id,
+                CallbackReason::Inquiry,
+                phone,
+                None,
+                at,
+            )
+            .await?;
+        }
         crate::messages::record_form_consent(&mut tx, contact.inquiry_id, inquiry, at).await?;
         tx.commit().await?;
         Ok(contact)

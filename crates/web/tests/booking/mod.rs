@@ -30,6 +30,13 @@ async fn clinic(engine: respite_store::Engine) -> (TestApp, i64) {
         ..WebConfig::default()
     };
     let app = spawn_with(engine, config).await;
+    let staff = front_desk_takes_monday_mornings(&app).await;
+    (app, staff)
+}
+
+/// The front desk takes consultations on Mondays 09:00–12:00 (inside the
+/// default clinic hours 09:00–17:00); returns their user id.
+pub(crate) async fn front_desk_takes_monday_mornings(app: &TestApp) -> i64 {
     let staff = app
         .store
         .staff_users()
@@ -48,7 +55,7 @@ async fn clinic(engine: respite_store::Engine) -> (TestApp, i64) {
         })
         .await
         .unwrap();
-    (app, staff)
+    staff
 }
 
 fn slot_key(staff: i64, starts: &str) -> String {
@@ -757,24 +764,7 @@ async fn reminder_jobs_survive_a_restart_run_once_and_keep_out_of_the_night() {
             ..crate::messaging::config(Some(&api))
         };
         let app = spawn_with(engine, config("2026-11-22T18:00Z")).await;
-        let staff = app
-            .store
-            .staff_users()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|u| u.email == "front-desk@clinic.test")
-            .unwrap()
-            .id;
-        app.store
-            .add_staff_availability(&StaffAvailability {
-                staff_user_id: staff,
-                weekday: Weekday::Monday,
-                starts: Time::constant(9, 0, 0, 0),
-                ends: Time::constant(12, 0, 0, 0),
-            })
-            .await
-            .unwrap();
+        let staff = front_desk_takes_monday_mornings(&app).await;
         let fields = booking_fields("Priya Raman", &slot_key(staff, SLOT_AT), "Asia/Kolkata");
         let response = app
             .post_form("/consultations", None, &as_refs(&fields))

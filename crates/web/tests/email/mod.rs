@@ -525,24 +525,7 @@ async fn a_booking_is_confirmed_and_reminded_by_email_with_the_ics_attached() {
             ..smtp_config(smtp.port)
         };
         let app = spawn_with(engine, config("2026-11-23T16:00Z")).await;
-        let staff = app
-            .store
-            .staff_users()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|u| u.email == "front-desk@clinic.test")
-            .unwrap()
-            .id;
-        app.store
-            .add_staff_availability(&respite_domain::booking::StaffAvailability {
-                staff_user_id: staff,
-                weekday: jiff::civil::Weekday::Monday,
-                starts: jiff::civil::Time::constant(9, 0, 0, 0),
-                ends: jiff::civil::Time::constant(12, 0, 0, 0),
-            })
-            .await
-            .unwrap();
+        let staff = crate::booking::front_desk_takes_monday_mornings(&app).await;
         let starts: jiff::Timestamp = "2026-11-23T18:00Z".parse().unwrap();
         let slot = format!("{staff}@{}", starts.as_millisecond());
         let response = app
