@@ -88,10 +88,17 @@ struct InquiryPage {
     can_email: bool,
 }
 
-/// One message or call of a thread, as the inquiry page lists it.
+/// One entry of a thread, as the inquiry page lists it: a message or call
+/// of the person's, one of ours, or a staff member's attempt to reach them.
 pub struct ThreadRow {
-    pub record: MessageRecord,
+    pub at: jiff::Timestamp,
     pub when: String,
+    pub item: ThreadItem,
+}
+
+pub enum ThreadItem {
+    Message(MessageRecord),
+    Attempt(respite_store::ContactAttemptRecord),
 }
 
 pub async fn inquiry(
@@ -104,27 +111,28 @@ pub async fn inquiry(
     let record = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
     let tz = &state.config.clinic_time_zone;
     let received = clinic_time(record.received_at, tz);
-    let attempts = state
-        .store
-        .contact_attempts(id)
-        .await?
-        .into_iter()
-        .map(|a| {
-            let when = clinic_time(a.at, tz);
-            (a, when)
-        })
+    let attempt_records = state.store.contact_attempts(id).await?;
+    let attempts = attempt_records
+        .iter()
+        .map(|a| (a.clone(), clinic_time(a.at, tz)))
         .collect();
     let role = session.user.role;
-    let thread = state
-        .store
-        .thread_messages(id)
-        .await?
+    // Messages, calls and attempts, in the order they happened.
+    let messages = state.store.thread_messages(id).await?;
+    let mut thread: Vec<ThreadRow> = messages
         .into_iter()
         .map(|record| ThreadRow {
+            at: record.at,
             when: clinic_time(record.at, tz),
-            record,
+            item: ThreadItem::Message(record),
         })
+        .chain(attempt_records.into_iter().map(|attempt| ThreadRow {
+            at: attempt.at,
+            when: clinic_time(attempt.at, tz),
+            item: ThreadItem::Attempt(attempt),
+        }))
         .collect();
+    thread.sort_by_key(|row| row.at);
     let can_text =
         session.user.role.grants(Permission::WriteInquiries) && record.phone_e164.is_some();
     let (consultations, slot_days) = super::consultations::for_inquiry(&state, id).await?;

@@ -285,6 +285,28 @@ async fn attempts_move_the_thread_on_and_the_third_unanswered_closes_it() {
             ["no-answer", "left-voicemail", "no-answer"]
         );
         assert_eq!(attempts[0].staff_email, "front-desk@clinic.test");
+        // The inquiry's thread lists them, in order, with the note.
+        let page = app
+            .get(&format!("/staff/inquiries/{silent}"), Some(&token))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let thread = page
+            .split("id=\"thread\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{page}"));
+        let listed: Vec<&str> = thread
+            .split("call attempt by front-desk@clinic.test: ")
+            .skip(1)
+            .map(|rest| rest.split('<').next().unwrap())
+            .collect();
+        assert_eq!(
+            listed,
+            ["no-answer", "left-voicemail", "no-answer"],
+            "{engine:?}"
+        );
+        assert!(thread.contains("rang twice"));
 
         // Bad input: named, nothing stored.
         let (_, task) = inquiry(
