@@ -18,7 +18,7 @@ use respite_store::{
 };
 use serde::Deserialize;
 
-use super::{clinic_time, render, Nav};
+use super::{clinic_time, load_inquiry, parse_id, render, Nav};
 use crate::access::AuditedRecord;
 use crate::auth::StaffSession;
 use crate::csrf::CsrfToken;
@@ -364,8 +364,7 @@ pub async fn convert_form(
     Extension(csrf): Extension<CsrfToken>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
-    let inquiry = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
+    let inquiry = load_inquiry(&state, &id).await?;
     // A first guess at the split of the name; staff correct it.
     let (given, family) = inquiry
         .name
@@ -423,8 +422,8 @@ pub async fn convert(
     Path(id): Path<String>,
     Form(input): Form<ChartInput>,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
-    let inquiry = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
+    let inquiry = load_inquiry(&state, &id).await?;
+    let id = inquiry.id;
     let now = Timestamp::now();
     let mut errors = Vec::new();
     let given = input.given_name.trim();
@@ -508,14 +507,4 @@ fn bad(error: FieldError) -> AppError {
         field: error.field,
         message: error.message,
     }
-}
-
-fn parse_id(text: &str) -> Result<i64, AppError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(AppError::BadRequest {
-            field: "id",
-            message: "must be a positive whole number".into(),
-        })
 }

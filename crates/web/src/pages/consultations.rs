@@ -17,7 +17,7 @@ use respite_store::{Booker, ConsultationRecord, StoreError};
 use serde::Deserialize;
 
 use super::public::TIME_ZONES;
-use super::{render, Nav};
+use super::{load_inquiry, parse_id, render, Nav};
 use crate::access::AuditedRecord;
 use crate::auth::StaffSession;
 use crate::booking_token::{self, TokenError};
@@ -537,10 +537,6 @@ pub struct StaffBookingInput {
     slot: String,
 }
 
-fn parse_id(id: &str) -> Result<i64, AppError> {
-    id.parse().map_err(|_| AppError::NotFound)
-}
-
 /// `POST /staff/inquiries/{id}/consultations`: books for the person of the
 /// inquiry, in their zone.
 pub async fn staff_book(
@@ -549,12 +545,8 @@ pub async fn staff_book(
     Path(id): Path<String>,
     Form(input): Form<StaffBookingInput>,
 ) -> Result<Response, AppError> {
-    let inquiry_id = parse_id(&id)?;
-    let inquiry = state
-        .store
-        .inquiry(inquiry_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let inquiry = load_inquiry(&state, &id).await?;
+    let inquiry_id = inquiry.id;
     let slot = Slot::parse(&input.slot).map_err(|err| AppError::BadRequest {
         field: err.field,
         message: err.message,

@@ -56,3 +56,21 @@ pub fn clinic_time(at: jiff::Timestamp, time_zone: &str) -> String {
         Err(_) => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
     }
 }
+
+/// A record id from the path: a positive integer, else 404 (an id that
+/// cannot exist is not found, not malformed, so no id is ever probed).
+pub fn parse_id(text: &str) -> Result<i64, AppError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)
+}
+
+/// The inquiry named by the path, or 404.
+pub async fn load_inquiry(
+    state: &crate::AppState,
+    id: &str,
+) -> Result<respite_store::InquiryRecord, AppError> {
+    let id = parse_id(id)?;
+    state.store.inquiry(id).await?.ok_or(AppError::NotFound)
+}

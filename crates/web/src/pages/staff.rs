@@ -12,7 +12,7 @@ use respite_store::{
 };
 use serde::Deserialize;
 
-use super::{clinic_time, render, Nav};
+use super::{clinic_time, load_inquiry, parse_id, render, Nav};
 use crate::access::AuditedRecord;
 use crate::auth::StaffSession;
 use crate::csrf::CsrfToken;
@@ -107,8 +107,8 @@ pub async fn inquiry(
     Extension(csrf): Extension<CsrfToken>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
-    let record = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
+    let record = load_inquiry(&state, &id).await?;
+    let id = record.id;
     let tz = &state.config.clinic_time_zone;
     let received = clinic_time(record.received_at, tz);
     let attempt_records = state.store.contact_attempts(id).await?;
@@ -194,8 +194,8 @@ pub async fn send_sms(
     Path(id): Path<String>,
     Form(form): Form<TextForm>,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
-    let record = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
+    let record = load_inquiry(&state, &id).await?;
+    let id = record.id;
     let body = required_text("body", &form.body, SMS_MAX_CHARS, "write the text to send")?;
     let phone = record
         .phone_e164
@@ -248,8 +248,8 @@ pub async fn send_email(
     Path(id): Path<String>,
     Form(form): Form<EmailForm>,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
-    let record = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
+    let record = load_inquiry(&state, &id).await?;
+    let id = record.id;
     let subject = required_text(
         "subject",
         &form.subject,
@@ -409,14 +409,4 @@ pub async fn patient_chart(
         sessions,
         consultation,
     })
-}
-
-fn parse_id(text: &str) -> Result<i64, AppError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(AppError::BadRequest {
-            field: "id",
-            message: "must be a positive whole number".into(),
-        })
 }
