@@ -156,6 +156,10 @@ struct MailArgs {
     /// tls, starttls, or plain-loopback-only (refused for other hosts).
     #[arg(long, env = "RESPITE_IMAP_TLS", default_value = "tls", value_parser = parse_tls)]
     imap_tls: respite_mail::TlsMode,
+    /// PEM file of a certificate authority trusted for the IMAP server in
+    /// addition to the public ones (a clinic's own CA).
+    #[arg(long, env = "RESPITE_IMAP_CA_FILE")]
+    imap_ca_file: Option<PathBuf>,
     #[arg(long, env = "RESPITE_IMAP_MAILBOX", default_value = "INBOX")]
     imap_mailbox: String,
     /// Seconds between polls of the mailbox.
@@ -171,6 +175,10 @@ struct MailArgs {
     /// tls, starttls, or plain-loopback-only (refused for other hosts).
     #[arg(long, env = "RESPITE_SMTP_TLS", default_value = "tls", value_parser = parse_tls)]
     smtp_tls: respite_mail::TlsMode,
+    /// PEM file of a certificate authority trusted for the SMTP server in
+    /// addition to the public ones (a clinic's own CA).
+    #[arg(long, env = "RESPITE_SMTP_CA_FILE")]
+    smtp_ca_file: Option<PathBuf>,
     /// The clinic's address replies are sent from.
     #[arg(long, env = "RESPITE_SMTP_FROM", value_parser = parse_email)]
     smtp_from: Option<respite_domain::Email>,
@@ -184,6 +192,10 @@ pub struct MailConfig {
 
 impl MailArgs {
     fn into_config(self, web: &respite_web::WebConfig) -> anyhow::Result<MailConfig> {
+        // A named file is read even when its server is not configured, so
+        // that a mistake shows now, not when the server is added.
+        let imap_ca = ca_certificates(self.imap_ca_file.as_deref(), "RESPITE_IMAP_CA_FILE")?;
+        let smtp_ca = ca_certificates(self.smtp_ca_file.as_deref(), "RESPITE_SMTP_CA_FILE")?;
         let imap = match (self.imap_host, self.imap_user) {
             (None, None) => None,
             (Some(_), None) => {
@@ -206,6 +218,7 @@ impl MailArgs {
                     user,
                     password,
                     tls: self.imap_tls,
+                    ca: imap_ca,
                     mailbox: self.imap_mailbox,
                     poll_interval: std::time::Duration::from_secs(self.imap_poll_seconds),
                     clinic_address,
@@ -228,11 +241,24 @@ impl MailArgs {
                 user: self.smtp_user,
                 password: secret_env("RESPITE_SMTP_PASSWORD")?,
                 tls: self.smtp_tls,
+                ca: smtp_ca,
                 from,
                 from_name: web.clinic_name.clone(),
             }),
         };
         Ok(MailConfig { imap, smtp })
+    }
+}
+
+fn ca_certificates(
+    path: Option<&std::path::Path>,
+    setting: &'static str,
+) -> anyhow::Result<Option<respite_mail::CaCertificates>> {
+    match path {
+        None => Ok(None),
+        Some(path) => Ok(Some(respite_mail::CaCertificates::from_pem_file(
+            path, setting,
+        )?)),
     }
 }
 

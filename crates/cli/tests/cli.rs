@@ -152,6 +152,45 @@ fn bad_mail_settings_name_the_setting() {
     let (ok, _, stderr) = run(&["serve", "--imap-host", "127.0.0.1"], "");
     assert!(!ok);
     assert!(stderr.contains("RESPITE_IMAP_USER"), "{stderr}");
+
+    // A CA file that is missing, or holds no PEM certificate.
+    let (_, dir) = temp_sqlite("ca");
+    let not_pem = dir.join("not-a-ca.pem");
+    std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
+    let not_pem = not_pem.to_str().unwrap();
+    let check = |flag: &str, file: &str, setting: &str, rule: &str| {
+        let (ok, _, stderr) = run(&["serve", flag, file], "");
+        assert!(!ok);
+        assert!(
+            stderr.contains(&format!("{setting}: ")) && stderr.contains(rule),
+            "{flag} {file}: {stderr}"
+        );
+    };
+    check(
+        "--imap-ca-file",
+        "/no/such/ca.pem",
+        "RESPITE_IMAP_CA_FILE",
+        "cannot read /no/such/ca.pem",
+    );
+    check(
+        "--smtp-ca-file",
+        "/no/such/ca.pem",
+        "RESPITE_SMTP_CA_FILE",
+        "cannot read /no/such/ca.pem",
+    );
+    check(
+        "--imap-ca-file",
+        not_pem,
+        "RESPITE_IMAP_CA_FILE",
+        "holds no PEM certificate",
+    );
+    check(
+        "--smtp-ca-file",
+        not_pem,
+        "RESPITE_SMTP_CA_FILE",
+        "holds no PEM certificate",
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::inbound::{self, InboundError};
-use crate::{resolve, TlsMode};
+use crate::{resolve, trust_roots, CaCertificates, TlsMode};
 
 /// Where the clinic mailbox is and how inquiries from it are read.
 #[derive(Clone)]
@@ -38,6 +38,8 @@ pub struct ImapSettings {
     pub user: String,
     pub password: String,
     pub tls: TlsMode,
+    /// A CA trusted in addition to the public roots (the clinic's own).
+    pub ca: Option<CaCertificates>,
     /// The mailbox polled; `INBOX` by default.
     pub mailbox: String,
     pub poll_interval: Duration,
@@ -58,6 +60,7 @@ impl std::fmt::Debug for ImapSettings {
             .field("user", &self.user)
             .field("password", &"***")
             .field("tls", &self.tls)
+            .field("ca", &self.ca)
             .field("mailbox", &self.mailbox)
             .field("poll_interval", &self.poll_interval)
             .finish_non_exhaustive()
@@ -142,7 +145,7 @@ pub async fn poll_once(store: &Store, settings: &ImapSettings) -> Result<PollRep
             poll_with(client, store, settings).await
         }
         TlsMode::Tls => {
-            let stream = tls_connect(&settings.host, tcp).await?;
+            let stream = tls_connect(settings, tcp).await?;
             let mut client = Client::new(stream);
             read_greeting(&mut client).await?;
             poll_with(client, store, settings).await
@@ -151,7 +154,7 @@ pub async fn poll_once(store: &Store, settings: &ImapSettings) -> Result<PollRep
             let mut client = Client::new(tcp);
             read_greeting(&mut client).await?;
             client.run_command_and_check_ok("STARTTLS", None).await?;
-            let stream = tls_connect(&settings.host, client.into_inner()).await?;
+            let stream = tls_connect(settings, client.into_inner()).await?;
             poll_with(Client::new(stream), store, settings).await
         }
     }
@@ -191,13 +194,15 @@ where
     }
 }
 
+/// TLS over `tcp`, verifying the server's certificate for `settings.host`
+/// against the public roots and the clinic's CA, if configured.
 async fn tls_connect(
-    host: &str,
+    settings: &ImapSettings,
     tcp: TcpStream,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, PollError> {
-    use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig, RootCertStore};
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig};
+    let host = &settings.host;
+    let roots = trust_roots(settings.ca.as_ref());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -15,6 +15,11 @@ pub mod inbound;
 pub mod smtp;
 
 use std::net::SocketAddr;
+use std::path::Path;
+
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::RootCertStore;
 
 /// How a connection to a mail server is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +72,80 @@ impl SettingError {
     }
 }
 
+/// Certificate authorities trusted in addition to the public roots
+/// (webpki-roots), for a mail server whose certificate comes from the
+/// clinic's own CA. Holds at least one certificate, each usable as a trust
+/// anchor. It only adds trust: certificates are always verified, and the
+/// server name must still match.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaCertificates {
+    certificates: Vec<CertificateDer<'static>>,
+}
+
+impl CaCertificates {
+    /// Reads one or more PEM certificates (`-----BEGIN CERTIFICATE-----`)
+    /// from `path`; an error names `setting` (e.g. `RESPITE_IMAP_CA_FILE`).
+    pub fn from_pem_file(
+        path: &Path,
+        setting: &'static str,
+    ) -> Result<CaCertificates, SettingError> {
+        let pem = std::fs::read(path).map_err(|err| {
+            SettingError::new(setting, format!("cannot read {}: {err}", path.display()))
+        })?;
+        CaCertificates::from_pem(&pem, setting)
+            .map_err(|err| SettingError::new(setting, format!("{}: {}", path.display(), err.rule)))
+    }
+
+    /// Reads one or more PEM certificates; an error names `setting`.
+    pub fn from_pem(pem: &[u8], setting: &'static str) -> Result<CaCertificates, SettingError> {
+        let certificates = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| SettingError::new(setting, format!("not a PEM file: {err}")))?;
+        if certificates.is_empty() {
+            return Err(SettingError::new(
+                setting,
+                "holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            ));
+        }
+        // Refused now rather than at the first connection.
+        let mut store = RootCertStore::empty();
+        for certificate in &certificates {
+            store.add(certificate.clone()).map_err(|err| {
+                SettingError::new(
+                    setting,
+                    format!("a certificate cannot be a trust root: {err}"),
+                )
+            })?;
+        }
+        Ok(CaCertificates { certificates })
+    }
+
+    pub fn certificates(&self) -> &[CertificateDer<'static>] {
+        &self.certificates
+    }
+}
+
+impl std::fmt::Debug for CaCertificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CaCertificates({} certificates)",
+            self.certificates.len()
+        )
+    }
+}
+
+/// The public roots, and `extra` when the clinic configured its own CA.
+pub(crate) fn trust_roots(extra: Option<&CaCertificates>) -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for certificate in extra.map_or(&[][..], CaCertificates::certificates) {
+        // Each was accepted by `RootCertStore::add` when it was read.
+        let _ = roots.add(certificate.clone());
+    }
+    roots
+}
+
 /// Resolves `host:port`; with [`TlsMode::PlainLoopbackOnly`] refuses a host
 /// any of whose addresses is not loopback, before anything is sent.
 pub(crate) async fn resolve(
@@ -106,6 +185,43 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "tls: must be one of tls, starttls, plain-loopback-only"
+        );
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_a_pem_certificate_is_refused_naming_the_setting() {
+        let check = |pem: &str, expected: &str| {
+            let err = CaCertificates::from_pem(pem.as_bytes(), "RESPITE_IMAP_CA_FILE").unwrap_err();
+            assert_eq!(err.field, "RESPITE_IMAP_CA_FILE");
+            assert!(err.rule.contains(expected), "{pem}: {}", err.rule);
+        };
+        check("", "holds no PEM certificate");
+        check(
+            "hello, I am not a certificate\n",
+            "holds no PEM certificate",
+        );
+        // A key is PEM, but not a certificate.
+        check(
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "holds no PEM certificate",
+        );
+        check(
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+            "not a PEM file",
+        );
+        // Valid base64 that is no X.509 certificate.
+        check(
+            "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n",
+            "cannot be a trust root",
+        );
+        let err =
+            CaCertificates::from_pem_file(Path::new("/no/such/ca.pem"), "RESPITE_SMTP_CA_FILE")
+                .unwrap_err();
+        assert_eq!(err.field, "RESPITE_SMTP_CA_FILE");
+        assert!(
+            err.rule.starts_with("cannot read /no/such/ca.pem"),
+            "{}",
+            err.rule
         );
     }
 

@@ -11,10 +11,11 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use respite_domain::Email;
 
-use crate::{resolve, TlsMode};
+use crate::{resolve, CaCertificates, TlsMode};
 
 /// Where replies are handed over, and who they are from.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct SmtpSettings {
     pub user: Option<String>,
     pub password: Option<String>,
     pub tls: TlsMode,
+    /// A CA trusted in addition to the public roots (the clinic's own).
+    pub ca: Option<CaCertificates>,
     /// The clinic's address: `From` of every reply.
     pub from: Email,
     /// The name shown with it, e.g. the clinic's name.
@@ -40,6 +43,7 @@ impl std::fmt::Debug for SmtpSettings {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("tls", &self.tls)
+            .field("ca", &self.ca)
             .field("from", &self.from)
             .finish_non_exhaustive()
     }
@@ -141,10 +145,15 @@ pub async fn send_with_attachments(
     }
     .map_err(|err| SmtpError::Build(err.to_string()))?;
     let transport = transport(settings).await?;
-    transport
-        .send(email)
-        .await
-        .map_err(|err| SmtpError::Refused(err.to_string()))?;
+    transport.send(email).await.map_err(|err| {
+        // An SMTP reply code is the server's refusal; anything else (no
+        // connection, a certificate we do not trust) never reached it.
+        if err.is_permanent() || err.is_transient() {
+            SmtpError::Refused(err.to_string())
+        } else {
+            SmtpError::Unreachable(err.to_string())
+        }
+    })?;
     Ok(SentEmail {
         message_id,
         from: settings.from.as_str().to_owned(),
@@ -162,11 +171,12 @@ async fn transport(
                 .map_err(|err| SmtpError::Unreachable(err.to_string()))?;
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
         }
-        TlsMode::Tls => {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(unreachable)?
-        }
+        TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host)
+            .map_err(unreachable)?
+            .tls(Tls::Wrapper(tls_parameters(settings)?)),
         TlsMode::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
-            .map_err(unreachable)?,
+            .map_err(unreachable)?
+            .tls(Tls::Required(tls_parameters(settings)?)),
     };
     let mut builder = builder
         .port(settings.port)
@@ -175,6 +185,18 @@ async fn transport(
         builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
     }
     Ok(builder.build())
+}
+
+/// Verifies the server's certificate for `settings.host` against lettre's
+/// public roots (webpki-roots) and the clinic's CA, if configured.
+fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters, SmtpError> {
+    let tls_error = |err: lettre::transport::smtp::Error| SmtpError::Unreachable(err.to_string());
+    let mut builder = TlsParameters::builder(settings.host.clone());
+    for certificate in settings.ca.iter().flat_map(CaCertificates::certificates) {
+        builder = builder
+            .add_root_certificate(Certificate::from_der(certificate.to_vec()).map_err(tls_error)?);
+    }
+    builder.build_rustls().map_err(tls_error)
 }
 
 /// `<random>@<the clinic's domain>`: 128 random bits make it unique

@@ -1,7 +1,9 @@
 //! The e-mail channel against real servers: Dovecot (IMAP) and aiosmtpd
-//! (SMTP), both started here with throw-away settings. scripts/test sets
-//! RESPITE_TEST_DOVECOT and RESPITE_TEST_AIOSMTPD_PYTHON (and
-//! RESPITE_REQUIRE_MAIL=1, which turns a missing server into a failure).
+//! (SMTP), both started here with throw-away settings, in plain text on
+//! loopback and over TLS with a certificate from a throw-away CA made by
+//! Debian's `openssl`. scripts/test sets RESPITE_TEST_DOVECOT and
+//! RESPITE_TEST_AIOSMTPD_PYTHON (and RESPITE_REQUIRE_MAIL=1, which turns a
+//! missing server or `openssl` into a failure).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,9 +12,9 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use respite_domain::messaging::MessageChannel;
 use respite_domain::{Email, Role};
-use respite_mail::imap::{self, ImapSettings, Processed};
-use respite_mail::smtp::SmtpSettings;
-use respite_mail::TlsMode;
+use respite_mail::imap::{self, ImapSettings, PollError, Processed};
+use respite_mail::smtp::{self, Reply, SmtpError, SmtpSettings};
+use respite_mail::{CaCertificates, TlsMode};
 use respite_store::{ContactAddress, Engine};
 use respite_web::WebConfig;
 
@@ -52,10 +54,117 @@ async fn wait_for_port(port: u16) {
     panic!("no server came up on port {port}");
 }
 
+/// A throw-away certificate authority, and a certificate it signed for
+/// `localhost` (DNS:localhost, IP:127.0.0.1), made with `openssl`.
+struct Certificates {
+    dir: TempDir,
+}
+
+impl Certificates {
+    fn ca(&self) -> PathBuf {
+        self.dir.0.join("ca.pem")
+    }
+    fn server_certificate(&self) -> PathBuf {
+        self.dir.0.join("server.pem")
+    }
+    fn server_key(&self) -> PathBuf {
+        self.dir.0.join("server.key")
+    }
+    /// The CA as a clinic configures it (RESPITE_*_CA_FILE).
+    fn clinic_ca(&self) -> CaCertificates {
+        CaCertificates::from_pem_file(&self.ca(), "ca").unwrap()
+    }
+}
+
+fn certificates() -> Option<Certificates> {
+    let found = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !found {
+        if std::env::var("RESPITE_REQUIRE_MAIL").is_ok() {
+            panic!("RESPITE_REQUIRE_MAIL is set but there is no openssl (Debian package openssl)");
+        }
+        eprintln!("note: no openssl: TLS e-mail test skipped");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(unique("respite_tls"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName = DNS:localhost, IP:127.0.0.1\n\
+         basicConstraints = critical, CA:FALSE\n\
+         keyUsage = critical, digitalSignature\n\
+         extendedKeyUsage = serverAuth\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let steps: [&[&str]; 3] = [
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"],
+            &["-subj", "/CN=Respite test CA"],
+            &["-addext", "basicConstraints=critical,CA:TRUE"],
+            &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ]
+        .concat(),
+        &[
+            &["req", "-new"],
+            &ec[..],
+            &["-keyout", "server.key", "-out", "server.csr"],
+            &["-subj", "/CN=localhost"],
+        ]
+        .concat(),
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    ];
+    for args in steps {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Some(Certificates { dir: TempDir(dir) })
+}
+
 /// A server process, killed on drop, with its folder.
 struct Server {
     child: Child,
+    /// Plain, or STARTTLS when the server has a certificate; for aiosmtpd
+    /// with implicit TLS, TLS from the first byte.
     port: u16,
+    /// Dovecot's IMAPS port (TLS from the first byte), when it has a
+    /// certificate.
+    imaps_port: Option<u16>,
     dir: TempDir,
 }
 
@@ -71,13 +180,27 @@ fn id_of(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// Dovecot on 127.0.0.1, plaintext, one passwd-file user, maildir in a
-/// temporary folder. As root it runs its mail processes as Debian's
-/// `dovecot` account; otherwise as the current user.
-async fn dovecot(binary: &str) -> Server {
+/// Dovecot on 127.0.0.1, one passwd-file user, maildir in a temporary
+/// folder. Without `certificates`, plaintext only; with them, `ssl =
+/// required`, STARTTLS on `port` and IMAPS on `imaps_port`. (Dovecot counts
+/// a connection from the server's own address as secure, so the helpers
+/// below still deliver and search in plain text.) As root it runs its mail
+/// processes as Debian's `dovecot` account; otherwise as the current user.
+async fn dovecot(binary: &str, certificates: Option<&Certificates>) -> Server {
     let dir = std::env::temp_dir().join(unique("respite_dovecot"));
     std::fs::create_dir_all(dir.join("home")).unwrap();
     let port = free_port();
+    let (ssl, imaps_port) = match certificates {
+        None => ("ssl = no\n".to_owned(), None),
+        Some(certificates) => (
+            format!(
+                "ssl = required\nssl_cert = <{}\nssl_key = <{}\n",
+                certificates.server_certificate().display(),
+                certificates.server_key().display()
+            ),
+            Some(free_port()),
+        ),
+    };
     let root = id_of(&["-u"]) == "0";
     let (mail_user, own_users) = if root {
         ("dovecot".to_owned(), String::new())
@@ -108,13 +231,14 @@ async fn dovecot(binary: &str) -> Server {
         dir.join("dovecot.conf"),
         format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
-             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
+             protocols = imap\nlisten = 127.0.0.1\n{ssl}disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\nfirst_valid_uid = 1\n{own_users}\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {d}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid={mail_user} gid={mail_user} home={d}/home/%u\n}}\n\
              mail_location = maildir:~/Maildir\n\
              service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
-             inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
+             inet_listener imaps {{\n    address = 127.0.0.1\n    port = {}\n    ssl = yes\n  }}\n}}\n",
+            imaps_port.unwrap_or(0)
         ),
     )
     .unwrap();
@@ -126,24 +250,38 @@ async fn dovecot(binary: &str) -> Server {
         .spawn()
         .unwrap();
     wait_for_port(port).await;
+    if let Some(imaps_port) = imaps_port {
+        wait_for_port(imaps_port).await;
+    }
     Server {
         child,
         port,
+        imaps_port,
         dir: TempDir(dir),
     }
 }
 
+/// How aiosmtpd protects its port.
+#[derive(Clone, Copy)]
+enum SmtpServerTls<'a> {
+    Plain,
+    /// STARTTLS, required before MAIL FROM and AUTH.
+    StartTlsRequired(&'a Certificates),
+    /// TLS from the first byte (SMTPS).
+    Implicit(&'a Certificates),
+}
+
 /// aiosmtpd on 127.0.0.1, saving each message as `N.eml` in its folder.
-async fn aiosmtpd(python: &str) -> Server {
+async fn aiosmtpd(python: &str, tls: SmtpServerTls<'_>) -> Server {
     let dir = std::env::temp_dir().join(unique("respite_smtp"));
     std::fs::create_dir_all(dir.join("mail")).unwrap();
     let port = free_port();
     let script = dir.join("sink.py");
     std::fs::write(
         &script,
-        r#"import os, signal, sys
+        r#"import os, signal, ssl, sys
 from aiosmtpd.controller import Controller
-out, port = sys.argv[1], int(sys.argv[2])
+out, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 class Save:
     count = 0
     async def handle_DATA(self, server, session, envelope):
@@ -153,21 +291,51 @@ class Save:
             f.write(envelope.original_content)
         os.rename(path + ".tmp", path)
         return "250 OK"
-Controller(Save(), hostname="127.0.0.1", port=port).start()
+tls = {}
+if mode != "plain":
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(sys.argv[4], sys.argv[5])
+    if mode == "starttls":
+        tls = dict(tls_context=context, require_starttls=True, auth_require_tls=True)
+    else:
+        tls = dict(ssl_context=context)
+Controller(Save(), hostname="127.0.0.1", port=port, **tls).start()
 signal.pause()
 "#,
     )
     .unwrap();
-    let child = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg(&script)
         .arg(dir.join("mail"))
-        .arg(port.to_string())
-        .spawn()
-        .unwrap();
+        .arg(port.to_string());
+    let certificates = match tls {
+        SmtpServerTls::Plain => {
+            command.arg("plain");
+            None
+        }
+        SmtpServerTls::StartTlsRequired(certificates) => {
+            command.arg("starttls");
+            Some(certificates)
+        }
+        SmtpServerTls::Implicit(certificates) => {
+            command.arg("tls");
+            Some(certificates)
+        }
+    };
+    if let Some(certificates) = certificates {
+        command
+            .arg(certificates.server_certificate())
+            .arg(certificates.server_key());
+    }
+    // Its log (a refused handshake prints a traceback) stays in its folder.
+    let log = std::fs::File::create(dir.join("aiosmtpd.log")).unwrap();
+    let child = command.stderr(log).spawn().unwrap();
     wait_for_port(port).await;
     Server {
         child,
         port,
+        imaps_port: None,
         dir: TempDir(dir),
     }
 }
@@ -189,11 +357,23 @@ fn imap_settings(port: u16) -> ImapSettings {
         user: USER.into(),
         password: PASSWORD.into(),
         tls: TlsMode::PlainLoopbackOnly,
+        ca: None,
         mailbox: "INBOX".into(),
         poll_interval: Duration::from_secs(60),
         clinic_address: USER.into(),
         clinic_region: "US".into(),
         default_time_zone: "America/Los_Angeles".into(),
+    }
+}
+
+/// Over TLS to `localhost`, the name in the server's certificate.
+fn tls_imap_settings(port: u16, tls: TlsMode, ca: Option<CaCertificates>) -> ImapSettings {
+    ImapSettings {
+        host: "localhost".into(),
+        port,
+        tls,
+        ca,
+        ..imap_settings(port)
     }
 }
 
@@ -252,7 +432,7 @@ async fn a_mailbox_message_becomes_exactly_one_inquiry_even_when_the_poll_is_int
         return;
     };
     for engine in engines() {
-        let server = dovecot(&binary).await;
+        let server = dovecot(&binary, None).await;
         let app = spawn(engine).await;
         let settings = imap_settings(server.port);
         let sender = "pat@example.org";
@@ -331,7 +511,7 @@ async fn an_email_with_no_text_part_is_refused_flagged_and_stores_nothing() {
         return;
     };
     for engine in engines() {
-        let server = dovecot(&binary).await;
+        let server = dovecot(&binary, None).await;
         let app = spawn(engine).await;
         let settings = imap_settings(server.port);
         let sender = "files@example.org";
@@ -366,22 +546,45 @@ async fn an_email_with_no_text_part_is_refused_flagged_and_stores_nothing() {
     }
 }
 
-async fn app_with_smtp(engine: Engine, port: u16) -> TestApp {
-    spawn_with(engine, smtp_config(port)).await
+fn smtp_settings(port: u16) -> SmtpSettings {
+    SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        user: None,
+        password: None,
+        tls: TlsMode::PlainLoopbackOnly,
+        ca: None,
+        from: Email::parse("hello@clinic.test").unwrap(),
+        from_name: "Respite Pain Clinic".into(),
+    }
 }
 
-/// The default settings, sending e-mail to the SMTP server on `port`.
+/// Over TLS to `localhost`, the name in the server's certificate.
+fn tls_smtp_settings(port: u16, tls: TlsMode, ca: Option<CaCertificates>) -> SmtpSettings {
+    SmtpSettings {
+        host: "localhost".into(),
+        tls,
+        ca,
+        ..smtp_settings(port)
+    }
+}
+
+async fn app_with_smtp(engine: Engine, smtp: SmtpSettings) -> TestApp {
+    spawn_with(
+        engine,
+        WebConfig {
+            smtp: Some(smtp),
+            ..WebConfig::default()
+        },
+    )
+    .await
+}
+
+/// The default settings, sending e-mail in plain to the SMTP server on
+/// `port` on loopback.
 fn smtp_config(port: u16) -> WebConfig {
     WebConfig {
-        smtp: Some(SmtpSettings {
-            host: "127.0.0.1".into(),
-            port,
-            user: None,
-            password: None,
-            tls: TlsMode::PlainLoopbackOnly,
-            from: Email::parse("hello@clinic.test").unwrap(),
-            from_name: "Respite Pain Clinic".into(),
-        }),
+        smtp: Some(smtp_settings(port)),
         ..WebConfig::default()
     }
 }
@@ -397,52 +600,67 @@ async fn inbound(app: &TestApp, from: &str, id: &str) -> i64 {
     outcome.inquiry_id
 }
 
+/// A front-desk user answers `sender`'s e-mail `message_id` from the
+/// inquiry page; the reply reaches `smtp` and threads under that message.
+async fn reply_reaches_the_server_and_threads(
+    app: &TestApp,
+    smtp: &Server,
+    sender: &str,
+    message_id: &str,
+) {
+    let inquiry = inbound(app, sender, message_id).await;
+    let session = app.sign_in(Role::FrontDesk).await;
+    let page = app
+        .get(&format!("/staff/inquiries/{inquiry}"), Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"email-reply\""));
+    let response = app
+        .post_form(
+            &format!("/staff/inquiries/{inquiry}/email"),
+            Some(&session),
+            &[
+                ("subject", "Re: Ketamine for CRPS?"),
+                ("body", "We will call you tonight."),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let files = saved_mail(&smtp.dir.0);
+    assert_eq!(files.len(), 1);
+    let raw = std::fs::read(&files[0]).unwrap();
+    let sent = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let from = sent.from().unwrap().first().unwrap();
+    assert_eq!(from.address(), Some("hello@clinic.test"));
+    let to = sent.to().unwrap().first().unwrap();
+    assert_eq!(to.address(), Some(sender));
+    assert_eq!(sent.subject(), Some("Re: Ketamine for CRPS?"));
+    assert_eq!(sent.in_reply_to().as_text(), Some(message_id));
+    assert_eq!(sent.references().as_text(), Some(message_id));
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.contains(&format!("In-Reply-To: <{message_id}>")),
+        "{text}"
+    );
+    let thread = app.store.thread_messages(inquiry).await.unwrap();
+    let reply = thread.iter().find(|m| !m.inbound).unwrap();
+    assert_eq!(Some(reply.external_id.as_str()), sent.message_id());
+    assert_eq!(reply.in_reply_to.as_deref(), Some(message_id));
+    assert_eq!(reply.channel, "email");
+}
+
 #[tokio::test]
 async fn a_staff_reply_reaches_the_smtp_server_and_threads() {
     let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
         return;
     };
     for engine in engines() {
-        let smtp = aiosmtpd(&python).await;
-        let app = app_with_smtp(engine, smtp.port).await;
-        let inquiry = inbound(&app, "lee@example.org", "ask-1@example.org").await;
-        let session = app.sign_in(Role::FrontDesk).await;
-        let page = app
-            .get(&format!("/staff/inquiries/{inquiry}"), Some(&session))
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(page.contains("id=\"email-reply\""), "{engine:?}");
-        let response = app
-            .post_form(
-                &format!("/staff/inquiries/{inquiry}/email"),
-                Some(&session),
-                &[
-                    ("subject", "Re: Ketamine for CRPS?"),
-                    ("body", "We will call you tonight."),
-                ],
-            )
+        let smtp = aiosmtpd(&python, SmtpServerTls::Plain).await;
+        let app = app_with_smtp(engine, smtp_settings(smtp.port)).await;
+        reply_reaches_the_server_and_threads(&app, &smtp, "lee@example.org", "ask-1@example.org")
             .await;
-        assert_eq!(response.status(), 303, "{engine:?}");
-        let files = saved_mail(&smtp.dir.0);
-        assert_eq!(files.len(), 1, "{engine:?}");
-        let raw = std::fs::read(&files[0]).unwrap();
-        let sent = mail_parser::MessageParser::default().parse(&raw).unwrap();
-        let from = sent.from().unwrap().first().unwrap();
-        assert_eq!(from.address(), Some("hello@clinic.test"));
-        let to = sent.to().unwrap().first().unwrap();
-        assert_eq!(to.address(), Some("lee@example.org"));
-        assert_eq!(sent.subject(), Some("Re: Ketamine for CRPS?"));
-        assert_eq!(sent.in_reply_to().as_text(), Some("ask-1@example.org"));
-        assert_eq!(sent.references().as_text(), Some("ask-1@example.org"));
-        let text = String::from_utf8_lossy(&raw);
-        assert!(text.contains("In-Reply-To: <ask-1@example.org>"), "{text}");
-        let thread = app.store.thread_messages(inquiry).await.unwrap();
-        let reply = thread.iter().find(|m| !m.inbound).unwrap();
-        assert_eq!(Some(reply.external_id.as_str()), sent.message_id());
-        assert_eq!(reply.in_reply_to.as_deref(), Some("ask-1@example.org"));
-        assert_eq!(reply.channel, "email");
     }
 }
 
@@ -452,8 +670,8 @@ async fn no_email_reply_is_sent_without_consent() {
         return;
     };
     for engine in engines() {
-        let smtp = aiosmtpd(&python).await;
-        let app = app_with_smtp(engine, smtp.port).await;
+        let smtp = aiosmtpd(&python, SmtpServerTls::Plain).await;
+        let app = app_with_smtp(engine, smtp_settings(smtp.port)).await;
         let inquiry = inbound(&app, "quiet@example.org", "ask-2@example.org").await;
         app.store
             .record_consent(
@@ -515,7 +733,7 @@ async fn a_booking_is_confirmed_and_reminded_by_email_with_the_ics_attached() {
         return;
     };
     for engine in engines() {
-        let smtp = aiosmtpd(&python).await;
+        let smtp = aiosmtpd(&python, SmtpServerTls::Plain).await;
         let config = |now: &str| WebConfig {
             clock: respite_web::Clock::Fixed(now.parse().unwrap()),
             messaging: respite_web::MessagingConfig {
@@ -648,5 +866,184 @@ async fn a_booking_is_confirmed_and_reminded_by_email_with_the_ics_attached() {
         assert!(sent
             .iter()
             .all(|m| m.channel == "email" && m.body.ends_with("[attached: consultation.ics]")));
+    }
+}
+
+#[tokio::test]
+async fn the_mailbox_is_polled_over_tls_and_starttls_trusting_the_clinic_ca() {
+    let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
+        return;
+    };
+    let Some(certificates) = certificates() else {
+        return;
+    };
+    for engine in engines() {
+        let server = dovecot(&binary, Some(&certificates)).await;
+        let app = spawn(engine).await;
+        let imaps_port = server.imaps_port.unwrap();
+        for (tls, port, sender) in [
+            (TlsMode::Tls, imaps_port, "imaps@example.org"),
+            (TlsMode::StartTls, server.port, "starttls@example.org"),
+        ] {
+            let message_id = format!("hello-{sender}");
+            deliver(
+                server.port,
+                &letter(sender, &message_id, "Please call me on (415) 555-2671."),
+            )
+            .await;
+            let settings = tls_imap_settings(port, tls, Some(certificates.clinic_ca()));
+            let report = imap::poll_once(&app.store, &settings).await.unwrap();
+            assert_eq!(
+                (report.stored, report.already_stored),
+                (1, 0),
+                "{engine:?} {tls:?}"
+            );
+            assert!(report.refused.is_empty(), "{engine:?} {tls:?}");
+            assert!(
+                search(server.port, "UNSEEN").await.is_empty(),
+                "{engine:?} {tls:?}"
+            );
+            let again = imap::poll_once(&app.store, &settings).await.unwrap();
+            assert_eq!(
+                (again.stored, again.already_stored),
+                (0, 0),
+                "{engine:?} {tls:?}"
+            );
+            assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?} {tls:?}");
+            assert!(app
+                .store
+                .has_message(MessageChannel::Email, &message_id)
+                .await
+                .unwrap());
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_the_clinic_ca_the_mailbox_poll_fails_on_the_certificate_and_stores_nothing() {
+    let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
+        return;
+    };
+    let Some(certificates) = certificates() else {
+        return;
+    };
+    for engine in engines() {
+        let server = dovecot(&binary, Some(&certificates)).await;
+        let app = spawn(engine).await;
+        let sender = "untrusted@example.org";
+        deliver(
+            server.port,
+            &letter(sender, "untrusted@example.org", "Is anyone there?"),
+        )
+        .await;
+        let imaps_port = server.imaps_port.unwrap();
+        for (tls, port) in [(TlsMode::Tls, imaps_port), (TlsMode::StartTls, server.port)] {
+            // Only the public roots: the server's certificate is not trusted.
+            let settings = tls_imap_settings(port, tls, None);
+            let err = imap::poll_once(&app.store, &settings).await.unwrap_err();
+            let PollError::Tls(reason) = &err else {
+                panic!("{engine:?} {tls:?}: not a TLS error: {err}")
+            };
+            assert!(
+                reason.contains("invalid peer certificate") && reason.contains("UnknownIssuer"),
+                "{engine:?} {tls:?}: {reason}"
+            );
+            assert_eq!(inquiries_from(&app, sender).await, 0, "{engine:?} {tls:?}");
+            assert_eq!(
+                search(server.port, "UNSEEN").await,
+                vec![1],
+                "{engine:?} {tls:?}"
+            );
+        }
+        // The same poll trusting the clinic's CA reads it: the certificate
+        // was the only reason.
+        let settings = tls_imap_settings(imaps_port, TlsMode::Tls, Some(certificates.clinic_ca()));
+        let report = imap::poll_once(&app.store, &settings).await.unwrap();
+        assert_eq!(report.stored, 1, "{engine:?}");
+        assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_staff_reply_is_sent_over_starttls_and_tls_trusting_the_clinic_ca() {
+    let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
+        return;
+    };
+    let Some(certificates) = certificates() else {
+        return;
+    };
+    for engine in engines() {
+        for (server_tls, tls) in [
+            (
+                SmtpServerTls::StartTlsRequired(&certificates),
+                TlsMode::StartTls,
+            ),
+            (SmtpServerTls::Implicit(&certificates), TlsMode::Tls),
+        ] {
+            let smtp = aiosmtpd(&python, server_tls).await;
+            let settings = tls_smtp_settings(smtp.port, tls, Some(certificates.clinic_ca()));
+            let app = app_with_smtp(engine, settings).await;
+            let sender = format!("{}@example.org", tls.as_str());
+            let message_id = format!("ask-{}@example.org", tls.as_str());
+            reply_reaches_the_server_and_threads(&app, &smtp, &sender, &message_id).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_the_clinic_ca_no_reply_is_sent_over_starttls_or_tls() {
+    let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
+        return;
+    };
+    let Some(certificates) = certificates() else {
+        return;
+    };
+    for engine in engines() {
+        for (server_tls, tls) in [
+            (
+                SmtpServerTls::StartTlsRequired(&certificates),
+                TlsMode::StartTls,
+            ),
+            (SmtpServerTls::Implicit(&certificates), TlsMode::Tls),
+        ] {
+            let smtp = aiosmtpd(&python, server_tls).await;
+            // Only the public roots: the server's certificate is not trusted.
+            let settings = tls_smtp_settings(smtp.port, tls, None);
+            let err = smtp::send(
+                &settings,
+                &Reply {
+                    to: Email::parse("lee@example.org").unwrap(),
+                    subject: "Hello".into(),
+                    body: "Any news?".into(),
+                    in_reply_to: None,
+                },
+            )
+            .await
+            .unwrap_err();
+            let SmtpError::Unreachable(reason) = &err else {
+                panic!("{tls:?}: not an unreachable server: {err}")
+            };
+            assert!(
+                reason.contains("invalid peer certificate") && reason.contains("UnknownIssuer"),
+                "{tls:?}: {reason}"
+            );
+
+            // Through the staff application: refused, nothing recorded.
+            let app = app_with_smtp(engine, settings).await;
+            let inquiry = inbound(&app, "lee@example.org", "ask-3@example.org").await;
+            let session = app.sign_in(Role::FrontDesk).await;
+            let response = app
+                .post_form(
+                    &format!("/staff/inquiries/{inquiry}/email"),
+                    Some(&session),
+                    &[("subject", "Hello"), ("body", "Any news?")],
+                )
+                .await;
+            assert_eq!(response.status(), 502, "{engine:?} {tls:?}");
+            let thread = app.store.thread_messages(inquiry).await.unwrap();
+            assert!(thread.iter().all(|m| m.inbound), "{engine:?} {tls:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(saved_mail(&smtp.dir.0).is_empty(), "{engine:?} {tls:?}");
+        }
     }
 }
