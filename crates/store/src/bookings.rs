@@ -291,31 +291,35 @@ impl Store {
                         )
                         .await?
                     }
-                    Some(id) => {
+                    Some(thread) => {
                         // The person wrote or called before: the booking
-                        // joins that thread, which fills in a contact it
-                        // lacked. Their open callbacks are done: the call
-                        // now happens at the booked time.
-                        sqlx::query(
-                            "UPDATE inquiries SET status = $1, \
-                             phone_e164 = COALESCE(phone_e164, $2), \
-                             email = COALESCE(email, $3), time_zone = $4 WHERE id = $5",
-                        )
-                        .bind(InquiryStatus::ConsultationBooked.as_str())
-                        .bind(phone)
-                        .bind(email)
-                        .bind(&booking.time_zone)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                        sqlx::query(
-                            "UPDATE callback_tasks SET done_at = $1 \
-                             WHERE inquiry_id = $2 AND done_at IS NULL",
-                        )
-                        .bind(to_millis(at))
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                        // joins that thread and fills in a contact it
+                        // lacked. When the name is the thread's own, the
+                        // open callbacks are done (the call now happens at
+                        // the booked time) and the zone is the booking's;
+                        // otherwise staff see the name given and decide.
+                        let id = thread.id;
+                        crate::threads::fill_contacts(&mut tx, id, phone, email).await?;
+                        sqlx::query("UPDATE inquiries SET status = $1 WHERE id = $2")
+                            .bind(InquiryStatus::ConsultationBooked.as_str())
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        if thread.same_person(&booking.name) {
+                            sqlx::query("UPDATE inquiries SET time_zone = $1 WHERE id = $2")
+                                .bind(&booking.time_zone)
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await?;
+                            sqlx::query(
+                                "UPDATE callback_tasks SET done_at = $1 \
+                                 WHERE inquiry_id = $2 AND done_at IS NULL",
+                            )
+                            .bind(to_millis(at))
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
                         let when = jiff::tz::TimeZone::get(&booking.time_zone)
                             .map(|zone| {
                                 booking
@@ -332,7 +336,9 @@ impl Store {
                             id,
                             from,
                             &format!(
-                                "Booked the free phone consultation for {when} on the public page."
+                                "Booked the free phone consultation for {when} on the public \
+                                 page, as {}.",
+                                booking.name
                             ),
                             at,
                         )

@@ -184,7 +184,7 @@ impl Store {
             }
         };
         let (inquiry_id, new_inquiry) = match open {
-            Some(id) => (id, false),
+            Some(thread) => (thread.id, false),
             None => {
                 let inquiry = new_inquiry_for(message);
                 let id =

@@ -57,10 +57,12 @@ impl Store {
 
     /// Stores an inquiry from the public form, committed before it returns
     /// (a caller acknowledges it only then). When the phone number or
-    /// e-mail address belongs to an open thread, the form joins it: the
-    /// thread takes the person's latest details (name, best times, time
-    /// zone, pain), fills in a contact it lacked, keeps the form's text as a
-    /// message, and gets a callback task unless one is open already.
+    /// e-mail address belongs to an open thread, the form joins it: it fills
+    /// in a contact the thread lacked, is kept as a message (with what the
+    /// form said), and the thread gets a callback task unless one is open.
+    /// Only when the form gives the thread's own name does it also take the
+    /// latest details (best times, time zone, pain): a number typed by
+    /// mistake must not rewrite someone else's thread.
     pub async fn record_web_inquiry(
         &self,
         inquiry: &NewInquiry,
@@ -79,30 +81,37 @@ impl Store {
                 };
                 (contact, true)
             }
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE inquiries SET name = $1, phone_e164 = COALESCE(phone_e164, $2), \
-                     email = COALESCE(email, $3), preferred_channel = $4, contact_windows = $5, \
-                     time_zone = $6, pain_area = $7, pain_duration = $8, \
-                     consent_at = COALESCE(consent_at, $9) WHERE id = $10",
-                )
-                .bind(&inquiry.name)
-                .bind(phone)
-                .bind(email)
-                .bind(inquiry.preferred_channel.as_str())
-                .bind(inquiries::windows_text(inquiry))
-                .bind(&inquiry.time_zone)
-                .bind(inquiry.pain_area.as_str())
-                .bind(inquiry.pain_duration.as_str())
-                .bind(inquiry.consent_to_contact.then(|| to_millis(at)))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                let body = if inquiry.message.trim().is_empty() {
-                    "Sent the contact form again, without a message.".to_owned()
-                } else {
-                    inquiry.message.clone()
-                };
+            Some(thread) => {
+                let id = thread.id;
+                fill_contacts(&mut tx, id, phone, email).await?;
+                if thread.same_person(&inquiry.name) {
+                    sqlx::query(
+                        "UPDATE inquiries SET preferred_channel = $1, contact_windows = $2, \
+                         time_zone = $3, pain_area = $4, pain_duration = $5, \
+                         consent_at = COALESCE(consent_at, $6) WHERE id = $7",
+                    )
+                    .bind(inquiry.preferred_channel.as_str())
+                    .bind(inquiries::windows_text(inquiry))
+                    .bind(&inquiry.time_zone)
+                    .bind(inquiry.pain_area.as_str())
+                    .bind(inquiry.pain_duration.as_str())
+                    .bind(inquiry.consent_to_contact.then(|| to_millis(at)))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let mut body = format!(
+                    "Contact form from {}; best times {} ({}); pain: {}, {}.",
+                    inquiry.name,
+                    inquiries::windows_text(inquiry),
+                    inquiry.time_zone,
+                    inquiry.pain_area.as_str(),
+                    inquiry.pain_duration.as_str(),
+                );
+                if !inquiry.message.trim().is_empty() {
+                    body.push_str("\n\n");
+                    body.push_str(inquiry.message.trim());
+                }
                 let from = phone.or(email).unwrap_or("web form");
                 record_web_message(&mut tx, id, from, &body, at).await?;
                 let (open_tasks,): (i64,) = sqlx::query_as(
@@ -135,6 +144,25 @@ impl Store {
     }
 }
 
+/// A person's open thread, as found by one of their addresses.
+pub(crate) struct OpenThread {
+    pub id: i64,
+    pub name: String,
+}
+
+impl OpenThread {
+    /// Whether `name` is the thread's own, ignoring case and spacing.
+    pub fn same_person(&self, name: &str) -> bool {
+        let fold = |text: &str| {
+            text.split_whitespace()
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        fold(&self.name) == fold(name)
+    }
+}
+
 /// The person's open thread (any status but closed), the most recent first,
 /// found by either address. E-mail addresses match without regard to case:
 /// RFC 5321 lets a server tell `Ana@` from `ana@`, but people do not, and
@@ -143,12 +171,13 @@ pub(crate) async fn open_thread_of(
     conn: &mut sqlx::AnyConnection,
     phone_e164: Option<&str>,
     email: Option<&str>,
-) -> StoreResult<Option<i64>> {
+) -> StoreResult<Option<OpenThread>> {
     if phone_e164.is_none() && email.is_none() {
         return Ok(None);
     }
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM inquiries WHERE status <> $1 AND (phone_e164 = $2 OR lower(email) = lower($3)) \
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, name FROM inquiries \
+         WHERE status <> $1 AND (phone_e164 = $2 OR lower(email) = lower($3)) \
          ORDER BY received_at DESC, id DESC LIMIT 1",
     )
     .bind(InquiryStatus::Closed.as_str())
@@ -156,7 +185,27 @@ pub(crate) async fn open_thread_of(
     .bind(email)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|(id,)| id))
+    Ok(row.map(|(id, name)| OpenThread { id, name }))
+}
+
+/// Gives thread `id` a phone number or e-mail address it does not have yet;
+/// never replaces one it has.
+pub(crate) async fn fill_contacts(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    phone_e164: Option<&str>,
+    email: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE inquiries SET phone_e164 = COALESCE(phone_e164, $1), \
+         email = COALESCE(email, $2) WHERE id = $3",
+    )
+    .bind(phone_e164)
+    .bind(email)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Keeps a contact made through the public pages as a message of the

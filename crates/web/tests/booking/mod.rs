@@ -180,8 +180,30 @@ async fn a_second_form_and_a_booking_join_the_persons_open_thread() {
         let thread = app.store.thread_messages(id).await.unwrap();
         assert_eq!(thread.len(), 1);
         assert_eq!(thread[0].channel, "web");
-        assert_eq!(thread[0].body, "Worse since last week; mornings are best.");
+        assert!(
+            thread[0].body.starts_with(
+                "Contact form from Ana López; best times weekends 10:00-12:00 (America/Chicago)"
+            ) && thread[0]
+                .body
+                .ends_with("\n\nWorse since last week; mornings are best."),
+            "{engine:?}: {}",
+            thread[0].body
+        );
         assert_eq!(open_tasks(&app, id).await, 1, "{engine:?}");
+
+        // Another name with her number (a typo, or someone else on her
+        // phone): kept in her thread for staff to see, but her details
+        // are not rewritten.
+        let mut stranger = inquiry_fields("Carl Doe");
+        stranger[5].1 = "08:00".into();
+        stranger[6].1 = "09:00".into();
+        app.post_form("/inquiries", None, &as_refs(&stranger)).await;
+        let record = app.store.inquiry(id).await.unwrap().unwrap();
+        assert_eq!(record.name, "Ana López");
+        assert!(record.contact_windows.contains("10:00"), "{engine:?}");
+        let thread = app.store.thread_messages(id).await.unwrap();
+        assert_eq!(thread.len(), 2);
+        assert!(thread[1].body.starts_with("Contact form from Carl Doe;"));
 
         // She books from the public page giving only her e-mail: the
         // booking joins the thread, and the callback is no longer needed.
@@ -200,13 +222,12 @@ async fn a_second_form_and_a_booking_join_the_persons_open_thread() {
             1
         );
         let thread = app.store.thread_messages(id).await.unwrap();
-        assert_eq!(thread.len(), 2);
-        assert!(
-            thread[1]
-                .body
-                .starts_with("Booked the free phone consultation for 2026-11-23 12:00 CST"),
-            "{engine:?}: {}",
-            thread[1].body
+        assert_eq!(thread.len(), 3);
+        assert_eq!(
+            thread[2].body,
+            "Booked the free phone consultation for 2026-11-23 12:00 CST on the public page, \
+             as Ana López.",
+            "{engine:?}"
         );
         assert_eq!(open_tasks(&app, id).await, 0, "{engine:?}");
 
