@@ -16,6 +16,7 @@ mod inquiries;
 mod jobs;
 mod messages;
 mod patients;
+mod schedule;
 mod staff;
 
 use std::path::Path;
@@ -42,6 +43,7 @@ pub use messages::{
     OutboundMessage, SmsPermission,
 };
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
+pub use schedule::AvailabilityRecord;
 pub use staff::{LoginFailures, SessionRecord, StaffUser};
 
 /// Which database engine a [`Store`] talks to.
