@@ -11,9 +11,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
-use crate::pages::{
-    audit, callbacks, consultations, public, schedule, sign_in, staff, webhooks,
-};
+use crate::pages::{audit, callbacks, consultations, public, schedule, sign_in, staff, webhooks};
 use crate::{csrf, AppState};
 
 const fn route(

@@ -159,14 +159,25 @@ pub async fn save_hours(
     let form = OpeningHoursForm {
         weekday: input.weekday,
         opens: [input.opens_1, input.opens_2, input.opens_3, input.opens_4],
-        closes: [input.closes_1, input.closes_2, input.closes_3, input.closes_4],
+        closes: [
+            input.closes_1,
+            input.closes_2,
+            input.closes_3,
+            input.closes_4,
+        ],
     };
     let hours = match form.validate() {
         Ok(hours) => hours,
         Err(errors) => {
             let refused = Refused::Hours(form, errors);
-            return show(&state, &session, &csrf.0, refused, StatusCode::UNPROCESSABLE_ENTITY)
-                .await;
+            return show(
+                &state,
+                &session,
+                &csrf.0,
+                refused,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     state
@@ -225,8 +236,10 @@ pub async fn remove_holiday(
     State(state): State<AppState>,
     Form(input): Form<DayInput>,
 ) -> Result<Response, AppError> {
-    let day: Date = schedule::parse_date(&input.day)
-        .map_err(|message| AppError::BadRequest { field: "day", message })?;
+    let day: Date = schedule::parse_date(&input.day).map_err(|message| AppError::BadRequest {
+        field: "day",
+        message,
+    })?;
     if !state.store.remove_holiday(day).await? {
         return Err(AppError::BadRequest {
             field: "day",
@@ -313,12 +326,7 @@ fn done(record: &str, section: &str) -> Result<Response, AppError> {
 }
 
 fn today(state: &AppState) -> Date {
-    state
-        .config
-        .clock
-        .now()
-        .to_zoned(clinic_zone(state))
-        .date()
+    state.config.clock.now().to_zoned(clinic_zone(state)).date()
 }
 
 /// Active staff who take consultations: id, name, role.
@@ -411,10 +419,7 @@ async fn show(
         let end = holiday.day.tomorrow().ok().and_then(|d| start_of(d, &zone));
         let booked = match (start, end) {
             (Some(start), Some(end)) => {
-                state
-                    .store
-                    .booked_consultations_between(start, end)
-                    .await?
+                state.store.booked_consultations_between(start, end).await?
             }
             _ => 0,
         };
