@@ -99,7 +99,8 @@ pub fn parse_time_of_day(text: &str) -> Result<Time, String> {
     }
     let hour: i8 = text[0..2].parse().map_err(|_| bad())?;
     let minute: i8 = text[3..5].parse().map_err(|_| bad())?;
-    if !(0 <= hour && hour <= 23 && 0 <= minute && minute <= 59) {
+    // Two ASCII digits each: never negative.
+    if hour > 23 || minute > 59 {
         return Err(bad());
     }
     Time::new(hour, minute, 0, 0).map_err(|_| bad())
