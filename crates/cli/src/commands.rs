@@ -153,7 +153,7 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
         let user = store
             .create_staff_user(email, name, *role, &hash, now)
             .await?;
-        if matches!(role, Role::FrontDesk | Role::Clinician) {
+        if role.takes_consultations() {
             consulting.push(user.id);
         }
     }

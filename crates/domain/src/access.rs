@@ -30,6 +30,11 @@ pub enum Permission {
     ReadAuditTrail,
     /// Create and change staff users.
     ManageUsers,
+    /// See the consultation schedule: opening hours, holidays and who takes
+    /// consultations when (no health data).
+    ReadSchedule,
+    /// Change opening hours, holidays and consultation availability.
+    ManageSchedule,
 }
 
 impl Role {
@@ -55,15 +60,23 @@ impl Role {
         }
     }
 
+    /// Whether staff of this role take the free phone consultations (the
+    /// front desk and clinicians; issue 5), and so have weekly availability.
+    pub fn takes_consultations(self) -> bool {
+        matches!(self, Role::FrontDesk | Role::Clinician)
+    }
+
     /// The single grant table (SPEC §2). Front desk sees contact data, never
     /// clinical notes; the administrator runs the system but, by the
     /// minimum-necessary principle, is not granted clinical records.
     pub fn grants(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
+            // The front desk books consultations, so it sees the schedule
+            // the slots come from; it does not change it.
             Role::FrontDesk => matches!(
                 permission,
-                ReadInquiries | WriteInquiries | ReadPatientDirectory
+                ReadInquiries | WriteInquiries | ReadPatientDirectory | ReadSchedule
             ),
             Role::Nurse => matches!(
                 permission,
@@ -79,7 +92,12 @@ impl Role {
             ),
             Role::Admin => matches!(
                 permission,
-                ReadInquiries | ReadPatientDirectory | ReadAuditTrail | ManageUsers
+                ReadInquiries
+                    | ReadPatientDirectory
+                    | ReadAuditTrail
+                    | ManageUsers
+                    | ReadSchedule
+                    | ManageSchedule
             ),
         }
     }
@@ -127,6 +145,17 @@ mod tests {
             let is_admin = role == Role::Admin;
             assert_eq!(role.grants(Permission::ReadAuditTrail), is_admin);
             assert_eq!(role.grants(Permission::ManageUsers), is_admin);
+        }
+    }
+
+    #[test]
+    fn only_admin_changes_the_schedule_and_the_front_desk_sees_it() {
+        for role in Role::ALL {
+            assert_eq!(role.grants(Permission::ManageSchedule), role == Role::Admin);
+            assert_eq!(
+                role.grants(Permission::ReadSchedule),
+                matches!(role, Role::Admin | Role::FrontDesk)
+            );
         }
     }
 

@@ -11,6 +11,7 @@ pub mod consultation;
 pub mod contact;
 pub mod inquiry;
 pub mod messaging;
+pub mod schedule;
 
 pub use access::{Permission, Role};
 pub use contact::{Email, PhoneNumber};

@@ -101,23 +101,23 @@ fn from_row(row: ConsultationRow) -> StoreResult<ConsultationRecord> {
     })
 }
 
-fn weekday_number(weekday: Weekday) -> i64 {
+pub(crate) fn weekday_number(weekday: Weekday) -> i64 {
     i64::from(weekday.to_monday_one_offset())
 }
 
-fn weekday_from(number: i64) -> StoreResult<Weekday> {
+pub(crate) fn weekday_from(number: i64) -> StoreResult<Weekday> {
     i8::try_from(number)
         .ok()
         .and_then(|n| Weekday::from_monday_one_offset(n).ok())
         .ok_or_else(|| StoreError::Corrupt(format!("weekday {number}")))
 }
 
-fn time_from(text: &str) -> StoreResult<Time> {
+pub(crate) fn time_from(text: &str) -> StoreResult<Time> {
     text.parse()
         .map_err(|_| StoreError::Corrupt(format!("time of day `{text}`")))
 }
 
-fn hhmm(time: Time) -> String {
+pub(crate) fn hhmm(time: Time) -> String {
     time.strftime("%H:%M").to_string()
 }
 
@@ -161,55 +161,6 @@ impl Store {
             });
         }
         Ok(schedule)
-    }
-
-    /// Replaces the clinic's opening hours.
-    pub async fn set_opening_hours(&self, hours: &[OpeningHours]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM clinic_opening_hours")
-            .execute(&mut *tx)
-            .await?;
-        for h in hours {
-            sqlx::query(
-                "INSERT INTO clinic_opening_hours (weekday, opens, closes) VALUES ($1, $2, $3)",
-            )
-            .bind(weekday_number(h.weekday))
-            .bind(hhmm(h.opens))
-            .bind(hhmm(h.closes))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn add_holiday(&self, day: Date, name: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO clinic_holidays (day, name) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING",
-        )
-        .bind(day.to_string())
-        .bind(name)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Adds a weekly interval in which a staff member takes consultations.
-    pub async fn add_staff_availability(
-        &self,
-        availability: &StaffAvailability,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO staff_availability (staff_user_id, weekday, starts, ends) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(availability.staff_user_id)
-        .bind(weekday_number(availability.weekday))
-        .bind(hhmm(availability.starts))
-        .bind(hhmm(availability.ends))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Slots held by a consultation that is not cancelled, starting in

@@ -16,6 +16,7 @@ mod inquiries;
 mod jobs;
 mod messages;
 mod patients;
+mod schedule;
 mod staff;
 mod threads;
 
@@ -43,6 +44,7 @@ pub use messages::{
     OutboundMessage, SmsPermission,
 };
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
+pub use schedule::AvailabilityRecord;
 pub use staff::{LoginFailures, SessionRecord, StaffUser};
 pub use threads::WebContact;
 

@@ -11,7 +11,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
-use crate::pages::{audit, callbacks, consultations, public, sign_in, staff, webhooks};
+use crate::pages::{audit, callbacks, consultations, public, schedule, sign_in, staff, webhooks};
 use crate::{csrf, AppState};
 
 const fn route(
@@ -278,6 +278,58 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("Appointment", "update"),
             ),
             post(consultations::no_show),
+        ),
+        // The consultation schedule: no health data, but a change decides
+        // which times people are offered, so each change is audited.
+        (
+            route("GET", "/staff/schedule", Staff(ReadSchedule), None),
+            get(schedule::schedule_page),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/schedule/hours",
+                Staff(ManageSchedule),
+                audited("Schedule", "update"),
+            ),
+            post(schedule::save_hours),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/schedule/holidays",
+                Staff(ManageSchedule),
+                audited("Schedule", "create"),
+            ),
+            post(schedule::add_holiday),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/schedule/holidays/remove",
+                Staff(ManageSchedule),
+                audited("Schedule", "delete"),
+            ),
+            post(schedule::remove_holiday),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/schedule/availability",
+                Staff(ManageSchedule),
+                audited("Schedule", "create"),
+            ),
+            post(schedule::add_availability),
+        ),
+        (
+            // The path id is the availability interval's.
+            route(
+                "POST",
+                "/staff/schedule/availability/{id}/remove",
+                Staff(ManageSchedule),
+                audited("Schedule", "delete"),
+            ),
+            post(schedule::remove_availability),
         ),
         (
             route(

@@ -4,6 +4,7 @@ mod booking;
 mod callbacks;
 mod email;
 mod messaging;
+mod schedule;
 mod support;
 
 use std::time::Duration;
@@ -196,6 +197,17 @@ async fn every_route_refuses_the_unsigned_and_the_wrong_role_and_audits_the_allo
         for role in Role::ALL {
             sessions.push((role, app.sign_in(role).await));
         }
+        let front_desk = staff_id(&app, Role::FrontDesk).await;
+        let availability_id = app
+            .store
+            .add_staff_availability(&respite_domain::booking::StaffAvailability {
+                staff_user_id: front_desk,
+                weekday: jiff::civil::Weekday::Tuesday,
+                starts: jiff::civil::time(9, 0, 0, 0),
+                ends: jiff::civil::time(10, 0, 0, 0),
+            })
+            .await
+            .unwrap();
 
         let specs = route_specs();
         assert!(specs
@@ -208,12 +220,14 @@ async fn every_route_refuses_the_unsigned_and_the_wrong_role_and_audits_the_allo
                 patient_id
             } else if spec.path.contains("callbacks") {
                 task_id
+            } else if spec.path.contains("availability") {
+                availability_id
             } else {
                 inquiry_id
             };
             // A valid form for each POST that takes one, so that an allowed
             // request does what it is for (the route is audited as such).
-            let fields = valid_fields_for(spec.path);
+            let fields = valid_fields_for(spec.path, front_desk);
             let path = spec.path.replace("{id}", &id.to_string());
             let required = match spec.access {
                 Access::Public => {
@@ -615,9 +629,25 @@ async fn sqlite_databases_are_in_wal_mode() {
 }
 
 /// A valid form for each POST route of the enumeration test (empty for the
-/// others).
-fn valid_fields_for(path: &str) -> Vec<(&'static str, String)> {
+/// others); `front_desk` is the front desk's user id (who consults).
+fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> {
+    let front_desk = front_desk.to_string();
     let fields: &[(&'static str, &str)] = match path {
+        "/staff/schedule/hours" => &[
+            ("weekday", "saturday"),
+            ("opens_1", "10:00"),
+            ("closes_1", "14:00"),
+        ],
+        // Added, then removed by the next route.
+        "/staff/schedule/holidays" => &[("day", "2099-12-24"), ("name", "Route test holiday")],
+        "/staff/schedule/holidays/remove" => &[("day", "2099-12-24")],
+        // Inside the default hours (weekdays 09:00–17:00).
+        "/staff/schedule/availability" => &[
+            ("staff_user_id", front_desk.as_str()),
+            ("weekday", "monday"),
+            ("starts", "09:00"),
+            ("ends", "12:00"),
+        ],
         "/staff/callbacks/{id}/attempts" => &[("outcome", "no-answer"), ("note", "")],
         // No staff member has availability in this test, so the slot is
         // refused by rule (422, audited as invalid): the route still runs.
@@ -638,4 +668,16 @@ fn valid_fields_for(path: &str) -> Vec<(&'static str, String)> {
         _ => &[],
     };
     fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+}
+
+async fn staff_id(app: &TestApp, role: Role) -> i64 {
+    let email = format!("{}@clinic.test", role.as_str());
+    app.store
+        .staff_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.email == email)
+        .unwrap()
+        .id
 }

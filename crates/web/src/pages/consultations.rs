@@ -107,7 +107,7 @@ async fn open_days(state: &AppState, zone: &TimeZone) -> Result<Vec<SlotDay>, Ap
     Ok(days)
 }
 
-fn clinic_zone(state: &AppState) -> TimeZone {
+pub(crate) fn clinic_zone(state: &AppState) -> TimeZone {
     TimeZone::get(&state.config.clinic_time_zone).unwrap_or(TimeZone::UTC)
 }
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod callbacks;
 pub mod consultations;
 pub mod public;
+pub mod schedule;
 pub mod sign_in;
 pub mod staff;
 pub mod webhooks;
@@ -30,6 +31,7 @@ pub struct Nav {
     pub patients: bool,
     pub charts: bool,
     pub audit: bool,
+    pub schedule: bool,
     pub csrf: String,
 }
 
@@ -44,6 +46,7 @@ impl Nav {
             patients: role.grants(Permission::ReadPatientDirectory),
             charts: role.grants(Permission::ReadClinicalRecords),
             audit: role.grants(Permission::ReadAuditTrail),
+            schedule: role.grants(Permission::ReadSchedule),
             csrf: csrf.to_owned(),
         }
     }

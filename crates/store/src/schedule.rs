@@ -1,0 +1,255 @@
+//! Changing the consultation schedule (the administrator's schedule page):
+//! the clinic's opening hours per weekday, its holidays, and each staff
+//! member's weekly availability. The rules (`HH:MM`, no overlap, inside the
+//! opening hours) are `respite_domain::schedule`'s; here each change is one
+//! transaction, and the changes that read before they write (availability:
+//! "does it overlap?") run serialised, so that two administrators at once
+//! cannot leave overlapping intervals.
+//!
+//! Booked consultations are never touched: the schedule decides which slots
+//! are offered to new bookings, nothing else.
+
+use jiff::civil::{Date, Weekday};
+use jiff::Timestamp;
+use respite_domain::booking::{OpeningHours, StaffAvailability};
+use respite_domain::schedule::Holiday;
+
+use crate::bookings::{hhmm, time_from, weekday_from, weekday_number};
+use crate::{is_unique_violation, to_millis, Engine, Store, StoreError, StoreResult};
+
+/// One interval of a staff member's weekly availability, with its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AvailabilityRecord {
+    pub id: i64,
+    pub availability: StaffAvailability,
+}
+
+impl Store {
+    /// The clinic's opening hours, by weekday (Monday first), then opening.
+    pub async fn opening_hours(&self) -> StoreResult<Vec<OpeningHours>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT weekday, opens, closes FROM clinic_opening_hours ORDER BY weekday, opens",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(weekday, opens, closes)| {
+                Ok(OpeningHours {
+                    weekday: weekday_from(weekday)?,
+                    opens: time_from(&opens)?,
+                    closes: time_from(&closes)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces the opening hours of `weekday` with `hours` (empty: closed
+    /// that day), in one transaction. Every entry of `hours` must be of
+    /// `weekday`.
+    pub async fn replace_opening_hours_of(
+        &self,
+        weekday: Weekday,
+        hours: &[OpeningHours],
+    ) -> StoreResult<()> {
+        if hours.iter().any(|h| h.weekday != weekday) {
+            return Err(StoreError::Conflict {
+                field: "weekday",
+                message: "every interval must be of the weekday being replaced".into(),
+            });
+        }
+        let mut tx = self.schedule_transaction().await?;
+        sqlx::query("DELETE FROM clinic_opening_hours WHERE weekday = $1")
+            .bind(weekday_number(weekday))
+            .execute(&mut *tx)
+            .await?;
+        for h in hours {
+            sqlx::query(
+                "INSERT INTO clinic_opening_hours (weekday, opens, closes) VALUES ($1, $2, $3)",
+            )
+            .bind(weekday_number(h.weekday))
+            .bind(hhmm(h.opens))
+            .bind(hhmm(h.closes))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces all of the clinic's opening hours (the demo and tests).
+    pub async fn set_opening_hours(&self, hours: &[OpeningHours]) -> StoreResult<()> {
+        let mut tx = self.schedule_transaction().await?;
+        sqlx::query("DELETE FROM clinic_opening_hours")
+            .execute(&mut *tx)
+            .await?;
+        for h in hours {
+            sqlx::query(
+                "INSERT INTO clinic_opening_hours (weekday, opens, closes) VALUES ($1, $2, $3)",
+            )
+            .bind(weekday_number(h.weekday))
+            .bind(hhmm(h.opens))
+            .bind(hhmm(h.closes))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Holidays on or after `from`, earliest first.
+    pub async fn holidays_from(&self, from: Date) -> StoreResult<Vec<Holiday>> {
+        // ISO dates compare as text in calendar order.
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT day, name FROM clinic_holidays WHERE day >= $1 ORDER BY day")
+                .bind(from.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(day, name)| {
+                let day = day
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("holiday `{day}`")))?;
+                Ok(Holiday { day, name })
+            })
+            .collect()
+    }
+
+    /// Adds a holiday; a day that is a holiday already is refused with
+    /// [`StoreError::Conflict`] on `day`.
+    pub async fn add_holiday(&self, holiday: &Holiday) -> StoreResult<()> {
+        let inserted = sqlx::query("INSERT INTO clinic_holidays (day, name) VALUES ($1, $2)")
+            .bind(holiday.day.to_string())
+            .bind(&holiday.name)
+            .execute(&self.pool)
+            .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict {
+                field: "day",
+                message: format!("{} is a holiday already", holiday.day),
+            }),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Removes the holiday on `day`; false if there is none.
+    pub async fn remove_holiday(&self, day: Date) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM clinic_holidays WHERE day = $1")
+            .bind(day.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every recorded interval of weekly availability, by staff member,
+    /// weekday and start.
+    pub async fn staff_availability(&self) -> StoreResult<Vec<AvailabilityRecord>> {
+        let rows: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(
+            "SELECT id, staff_user_id, weekday, starts, ends FROM staff_availability \
+             ORDER BY staff_user_id, weekday, starts",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, staff_user_id, weekday, starts, ends)| {
+                Ok(AvailabilityRecord {
+                    id,
+                    availability: StaffAvailability {
+                        staff_user_id,
+                        weekday: weekday_from(weekday)?,
+                        starts: time_from(&starts)?,
+                        ends: time_from(&ends)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a weekly interval in which a staff member takes consultations
+    /// and returns its id. One that overlaps an interval of the same staff
+    /// member and weekday is refused with [`StoreError::Conflict`] on
+    /// `starts` (the domain checks this first; this is the guard against two
+    /// administrators adding at once).
+    pub async fn add_staff_availability(
+        &self,
+        availability: &StaffAvailability,
+    ) -> StoreResult<i64> {
+        let mut tx = self.schedule_transaction().await?;
+        // `HH:MM` texts compare in time order.
+        let overlapping: Option<(String, String)> = sqlx::query_as(
+            "SELECT starts, ends FROM staff_availability \
+             WHERE staff_user_id = $1 AND weekday = $2 AND starts < $3 AND ends > $4 LIMIT 1",
+        )
+        .bind(availability.staff_user_id)
+        .bind(weekday_number(availability.weekday))
+        .bind(hhmm(availability.ends))
+        .bind(hhmm(availability.starts))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((starts, ends)) = overlapping {
+            return Err(StoreError::Conflict {
+                field: "starts",
+                message: format!(
+                    "overlaps this staff member's interval {starts}–{ends} on the same day"
+                ),
+            });
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO staff_availability (staff_user_id, weekday, starts, ends) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(availability.staff_user_id)
+        .bind(weekday_number(availability.weekday))
+        .bind(hhmm(availability.starts))
+        .bind(hhmm(availability.ends))
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Removes one interval of availability; false if there is none.
+    pub async fn remove_staff_availability(&self, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM staff_availability WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// How many consultations are booked (not cancelled, not yet held)
+    /// starting in `[from, to)`: the schedule page names them when a change
+    /// touches their day, since they stay booked.
+    pub async fn booked_consultations_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<i64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM consultations \
+             WHERE status = 'booked' AND starts_at >= $1 AND starts_at < $2",
+        )
+        .bind(to_millis(from))
+        .bind(to_millis(to))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
+    /// A transaction for a schedule change, serialised with every other:
+    /// SQLite takes its write lock first; PostgreSQL takes one advisory lock
+    /// (schedule changes are rare, one lock is enough).
+    async fn schedule_transaction(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                // 7274670: this module's lock space.
+                sqlx::query("SELECT pg_advisory_xact_lock(7274670)")
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        })
+    }
+}
