@@ -401,9 +401,10 @@ test('7. the front desk, on a phone, sees the callback queue in window order and
     await after.locator('a.name').click();
     await page.waitForURL((url) => /^\/staff\/inquiries\/\d+$/.test(url.pathname));
     assert.equal(await page.locator('h1').innerText(), `Inquiry from ${name}`);
-    const attempt = page.locator('table#attempts tbody tr');
+    const attempt = page.locator('#thread li.attempt');
     assert.equal(await attempt.count(), 1);
-    assert.match(await attempt.innerText(), /frontdesk@demo\.respite\.test\s+no-answer\s+Rang, no answer/);
+    assert.match(await attempt.innerText(), /call attempt by frontdesk@demo\.respite\.test: no-answer\s+Rang, no answer/);
+    assert.equal(await horizontalOverflow(page), 0, 'the inquiry page, with its thread, fits a phone');
     await shot('inquiry-with-attempt');
   });
 });

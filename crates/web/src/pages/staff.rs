@@ -74,8 +74,6 @@ pub async fn home(
 struct InquiryPage {
     nav: Nav,
     inquiry: InquiryRow,
-    /// Contact attempts with their time in the clinic's zone.
-    attempts: Vec<(respite_store::ContactAttemptRecord, String)>,
     chart: Option<respite_store::ConvertedChart>,
     can_consult: bool,
     can_convert: bool,
@@ -111,11 +109,7 @@ pub async fn inquiry(
     let id = record.id;
     let tz = &state.config.clinic_time_zone;
     let received = clinic_time(record.received_at, tz);
-    let attempt_records = state.store.contact_attempts(id).await?;
-    let attempts = attempt_records
-        .iter()
-        .map(|a| (a.clone(), clinic_time(a.at, tz)))
-        .collect();
+    let attempts = state.store.contact_attempts(id).await?;
     let role = session.user.role;
     // Messages, calls and attempts, in the order they happened.
     let messages = state.store.thread_messages(id).await?;
@@ -126,7 +120,7 @@ pub async fn inquiry(
             when: clinic_time(record.at, tz),
             item: ThreadItem::Message(record),
         })
-        .chain(attempt_records.into_iter().map(|attempt| ThreadRow {
+        .chain(attempts.into_iter().map(|attempt| ThreadRow {
             at: attempt.at,
             when: clinic_time(attempt.at, tz),
             item: ThreadItem::Attempt(attempt),
@@ -142,7 +136,6 @@ pub async fn inquiry(
     render(&InquiryPage {
         nav: Nav::new(&session, &csrf.0),
         inquiry: InquiryRow { record, received },
-        attempts,
         chart: state.store.inquiry_chart(id).await?,
         can_consult: role.grants(respite_domain::Permission::WriteInquiries),
         can_convert: role.grants(respite_domain::Permission::WriteClinicalRecords),
