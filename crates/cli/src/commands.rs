@@ -34,6 +34,7 @@ pub async fn serve(
     bind: SocketAddr,
     messaging: respite_web::MessagingConfig,
     mail: crate::MailConfig,
+    reminders: respite_web::ReminderConfig,
 ) -> anyhow::Result<()> {
     let store = open(&url).await?;
     let listener = TcpListener::bind(bind)
@@ -57,6 +58,7 @@ pub async fn serve(
     let config = WebConfig {
         messaging,
         smtp: mail.smtp,
+        reminders,
         ..WebConfig::default()
     };
     run_server(listener, store, config).await

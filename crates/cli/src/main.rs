@@ -34,6 +34,8 @@ enum Command {
         messaging: MessagingArgs,
         #[command(flatten)]
         mail: Box<MailArgs>,
+        #[command(flatten)]
+        reminders: ReminderArgs,
     },
     /// Serve a fresh database filled with a synthetic demo clinic, and print
     /// the URL and the demo logins.
@@ -139,6 +141,27 @@ impl MessagingArgs {
             clinic_phone: self.clinic_phone,
         })
     }
+}
+
+/// When the confirmations and reminders of a booked consultation go out.
+#[derive(Args)]
+struct ReminderArgs {
+    /// Reminders before each consultation, e.g. 24h,1h (hours h or minutes
+    /// m, from 5m to 336h), or none.
+    #[arg(long, env = "RESPITE_REMINDERS", default_value = "24h,1h", value_parser = parse_reminders)]
+    reminders: ReminderLeads,
+    /// Hours of the person's own clock in which no text and no reminder is
+    /// sent, HH:MM-HH:MM.
+    #[arg(long, env = "RESPITE_QUIET_HOURS", default_value = "21:00-08:00", value_parser = respite_domain::booking::QuietHours::parse)]
+    quiet_hours: respite_domain::booking::QuietHours,
+}
+
+/// The reminder lead times, largest first (one flag value, not repeated).
+#[derive(Clone)]
+struct ReminderLeads(Vec<jiff::SignedDuration>);
+
+fn parse_reminders(text: &str) -> Result<ReminderLeads, String> {
+    respite_domain::booking::parse_reminder_leads(text).map(ReminderLeads)
 }
 
 /// E-mail: the clinic mailbox polled over IMAP, replies sent over SMTP.
@@ -362,9 +385,14 @@ fn run_async(command: Command) -> anyhow::Result<()> {
                 bind,
                 messaging,
                 mail,
+                reminders,
             } => {
                 let mail = mail.into_config(&respite_web::WebConfig::default())?;
-                commands::serve(db.url(), bind, messaging.into_config()?, mail).await
+                let reminders = respite_web::ReminderConfig {
+                    before: reminders.reminders.0,
+                    quiet_hours: reminders.quiet_hours,
+                };
+                commands::serve(db.url(), bind, messaging.into_config()?, mail, reminders).await
             }
             Command::Demo { bind } => commands::demo(bind).await,
             Command::Migrate { db } => commands::migrate(db.url()).await,

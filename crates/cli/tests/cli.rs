@@ -139,6 +139,22 @@ fn bad_messaging_settings_name_the_setting() {
 }
 
 #[test]
+fn bad_reminder_settings_name_the_setting_and_the_rule() {
+    let (ok, _, stderr) = run(&["serve", "--reminders", "1d"], "");
+    assert!(!ok);
+    assert!(
+        stderr.contains("--reminders") && stderr.contains("like 24h,1h"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(&["serve", "--quiet-hours", "21:00-21:00"], "");
+    assert!(!ok);
+    assert!(
+        stderr.contains("--quiet-hours") && stderr.contains("HH:MM-HH:MM"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn bad_mail_settings_name_the_setting() {
     let (ok, _, stderr) = run(&["serve", "--imap-tls", "plain"], "");
     assert!(!ok);

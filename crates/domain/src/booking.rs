@@ -480,6 +480,44 @@ mod tests {
     }
 }
 
+/// The longest lead time of a reminder: two weeks before the call.
+pub const REMINDER_MAX_LEAD_HOURS: i64 = 14 * 24;
+
+/// Reads the reminder lead times, a comma-separated list such as `24h,1h`
+/// or `48h,90m` (hours `h` or minutes `m`, each from 5 minutes to two
+/// weeks, no repeats), or `none` for no reminders. Largest first.
+pub fn parse_reminder_leads(text: &str) -> Result<Vec<SignedDuration>, String> {
+    let rule = "must be a comma-separated list like 24h,1h (hours h or minutes m, \
+                each from 5m to 336h, no repeats), or none";
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut leads = Vec::new();
+    for item in text.split(',') {
+        let item = item.trim();
+        let (number, minutes_per) = if let Some(n) = item.strip_suffix('h') {
+            (n, 60)
+        } else if let Some(n) = item.strip_suffix('m') {
+            (n, 1)
+        } else {
+            return Err(rule.to_owned());
+        };
+        let n: i64 = number.parse().map_err(|_| rule)?;
+        let minutes = n.checked_mul(minutes_per).ok_or(rule)?;
+        if !(5..=REMINDER_MAX_LEAD_HOURS * 60).contains(&minutes) {
+            return Err(rule.to_owned());
+        }
+        let lead = SignedDuration::from_mins(minutes);
+        if leads.contains(&lead) {
+            return Err(rule.to_owned());
+        }
+        leads.push(lead);
+    }
+    leads.sort_by(|a, b| b.cmp(a));
+    Ok(leads)
+}
+
 /// Hours in which no text goes to a person, on their own clock: from
 /// `starts` (e.g. 21:00) to `ends` the next morning (e.g. 08:00).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -500,6 +538,31 @@ impl Default for QuietHours {
 }
 
 impl QuietHours {
+    /// Reads `HH:MM-HH:MM` (24-hour, e.g. `21:00-08:00`); the hours may
+    /// run past midnight but must not be empty.
+    pub fn parse(text: &str) -> Result<QuietHours, String> {
+        let rule = "must be HH:MM-HH:MM, e.g. 21:00-08:00, with two different times";
+        let (starts, ends) = text.trim().split_once('-').ok_or(rule)?;
+        let time = |t: &str| -> Result<Time, String> {
+            let t = t.trim();
+            let (h, m) = t.split_once(':').ok_or(rule)?;
+            if h.len() != 2 || m.len() != 2 {
+                return Err(rule.to_owned());
+            }
+            let hour: i8 = h.parse().map_err(|_| rule)?;
+            let minute: i8 = m.parse().map_err(|_| rule)?;
+            Time::new(hour, minute, 0, 0).map_err(|_| rule.to_owned())
+        };
+        let hours = QuietHours {
+            starts: time(starts)?,
+            ends: time(ends)?,
+        };
+        if hours.starts == hours.ends {
+            return Err(rule.to_owned());
+        }
+        Ok(hours)
+    }
+
     fn contains(&self, time: Time) -> bool {
         if self.starts <= self.ends {
             self.starts <= time && time < self.ends
@@ -609,5 +672,47 @@ mod quiet_tests {
             "2026-11-02T00:00Z",
             Some("2026-11-01T16:00Z"),
         );
+    }
+
+    #[test]
+    fn reminder_leads_parse_and_refuse_what_cannot_be_a_reminder() {
+        let hours = |h| SignedDuration::from_hours(h);
+        assert_eq!(
+            parse_reminder_leads("24h,1h"),
+            Ok(vec![hours(24), hours(1)])
+        );
+        assert_eq!(
+            parse_reminder_leads(" 90m , 48h "),
+            Ok(vec![hours(48), SignedDuration::from_mins(90)])
+        );
+        assert_eq!(parse_reminder_leads("none"), Ok(Vec::new()));
+        for bad in [
+            "", "24", "1d", "4m", "337h", "24h,24h", "60m,1h", "-1h", "h", "24h;1h",
+        ] {
+            let err = parse_reminder_leads(bad).unwrap_err();
+            assert!(
+                err.starts_with("must be a comma-separated list"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn quiet_hours_parse_across_midnight_and_refuse_nonsense() {
+        assert_eq!(QuietHours::parse("21:00-08:00"), Ok(QuietHours::default()));
+        let day = QuietHours::parse("12:30-13:30").unwrap();
+        assert!(day.contains(Time::constant(13, 0, 0, 0)));
+        assert!(!day.contains(Time::constant(14, 0, 0, 0)));
+        for bad in [
+            "",
+            "21:00",
+            "21-08",
+            "9:00-08:00",
+            "25:00-08:00",
+            "21:00-21:00",
+            "21:60-08:00",
+        ] {
+            assert!(QuietHours::parse(bad).is_err(), "{bad}");
+        }
     }
 }
