@@ -393,14 +393,29 @@ impl Store {
 
     /// Cancels a booked consultation; false if it is not booked (already
     /// cancelled, held, missed) or does not exist.
-    pub async fn cancel_consultation(&self, id: i64) -> StoreResult<bool> {
+    /// Cancels a booked consultation, with the jobs that tell the person
+    /// (enqueued in the same transaction); false if it is not booked.
+    pub async fn cancel_consultation(
+        &self,
+        id: i64,
+        at: Timestamp,
+        jobs: &[crate::NewJob],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE consultations SET status = 'cancelled' WHERE id = $1 AND status = 'booked'",
         )
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        for job in jobs {
+            crate::jobs::enqueue(&mut tx, job, at).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Moves a booked consultation to `slot`. The unique index refuses a

@@ -1,6 +1,6 @@
 //! The worker of the job queue (`respite_store`'s `jobs` table): the
-//! confirmations and the reminders of a booked consultation, by text and by
-//! e-mail (with the `.ics` attached). Jobs are enqueued in the booking's
+//! confirmations, the reminders and the cancellation notice of a
+//! consultation, by text and by e-mail (with the `.ics` attached). Jobs are enqueued in the booking's
 //! transaction and done here, by whichever server claims them; every text
 //! goes through [`crate::sms::send_text`] (STOP and consent) and every
 //! e-mail through [`crate::email::send_email_with`] (consent); reminders
@@ -28,6 +28,41 @@ pub const CONFIRMATION: &str = "confirmation-sms";
 pub const REMINDER: &str = "reminder-sms";
 pub const CONFIRMATION_EMAIL: &str = "confirmation-email";
 pub const REMINDER_EMAIL: &str = "reminder-email";
+pub const CANCELLATION: &str = "cancellation-sms";
+pub const CANCELLATION_EMAIL: &str = "cancellation-email";
+
+/// The jobs that tell a person their consultation is cancelled: a text
+/// (outside the quiet hours, and only while it is still before the call's
+/// time) to a phone number, an e-mail with the cancelled `.ics` at once to
+/// an address.
+pub fn cancellation_jobs(
+    config: &WebConfig,
+    record: &ConsultationRecord,
+    now: Timestamp,
+) -> Vec<NewJob> {
+    let zone = TimeZone::get(&record.time_zone).unwrap_or(TimeZone::UTC);
+    let starts = record.starts_at;
+    let job = |kind: &str, run_at| NewJob {
+        kind: kind.into(),
+        idempotency_key: format!(
+            "consultation-{}:{kind}:{}",
+            record.id,
+            starts.as_millisecond()
+        ),
+        consultation_id: Some(record.id),
+        run_at,
+    };
+    let mut jobs = Vec::new();
+    if record.phone_e164.is_some() {
+        if let Some(run_at) = booking::text_time(now, &zone, config.reminders.quiet_hours, starts) {
+            jobs.push(job(CANCELLATION, run_at));
+        }
+    }
+    if record.email.is_some() {
+        jobs.push(job(CANCELLATION_EMAIL, now));
+    }
+    jobs
+}
 
 /// The jobs of a new (or moved) booking: a confirmation and a reminder at
 /// each configured lead time, by text when the booking has a phone number
@@ -115,19 +150,24 @@ async fn run(state: &AppState, job: &Job) -> Result<bool, StoreError> {
     let outcome = match record {
         None => Outcome::NotSent("skipped: no consultation".into()),
         Some(record)
-            if record.status != "booked"
+            if record.status != wanted_status(&job.kind)
                 || !job
                     .idempotency_key
                     .ends_with(&format!(":{}", record.starts_at.as_millisecond())) =>
         {
-            Outcome::NotSent("skipped: the consultation was moved or is no longer booked".into())
+            Outcome::NotSent(format!(
+                "skipped: the consultation was moved or is no longer {}",
+                wanted_status(&job.kind)
+            ))
         }
         Some(ConsultationRecord {
             inquiry_id: None, ..
         }) => Outcome::NotSent("skipped: the consultation has no thread".into()),
         Some(record) => match job.kind.as_str() {
-            CONFIRMATION | REMINDER => text(state, job, &record).await?,
-            CONFIRMATION_EMAIL | REMINDER_EMAIL => email(state, job, &record).await?,
+            CONFIRMATION | REMINDER | CANCELLATION => text(state, job, &record).await?,
+            CONFIRMATION_EMAIL | REMINDER_EMAIL | CANCELLATION_EMAIL => {
+                email(state, job, &record).await?
+            }
             other => Outcome::NotSent(format!("skipped: unknown kind `{other}`")),
         },
     };
@@ -151,6 +191,16 @@ async fn run(state: &AppState, job: &Job) -> Result<bool, StoreError> {
             tracing::warn!(job = job.id, kind = %job.kind, "message job failed; see its last_error");
             Ok(false)
         }
+    }
+}
+
+/// The status a consultation must still have for a job of `kind` to be
+/// sent: a confirmation or reminder of a booking that was cancelled since
+/// is not sent, nor a cancellation of one that is booked again.
+fn wanted_status(kind: &str) -> &'static str {
+    match kind {
+        CANCELLATION | CANCELLATION_EMAIL => "cancelled",
+        _ => "booked",
     }
 }
 
@@ -202,10 +252,10 @@ async fn text(
         Some(link) => format!(" To change or cancel: {link}"),
         None => String::new(),
     };
-    let body = if job.kind == CONFIRMATION {
-        format!("{clinic}: your free 15-minute phone consultation is booked for {when}. We will call you then.{change} Reply STOP to stop texts.")
-    } else {
-        format!("{clinic}: a reminder that we will call you for your free phone consultation on {when}.{change} Reply STOP to stop texts.")
+    let body = match job.kind.as_str() {
+        CONFIRMATION => format!("{clinic}: your free 15-minute phone consultation is booked for {when}. We will call you then.{change} Reply STOP to stop texts."),
+        CANCELLATION => format!("{clinic}: your free phone consultation on {when} is cancelled. You are welcome to book a new time. Reply STOP to stop texts."),
+        _ => format!("{clinic}: a reminder that we will call you for your free phone consultation on {when}.{change} Reply STOP to stop texts."),
     };
     Ok(
         match crate::sms::send_text(state, inquiry_id, &phone, &body).await {
@@ -232,31 +282,52 @@ async fn email(
     };
     let when = person_time(record);
     let clinic = &state.config.clinic_name;
-    let confirmation = job.kind == CONFIRMATION_EMAIL;
-    let subject = if confirmation {
-        format!("Your free phone consultation: {when}")
+    let name = &record.name;
+    let (subject, body) = if job.kind == CANCELLATION_EMAIL {
+        let again = match &state.config.messaging.public_url {
+            Some(base) => format!(
+                "You are welcome to book a new time at {}/consultations\n",
+                base.trim_end_matches('/')
+            ),
+            None => "You are welcome to book a new time by replying to this e-mail.\n".to_owned(),
+        };
+        (
+            format!("Cancelled: your free phone consultation on {when}"),
+            format!(
+                "Dear {name},\n\nyour free phone consultation with {clinic} on {when} (your time) \
+                 is cancelled.\n\n{again}\
+                 The attached file consultation.ics removes the call from your calendar.\n\n{clinic}\n"
+            ),
+        )
     } else {
-        format!("Reminder: your free phone consultation on {when}")
+        let (subject, opening) = if job.kind == CONFIRMATION_EMAIL {
+            (
+                format!("Your free phone consultation: {when}"),
+                format!("your free 15-minute phone consultation with {clinic} is booked for {when} (your time)."),
+            )
+        } else {
+            (
+                format!("Reminder: your free phone consultation on {when}"),
+                format!("a reminder of your free 15-minute phone consultation with {clinic} on {when} (your time)."),
+            )
+        };
+        let number = record
+            .phone_e164
+            .as_deref()
+            .unwrap_or("the number you gave us");
+        let change = match change_link(state, record).await? {
+            Some(link) => format!("To reschedule or cancel, open {link}\n"),
+            None => "To reschedule or cancel, reply to this e-mail or call us.\n".to_owned(),
+        };
+        (
+            subject,
+            format!(
+                "Dear {name},\n\n{opening} {staff} will call you at {number}.\n\n{change}\
+                 The attached file consultation.ics puts the call in your calendar.\n\n{clinic}\n",
+                staff = record.staff_name,
+            ),
+        )
     };
-    let opening = if confirmation {
-        format!("your free 15-minute phone consultation with {clinic} is booked for {when} (your time).")
-    } else {
-        format!("a reminder of your free 15-minute phone consultation with {clinic} on {when} (your time).")
-    };
-    let number = record
-        .phone_e164
-        .as_deref()
-        .unwrap_or("the number you gave us");
-    let change = match change_link(state, record).await? {
-        Some(link) => format!("To reschedule or cancel, open {link}\n"),
-        None => "To reschedule or cancel, reply to this e-mail or call us.\n".to_owned(),
-    };
-    let body = format!(
-        "Dear {name},\n\n{opening} {staff} will call you at {number}.\n\n{change}\
-         The attached file consultation.ics puts the call in your calendar.\n\n{clinic}\n",
-        name = record.name,
-        staff = record.staff_name,
-    );
     let ics = crate::ical::calendar(
         clinic,
         &[crate::ical::person_event(clinic, record)],

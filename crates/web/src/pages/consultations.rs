@@ -349,7 +349,13 @@ pub async fn cancel(
         Ok(record) => record,
         Err(refusal) => return Ok(refusal),
     };
-    if !state.store.cancel_consultation(record.id).await? {
+    let now = state.config.clock.now();
+    let jobs = crate::jobs::cancellation_jobs(&state.config, &record, now);
+    if !state
+        .store
+        .cancel_consultation(record.id, now, &jobs)
+        .await?
+    {
         return Err(AppError::BadRequest {
             field: "token",
             message: "this consultation is no longer booked, so it cannot be cancelled".into(),
@@ -358,7 +364,7 @@ pub async fn cancel(
     let mut response = page(
         StatusCode::OK,
         "Your consultation is cancelled",
-        "We have cancelled your free phone consultation. You can book a new time on our consultations page.",
+        "We have cancelled your free phone consultation, and will confirm it by text or e-mail. You can book a new time on our consultations page.",
     );
     response
         .extensions_mut()

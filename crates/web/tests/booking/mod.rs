@@ -791,6 +791,8 @@ async fn reminder_jobs_survive_a_restart_run_once_and_keep_out_of_the_night() {
             .post_form("/consultations", None, &as_refs(&fields))
             .await;
         assert_eq!(response.status(), 303, "{engine:?}");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let token = location.split_once("token=").unwrap().1.to_owned();
         // Nothing was sent inline.
         assert!(api.received().is_empty());
         // Enqueued: the confirmation and the 24-hour reminder fall in the
@@ -853,5 +855,27 @@ async fn reminder_jobs_survive_a_restart_run_once_and_keep_out_of_the_night() {
             .unwrap()
             .iter()
             .all(|j| j.done && j.last_error.is_none()));
+
+        // She cancels (at 23:30 IST): the text that says so waits for the
+        // morning, and goes once.
+        let cancelled = app
+            .post_form(
+                "/consultations/booking/cancel",
+                None,
+                &[("token", token.as_str())],
+            )
+            .await;
+        assert_eq!(cancelled.status(), 200, "{engine:?}");
+        let night = restarted("2026-11-23T02:00Z").await;
+        assert_eq!(respite_web::jobs::run_due(&night).await.unwrap(), 0);
+        let morning = restarted("2026-11-23T02:31Z").await;
+        assert_eq!(respite_web::jobs::run_due(&morning).await.unwrap(), 1);
+        assert_eq!(respite_web::jobs::run_due(&morning).await.unwrap(), 0);
+        let texts = api.received();
+        assert_eq!(texts.len(), 3, "{engine:?}");
+        assert!(texts[2]
+            .field("Body")
+            .unwrap()
+            .contains("consultation on Monday 23 November, 11:30 PM IST is cancelled"));
     }
 }

@@ -725,7 +725,7 @@ async fn server_state(app: &TestApp, config: WebConfig) -> respite_web::AppState
 /// Monday 23 November 2026, 08:00 PST at the clinic; the person books
 /// 10:00 PST, which is 12:00 CST on their own clock (Chicago).
 #[tokio::test]
-async fn a_booking_is_confirmed_and_reminded_by_email_with_the_ics_attached() {
+async fn a_booking_is_confirmed_reminded_and_cancelled_by_email_with_the_ics_attached() {
     let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
         return;
     };
@@ -795,25 +795,28 @@ async fn a_booking_is_confirmed_and_reminded_by_email_with_the_ics_attached() {
         assert_eq!(files.len(), 2, "{engine:?}");
 
         // Read by Python's email package and PyPI icalendar.
-        let output = Command::new(&ical_python)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/email/confirmation_check.py"
-            ))
-            .arg("America/Chicago")
-            .args(&files)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let mails: Vec<serde_json::Value> = String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+        let read = |files: &[PathBuf]| -> Vec<serde_json::Value> {
+            let output = Command::new(&ical_python)
+                .arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/email/confirmation_check.py"
+                ))
+                .arg("America/Chicago")
+                .args(files)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout)
+                .unwrap()
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect()
+        };
+        let mails = read(&files);
         assert_eq!(
             mails[0]["subject"],
             "Your free phone consultation: Monday 23 November, 12:00 PM CST"
@@ -866,6 +869,31 @@ async fn a_booking_is_confirmed_and_reminded_by_email_with_the_ics_attached() {
         assert!(sent
             .iter()
             .all(|m| m.channel == "email" && m.body.ends_with("[attached: consultation.ics]")));
+
+        // She cancels with that link: one more e-mail says so, and its .ics
+        // cancels the same event in her calendar.
+        let token = path.split("token=").nth(1).unwrap();
+        let cancelled = app
+            .post_form("/consultations/booking/cancel", None, &[("token", token)])
+            .await;
+        assert_eq!(cancelled.status(), 200, "{engine:?}");
+        let later = server_state(&app, config("2026-11-23T17:05Z")).await;
+        assert_eq!(respite_web::jobs::run_due(&later).await.unwrap(), 1);
+        assert_eq!(respite_web::jobs::run_due(&later).await.unwrap(), 0);
+        let files = saved_mail(&smtp.dir.0);
+        assert_eq!(files.len(), 3, "{engine:?}");
+        let cancellation = &read(&files[2..])[0];
+        assert_eq!(
+            cancellation["subject"],
+            "Cancelled: your free phone consultation on Monday 23 November, 12:00 PM CST"
+        );
+        let events = cancellation["events"].as_array().unwrap();
+        assert_eq!(events[0]["status"], "CANCELLED");
+        assert_eq!(events[0]["uid"], mails[0]["events"][0]["uid"]);
+        assert!(cancellation["text"]
+            .as_str()
+            .unwrap()
+            .contains("book a new time at https://clinic.example.org/consultations"));
     }
 }
 
