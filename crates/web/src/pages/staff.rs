@@ -153,6 +153,16 @@ pub struct TextForm {
     body: String,
 }
 
+/// Back to the inquiry after a message went out, the audit naming the
+/// stored message.
+fn sent(inquiry_id: i64, message_id: i64) -> Response {
+    let mut response = Redirect::to(&format!("/staff/inquiries/{inquiry_id}")).into_response();
+    response
+        .extensions_mut()
+        .insert(AuditedRecord(message_id.to_string()));
+    response
+}
+
 /// `typed`, trimmed: refused, naming `field`, when empty (with `hint`) or
 /// longer than `max` characters.
 fn required_text<'a>(
@@ -199,13 +209,7 @@ pub async fn send_sms(
             message: "this inquiry has no phone number to text".into(),
         })?;
     match send_text(&state, id, &phone, body).await {
-        Ok(message_id) => {
-            let mut response = Redirect::to(&format!("/staff/inquiries/{id}")).into_response();
-            response
-                .extensions_mut()
-                .insert(AuditedRecord(message_id.to_string()));
-            Ok(response)
-        }
+        Ok(message_id) => Ok(sent(id, message_id)),
         Err(err @ (SendError::OptedOut | SendError::NoConsent)) => Ok(page(
             StatusCode::CONFLICT,
             "Not sent",
@@ -270,13 +274,7 @@ pub async fn send_email(
             message: "this inquiry has no e-mail address to write to".into(),
         })?;
     match crate::email::send_email(&state, id, &to, subject, body).await {
-        Ok(message_id) => {
-            let mut response = Redirect::to(&format!("/staff/inquiries/{id}")).into_response();
-            response
-                .extensions_mut()
-                .insert(AuditedRecord(message_id.to_string()));
-            Ok(response)
-        }
+        Ok(message_id) => Ok(sent(id, message_id)),
         Err(err @ (SendEmailError::NoConsent | SendEmailError::NotConfigured)) => Ok(page(
             StatusCode::CONFLICT,
             "Not sent",
