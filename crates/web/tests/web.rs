@@ -16,24 +16,22 @@ use respite_web::routes::route_specs;
 use respite_web::WebConfig;
 use support::*;
 
-#[tokio::test]
-async fn healthz_reports_the_database() {
-    for engine in engines() {
-        let app = spawn(engine).await;
-        let response = app.get("/healthz", None).await;
-        assert_eq!(response.status(), 200, "{engine:?}");
-        assert_eq!(
-            response.text().await.unwrap(),
-            r#"{"status":"ok","database":"ok"}"#
-        );
-        app.store.close().await;
-        let response = app.get("/healthz", None).await;
-        assert_eq!(
-            response.status(),
-            503,
-            "{engine:?}: closed pool must report unavailable"
-        );
-    }
+both_engines!(healthz_reports_the_database);
+async fn healthz_reports_the_database(engine: Engine) {
+    let app = spawn(engine).await;
+    let response = app.get("/healthz", None).await;
+    assert_eq!(response.status(), 200, "{engine:?}");
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"status":"ok","database":"ok"}"#
+    );
+    app.store.close().await;
+    let response = app.get("/healthz", None).await;
+    assert_eq!(
+        response.status(),
+        503,
+        "{engine:?}: closed pool must report unavailable"
+    );
 }
 
 #[tokio::test]

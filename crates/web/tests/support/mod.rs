@@ -25,6 +25,42 @@ pub fn engines() -> Vec<Engine> {
     engines
 }
 
+/// Declares a storage test once per engine, as two named tests
+/// `NAME::sqlite` and `NAME::postgres`, so that a failure on one engine never
+/// hides the other's result. `NAME` is an `async fn NAME(engine: Engine)`.
+/// Without `RESPITE_TEST_POSTGRES` the PostgreSQL test says so and passes,
+/// unless `RESPITE_REQUIRE_POSTGRES` is set (the test command sets both).
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(respite_store::Engine::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if $crate::support::postgres_available() {
+                    super::$name(respite_store::Engine::Postgres).await
+                }
+            }
+        }
+    )+};
+}
+
+/// Whether the PostgreSQL half of the storage tests can run; panics when the
+/// test command requires it and it is missing.
+pub fn postgres_available() -> bool {
+    if std::env::var("RESPITE_TEST_POSTGRES").is_ok() {
+        return true;
+    }
+    if std::env::var("RESPITE_REQUIRE_POSTGRES").is_ok() {
+        panic!("RESPITE_REQUIRE_POSTGRES is set but RESPITE_TEST_POSTGRES is not");
+    }
+    eprintln!("note: RESPITE_TEST_POSTGRES not set: PostgreSQL test skipped");
+    false
+}
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
