@@ -15,7 +15,7 @@ use respite_domain::booking::{OpeningHours, StaffAvailability};
 use respite_domain::schedule::Holiday;
 
 use crate::bookings::{hhmm, time_from, weekday_from, weekday_number};
-use crate::{is_unique_violation, to_millis, Engine, Store, StoreError, StoreResult};
+use crate::{from_millis, is_unique_violation, to_millis, Engine, Store, StoreError, StoreResult};
 
 /// One interval of a staff member's weekly availability, with its id.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,6 +234,26 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(count)
+    }
+
+    /// The start of every consultation booked (not cancelled, not yet held)
+    /// in `[from, to)`, earliest first: one query for the schedule page,
+    /// which counts them per holiday.
+    pub async fn booked_starts_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<Timestamp>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT starts_at FROM consultations \
+             WHERE status = 'booked' AND starts_at >= $1 AND starts_at < $2 \
+             ORDER BY starts_at",
+        )
+        .bind(to_millis(from))
+        .bind(to_millis(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(ms,)| from_millis(ms)).collect()
     }
 
     /// A transaction for a schedule change, serialised with every other:

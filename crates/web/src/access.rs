@@ -2,21 +2,23 @@
 //! finds the signed-in staff member, asks the role table (domain
 //! `Role::grants`) whether the route's permission is granted, refuses
 //! otherwise, and writes the audit entry for every route that touches health
-//! data, with its outcome.
+//! data, with its outcome. A request refused earlier, by the CSRF layer, is
+//! audited through [`audit_refusal`], so that every request to an audited
+//! route leaves exactly one entry.
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, RawPathParams, Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use respite_domain::Permission;
 use respite_store::{AuditEntry, Outcome};
 
 use crate::auth::{current_session, StaffSession};
-use crate::error::page;
-use crate::AppState;
+use crate::{AppError, AppState};
 
 /// Who may use a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,100 +62,93 @@ pub struct Guard {
     pub spec: RouteSpec,
 }
 
+/// The guard of every route: who is asking, may they, run the handler,
+/// audit the outcome.
 pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     let Guard { app, spec } = guard;
-    let now = Timestamp::now();
-    let source = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+    let now = app.config.clock.now();
     let (mut parts, body) = request.into_parts();
-    let resource_id = match axum::RequestPartsExt::extract::<RawPathParams>(&mut parts).await {
-        Ok(params) => params.iter().next().map_or_else(
-            || "*".to_owned(),
-            |(_, value)| value.chars().take(64).collect(),
-        ),
-        Err(_) => "*".to_owned(),
-    };
-    let is_get = parts.method == Method::GET;
-    let original_path = parts.uri.path().to_owned();
-
+    let subject = Subject::of(&mut parts).await;
     let session = match current_session(&app.store, &app.config, &parts.headers, now).await {
         Ok(session) => session,
         Err(err) => {
             tracing::error!(error = %err, "session lookup failed");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Unavailable",
-                "The clinic's database cannot be reached. Try again in a moment.",
-            );
+            return AppError::Unavailable(DATABASE_UNREACHABLE).into_response();
         }
     };
 
-    let audit = |actor: Option<&StaffSession>, outcome: Outcome, record: Option<String>| {
-        let store = app.store.clone();
-        let source = source.clone();
-        let resource_id = record.unwrap_or_else(|| resource_id.clone());
-        let (actor, role) = match actor {
-            Some(s) => (s.user.email.clone(), s.user.role.as_str().to_owned()),
-            None if spec.access == Access::Public => ("public".to_owned(), "public".to_owned()),
-            None => ("anonymous".to_owned(), "none".to_owned()),
-        };
-        async move {
-            let Some(audited) = spec.audited else {
-                return Ok(());
-            };
-            store
-                .append_audit(&AuditEntry {
-                    at: now,
-                    actor,
-                    actor_role: role,
-                    action: audited.action.to_owned(),
-                    resource_type: audited.resource.to_owned(),
-                    resource_id,
-                    source_address: source,
-                    outcome,
-                })
-                .await
-        }
-    };
-
-    // Deny unless granted.
-    let refusal = match (spec.access, &session) {
-        (Access::Public, _) => None,
-        (Access::SignedIn | Access::Staff(_), None) => Some(if is_get {
-            let next = percent_encode_path(&original_path);
-            Redirect::to(&format!("/staff/login?next={next}")).into_response()
-        } else {
-            page(
-                StatusCode::UNAUTHORIZED,
-                "Please sign in",
-                "session: sign in to continue.",
-            )
-        }),
-        (Access::SignedIn, Some(_)) => None,
-        (Access::Staff(permission), Some(s)) if s.user.role.grants(permission) => None,
-        (Access::Staff(_), Some(s)) => Some(page(
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            &format!(
-                "role: the {} role does not give access to this page.",
-                s.user.role.label()
-            ),
-        )),
-    };
-    if let Some(refusal) = refusal {
-        if let Err(err) = audit(session.as_ref(), Outcome::Denied, None).await {
-            tracing::error!(error = %err, "audit append failed");
-        }
-        return refusal;
+    if let Err(refusal) = check_access(spec, session.as_ref(), &parts) {
+        subject
+            .record(&app, spec, session.as_ref(), Outcome::Denied, now)
+            .await
+            .ok();
+        return refusal.into_response();
     }
 
     let mut request = Request::from_parts(parts, body);
     if let Some(session) = &session {
         request.extensions_mut().insert(session.clone());
     }
-    let mut response = next.run(request).await;
+    let response = next.run(request).await;
+    finish(&app, spec, subject, session.as_ref(), response, now).await
+}
+
+/// Audits a request to an audited route that a layer before the guard (the
+/// CSRF check) refused: outcome denied, the actor from the session if one
+/// is live, the resource from the route.
+pub async fn audit_refusal(app: &AppState, spec: RouteSpec, parts: &mut Parts) {
+    if spec.audited.is_none() {
+        return;
+    }
+    let now = app.config.clock.now();
+    let subject = Subject::of(parts).await;
+    let session = current_session(&app.store, &app.config, &parts.headers, now)
+        .await
+        .unwrap_or_else(|err| {
+            tracing::error!(error = %err, "session lookup failed");
+            None
+        });
+    subject
+        .record(app, spec, session.as_ref(), Outcome::Denied, now)
+        .await
+        .ok();
+}
+
+const DATABASE_UNREACHABLE: &str =
+    "The clinic's database cannot be reached. Try again in a moment.";
+const AUDIT_UNWRITABLE: &str =
+    "The audit trail cannot be written, so this page is not shown. Try again in a moment.";
+
+/// Deny unless granted.
+fn check_access(
+    spec: RouteSpec,
+    session: Option<&StaffSession>,
+    parts: &Parts,
+) -> Result<(), AppError> {
+    match (spec.access, session) {
+        (Access::Public, _) | (Access::SignedIn, Some(_)) => Ok(()),
+        (Access::SignedIn | Access::Staff(_), None) => Err(AppError::Unauthorised {
+            // A page can be come back to after signing in; a form cannot.
+            return_to: (parts.method == Method::GET).then(|| parts.uri.path().to_owned()),
+        }),
+        (Access::Staff(permission), Some(s)) if s.user.role.grants(permission) => Ok(()),
+        (Access::Staff(_), Some(s)) => Err(AppError::Forbidden {
+            role: s.user.role.label(),
+        }),
+    }
+}
+
+/// Audits a served request with the outcome its status shows; a response
+/// whose access cannot be audited is replaced by 503. Staff pages are
+/// marked not to be cached.
+async fn finish(
+    app: &AppState,
+    spec: RouteSpec,
+    mut subject: Subject,
+    session: Option<&StaffSession>,
+    mut response: Response,
+    now: Timestamp,
+) -> Response {
     let status = response.status();
     let outcome = if status.is_server_error() {
         Outcome::Error
@@ -162,18 +157,16 @@ pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next)
     } else {
         Outcome::Success
     };
-    let created = response
-        .extensions()
-        .get::<AuditedRecord>()
-        .map(|r| r.0.clone());
-    if let Err(err) = audit(session.as_ref(), outcome, created).await {
+    if let Some(created) = response.extensions().get::<AuditedRecord>() {
+        subject.resource_id = created.0.clone();
+    }
+    if subject
+        .record(app, spec, session, outcome, now)
+        .await
+        .is_err()
+    {
         // An access to health data that cannot be audited is not served.
-        tracing::error!(error = %err, "audit append failed");
-        return page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Unavailable",
-            "The audit trail cannot be written, so this page is not shown. Try again in a moment.",
-        );
+        return AppError::Unavailable(AUDIT_UNWRITABLE).into_response();
     }
     if spec.access != Access::Public {
         // Staff pages hold health data: never keep them in a shared cache.
@@ -185,13 +178,63 @@ pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next)
     response
 }
 
-fn percent_encode_path(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+/// What an audit entry says about the request, whoever is asking: where it
+/// came from and the record its path names.
+struct Subject {
+    source: String,
+    /// The first path parameter (at most 64 characters), else `*`.
+    resource_id: String,
+}
+
+impl Subject {
+    async fn of(parts: &mut Parts) -> Subject {
+        let source = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+        let resource_id = match axum::RequestPartsExt::extract::<RawPathParams>(parts).await {
+            Ok(params) => params.iter().next().map_or_else(
+                || "*".to_owned(),
+                |(_, value)| value.chars().take(64).collect(),
+            ),
+            Err(_) => "*".to_owned(),
+        };
+        Subject {
+            source,
+            resource_id,
+        }
+    }
+
+    /// Appends the route's audit entry, if it has one; a failure is logged
+    /// and returned.
+    async fn record(
+        &self,
+        app: &AppState,
+        spec: RouteSpec,
+        session: Option<&StaffSession>,
+        outcome: Outcome,
+        at: Timestamp,
+    ) -> Result<(), ()> {
+        let Some(audited) = spec.audited else {
+            return Ok(());
+        };
+        let (actor, actor_role) = match session {
+            Some(s) => (s.user.email.clone(), s.user.role.as_str().to_owned()),
+            None if spec.access == Access::Public => ("public".to_owned(), "public".to_owned()),
+            None => ("anonymous".to_owned(), "none".to_owned()),
+        };
+        app.store
+            .append_audit(&AuditEntry {
+                at,
+                actor,
+                actor_role,
+                action: audited.action.to_owned(),
+                resource_type: audited.resource.to_owned(),
+                resource_id: self.resource_id.clone(),
+                source_address: self.source.clone(),
+                outcome,
+            })
+            .await
+            .map_err(|err| tracing::error!(error = %err, "audit append failed"))
+    }
 }

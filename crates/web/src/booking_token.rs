@@ -20,6 +20,10 @@ pub enum TokenError {
     Forged,
     #[error("token: this link has expired; call the clinic to change your consultation")]
     Expired,
+    /// The consultation was moved after the link was made: only the link of
+    /// the latest confirmation names it.
+    #[error("token: this link is from before your consultation was moved; use the link in your latest confirmation")]
+    Moved,
 }
 
 /// The server's signing secret, created on first use.

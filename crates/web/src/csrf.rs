@@ -5,14 +5,15 @@
 //! "Fetch Metadata headers".
 
 use axum::body::{to_bytes, Body};
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::SET_COOKIE;
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::auth::{cookie, random_hex, set_cookie};
-use crate::error::page;
+use crate::error::CsrfRefusal;
+use crate::{AppError, AppState};
 
 pub const CSRF_COOKIE: &str = "respite_csrf";
 pub const CSRF_FIELD: &str = "csrf";
@@ -24,8 +25,39 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 pub struct CsrfToken(pub String);
 
 /// Checks unsafe requests and hands the token to handlers. Webhooks are not
-/// behind this layer: they carry the provider's signature instead.
-pub async fn protect(request: Request, next: Next) -> Response {
+/// behind this layer: they carry the provider's signature instead. A refused
+/// request to an audited route is audited as denied: the route's own guard
+/// never sees it.
+pub async fn protect(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    match check(request).await {
+        Ok((request, token, fresh)) => {
+            let mut response = next.run(request).await;
+            if fresh {
+                // A session cookie (no Max-Age): it lives as long as the browser.
+                response
+                    .headers_mut()
+                    .append(SET_COOKIE, set_cookie(CSRF_COOKIE, &token, None, false));
+            }
+            response
+        }
+        Err((mut parts, refusal)) => {
+            let spec = parts
+                .extensions
+                .get::<MatchedPath>()
+                .and_then(|path| crate::routes::spec_of(parts.method.as_str(), path.as_str()));
+            if let Some(spec) = spec {
+                crate::access::audit_refusal(&app, spec, &mut parts).await;
+            }
+            refusal.into_response()
+        }
+    }
+}
+
+/// The request with its token (and whether the token is new), or the
+/// request's head and why it is refused.
+async fn check(
+    request: Request,
+) -> Result<(Request, String, bool), (axum::http::request::Parts, AppError)> {
     let existing = cookie(request.headers(), CSRF_COOKIE)
         .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_owned);
@@ -41,20 +73,12 @@ pub async fn protect(request: Request, next: Next) -> Response {
             .get("sec-fetch-site")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|site| site == "cross-site");
-        if cross_site {
-            return page(
-                StatusCode::FORBIDDEN,
-                "Refused",
-                "csrf: cross-site form posts are refused.",
-            );
-        }
         let (parts, body) = request.into_parts();
+        if cross_site {
+            return Err((parts, AppError::Csrf(CsrfRefusal::CrossSite)));
+        }
         let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-            return page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Too large",
-                "form: the form is larger than 64 KiB.",
-            );
+            return Err((parts, AppError::TooLarge));
         };
         let submitted = form_field(&bytes, CSRF_FIELD);
         let valid = match (&existing, &submitted) {
@@ -64,11 +88,7 @@ pub async fn protect(request: Request, next: Next) -> Response {
             _ => false,
         };
         if !valid {
-            return page(
-                StatusCode::FORBIDDEN,
-                "Please reload the page",
-                "csrf: the form's security token is missing or out of date. Reload the page and send it again.",
-            );
+            return Err((parts, AppError::Csrf(CsrfRefusal::Token)));
         }
         request = Request::from_parts(parts, Body::from(bytes));
     }
@@ -78,14 +98,7 @@ pub async fn protect(request: Request, next: Next) -> Response {
         None => (random_hex(16), true),
     };
     request.extensions_mut().insert(CsrfToken(token.clone()));
-    let mut response = next.run(request).await;
-    if fresh {
-        // A session cookie (no Max-Age): it lives as long as the browser.
-        response
-            .headers_mut()
-            .append(SET_COOKIE, set_cookie(CSRF_COOKIE, &token, None, false));
-    }
-    response
+    Ok((request, token, fresh))
 }
 
 fn form_field(body: &[u8], name: &str) -> Option<String> {

@@ -1,42 +1,182 @@
-//! The one application error type. Client errors name the field and the rule;
+//! The one way out for errors (the shape of axum's `examples/error-handling`):
+//! every handler, extractor, the access guard and the CSRF layer return an
+//! [`AppError`], and [`AppError::into_response`] alone writes the words and
+//! the status a person sees. Client errors name the field and the rule;
 //! server errors are logged with a reference and shown without internals.
 
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use respite_store::StoreError;
+
+use crate::booking_token::TokenError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// No session on a staff route (401). With `return_to` (a GET), the
+    /// person is sent to the sign-in page, which brings them back there.
+    #[error("session: sign in to continue")]
+    Unauthorised { return_to: Option<String> },
+    /// The signed-in role does not grant the route's permission (403).
+    #[error("role: the {role} role does not give access to this page")]
+    Forbidden { role: &'static str },
+    /// A record named by the path does not exist (404).
     #[error("not found")]
     NotFound,
+    /// No route answers this address (404).
+    #[error("no route")]
+    NoRoute,
+    /// A form or query field breaks a rule (422).
     #[error("{field}: {message}")]
     BadRequest {
         field: &'static str,
         message: String,
     },
+    /// A change that collides with the current state (409), e.g. a slot
+    /// taken since the page was shown.
+    #[error("{field}: {message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    /// A booking link that is forged (403), expired or outdated (410).
+    #[error("{0}")]
+    LinkRefused(TokenError),
+    /// A message refused before it left: no consent, opted out, no mail
+    /// server (409). The text names the rule.
+    #[error("{0}")]
+    NotSent(String),
+    /// The provider did not take a message (502). The text names the
+    /// channel and contains no message content.
+    #[error("{0}")]
+    ProviderFailed(String),
+    /// A dependency is down: the database, the audit trail (503).
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
+    /// A form body over the limit (413).
+    #[error("form: the form is larger than 64 KiB")]
+    TooLarge,
+    /// An unsafe request refused by the CSRF layer (403).
+    #[error("csrf: {0:?}")]
+    Csrf(CsrfRefusal),
+    /// A provider's webhook without a valid signature (403), answered in
+    /// plain text: the caller is a machine.
+    #[error("X-Twilio-Signature: {0}")]
+    SignatureRefused(&'static str),
+    /// A signed webhook whose parameters break a rule (400), in plain text.
+    #[error("{field}: {rule}")]
+    BadWebhook { field: &'static str, rule: String },
+    /// A state the code does not expect (500), e.g. a layer missing.
+    #[error("internal: {0}")]
+    Internal(&'static str),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("template: {0}")]
     Template(#[from] askama::Error),
 }
 
+/// Why the CSRF layer refused an unsafe request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsrfRefusal {
+    /// `Sec-Fetch-Site: cross-site`.
+    CrossSite,
+    /// The form's token is missing or does not match the cookie.
+    Token,
+}
+
+impl From<TokenError> for AppError {
+    fn from(err: TokenError) -> AppError {
+        AppError::LinkRefused(err)
+    }
+}
+
+/// A domain rule broken by one field of a form (422).
+impl From<respite_domain::inquiry::FieldError> for AppError {
+    fn from(err: respite_domain::inquiry::FieldError) -> AppError {
+        AppError::BadRequest {
+            field: err.field,
+            message: err.message,
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
+            AppError::Unauthorised {
+                return_to: Some(path),
+            } => Redirect::to(&format!("/staff/login?next={}", percent_encode_path(&path)))
+                .into_response(),
+            AppError::Unauthorised { return_to: None } => page(
+                StatusCode::UNAUTHORIZED,
+                "Please sign in",
+                "session: sign in to continue.",
+            ),
+            AppError::Forbidden { role } => page(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                &format!("role: the {role} role does not give access to this page."),
+            ),
             AppError::NotFound => {
                 page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.")
             }
+            AppError::NoRoute => page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is nothing at this address.",
+            ),
             AppError::BadRequest { field, message } => page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Please check your input",
                 &format!("{field}: {message}"),
             ),
-            AppError::Store(StoreError::Conflict { field, message }) => page(
+            AppError::Conflict { field, message }
+            | AppError::Store(StoreError::Conflict { field, message }) => page(
                 StatusCode::CONFLICT,
                 "Please check your input",
                 &format!("{field}: {message}"),
             ),
-            other => {
+            AppError::LinkRefused(err) => {
+                let status = match err {
+                    TokenError::Forged => StatusCode::FORBIDDEN,
+                    TokenError::Expired | TokenError::Moved => StatusCode::GONE,
+                };
+                page(status, "This link cannot be used", &err.to_string())
+            }
+            AppError::NotSent(reason) => page(
+                StatusCode::CONFLICT,
+                "Not sent",
+                &format!("{reason}. Nothing was sent."),
+            ),
+            AppError::ProviderFailed(reason) => page(
+                StatusCode::BAD_GATEWAY,
+                "Not sent",
+                &format!("{reason}. Nothing was sent; try again later."),
+            ),
+            AppError::Unavailable(message) => {
+                page(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", message)
+            }
+            AppError::TooLarge => page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                "form: the form is larger than 64 KiB.",
+            ),
+            AppError::Csrf(CsrfRefusal::CrossSite) => page(
+                StatusCode::FORBIDDEN,
+                "Refused",
+                "csrf: cross-site form posts are refused.",
+            ),
+            AppError::Csrf(CsrfRefusal::Token) => page(
+                StatusCode::FORBIDDEN,
+                "Please reload the page",
+                "csrf: the form's security token is missing or out of date. Reload the page and send it again.",
+            ),
+            AppError::SignatureRefused(rule) => {
+                plain_text(StatusCode::FORBIDDEN, "X-Twilio-Signature", rule)
+            }
+            AppError::BadWebhook { field, rule } => {
+                plain_text(StatusCode::BAD_REQUEST, field, &rule)
+            }
+            other @ (AppError::Internal(_) | AppError::Store(_) | AppError::Template(_)) => {
                 let reference = crate::auth::random_hex(6);
                 // The error text can carry SQL, never health data: queries
                 // bind values as parameters.
@@ -51,8 +191,9 @@ impl IntoResponse for AppError {
     }
 }
 
-/// A minimal page for errors and refusals, without the site template so that
-/// it cannot fail itself.
+/// The minimal page of every error and refusal, without the site template
+/// so that it cannot fail itself. Also the one-line confirmation of a
+/// cancelled consultation.
 pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -63,6 +204,16 @@ pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
         escape(message)
     );
     (status, Html(body)).into_response()
+}
+
+/// A refusal for a machine caller (a provider's webhook): `field: rule`.
+fn plain_text(status: StatusCode, field: &str, rule: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{field}: {rule}\n"),
+    )
+        .into_response()
 }
 
 pub fn escape(text: &str) -> String {
@@ -78,4 +229,15 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+fn percent_encode_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

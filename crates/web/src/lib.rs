@@ -177,6 +177,9 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Sends texts: Twilio's REST API when configured.
     pub sms: Arc<dyn sms::SmsSender>,
+    /// `config.clinic_time_zone`, parsed once at start-up (UTC, with a
+    /// warning, when the name is not an IANA zone).
+    pub clinic_zone: jiff::tz::TimeZone,
 }
 
 impl AppState {
@@ -184,7 +187,16 @@ impl AppState {
     /// configuration names.
     pub fn new(store: Store, config: Arc<WebConfig>) -> AppState {
         let sms = sms::sender_from_config(&config.messaging);
-        AppState { store, config, sms }
+        let clinic_zone = jiff::tz::TimeZone::get(&config.clinic_time_zone).unwrap_or_else(|err| {
+            tracing::warn!(zone = %config.clinic_time_zone, error = %err, "clinic time zone unknown: times shown in UTC");
+            jiff::tz::TimeZone::UTC
+        });
+        AppState {
+            store,
+            config,
+            sms,
+            clinic_zone,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! prove that each protected route refuses the unsigned and the wrong role,
 //! and audits the allowed.
 
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use respite_domain::Permission::*;
@@ -11,7 +11,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
-use crate::pages::{audit, callbacks, consultations, public, schedule, sign_in, staff, webhooks};
+use crate::pages::{
+    audit, callbacks, consultation_notes, consultations, public, schedule, sign_in, staff, webhooks,
+};
 use crate::{csrf, AppState};
 
 const fn route(
@@ -210,15 +212,16 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             // The note is the front desk's or a clinician's record of the
-            // call (WriteInquiries, as the brief of issue 5 decides). The
-            // path id, and so the audit's resource id, is the inquiry's.
+            // call (WriteInquiries: SPEC §2 gives the front desk the phone
+            // consultation). The path id, and so the audit's resource id, is
+            // the inquiry's.
             route(
                 "GET",
                 "/staff/inquiries/{id}/consultation",
                 Staff(WriteInquiries),
                 audited("ConsultationNote", "read"),
             ),
-            get(callbacks::consultation_form),
+            get(consultation_notes::consultation_form),
         ),
         (
             route(
@@ -227,7 +230,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 Staff(WriteInquiries),
                 audited("ConsultationNote", "create"),
             ),
-            post(callbacks::save_consultation),
+            post(consultation_notes::save_consultation),
         ),
         (
             // Creating a chart writes a clinical record (a condition), so it
@@ -240,7 +243,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 Staff(WriteClinicalRecords),
                 audited("ConsultationNote", "read"),
             ),
-            get(callbacks::convert_form),
+            get(consultation_notes::convert_form),
         ),
         (
             route(
@@ -249,7 +252,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 Staff(WriteClinicalRecords),
                 audited("Patient", "create"),
             ),
-            post(callbacks::convert),
+            post(consultation_notes::convert),
         ),
         (
             route(
@@ -366,6 +369,17 @@ pub fn route_specs() -> Vec<RouteSpec> {
     table().into_iter().map(|(spec, _)| spec).collect()
 }
 
+/// The rules of the route `method` `path` (a matched route's pattern, e.g.
+/// `/staff/inquiries/{id}`), for layers that run before the route's guard.
+pub fn spec_of(method: &str, path: &str) -> Option<RouteSpec> {
+    static SPECS: std::sync::OnceLock<Vec<RouteSpec>> = std::sync::OnceLock::new();
+    SPECS
+        .get_or_init(route_specs)
+        .iter()
+        .find(|spec| spec.method == method && spec.path == path)
+        .copied()
+}
+
 /// Whether a path is a provider's webhook: signature-checked instead of
 /// CSRF-protected (the provider has no CSRF cookie).
 pub fn is_webhook(path: &str) -> bool {
@@ -392,7 +406,7 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(public::not_found)
-        .layer(from_fn(csrf::protect))
+        .layer(from_fn_with_state(state.clone(), csrf::protect))
         .merge(webhooks)
         .layer(RequestBodyLimitLayer::new(csrf::MAX_FORM_BYTES))
         // Spans name the matched route, never the URI: queries can hold

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use respite_domain::messaging::MessageChannel;
 use respite_domain::PhoneNumber;
 use respite_store::{OutboundMessage, SmsPermission, StoreError};
@@ -180,7 +179,7 @@ pub async fn send_text(
             body: body.to_owned(),
             external_id: sent.provider_id,
             in_reply_to: None,
-            at: Timestamp::now(),
+            at: state.config.clock.now(),
         })
         .await?;
     Ok(stored)

@@ -2,15 +2,13 @@
 //! of re-verifying the hash chain.
 
 use askama::Template;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use jiff::civil::Date;
 use respite_store::{AuditChainStatus, AuditFilter, AuditRecord};
 use serde::Deserialize;
 
-use super::{clinic_time, render, Nav};
-use crate::auth::StaffSession;
-use crate::csrf::CsrfToken;
+use super::{render, Nav, StaffPage};
 use crate::{AppError, AppState};
 
 #[derive(Deserialize, Default)]
@@ -42,12 +40,10 @@ const OUTCOMES: &[&str] = &["success", "denied", "invalid", "error"];
 
 pub async fn audit_trail(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
-    let tz =
-        jiff::tz::TimeZone::get(&state.config.clinic_time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = &page.zone;
     let day = |field: &'static str,
                text: &str,
                end_of_day: bool|
@@ -91,7 +87,7 @@ pub async fn audit_trail(
         .await?
         .into_iter()
         .map(|record| AuditRow {
-            when: clinic_time(record.at, &state.config.clinic_time_zone),
+            when: page.time(record.at),
             record,
         })
         .collect();
@@ -105,7 +101,7 @@ pub async fn audit_trail(
         ),
     };
     render(&AuditPage {
-        nav: Nav::new(&session, &csrf.0),
+        nav: page.nav(),
         query,
         rows,
         chain,

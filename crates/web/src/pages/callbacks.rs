@@ -1,27 +1,20 @@
-//! Best-time callbacks and the consultation record (issue 5 items 2 and 4):
-//! the front desk's callback queue and its attempt log, the consultation
-//! note form, and converting an inquiry to a patient chart.
+//! Best-time callbacks (SPEC §3, the front desk's queue): open callbacks
+//! ordered by the next opening of the person's contact windows, shown on
+//! both clocks, and the log of attempts to reach them. The consultation note
+//! and the chart are in `consultation_notes`.
 
 use askama::Template;
-use axum::extract::{Extension, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use respite_domain::callbacks::{self, AttemptOutcome, Opening};
-use respite_domain::consultation::{ConsultationNoteForm, DurationUnit, NextStep};
-use respite_domain::inquiry::FieldError;
 use respite_domain::Permission;
-use respite_store::{
-    AttemptPolicy, ConsultationNoteRecord, InquiryRecord, NewChart, NewContactAttempt, OpenCallback,
-};
+use respite_store::{AttemptPolicy, NewContactAttempt, OpenCallback};
 use serde::Deserialize;
 
-use super::{clinic_time, load_inquiry, parse_id, render, Nav};
-use crate::access::AuditedRecord;
-use crate::auth::StaffSession;
-use crate::csrf::CsrfToken;
+use super::{parse_id, render, Nav, StaffPage};
 use crate::{AppError, AppState};
 
 /// The most callbacks one page lists.
@@ -64,29 +57,26 @@ pub struct QueueQuery {
 
 pub async fn queue(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
     Query(query): Query<QueueQuery>,
 ) -> Result<Response, AppError> {
-    let now = state.config.clock.now();
-    let clinic_zone = state.config.clinic_time_zone.clone();
-    let clinic_tz = TimeZone::get(&clinic_zone).unwrap_or(TimeZone::UTC);
+    let now = page.now;
     let mut rows: Vec<(Timestamp, QueueRow)> = state
         .store
         .open_callbacks(QUEUE_LIMIT)
         .await?
         .into_iter()
-        .map(|task| queue_row(task, now, &clinic_tz))
+        .map(|task| queue_row(task, now, &page.zone))
         .collect();
     // By next opening; a callback without a usable window counts as open
     // now; ties by age.
     rows.sort_by_key(|(start, row)| (*start, row.task.created_at, row.task.task_id));
     render(&QueuePage {
-        nav: Nav::new(&session, &csrf.0),
+        nav: page.nav(),
         rows: rows.into_iter().map(|(_, row)| row).collect(),
-        now: clinic_time(now, &clinic_zone),
-        clinic_zone,
-        can_log: session.user.role.grants(Permission::WriteInquiries),
+        now: page.time(now),
+        clinic_zone: state.config.clinic_time_zone.clone(),
+        can_log: page.may(Permission::WriteInquiries),
         logged: query.logged.is_some(),
         outcomes: AttemptOutcome::ALL,
     })
@@ -164,12 +154,12 @@ pub struct AttemptInput {
 
 pub async fn record_attempt(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
+    page: StaffPage,
     Path(id): Path<String>,
     Form(input): Form<AttemptInput>,
 ) -> Result<Response, AppError> {
     let task_id = parse_id(&id)?;
-    let outcome: AttemptOutcome = input.outcome.parse().map_err(bad)?;
+    let outcome: AttemptOutcome = input.outcome.parse().map_err(AppError::from)?;
     let note = input.note.trim();
     if note.chars().count() > ATTEMPT_NOTE_MAX_CHARS {
         return Err(AppError::BadRequest {
@@ -185,8 +175,8 @@ pub async fn record_attempt(
         .record_contact_attempt(
             &NewContactAttempt {
                 callback_task_id: task_id,
-                staff_user_id: session.user.id,
-                at: Timestamp::now(),
+                staff_user_id: page.session.user.id,
+                at: page.now,
                 outcome,
                 note,
             },
@@ -195,316 +185,4 @@ pub async fn record_attempt(
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(Redirect::to("/staff/callbacks?logged=1").into_response())
-}
-
-#[derive(Template)]
-#[template(path = "consultation.html")]
-struct ConsultationPage {
-    nav: Nav,
-    inquiry: InquiryRecord,
-    form: ConsultationNoteForm,
-    errors: Vec<FieldError>,
-    notes: Vec<NoteView>,
-    units: &'static [DurationUnit],
-    next_steps: &'static [(&'static str, &'static str)],
-    can_convert: bool,
-    chart: Option<respite_store::ConvertedChart>,
-}
-
-impl ConsultationPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        field_error(&self.errors, field)
-    }
-}
-
-pub struct NoteView {
-    pub record: ConsultationNoteRecord,
-    pub when: String,
-}
-
-pub async fn consultation_form(
-    State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
-    let form = ConsultationNoteForm {
-        pain_duration_unit: "months".into(),
-        ..ConsultationNoteForm::default()
-    };
-    consultation_page(&state, &session, &csrf, id, form, Vec::new()).await
-}
-
-async fn consultation_page(
-    state: &AppState,
-    session: &StaffSession,
-    csrf: &CsrfToken,
-    id: i64,
-    form: ConsultationNoteForm,
-    errors: Vec<FieldError>,
-) -> Result<Response, AppError> {
-    let inquiry = state.store.inquiry(id).await?.ok_or(AppError::NotFound)?;
-    let tz = &state.config.clinic_time_zone;
-    let notes = state
-        .store
-        .consultation_notes(id)
-        .await?
-        .into_iter()
-        .map(|record| NoteView {
-            when: clinic_time(record.at, tz),
-            record,
-        })
-        .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = render(&ConsultationPage {
-        nav: Nav::new(session, &csrf.0),
-        inquiry,
-        form,
-        errors,
-        notes,
-        units: DurationUnit::ALL,
-        next_steps: NextStep::CODES,
-        can_convert: session.user.role.grants(Permission::WriteClinicalRecords),
-        chart: state.store.inquiry_chart(id).await?,
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct NoteInput {
-    pain_location: String,
-    pain_duration_amount: String,
-    pain_duration_unit: String,
-    diagnosis: String,
-    diagnosed_by: String,
-    diagnosed_on: String,
-    icd10cm_code: String,
-    treatments_tried: String,
-    hopes: String,
-    red_flags: String,
-    next_step: String,
-    not_candidate_reason: String,
-}
-
-pub async fn save_consultation(
-    State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<String>,
-    Form(input): Form<NoteInput>,
-) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
-    let form = ConsultationNoteForm {
-        pain_location: input.pain_location,
-        pain_duration_amount: input.pain_duration_amount,
-        pain_duration_unit: input.pain_duration_unit,
-        diagnosis: input.diagnosis,
-        diagnosed_by: input.diagnosed_by,
-        diagnosed_on: input.diagnosed_on,
-        icd10cm_code: input.icd10cm_code,
-        treatments_tried: input.treatments_tried,
-        hopes: input.hopes,
-        red_flags: input.red_flags,
-        next_step: input.next_step,
-        not_candidate_reason: input.not_candidate_reason,
-    };
-    let now = Timestamp::now();
-    match form.validate(clinic_date(&state, now)) {
-        Ok(note) => {
-            state
-                .store
-                .insert_consultation_note(id, session.user.id, &note, now)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            Ok(Redirect::to(&format!("/staff/inquiries/{id}/consultation")).into_response())
-        }
-        Err(errors) => consultation_page(&state, &session, &csrf, id, form, errors).await,
-    }
-}
-
-#[derive(Template)]
-#[template(path = "convert.html")]
-struct ConvertPage {
-    nav: Nav,
-    inquiry: InquiryRecord,
-    note: Option<NoteView>,
-    form: ChartInput,
-    errors: Vec<FieldError>,
-    sexes: &'static [&'static str],
-}
-
-impl ConvertPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        field_error(&self.errors, field)
-    }
-}
-
-const SEXES: &[&str] = &["female", "male", "other", "unknown"];
-
-/// The demographics a chart needs beyond the inquiry.
-#[derive(Deserialize, Default, Clone)]
-#[serde(default)]
-pub struct ChartInput {
-    given_name: String,
-    family_name: String,
-    birth_date: String,
-    sex: String,
-}
-
-pub async fn convert_form(
-    State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let inquiry = load_inquiry(&state, &id).await?;
-    // A first guess at the split of the name; staff correct it.
-    let (given, family) = inquiry
-        .name
-        .trim()
-        .rsplit_once(' ')
-        .map_or((inquiry.name.trim(), ""), |(g, f)| (g.trim(), f.trim()));
-    let form = ChartInput {
-        given_name: given.to_owned(),
-        family_name: family.to_owned(),
-        ..ChartInput::default()
-    };
-    convert_page(&state, &session, &csrf, inquiry, form, Vec::new()).await
-}
-
-async fn convert_page(
-    state: &AppState,
-    session: &StaffSession,
-    csrf: &CsrfToken,
-    inquiry: InquiryRecord,
-    form: ChartInput,
-    errors: Vec<FieldError>,
-) -> Result<Response, AppError> {
-    let tz = &state.config.clinic_time_zone;
-    let note = state
-        .store
-        .consultation_notes(inquiry.id)
-        .await?
-        .into_iter()
-        .next()
-        .map(|record| NoteView {
-            when: clinic_time(record.at, tz),
-            record,
-        });
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = render(&ConvertPage {
-        nav: Nav::new(session, &csrf.0),
-        inquiry,
-        note,
-        form,
-        errors,
-        sexes: SEXES,
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
-}
-
-pub async fn convert(
-    State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<String>,
-    Form(input): Form<ChartInput>,
-) -> Result<Response, AppError> {
-    let inquiry = load_inquiry(&state, &id).await?;
-    let id = inquiry.id;
-    let now = Timestamp::now();
-    let mut errors = Vec::new();
-    let given = input.given_name.trim();
-    let family = input.family_name.trim();
-    for (field, value) in [("given_name", given), ("family_name", family)] {
-        if value.is_empty() {
-            errors.push(FieldError {
-                field,
-                message: "is required".into(),
-            });
-        } else if value.chars().count() > respite_domain::inquiry::NAME_MAX_CHARS {
-            errors.push(FieldError {
-                field,
-                message: "must be at most 200 characters".into(),
-            });
-        }
-    }
-    let birth_date = match input.birth_date.trim().parse::<jiff::civil::Date>() {
-        Ok(date) if date <= clinic_date(&state, now) && date.year() >= 1900 => Some(date),
-        Ok(_) => {
-            errors.push(FieldError {
-                field: "birth_date",
-                message: "must be a past date after 1900".into(),
-            });
-            None
-        }
-        Err(_) => {
-            errors.push(FieldError {
-                field: "birth_date",
-                message: "must be a date like 1980-04-30".into(),
-            });
-            None
-        }
-    };
-    let sex = input.sex.trim();
-    if !SEXES.contains(&sex) {
-        errors.push(FieldError {
-            field: "sex",
-            message: "choose female, male, other or unknown".into(),
-        });
-    }
-    let Some(birth_date) = birth_date.filter(|_| errors.is_empty()) else {
-        return convert_page(&state, &session, &csrf, inquiry, input, errors).await;
-    };
-    let chart = state
-        .store
-        .convert_inquiry_to_patient(
-            id,
-            &NewChart {
-                given_name: given,
-                family_name: family,
-                birth_date,
-                sex,
-            },
-            now,
-        )
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut response =
-        Redirect::to(&format!("/staff/patients/{}", chart.patient_id)).into_response();
-    response
-        .extensions_mut()
-        .insert(AuditedRecord(chart.patient_id.to_string()));
-    Ok(response)
-}
-
-fn clinic_date(state: &AppState, now: Timestamp) -> jiff::civil::Date {
-    let tz = TimeZone::get(&state.config.clinic_time_zone).unwrap_or(TimeZone::UTC);
-    now.to_zoned(tz).date()
-}
-
-fn field_error<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
-    errors
-        .iter()
-        .find(|e| e.field == field)
-        .map(|e| e.message.as_str())
-}
-
-fn bad(error: FieldError) -> AppError {
-    AppError::BadRequest {
-        field: error.field,
-        message: error.message,
-    }
 }

@@ -1,15 +1,15 @@
-//! The free 15-minute phone consultation (issue 5 item 3): the public
+//! The free 15-minute phone consultation (SPEC §1 step 2): the public
 //! booking page, the confirmation with its reschedule/cancel link, staff
 //! booking for a person from the inquiry page, the consultation list and
 //! no-shows.
 
 use askama::Template;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use jiff::tz::TimeZone;
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use respite_domain::booking::{self, BookingForm, NewBooking, Slot, SlotError};
 use respite_domain::inquiry::FieldError;
 use respite_domain::{Email, Permission, PhoneNumber};
@@ -17,13 +17,10 @@ use respite_store::{Booker, ConsultationRecord, StoreError};
 use serde::Deserialize;
 
 use super::public::TIME_ZONES;
-use super::{load_inquiry, parse_id, render, Nav};
+use super::{field_error, load_inquiry, parse_id, render, Nav, PublicPage, StaffPage};
 use crate::access::AuditedRecord;
-use crate::auth::StaffSession;
-use crate::booking_token::{self, TokenError};
-use crate::csrf::CsrfToken;
-use crate::error::page;
-use crate::{AppError, AppState};
+use crate::booking_token;
+use crate::{error, AppError, AppState};
 
 /// How far ahead slots are offered, in days.
 pub const BOOKING_DAYS: i64 = 14;
@@ -57,10 +54,7 @@ struct BookPage<'a> {
 
 impl BookPage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        field_error(&self.errors, field)
     }
 }
 
@@ -70,18 +64,21 @@ pub struct ZoneQuery {
     time_zone: String,
 }
 
-/// The open slots now, one per start time (the earliest-listed staff member
-/// takes it), grouped by day in `zone`.
-async fn open_days(state: &AppState, zone: &TimeZone) -> Result<Vec<SlotDay>, AppError> {
-    let now = state.config.clock.now();
-    let clinic = clinic_zone(state);
+/// The open slots at `now`, one per start time (the earliest-listed staff
+/// member takes it), grouped by day in `zone`.
+async fn open_days(
+    state: &AppState,
+    now: Timestamp,
+    zone: &TimeZone,
+) -> Result<Vec<SlotDay>, AppError> {
+    let clinic = &state.clinic_zone;
     let schedule = state.store.booking_schedule().await?;
     let horizon = now + SignedDuration::from_hours(24 * (BOOKING_DAYS + 1));
     let taken = state.store.taken_slots(now, horizon).await?;
     let mut days: Vec<SlotDay> = Vec::new();
     let mut last_start = None;
     let mut shown = 0;
-    for slot in booking::open_slots(&schedule, &clinic, now, BOOKING_DAYS, &taken) {
+    for slot in booking::open_slots(&schedule, clinic, now, BOOKING_DAYS, &taken) {
         if last_start == Some(slot.starts_at) {
             continue;
         }
@@ -107,10 +104,6 @@ async fn open_days(state: &AppState, zone: &TimeZone) -> Result<Vec<SlotDay>, Ap
     Ok(days)
 }
 
-pub(crate) fn clinic_zone(state: &AppState) -> TimeZone {
-    TimeZone::get(&state.config.clinic_time_zone).unwrap_or(TimeZone::UTC)
-}
-
 fn zone_list(chosen: &str) -> Vec<String> {
     let mut zones: Vec<String> = TIME_ZONES.iter().map(|&z| z.to_owned()).collect();
     if !chosen.is_empty() && !zones.iter().any(|z| z == chosen) {
@@ -124,13 +117,16 @@ fn zone_list(chosen: &str) -> Vec<String> {
 fn person_zone(state: &AppState, requested: &str) -> (String, TimeZone) {
     match TimeZone::get(requested.trim()) {
         Ok(tz) if !requested.trim().is_empty() => (requested.trim().to_owned(), tz),
-        _ => (state.config.clinic_time_zone.clone(), clinic_zone(state)),
+        _ => (
+            state.config.clinic_time_zone.clone(),
+            state.clinic_zone.clone(),
+        ),
     }
 }
 
 async fn book_page(
     state: &AppState,
-    csrf: &str,
+    page: &PublicPage,
     form: BookingForm,
     errors: Vec<FieldError>,
     reschedule: Option<String>,
@@ -142,9 +138,9 @@ async fn book_page(
         ..form
     };
     let mut response = render(&BookPage {
-        clinic_name: &state.config.clinic_name,
-        csrf,
-        days: open_days(state, &tz).await?,
+        clinic_name: &page.clinic_name,
+        csrf: &page.csrf,
+        days: open_days(state, page.now, &tz).await?,
         time_zones: zone_list(&name),
         form,
         errors,
@@ -157,14 +153,14 @@ async fn book_page(
 /// `GET /consultations`: the open times in the person's zone and the form.
 pub async fn book_form(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: PublicPage,
     Query(query): Query<ZoneQuery>,
 ) -> Result<Response, AppError> {
     let form = BookingForm {
         time_zone: query.time_zone,
         ..BookingForm::default()
     };
-    book_page(&state, &csrf.0, form, Vec::new(), None, StatusCode::OK).await
+    book_page(&state, &page, form, Vec::new(), None, StatusCode::OK).await
 }
 
 /// The booking form as posted; a missing field is reported like an empty one.
@@ -182,7 +178,7 @@ pub struct BookingInput {
 /// `POST /consultations`: books from the public page.
 pub async fn book(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: PublicPage,
     Form(input): Form<BookingInput>,
 ) -> Result<Response, AppError> {
     let form = BookingForm {
@@ -195,18 +191,17 @@ pub async fn book(
     };
     let refuse = |errors: Vec<FieldError>, status| {
         let form = form.clone();
-        let state = state.clone();
-        let csrf = csrf.0.clone();
-        async move { book_page(&state, &csrf, form, errors, None, status).await }
+        let (state, page) = (state.clone(), page.clone());
+        async move { book_page(&state, &page, form, errors, None, status).await }
     };
     let booking = match form.validate(&state.config.clinic_region) {
         Ok(booking) => booking,
         Err(errors) => return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
-    if let Err(err) = offered(&state, booking.slot).await? {
+    if let Err(err) = offered(&state, page.now, booking.slot).await? {
         return refuse(vec![err], StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let now = state.config.clock.now();
+    let now = page.now;
     match state
         .store
         .book_consultation(&booking, Booker::Public, now, |id| {
@@ -222,13 +217,16 @@ pub async fn book(
     }
 }
 
-/// Whether the schedule offers `slot` now (taken or not: the database
+/// Whether the schedule offers `slot` at `now` (taken or not: the database
 /// decides that).
-async fn offered(state: &AppState, slot: Slot) -> Result<Result<(), FieldError>, AppError> {
+async fn offered(
+    state: &AppState,
+    now: Timestamp,
+    slot: Slot,
+) -> Result<Result<(), FieldError>, AppError> {
     let schedule = state.store.booking_schedule().await?;
-    let now = state.config.clock.now();
     Ok(
-        booking::check_slot(&schedule, &clinic_zone(state), now, BOOKING_DAYS, slot).map_err(
+        booking::check_slot(&schedule, &state.clinic_zone, now, BOOKING_DAYS, slot).map_err(
             |err| FieldError {
                 field: "slot",
                 message: match err {
@@ -262,31 +260,20 @@ pub struct TokenInput {
     time_zone: String,
 }
 
-/// Verifies a link's token and loads its consultation; the error page says
-/// which rule failed (403 not valid, 410 expired).
+/// Verifies a link's token and loads its consultation; a refused link is
+/// [`AppError::LinkRefused`], whose page says which rule failed.
 async fn from_token(
     state: &AppState,
+    now: Timestamp,
     token: &str,
-) -> Result<Result<ConsultationRecord, Response>, AppError> {
+) -> Result<ConsultationRecord, AppError> {
     let secret = booking_token::secret(state).await?;
-    let id = match booking_token::verify(&secret, token, state.config.clock.now()) {
-        Ok(id) => id,
-        Err(err) => {
-            let status = match err {
-                TokenError::Forged => StatusCode::FORBIDDEN,
-                TokenError::Expired => StatusCode::GONE,
-            };
-            return Ok(Err(page(
-                status,
-                "This link cannot be used",
-                &err.to_string(),
-            )));
-        }
-    };
-    match state.store.consultation(id).await? {
-        Some(record) => Ok(Ok(record)),
-        None => Err(AppError::NotFound),
-    }
+    let id = booking_token::verify(&secret, token, now)?;
+    state
+        .store
+        .consultation(id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 #[derive(Template)]
@@ -307,19 +294,16 @@ struct BookingPage<'a> {
 /// reschedule or cancel.
 pub async fn booking_page(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: PublicPage,
     Query(input): Query<TokenInput>,
 ) -> Result<Response, AppError> {
-    let record = match from_token(&state, &input.token).await? {
-        Ok(record) => record,
-        Err(refusal) => return Ok(refusal),
-    };
+    let record = from_token(&state, page.now, &input.token).await?;
     let id = record.id.to_string();
     let (person_zone, person_tz) = person_zone(&state, &record.time_zone);
     let format = "%A %-d %B %Y, %-I:%M %p %Z";
     let mut response = render(&BookingPage {
-        clinic_name: &state.config.clinic_name,
-        csrf: &csrf.0,
+        clinic_name: &page.clinic_name,
+        csrf: &page.csrf,
         token: &input.token,
         person_time: record
             .starts_at
@@ -328,7 +312,7 @@ pub async fn booking_page(
             .to_string(),
         clinic_time: record
             .starts_at
-            .to_zoned(clinic_zone(&state))
+            .to_zoned(page.zone.clone())
             .strftime(format)
             .to_string(),
         person_zone,
@@ -343,13 +327,11 @@ pub async fn booking_page(
 /// `POST /consultations/booking/cancel`.
 pub async fn cancel(
     State(state): State<AppState>,
+    page: PublicPage,
     Form(input): Form<TokenInput>,
 ) -> Result<Response, AppError> {
-    let record = match from_token(&state, &input.token).await? {
-        Ok(record) => record,
-        Err(refusal) => return Ok(refusal),
-    };
-    let now = state.config.clock.now();
+    let now = page.now;
+    let record = from_token(&state, now, &input.token).await?;
     let jobs = crate::jobs::cancellation_jobs(&state.config, &record, now);
     if !state
         .store
@@ -361,7 +343,7 @@ pub async fn cancel(
             message: "this consultation is no longer booked, so it cannot be cancelled".into(),
         });
     }
-    let mut response = page(
+    let mut response = error::page(
         StatusCode::OK,
         "Your consultation is cancelled",
         "We have cancelled your free phone consultation, and will confirm it by text or e-mail. You can book a new time on our consultations page.",
@@ -376,13 +358,10 @@ pub async fn cancel(
 /// the booking.
 pub async fn reschedule_form(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: PublicPage,
     Query(input): Query<TokenInput>,
 ) -> Result<Response, AppError> {
-    let record = match from_token(&state, &input.token).await? {
-        Ok(record) => record,
-        Err(refusal) => return Ok(refusal),
-    };
+    let record = from_token(&state, page.now, &input.token).await?;
     let form = BookingForm {
         name: record.name,
         time_zone: record.time_zone,
@@ -390,7 +369,7 @@ pub async fn reschedule_form(
     };
     book_page(
         &state,
-        &csrf.0,
+        &page,
         form,
         Vec::new(),
         Some(input.token),
@@ -402,13 +381,11 @@ pub async fn reschedule_form(
 /// `POST /consultations/booking/reschedule`: moves the booking to `slot`.
 pub async fn reschedule(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: PublicPage,
     Form(input): Form<TokenInput>,
 ) -> Result<Response, AppError> {
-    let record = match from_token(&state, &input.token).await? {
-        Ok(record) => record,
-        Err(refusal) => return Ok(refusal),
-    };
+    let now = page.now;
+    let record = from_token(&state, now, &input.token).await?;
     let form = BookingForm {
         name: record.name.clone(),
         time_zone: if input.time_zone.is_empty() {
@@ -419,20 +396,18 @@ pub async fn reschedule(
         ..BookingForm::default()
     };
     let refuse = |error: FieldError, status| {
-        let state = state.clone();
-        let csrf = csrf.0.clone();
+        let (state, page) = (state.clone(), page.clone());
         let token = input.token.clone();
         let form = form.clone();
-        async move { book_page(&state, &csrf, form, vec![error], Some(token), status).await }
+        async move { book_page(&state, &page, form, vec![error], Some(token), status).await }
     };
     let slot = match Slot::parse(&input.slot) {
         Ok(slot) => slot,
         Err(err) => return refuse(err, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
-    if let Err(err) = offered(&state, slot).await? {
+    if let Err(err) = offered(&state, now, slot).await? {
         return refuse(err, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let now = state.config.clock.now();
     let moved = NewBooking {
         name: record.name.clone(),
         phone: record
@@ -480,13 +455,12 @@ pub struct StaffRow {
     pub can_mark_no_show: bool,
 }
 
-fn staff_rows(state: &AppState, records: Vec<ConsultationRecord>) -> Vec<StaffRow> {
-    let now = state.config.clock.now();
+fn staff_rows(page: &StaffPage, records: Vec<ConsultationRecord>) -> Vec<StaffRow> {
     records
         .into_iter()
         .map(|record| StaffRow {
-            clinic_time: super::clinic_time(record.starts_at, &state.config.clinic_time_zone),
-            can_mark_no_show: record.status == "booked" && record.starts_at <= now,
+            clinic_time: page.time(record.starts_at),
+            can_mark_no_show: record.status == "booked" && record.starts_at <= page.now,
             record,
         })
         .collect()
@@ -496,12 +470,13 @@ fn staff_rows(state: &AppState, records: Vec<ConsultationRecord>) -> Vec<StaffRo
 /// inquiry page.
 pub async fn for_inquiry(
     state: &AppState,
+    page: &StaffPage,
     inquiry_id: i64,
 ) -> Result<(Vec<StaffRow>, Vec<SlotDay>), AppError> {
     let records = state.store.consultations_of_inquiry(inquiry_id).await?;
     Ok((
-        staff_rows(state, records),
-        open_days(state, &clinic_zone(state)).await?,
+        staff_rows(page, records),
+        open_days(state, page.now, &page.zone).await?,
     ))
 }
 
@@ -519,19 +494,18 @@ struct StaffListPage {
 /// `GET /staff/consultations`: from yesterday on, earliest first.
 pub async fn staff_list(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
 ) -> Result<Response, AppError> {
-    let from = state.config.clock.now() - SignedDuration::from_hours(24);
+    let from = page.now - SignedDuration::from_hours(24);
     let records = state.store.consultations_from(from, 500).await?;
     let feed = state
         .store
-        .calendar_secret(session.user.id, &crate::auth::random_hex(24))
+        .calendar_secret(page.session.user.id, &crate::auth::random_hex(24))
         .await?;
     render(&StaffListPage {
-        nav: Nav::new(&session, &csrf.0),
-        rows: staff_rows(&state, records),
-        can_write: session.user.role.grants(Permission::WriteInquiries),
+        nav: page.nav(),
+        rows: staff_rows(&page, records),
+        can_write: page.may(Permission::WriteInquiries),
         clinic_zone: state.config.clinic_time_zone.clone(),
         feed: format!("/ical/{feed}.ics"),
     })
@@ -547,22 +521,14 @@ pub struct StaffBookingInput {
 /// inquiry, in their zone.
 pub async fn staff_book(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
+    page: StaffPage,
     Path(id): Path<String>,
     Form(input): Form<StaffBookingInput>,
 ) -> Result<Response, AppError> {
     let inquiry = load_inquiry(&state, &id).await?;
     let inquiry_id = inquiry.id;
-    let slot = Slot::parse(&input.slot).map_err(|err| AppError::BadRequest {
-        field: err.field,
-        message: err.message,
-    })?;
-    if let Err(err) = offered(&state, slot).await? {
-        return Err(AppError::BadRequest {
-            field: err.field,
-            message: err.message,
-        });
-    }
+    let slot = Slot::parse(&input.slot)?;
+    offered(&state, page.now, slot).await??;
     let booking = NewBooking {
         name: inquiry.name.clone(),
         phone: inquiry
@@ -575,9 +541,9 @@ pub async fn staff_book(
     };
     let booker = Booker::Staff {
         inquiry_id,
-        staff_email: &session.user.email,
+        staff_email: &page.session.user.email,
     };
-    let now = state.config.clock.now();
+    let now = page.now;
     state
         .store
         .book_consultation(&booking, booker, now, |id| {
@@ -591,6 +557,7 @@ pub async fn staff_book(
 /// a consultation that has begun.
 pub async fn no_show(
     State(state): State<AppState>,
+    page: StaffPage,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
@@ -599,11 +566,7 @@ pub async fn no_show(
         .consultation(id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !state
-        .store
-        .mark_no_show(id, state.config.clock.now())
-        .await?
-    {
+    if !state.store.mark_no_show(id, page.now).await? {
         return Err(AppError::BadRequest {
             field: "status",
             message: "only a booked consultation that has begun can be marked as a no-show".into(),
@@ -640,18 +603,12 @@ fn ics_response(body: String, filename: &str) -> Response {
 /// an iCalendar file.
 pub async fn booking_ics(
     State(state): State<AppState>,
+    page: PublicPage,
     Query(input): Query<TokenInput>,
 ) -> Result<Response, AppError> {
-    let record = match from_token(&state, &input.token).await? {
-        Ok(record) => record,
-        Err(refusal) => return Ok(refusal),
-    };
-    let event = crate::ical::person_event(&state.config.clinic_name, &record);
-    let body = crate::ical::calendar(
-        &state.config.clinic_name,
-        &[event],
-        state.config.clock.now(),
-    );
+    let record = from_token(&state, page.now, &input.token).await?;
+    let event = crate::ical::person_event(&page.clinic_name, &record);
+    let body = crate::ical::calendar(&page.clinic_name, &[event], page.now);
     let mut response = ics_response(body, "consultation.ics");
     response
         .extensions_mut()
@@ -663,6 +620,7 @@ pub async fn booking_ics(
 /// back, behind the secret address shown on their consultation list.
 pub async fn staff_feed(
     State(state): State<AppState>,
+    page: PublicPage,
     Path(file): Path<String>,
 ) -> Result<Response, AppError> {
     let secret = file.strip_suffix(".ics").ok_or(AppError::NotFound)?;
@@ -671,7 +629,7 @@ pub async fn staff_feed(
         .staff_by_calendar_secret(secret)
         .await?
         .ok_or(AppError::NotFound)?;
-    let now = state.config.clock.now();
+    let now = page.now;
     let from = now - SignedDuration::from_hours(24 * 30);
     let events: Vec<crate::ical::Event> = state
         .store

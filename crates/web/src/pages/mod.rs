@@ -3,12 +3,16 @@
 
 pub mod audit;
 pub mod callbacks;
+pub mod consultation_notes;
 pub mod consultations;
+mod context;
 pub mod public;
 pub mod schedule;
 pub mod sign_in;
 pub mod staff;
 pub mod webhooks;
+
+pub use context::{PublicPage, StaffPage};
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
@@ -23,6 +27,7 @@ pub fn render(template: &impl Template) -> Result<Response, AppError> {
 }
 
 /// The staff navigation bar: who is signed in and what they may open.
+#[derive(Clone)]
 pub struct Nav {
     pub name: String,
     pub role: &'static str,
@@ -52,14 +57,6 @@ impl Nav {
     }
 }
 
-/// A timestamp shown in the clinic's time zone, e.g. `2026-11-25 09:30`.
-pub fn clinic_time(at: jiff::Timestamp, time_zone: &str) -> String {
-    match jiff::tz::TimeZone::get(time_zone) {
-        Ok(tz) => at.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string(),
-        Err(_) => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-    }
-}
-
 /// A record id from the path: a positive integer, else 404 (an id that
 /// cannot exist is not found, not malformed, so no id is ever probed).
 pub fn parse_id(text: &str) -> Result<i64, AppError> {
@@ -76,4 +73,16 @@ pub async fn load_inquiry(
 ) -> Result<respite_store::InquiryRecord, AppError> {
     let id = parse_id(id)?;
     state.store.inquiry(id).await?.ok_or(AppError::NotFound)
+}
+
+/// The message of `field`'s error among a refused form's `errors`, for the
+/// template to show beside the field.
+pub fn field_error<'a>(
+    errors: &'a [respite_domain::inquiry::FieldError],
+    field: &str,
+) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.message.as_str())
 }

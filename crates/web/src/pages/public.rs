@@ -1,8 +1,8 @@
 //! The clinic's public page: who we are, and the inquiry form.
 
 use askama::Template;
-use axum::extract::{Extension, State};
-use axum::http::{header, StatusCode};
+use axum::extract::State;
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use respite_domain::inquiry::{
@@ -10,10 +10,8 @@ use respite_domain::inquiry::{
 };
 use serde::Deserialize;
 
-use super::render;
+use super::{field_error, render, PublicPage};
 use crate::access::AuditedRecord;
-use crate::csrf::CsrfToken;
-use crate::error::page;
 use crate::{AppError, AppState};
 
 /// Time zones offered in the form; the page's script adds the browser's own
@@ -49,39 +47,28 @@ struct HomePage<'a> {
 
 impl HomePage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        field_error(&self.errors, field)
     }
 }
 
-pub async fn home(
-    State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Result<Response, AppError> {
+pub async fn home(State(state): State<AppState>, page: PublicPage) -> Result<Response, AppError> {
     let form = InquiryForm {
         time_zone: state.config.clinic_time_zone.clone(),
         preferred_channel: "phone".into(),
         ..InquiryForm::default()
     };
-    render(&home_page(&state, &csrf.0, form, Vec::new()))
+    render(&home_page(&page, form, Vec::new()))
 }
 
-fn home_page<'a>(
-    state: &'a AppState,
-    csrf: &'a str,
-    form: InquiryForm,
-    errors: Vec<FieldError>,
-) -> HomePage<'a> {
+fn home_page(page: &PublicPage, form: InquiryForm, errors: Vec<FieldError>) -> HomePage<'_> {
     let mut time_zones: Vec<String> = TIME_ZONES.iter().map(|&z| z.to_owned()).collect();
     if !form.time_zone.is_empty() && !time_zones.contains(&form.time_zone) {
         // Keep an unlisted zone that the browser or the person gave.
         time_zones.push(form.time_zone.clone());
     }
     HomePage {
-        clinic_name: &state.config.clinic_name,
-        csrf,
+        clinic_name: &page.clinic_name,
+        csrf: &page.csrf,
         form,
         errors,
         time_zones,
@@ -113,7 +100,7 @@ pub struct InquiryInput {
 
 pub async fn submit_inquiry(
     State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: PublicPage,
     Form(input): Form<InquiryInput>,
 ) -> Result<Response, AppError> {
     let form = InquiryForm {
@@ -134,10 +121,7 @@ pub async fn submit_inquiry(
         Ok(inquiry) => {
             // Committed before we answer: an acknowledged inquiry is on disk.
             // A person who wrote before joins their open thread.
-            let contact = state
-                .store
-                .record_web_inquiry(&inquiry, state.config.clock.now())
-                .await?;
+            let contact = state.store.record_web_inquiry(&inquiry, page.now).await?;
             let mut response = Redirect::to("/inquiries/thanks").into_response();
             response
                 .extensions_mut()
@@ -150,7 +134,7 @@ pub async fn submit_inquiry(
             if jiff::tz::TimeZone::get(form.time_zone.trim()).is_err() {
                 form.time_zone = state.config.clinic_time_zone.clone();
             }
-            let mut response = render(&home_page(&state, &csrf.0, form, errors))?;
+            let mut response = render(&home_page(&page, form, errors))?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
         }
@@ -163,9 +147,9 @@ struct ThanksPage<'a> {
     clinic_name: &'a str,
 }
 
-pub async fn thanks(State(state): State<AppState>) -> Result<Response, AppError> {
+pub async fn thanks(page: PublicPage) -> Result<Response, AppError> {
     render(&ThanksPage {
-        clinic_name: &state.config.clinic_name,
+        clinic_name: &page.clinic_name,
     })
 }
 
@@ -208,10 +192,18 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
-pub async fn not_found() -> Response {
-    page(
-        StatusCode::NOT_FOUND,
-        "Not found",
-        "There is nothing at this address.",
-    )
+/// No route answers. A page address with a trailing slash (`/staff/`, as
+/// SPEC §3 writes it; `/portal/`, `/fhir/` alike) is sent to the same
+/// address without it, where the route table decides; anything else is 404.
+pub async fn not_found(method: Method, uri: Uri) -> Result<Response, AppError> {
+    let path = uri.path();
+    let trimmed = path.trim_end_matches('/');
+    // Never `//host`: a protocol-relative address would leave the site.
+    let same_site =
+        trimmed.starts_with('/') && !trimmed.starts_with("//") && !trimmed.contains('\\');
+    if (method == Method::GET || method == Method::HEAD) && trimmed != path && same_site {
+        let query = uri.query().map_or_else(String::new, |q| format!("?{q}"));
+        return Ok(Redirect::permanent(&format!("{trimmed}{query}")).into_response());
+    }
+    Err(AppError::NoRoute)
 }

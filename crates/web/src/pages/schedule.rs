@@ -1,4 +1,4 @@
-//! The consultation schedule (issue 5): the clinic's opening hours per
+//! The consultation schedule (SPEC §1 step 2, booking): the clinic's opening hours per
 //! weekday, its holidays, and each consulting staff member's weekly
 //! availability, from which the public booking page makes its slots. The
 //! administrator changes them (ManageSchedule); the front desk, which books,
@@ -11,12 +11,13 @@
 //! ones on each upcoming holiday, so that someone can call those people).
 
 use askama::Template;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use jiff::civil::{Date, Time};
+use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use respite_domain::booking::{OpeningHours, StaffAvailability};
 use respite_domain::inquiry::FieldError;
 use respite_domain::schedule::{
@@ -27,11 +28,8 @@ use respite_domain::Permission;
 use respite_store::{AvailabilityRecord, StoreError};
 use serde::Deserialize;
 
-use super::consultations::clinic_zone;
-use super::{render, Nav};
+use super::{field_error, render, Nav, StaffPage};
 use crate::access::AuditedRecord;
-use crate::auth::StaffSession;
-use crate::csrf::CsrfToken;
 use crate::{AppError, AppState};
 
 /// The form that came back refused, with what was typed and why.
@@ -109,28 +107,20 @@ struct SchedulePage {
 
 impl SchedulePage {
     fn holiday_error(&self, field: &str) -> Option<&str> {
-        find(&self.holiday_errors, field)
+        field_error(&self.holiday_errors, field)
     }
 
     fn availability_error(&self, field: &str) -> Option<&str> {
-        find(&self.availability_errors, field)
+        field_error(&self.availability_errors, field)
     }
-}
-
-fn find<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
-    errors
-        .iter()
-        .find(|e| e.field == field)
-        .map(|e| e.message.as_str())
 }
 
 /// `GET /staff/schedule`.
 pub async fn schedule_page(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
 ) -> Result<Response, AppError> {
-    show(&state, &session, &csrf.0, Refused::Nothing, StatusCode::OK).await
+    show(&state, &page, Refused::Nothing, StatusCode::OK).await
 }
 
 /// The opening-hours form of one weekday as posted; a missing field is
@@ -152,8 +142,7 @@ pub struct HoursInput {
 /// `POST /staff/schedule/hours`: replaces one weekday's opening hours.
 pub async fn save_hours(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
     Form(input): Form<HoursInput>,
 ) -> Result<Response, AppError> {
     let form = OpeningHoursForm {
@@ -170,14 +159,7 @@ pub async fn save_hours(
         Ok(hours) => hours,
         Err(errors) => {
             let refused = Refused::Hours(form, errors);
-            return show(
-                &state,
-                &session,
-                &csrf.0,
-                refused,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            return show(&state, &page, refused, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
     state
@@ -198,8 +180,7 @@ pub struct HolidayInput {
 /// `POST /staff/schedule/holidays`: adds a holiday.
 pub async fn add_holiday(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
     Form(input): Form<HolidayInput>,
 ) -> Result<Response, AppError> {
     let form = HolidayForm {
@@ -207,11 +188,11 @@ pub async fn add_holiday(
         name: input.name,
     };
     let refuse = |errors: Vec<FieldError>, status| {
-        let (state, session, csrf) = (state.clone(), session.clone(), csrf.0.clone());
+        let (state, page) = (state.clone(), page.clone());
         let refused = Refused::Holiday(form.clone(), errors);
-        async move { show(&state, &session, &csrf, refused, status).await }
+        async move { show(&state, &page, refused, status).await }
     };
-    let holiday = match form.validate(today(&state)) {
+    let holiday = match form.validate(page.today()) {
         Ok(holiday) => holiday,
         Err(errors) => return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
@@ -234,6 +215,7 @@ pub struct DayInput {
 /// all.
 pub async fn remove_holiday(
     State(state): State<AppState>,
+    _page: StaffPage,
     Form(input): Form<DayInput>,
 ) -> Result<Response, AppError> {
     let day: Date = schedule::parse_date(&input.day).map_err(|message| AppError::BadRequest {
@@ -262,8 +244,7 @@ pub struct AvailabilityInput {
 /// staff member takes consultations.
 pub async fn add_availability(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
     Form(input): Form<AvailabilityInput>,
 ) -> Result<Response, AppError> {
     let form = AvailabilityForm {
@@ -273,9 +254,9 @@ pub async fn add_availability(
         ends: input.ends,
     };
     let refuse = |errors: Vec<FieldError>, status| {
-        let (state, session, csrf) = (state.clone(), session.clone(), csrf.0.clone());
+        let (state, page) = (state.clone(), page.clone());
         let refused = Refused::Availability(form.clone(), errors);
-        async move { show(&state, &session, &csrf, refused, status).await }
+        async move { show(&state, &page, refused, status).await }
     };
     let consulting: Vec<i64> = consulting_staff(&state)
         .await?
@@ -306,6 +287,7 @@ pub async fn add_availability(
 /// `POST /staff/schedule/availability/{id}/remove`.
 pub async fn remove_availability(
     State(state): State<AppState>,
+    _page: StaffPage,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
@@ -325,10 +307,6 @@ fn done(record: &str, section: &str) -> Result<Response, AppError> {
     Ok(response)
 }
 
-fn today(state: &AppState) -> Date {
-    state.config.clock.now().to_zoned(clinic_zone(state)).date()
-}
-
 /// Active staff who take consultations: id, name, role.
 async fn consulting_staff(state: &AppState) -> Result<Vec<(i64, String, &'static str)>, AppError> {
     let mut staff: Vec<(i64, String, &'static str)> = state
@@ -343,17 +321,17 @@ async fn consulting_staff(state: &AppState) -> Result<Vec<(i64, String, &'static
     Ok(staff)
 }
 
+/// The schedule page, with a refused form's input and errors kept: the
+/// weekdays' hours, the upcoming holidays, each consulting staff member's
+/// availability.
 async fn show(
     state: &AppState,
-    session: &StaffSession,
-    csrf: &str,
+    page: &StaffPage,
     refused: Refused,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let hours = state.store.opening_hours().await?;
-    let zone = clinic_zone(state);
-    let today = today(state);
-
+    let today = page.today();
     let (mut hours_form, mut holiday_form, mut availability_form) = (None, None, None);
     match refused {
         Refused::Nothing => {}
@@ -362,113 +340,23 @@ async fn show(
         Refused::Availability(form, errors) => availability_form = Some((form, errors)),
     }
     let hours_error = hours_form.as_ref().and_then(|(form, errors)| {
-        schedule::parse_weekday(&form.weekday)
-            .is_err()
-            .then(|| find(errors, "weekday").unwrap_or_default().to_owned())
+        schedule::parse_weekday(&form.weekday).is_err().then(|| {
+            field_error(errors, "weekday")
+                .unwrap_or_default()
+                .to_owned()
+        })
     });
     let days = WEEKDAYS
         .into_iter()
-        .map(|weekday| {
-            let of_day: Vec<&OpeningHours> =
-                hours.iter().filter(|h| h.weekday == weekday).collect();
-            let value = schedule::weekday_value(weekday);
-            let summary = if of_day.is_empty() {
-                "closed".to_owned()
-            } else {
-                of_day
-                    .iter()
-                    .map(|h| format!("{}–{}", schedule::hhmm(h.opens), schedule::hhmm(h.closes)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let (typed, errors) = match &hours_form {
-                Some((form, errors)) if form.weekday.trim() == value => {
-                    (form.clone(), errors.as_slice())
-                }
-                _ => {
-                    let mut form = OpeningHoursForm::default();
-                    for (n, h) in of_day.iter().take(MAX_INTERVALS_PER_DAY).enumerate() {
-                        form.opens[n] = schedule::hhmm(h.opens);
-                        form.closes[n] = schedule::hhmm(h.closes);
-                    }
-                    (form, &[][..])
-                }
-            };
-            DayView {
-                value,
-                label: schedule::weekday_label(weekday),
-                summary,
-                errors: errors.len(),
-                rows: (0..MAX_INTERVALS_PER_DAY)
-                    .map(|n| HoursRow {
-                        opens_field: OPENS_FIELDS[n],
-                        closes_field: CLOSES_FIELDS[n],
-                        opens: typed.opens[n].clone(),
-                        closes: typed.closes[n].clone(),
-                        opens_error: find(errors, OPENS_FIELDS[n]).map(str::to_owned),
-                        closes_error: find(errors, CLOSES_FIELDS[n]).map(str::to_owned),
-                    })
-                    .collect(),
-            }
-        })
+        .map(|weekday| day_view(weekday, &hours, hours_form.as_ref()))
         .collect();
-
-    let mut holidays = Vec::new();
-    for holiday in state.store.holidays_from(today).await? {
-        let start = start_of(holiday.day, &zone);
-        let end = holiday.day.tomorrow().ok().and_then(|d| start_of(d, &zone));
-        let booked = match (start, end) {
-            (Some(start), Some(end)) => {
-                state.store.booked_consultations_between(start, end).await?
-            }
-            _ => 0,
-        };
-        holidays.push(HolidayView {
-            day: holiday.day.to_string(),
-            label: holiday.day.strftime("%A %-d %B %Y").to_string(),
-            name: holiday.name,
-            booked,
-        });
-    }
-
-    let availability: Vec<AvailabilityRecord> = state.store.staff_availability().await?;
-    let staff = consulting_staff(state)
-        .await?
-        .into_iter()
-        .map(|(id, name, role)| StaffView {
-            intervals: availability
-                .iter()
-                .filter(|record| record.availability.staff_user_id == id)
-                .map(|record| {
-                    let a = &record.availability;
-                    IntervalView {
-                        id: record.id,
-                        weekday: schedule::weekday_label(a.weekday),
-                        starts: schedule::hhmm(a.starts),
-                        ends: schedule::hhmm(a.ends),
-                        warning: schedule::outside_opening_hours(a, &hours).map(|e| {
-                            let why = match e.field {
-                                "weekday" => e.message,
-                                field => format!("{field} {}", e.message),
-                            };
-                            format!(
-                                "Outside the clinic's current hours ({why}): slots are offered only where both overlap."
-                            )
-                        }),
-                    }
-                })
-                .collect(),
-            id,
-            name,
-            role,
-        })
-        .collect();
-
+    let holidays = holiday_views(state, &page.zone, today).await?;
+    let staff = staff_views(state, &hours).await?;
     let (holiday_form, holiday_errors) = holiday_form.unwrap_or_default();
     let (availability_form, availability_errors) = availability_form.unwrap_or_default();
     let mut response = render(&SchedulePage {
-        nav: Nav::new(session, csrf),
-        can_manage: session.user.role.grants(Permission::ManageSchedule),
+        nav: page.nav(),
+        can_manage: page.may(Permission::ManageSchedule),
         clinic_zone: state.config.clinic_time_zone.clone(),
         today: today.to_string(),
         days,
@@ -488,8 +376,133 @@ async fn show(
     Ok(response)
 }
 
+/// One weekday's hours as stored, and its form: as typed when `refused`
+/// is this weekday's, else filled from the stored hours.
+fn day_view(
+    weekday: Weekday,
+    hours: &[OpeningHours],
+    refused: Option<&(OpeningHoursForm, Vec<FieldError>)>,
+) -> DayView {
+    let of_day: Vec<&OpeningHours> = hours.iter().filter(|h| h.weekday == weekday).collect();
+    let value = schedule::weekday_value(weekday);
+    let summary = if of_day.is_empty() {
+        "closed".to_owned()
+    } else {
+        of_day
+            .iter()
+            .map(|h| format!("{}–{}", schedule::hhmm(h.opens), schedule::hhmm(h.closes)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (typed, errors) = match refused {
+        Some((form, errors)) if form.weekday.trim() == value => (form.clone(), errors.as_slice()),
+        _ => {
+            let mut form = OpeningHoursForm::default();
+            for (n, h) in of_day.iter().take(MAX_INTERVALS_PER_DAY).enumerate() {
+                form.opens[n] = schedule::hhmm(h.opens);
+                form.closes[n] = schedule::hhmm(h.closes);
+            }
+            (form, &[][..])
+        }
+    };
+    DayView {
+        value,
+        label: schedule::weekday_label(weekday),
+        summary,
+        errors: errors.len(),
+        rows: (0..MAX_INTERVALS_PER_DAY)
+            .map(|n| HoursRow {
+                opens_field: OPENS_FIELDS[n],
+                closes_field: CLOSES_FIELDS[n],
+                opens: typed.opens[n].clone(),
+                closes: typed.closes[n].clone(),
+                opens_error: field_error(errors, OPENS_FIELDS[n]).map(str::to_owned),
+                closes_error: field_error(errors, CLOSES_FIELDS[n]).map(str::to_owned),
+            })
+            .collect(),
+    }
+}
+
+/// The holidays from `today` on, each with the consultations booked on it
+/// (which stay booked), counted from one query over all of them.
+async fn holiday_views(
+    state: &AppState,
+    zone: &TimeZone,
+    today: Date,
+) -> Result<Vec<HolidayView>, AppError> {
+    let holidays = state.store.holidays_from(today).await?;
+    // Each holiday as the instants it spans on the clinic's clock.
+    let spans: Vec<Option<(Timestamp, Timestamp)>> = holidays
+        .iter()
+        .map(|holiday| {
+            let end = holiday.day.tomorrow().ok().and_then(|d| start_of(d, zone));
+            start_of(holiday.day, zone).zip(end)
+        })
+        .collect();
+    let first = spans.iter().flatten().map(|(start, _)| *start).min();
+    let last = spans.iter().flatten().map(|(_, end)| *end).max();
+    let booked = match first.zip(last) {
+        Some((first, last)) => state.store.booked_starts_between(first, last).await?,
+        None => Vec::new(),
+    };
+    Ok(holidays
+        .into_iter()
+        .zip(spans)
+        .map(|(holiday, span)| HolidayView {
+            day: holiday.day.to_string(),
+            label: holiday.day.strftime("%A %-d %B %Y").to_string(),
+            name: holiday.name,
+            booked: span.map_or(0, |(start, end)| {
+                booked
+                    .iter()
+                    .filter(|at| start <= **at && **at < end)
+                    .count() as i64
+            }),
+        })
+        .collect())
+}
+
+/// Each consulting staff member with their weekly availability, flagging
+/// an interval left outside the clinic's current `hours`.
+async fn staff_views(state: &AppState, hours: &[OpeningHours]) -> Result<Vec<StaffView>, AppError> {
+    let availability: Vec<AvailabilityRecord> = state.store.staff_availability().await?;
+    Ok(consulting_staff(state)
+        .await?
+        .into_iter()
+        .map(|(id, name, role)| StaffView {
+            intervals: availability
+                .iter()
+                .filter(|record| record.availability.staff_user_id == id)
+                .map(|record| interval_view(record, hours))
+                .collect(),
+            id,
+            name,
+            role,
+        })
+        .collect())
+}
+
+fn interval_view(record: &AvailabilityRecord, hours: &[OpeningHours]) -> IntervalView {
+    let a = &record.availability;
+    IntervalView {
+        id: record.id,
+        weekday: schedule::weekday_label(a.weekday),
+        starts: schedule::hhmm(a.starts),
+        ends: schedule::hhmm(a.ends),
+        warning: schedule::outside_opening_hours(a, hours).map(|e| {
+            let why = match e.field {
+                "weekday" => e.message,
+                field => format!("{field} {}", e.message),
+            };
+            format!(
+                "Outside the clinic's current hours ({why}): slots are offered only where both overlap."
+            )
+        }),
+    }
+}
+
 /// The first moment of `day` in `zone`.
-fn start_of(day: Date, zone: &TimeZone) -> Option<jiff::Timestamp> {
+fn start_of(day: Date, zone: &TimeZone) -> Option<Timestamp> {
     zone.to_ambiguous_timestamp(day.to_datetime(Time::midnight()))
         .compatible()
         .ok()

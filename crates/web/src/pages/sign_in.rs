@@ -64,7 +64,7 @@ pub async fn sign_in(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(input): Form<SignInInput>,
 ) -> Result<Response, AppError> {
-    let now = Timestamp::now();
+    let now = state.config.clock.now();
     let email = input.email.trim().to_lowercase();
     let next = safe_next(&input.next);
     let refuse = |status: StatusCode, message: String| -> Result<Response, AppError> {

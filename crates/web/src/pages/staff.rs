@@ -1,8 +1,7 @@
 //! The staff application: the inquiry queue, the patient list and the chart.
 
 use askama::Template;
-use axum::extract::{Extension, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use respite_domain::{Email, Permission, PhoneNumber};
@@ -12,12 +11,9 @@ use respite_store::{
 };
 use serde::Deserialize;
 
-use super::{clinic_time, load_inquiry, parse_id, render, Nav};
+use super::{load_inquiry, parse_id, render, Nav, StaffPage};
 use crate::access::AuditedRecord;
-use crate::auth::StaffSession;
-use crate::csrf::CsrfToken;
 use crate::email::SendEmailError;
-use crate::error::page;
 use crate::sms::{send_text, SendError};
 use crate::{AppError, AppState};
 
@@ -35,17 +31,12 @@ struct StaffHome {
     contacted: Vec<InquiryRow>,
 }
 
-pub async fn home(
-    State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Result<Response, AppError> {
-    let tz = &state.config.clinic_time_zone;
+pub async fn home(State(state): State<AppState>, page: StaffPage) -> Result<Response, AppError> {
     let rows = |records: Vec<InquiryRecord>| -> Vec<InquiryRow> {
         records
             .into_iter()
             .map(|record| InquiryRow {
-                received: clinic_time(record.received_at, tz),
+                received: page.time(record.received_at),
                 record,
             })
             .collect()
@@ -63,7 +54,7 @@ pub async fn home(
             .await?,
     );
     render(&StaffHome {
-        nav: Nav::new(&session, &csrf.0),
+        nav: page.nav(),
         new_inquiries,
         contacted,
     })
@@ -101,44 +92,40 @@ pub enum ThreadItem {
 
 pub async fn inquiry(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let record = load_inquiry(&state, &id).await?;
     let id = record.id;
-    let tz = &state.config.clinic_time_zone;
-    let received = clinic_time(record.received_at, tz);
+    let received = page.time(record.received_at);
     let attempts = state.store.contact_attempts(id).await?;
-    let role = session.user.role;
     // Messages, calls and attempts, in the order they happened.
     let messages = state.store.thread_messages(id).await?;
     let mut thread: Vec<ThreadRow> = messages
         .into_iter()
         .map(|record| ThreadRow {
             at: record.at,
-            when: clinic_time(record.at, tz),
+            when: page.time(record.at),
             item: ThreadItem::Message(record),
         })
         .chain(attempts.into_iter().map(|attempt| ThreadRow {
             at: attempt.at,
-            when: clinic_time(attempt.at, tz),
+            when: page.time(attempt.at),
             item: ThreadItem::Attempt(attempt),
         }))
         .collect();
     thread.sort_by_key(|row| row.at);
-    let can_text =
-        session.user.role.grants(Permission::WriteInquiries) && record.phone_e164.is_some();
-    let (consultations, slot_days) = super::consultations::for_inquiry(&state, id).await?;
-    let can_email = session.user.role.grants(Permission::WriteInquiries)
+    let can_text = page.may(Permission::WriteInquiries) && record.phone_e164.is_some();
+    let (consultations, slot_days) = super::consultations::for_inquiry(&state, &page, id).await?;
+    let can_email = page.may(Permission::WriteInquiries)
         && record.email.is_some()
         && state.config.smtp.is_some();
     render(&InquiryPage {
-        nav: Nav::new(&session, &csrf.0),
+        nav: page.nav(),
         inquiry: InquiryRow { record, received },
         chart: state.store.inquiry_chart(id).await?,
-        can_consult: role.grants(respite_domain::Permission::WriteInquiries),
-        can_convert: role.grants(respite_domain::Permission::WriteClinicalRecords),
+        can_consult: page.may(Permission::WriteInquiries),
+        can_convert: page.may(Permission::WriteClinicalRecords),
         thread,
         can_text,
         consultations,
@@ -194,6 +181,7 @@ const SMS_MAX_CHARS: usize = 1600;
 /// consent to texts is recorded (`sms::send_text`).
 pub async fn send_sms(
     State(state): State<AppState>,
+    _page: StaffPage,
     Path(id): Path<String>,
     Form(form): Form<TextForm>,
 ) -> Result<Response, AppError> {
@@ -210,18 +198,12 @@ pub async fn send_sms(
         })?;
     match send_text(&state, id, &phone, body).await {
         Ok(message_id) => Ok(sent(id, message_id)),
-        Err(err @ (SendError::OptedOut | SendError::NoConsent)) => Ok(page(
-            StatusCode::CONFLICT,
-            "Not sent",
-            &format!("{err}. Nothing was sent."),
-        )),
+        Err(err @ (SendError::OptedOut | SendError::NoConsent)) => {
+            Err(AppError::NotSent(err.to_string()))
+        }
         Err(SendError::Provider(err)) => {
             tracing::warn!(error = %err, "text not sent");
-            Ok(page(
-                StatusCode::BAD_GATEWAY,
-                "Not sent",
-                &format!("sms: {err}. Nothing was sent; try again later."),
-            ))
+            Err(AppError::ProviderFailed(format!("sms: {err}")))
         }
         Err(SendError::Store(err)) => Err(err.into()),
     }
@@ -242,6 +224,7 @@ const EMAIL_BODY_MAX_CHARS: usize = 20_000;
 /// (`email::send_email`); the reply threads under their last e-mail.
 pub async fn send_email(
     State(state): State<AppState>,
+    _page: StaffPage,
     Path(id): Path<String>,
     Form(form): Form<EmailForm>,
 ) -> Result<Response, AppError> {
@@ -275,17 +258,13 @@ pub async fn send_email(
         })?;
     match crate::email::send_email(&state, id, &to, subject, body).await {
         Ok(message_id) => Ok(sent(id, message_id)),
-        Err(err @ (SendEmailError::NoConsent | SendEmailError::NotConfigured)) => Ok(page(
-            StatusCode::CONFLICT,
-            "Not sent",
-            &format!("{err}. Nothing was sent."),
-        )),
+        Err(err @ (SendEmailError::NoConsent | SendEmailError::NotConfigured)) => {
+            Err(AppError::NotSent(err.to_string()))
+        }
         Err(SendEmailError::Smtp(err)) => {
             tracing::warn!(error = %err, "e-mail not sent");
-            Ok(page(
-                StatusCode::BAD_GATEWAY,
-                "Not sent",
-                "email: the mail server did not accept the e-mail. Nothing was sent; try again later.",
+            Err(AppError::ProviderFailed(
+                "email: the mail server did not accept the e-mail".into(),
             ))
         }
         Err(SendEmailError::Store(err)) => Err(err.into()),
@@ -312,8 +291,7 @@ const PATIENT_PAGE_LIMIT: i64 = 100;
 
 pub async fn patients(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
     Query(search): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
     let query: String = search.q.trim().chars().take(100).collect();
@@ -323,7 +301,7 @@ pub async fn patients(
         .await?;
     let total = state.store.count_patients().await?;
     render(&PatientsPage {
-        nav: Nav::new(&session, &csrf.0),
+        nav: page.nav(),
         query,
         patients,
         total,
@@ -349,18 +327,16 @@ struct PatientPage {
     observations: Vec<ObservationRow>,
     sessions: Vec<SessionRow>,
     /// The phone consultation's notes, when the chart came from an inquiry.
-    consultation: Vec<super::callbacks::NoteView>,
+    consultation: Vec<super::consultation_notes::NoteView>,
 }
 
 pub async fn patient_chart(
     State(state): State<AppState>,
-    Extension(session): Extension<StaffSession>,
-    Extension(csrf): Extension<CsrfToken>,
+    page: StaffPage,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
     let patient = state.store.patient(id).await?.ok_or(AppError::NotFound)?;
-    let tz = &state.config.clinic_time_zone;
     let conditions = state.store.conditions(id).await?;
     let observations = state
         .store
@@ -368,7 +344,7 @@ pub async fn patient_chart(
         .await?
         .into_iter()
         .map(|record| ObservationRow {
-            when: clinic_time(record.observed_at, tz),
+            when: page.time(record.observed_at),
             record,
         })
         .collect();
@@ -378,7 +354,7 @@ pub async fn patient_chart(
         .await?
         .into_iter()
         .map(|record| SessionRow {
-            when: clinic_time(record.started_at, tz),
+            when: page.time(record.started_at),
             record,
         })
         .collect();
@@ -387,13 +363,13 @@ pub async fn patient_chart(
         .consultation_notes_for_patient(id)
         .await?
         .into_iter()
-        .map(|record| super::callbacks::NoteView {
-            when: clinic_time(record.at, tz),
+        .map(|record| super::consultation_notes::NoteView {
+            when: page.time(record.at),
             record,
         })
         .collect();
     render(&PatientPage {
-        nav: Nav::new(&session, &csrf.0),
+        nav: page.nav(),
         patient,
         conditions,
         observations,

@@ -4,9 +4,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use jiff::Timestamp;
 use respite_domain::inquiry::MESSAGE_MAX_CHARS;
 use respite_domain::messaging::{MessageChannel, SmsKeyword};
 use respite_domain::PhoneNumber;
@@ -28,58 +27,21 @@ impl Params {
             .filter(|value| !value.is_empty())
     }
 
-    fn required(&self, name: &'static str) -> Result<&str, Refusal> {
-        self.get(name)
-            .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, name, "is required"))
+    fn required(&self, name: &'static str) -> Result<&str, AppError> {
+        self.get(name).ok_or_else(|| refuse(name, "is required"))
     }
 
-    fn phone(&self, name: &'static str, region: &str) -> Result<PhoneNumber, Refusal> {
+    fn phone(&self, name: &'static str, region: &str) -> Result<PhoneNumber, AppError> {
         PhoneNumber::parse(self.required(name)?, region)
-            .map_err(|err| refuse(StatusCode::BAD_REQUEST, name, &err.to_string()))
+            .map_err(|err| refuse(name, &err.to_string()))
     }
 }
 
-/// Why a webhook request is refused: a plain-text answer naming the field
-/// and the rule; or a server error.
-#[derive(Debug)]
-pub enum Refusal {
-    Client {
-        status: StatusCode,
-        field: &'static str,
-        rule: String,
-    },
-    Server(AppError),
-}
-
-fn refuse(status: StatusCode, field: &'static str, rule: &str) -> Refusal {
-    Refusal::Client {
-        status,
+/// A signed request whose parameter `field` breaks `rule` (400).
+fn refuse(field: &'static str, rule: &str) -> AppError {
+    AppError::BadWebhook {
         field,
         rule: rule.to_owned(),
-    }
-}
-
-impl From<respite_store::StoreError> for Refusal {
-    fn from(err: respite_store::StoreError) -> Refusal {
-        Refusal::Server(err.into())
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        match self {
-            Refusal::Client {
-                status,
-                field,
-                rule,
-            } => (
-                status,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                format!("{field}: {rule}\n"),
-            )
-                .into_response(),
-            Refusal::Server(err) => err.into_response(),
-        }
     }
 }
 
@@ -105,19 +67,16 @@ fn verified(
     uri: &axum::http::Uri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Params, Refusal> {
+) -> Result<Params, AppError> {
     let messaging = &state.config.messaging;
     let (Some(token), Some(public_url)) = (&messaging.twilio_auth_token, &messaging.public_url)
     else {
-        return Err(refuse(
-            StatusCode::FORBIDDEN,
-            "X-Twilio-Signature",
+        return Err(AppError::SignatureRefused(
             "cannot be verified: webhooks are not configured on this server",
         ));
     };
     let params: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
         refuse(
-            StatusCode::BAD_REQUEST,
             "body",
             "must be form-encoded (application/x-www-form-urlencoded)",
         )
@@ -126,20 +85,12 @@ fn verified(
         .get(twilio::SIGNATURE_HEADER)
         .and_then(|value| value.to_str().ok())
     else {
-        return Err(refuse(
-            StatusCode::FORBIDDEN,
-            "X-Twilio-Signature",
-            "is missing",
-        ));
+        return Err(AppError::SignatureRefused("is missing"));
     };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let url = format!("{}{path}", public_url.trim_end_matches('/'));
     if !twilio::verify(token, &url, &params, given) {
-        return Err(refuse(
-            StatusCode::FORBIDDEN,
-            "X-Twilio-Signature",
-            "does not match this request",
-        ));
+        return Err(AppError::SignatureRefused("does not match this request"));
     }
     Ok(Params(params))
 }
@@ -151,18 +102,17 @@ pub async fn sms(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Refusal> {
+) -> Result<Response, AppError> {
     let params = verified(&state, &uri, &headers, &body)?;
     let config = &state.config;
     let from = params.phone("From", &config.clinic_region)?;
     let sid = match params.get("MessageSid").or_else(|| params.get("SmsSid")) {
         Some(sid) => sid.to_owned(),
-        None => return Err(refuse(StatusCode::BAD_REQUEST, "MessageSid", "is required")),
+        None => return Err(refuse("MessageSid", "is required")),
     };
     let text = params.get("Body").unwrap_or_default().to_owned();
     if text.chars().count() > MESSAGE_MAX_CHARS {
         return Err(refuse(
-            StatusCode::BAD_REQUEST,
             "Body",
             &format!("must be at most {MESSAGE_MAX_CHARS} characters"),
         ));
@@ -184,7 +134,7 @@ pub async fn sms(
             external_id: sid,
             recording_url: None,
             in_reply_to: None,
-            at: Timestamp::now(),
+            at: config.clock.now(),
             callback: None,
             consent,
             consent_source: source.to_owned(),
@@ -228,7 +178,7 @@ pub async fn voice(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Refusal> {
+) -> Result<Response, AppError> {
     let params = verified(&state, &uri, &headers, &body)?;
     let config = &state.config;
     let from = params.phone("From", &config.clinic_region)?;
@@ -236,11 +186,7 @@ pub async fn voice(
     let recording_url = params.get("RecordingUrl").map(str::to_owned);
     if let Some(url) = &recording_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(refuse(
-                StatusCode::BAD_REQUEST,
-                "RecordingUrl",
-                "must be an http(s) URL",
-            ));
+            return Err(refuse("RecordingUrl", "must be an http(s) URL"));
         }
     }
     let status = params.get("CallStatus").unwrap_or("ringing");
@@ -293,7 +239,7 @@ pub async fn voice(
             external_id: format!("{call_sid}:{suffix}"),
             recording_url,
             in_reply_to: None,
-            at: Timestamp::now(),
+            at: config.clock.now(),
             callback,
             consent: ConsentEffect::ImpliedByContact,
             consent_source: "called the clinic".to_owned(),

@@ -1,0 +1,109 @@
+//! What every page handler starts from, as extractors: [`StaffPage`] for
+//! the staff application, [`PublicPage`] for the pages anyone can open.
+//! A handler takes one of them instead of repeating its own opening; both
+//! read the clock once per request and carry the clinic's zone, parsed once
+//! at start-up (`AppState::clinic_zone`).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use respite_domain::Permission;
+
+use super::Nav;
+use crate::auth::StaffSession;
+use crate::csrf::CsrfToken;
+use crate::{AppError, AppState};
+
+/// A staff page's request: who is signed in, the form token, the clinic's
+/// zone and the time. Only a route whose guard admitted a session can
+/// produce one; anywhere else it refuses with 401.
+#[derive(Clone)]
+pub struct StaffPage {
+    pub session: StaffSession,
+    /// The CSRF token every form of the page repeats.
+    pub csrf: String,
+    pub zone: TimeZone,
+    pub now: Timestamp,
+}
+
+impl StaffPage {
+    /// The navigation bar: who is signed in and what they may open.
+    pub fn nav(&self) -> Nav {
+        Nav::new(&self.session, &self.csrf)
+    }
+
+    /// Whether the signed-in role grants `permission`.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.session.user.role.grants(permission)
+    }
+
+    /// `at` on the clinic's clock, e.g. `2026-11-25 09:30`.
+    pub fn time(&self, at: Timestamp) -> String {
+        clinic_time(at, &self.zone)
+    }
+
+    /// Today's date at the clinic.
+    pub fn today(&self) -> Date {
+        self.now.to_zoned(self.zone.clone()).date()
+    }
+}
+
+impl FromRequestParts<AppState> for StaffPage {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let session = parts
+            .extensions
+            .get::<StaffSession>()
+            .cloned()
+            .ok_or(AppError::Unauthorised { return_to: None })?;
+        Ok(StaffPage {
+            session,
+            csrf: csrf_token(parts)?,
+            zone: state.clinic_zone.clone(),
+            now: state.config.clock.now(),
+        })
+    }
+}
+
+/// A public page's request: the clinic's name, the form token, the
+/// clinic's zone and the time.
+#[derive(Clone)]
+pub struct PublicPage {
+    pub clinic_name: String,
+    pub csrf: String,
+    pub zone: TimeZone,
+    pub now: Timestamp,
+}
+
+impl FromRequestParts<AppState> for PublicPage {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(PublicPage {
+            clinic_name: state.config.clinic_name.clone(),
+            csrf: csrf_token(parts)?,
+            zone: state.clinic_zone.clone(),
+            now: state.config.clock.now(),
+        })
+    }
+}
+
+/// A timestamp shown on the clinic's clock, e.g. `2026-11-25 09:30`.
+pub fn clinic_time(at: Timestamp, zone: &TimeZone) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The CSRF layer puts the token on every request it lets through; a page
+/// outside that layer is a wiring mistake.
+fn csrf_token(parts: &Parts) -> Result<String, AppError> {
+    parts
+        .extensions
+        .get::<CsrfToken>()
+        .map(|token| token.0.clone())
+        .ok_or(AppError::Internal("page served outside the CSRF layer"))
+}
