@@ -3,6 +3,11 @@
 //! and MAC is HMAC-SHA256 (RFC 2104, FIPS 180-4) over `consultation:ID.EXPIRES`
 //! with a server secret kept in `clinic_settings`, so that every server
 //! sharing the database accepts the links of the others.
+//!
+//! A link expires when its consultation begins: EXPIRES is the start the
+//! link was made for. A reschedule moves the start, so every link made
+//! before it names a time the consultation no longer has and is refused
+//! ([`still_current`], 410): only the latest confirmation's link works.
 
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
@@ -64,6 +69,22 @@ pub fn verify(secret: &[u8], token: &str, now: Timestamp) -> Result<i64, TokenEr
     Ok(id)
 }
 
+/// Whether a verified `token` was made for the consultation's current
+/// start `starts_at`; a link from before a reschedule is [`TokenError::Moved`].
+pub fn still_current(token: &str, starts_at: Timestamp) -> Result<(), TokenError> {
+    let made_for = token
+        .trim()
+        .split('.')
+        .nth(1)
+        .and_then(|expires| expires.parse::<i64>().ok())
+        .ok_or(TokenError::Forged)?;
+    if made_for == starts_at.as_millisecond() {
+        Ok(())
+    } else {
+        Err(TokenError::Moved)
+    }
+}
+
 fn new_mac(secret: &[u8]) -> Hmac<Sha256> {
     // HMAC takes a key of any length.
     <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!())
@@ -96,6 +117,11 @@ mod tests {
         assert_eq!(verify(secret, &later, before), Err(TokenError::Forged));
         let other = token.replacen("42.", "43.", 1);
         assert_eq!(verify(secret, &other, before), Err(TokenError::Forged));
+        assert_eq!(still_current(&token, expires), Ok(()));
+        assert_eq!(
+            still_current(&token, expires + jiff::SignedDuration::from_mins(15)),
+            Err(TokenError::Moved)
+        );
         for junk in ["", "42", "42.1", "a.b.c", "42.1.zz"] {
             assert_eq!(
                 verify(secret, junk, before),

@@ -5,6 +5,7 @@ mod callbacks;
 mod email;
 mod messaging;
 mod schedule;
+mod shape;
 mod support;
 
 use std::time::Duration;

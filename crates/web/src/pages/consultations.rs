@@ -260,7 +260,8 @@ pub struct TokenInput {
     time_zone: String,
 }
 
-/// Verifies a link's token and loads its consultation; a refused link is
+/// Verifies a link's token and loads its consultation; a refused link
+/// (forged, expired, or from before a reschedule) is
 /// [`AppError::LinkRefused`], whose page says which rule failed.
 async fn from_token(
     state: &AppState,
@@ -269,11 +270,13 @@ async fn from_token(
 ) -> Result<ConsultationRecord, AppError> {
     let secret = booking_token::secret(state).await?;
     let id = booking_token::verify(&secret, token, now)?;
-    state
+    let record = state
         .store
         .consultation(id)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    booking_token::still_current(token, record.starts_at)?;
+    Ok(record)
 }
 
 #[derive(Template)]
