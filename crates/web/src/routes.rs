@@ -12,7 +12,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
-    audit, callbacks, consultation_notes, consultations, public, schedule, sign_in, staff, webhooks,
+    account, audit, callbacks, consultation_notes, consultations, public, schedule, sign_in, staff,
+    webhooks,
 };
 use crate::{csrf, AppState};
 
@@ -154,6 +155,10 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             route("POST", "/staff/logout", SignedIn, None),
             post(sign_in::sign_out),
+        ),
+        (
+            route("GET", "/staff/account", SignedIn, None),
+            get(account::account),
         ),
         (
             route(

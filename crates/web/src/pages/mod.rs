@@ -1,6 +1,7 @@
 //! Page handlers, one module per area. Each handler is short: extract, call
 //! the domain or the store, render.
 
+pub mod account;
 pub mod audit;
 pub mod callbacks;
 pub mod consultation_notes;

@@ -112,6 +112,55 @@ async fn a_post_refused_by_the_csrf_layer_is_audited_as_denied(engine: Engine) {
     assert_eq!(app.audit_count().await, before + 2, "{engine:?}");
 }
 
+both_engines!(the_account_page_says_what_each_role_may_open);
+async fn the_account_page_says_what_each_role_may_open(engine: Engine) {
+    let app = spawn(engine).await;
+    // Expected from SPEC §2's table: the front desk has the queue, not the
+    // charts; the administrator has the audit trail, not the charts.
+    let cases = [
+        (
+            Role::FrontDesk,
+            "Front desk",
+            "See the inquiry queue",
+            "Read charts",
+        ),
+        (
+            Role::Nurse,
+            "Nurse",
+            "Read charts",
+            "Review the audit trail",
+        ),
+        (
+            Role::Admin,
+            "Administrator",
+            "Review the audit trail",
+            "Read charts",
+        ),
+    ];
+    for (role, label, may, may_not) in cases {
+        let session = app.sign_in(role).await;
+        let response = app.get("/staff/account", Some(&session)).await;
+        assert_eq!(response.status(), 200, "{engine:?} {role}");
+        let body = response.text().await.unwrap();
+        let granted = body.split("id=\"granted\"").nth(1).unwrap();
+        let (granted, others) = granted.split_once("</ul>").unwrap();
+        assert!(
+            body.contains(&format!("<dd id=\"role\">{label}</dd>")),
+            "{role}"
+        );
+        assert!(granted.contains(may), "{role}: {granted}");
+        assert!(
+            !granted.contains(may_not) && others.contains(may_not),
+            "{role}"
+        );
+    }
+    let response = app.get("/staff/account", None).await;
+    assert_eq!(
+        response.headers()["location"],
+        "/staff/login?next=/staff/account"
+    );
+}
+
 /// Monday 23 November 2026, 08:00 PST at the clinic (Los Angeles).
 const NOW: &str = "2026-11-23T16:00Z";
 
