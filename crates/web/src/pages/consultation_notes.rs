@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use respite_domain::consultation::{ConsultationNoteForm, DurationUnit, NextStep};
@@ -14,7 +13,7 @@ use respite_domain::Permission;
 use respite_store::{ConsultationNoteRecord, InquiryRecord, NewChart};
 use serde::Deserialize;
 
-use super::{field_error, load_inquiry, parse_id, render, Nav, StaffPage};
+use super::{field_error, form_status, load_inquiry, parse_id, render_with, Nav, StaffPage};
 use crate::access::AuditedRecord;
 use crate::{AppError, AppState};
 
@@ -74,24 +73,21 @@ async fn consultation_page(
             record,
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = render(&ConsultationPage {
-        nav: page.nav(),
-        inquiry,
-        form,
-        errors,
-        notes,
-        units: DurationUnit::ALL,
-        next_steps: NextStep::CODES,
-        can_convert: page.may(Permission::WriteClinicalRecords),
-        chart: state.store.inquiry_chart(id).await?,
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
+    let status = form_status(&errors);
+    render_with(
+        status,
+        &ConsultationPage {
+            nav: page.nav(),
+            inquiry,
+            form,
+            errors,
+            notes,
+            units: DurationUnit::ALL,
+            next_steps: NextStep::CODES,
+            can_convert: page.may(Permission::WriteClinicalRecords),
+            chart: state.store.inquiry_chart(id).await?,
+        },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -211,21 +207,18 @@ async fn convert_page(
             when: page.time(record.at),
             record,
         });
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = render(&ConvertPage {
-        nav: page.nav(),
-        inquiry,
-        note,
-        form,
-        errors,
-        sexes: SEXES,
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
+    let status = form_status(&errors);
+    render_with(
+        status,
+        &ConvertPage {
+            nav: page.nav(),
+            inquiry,
+            note,
+            form,
+            errors,
+            sexes: SEXES,
+        },
+    )
 }
 
 pub async fn convert(

@@ -17,7 +17,7 @@ use respite_store::{Booker, ConsultationRecord, StoreError};
 use serde::Deserialize;
 
 use super::public::TIME_ZONES;
-use super::{field_error, load_inquiry, parse_id, render, Nav, PublicPage, StaffPage};
+use super::{field_error, load_inquiry, parse_id, render, render_with, Nav, PublicPage, StaffPage};
 use crate::access::AuditedRecord;
 use crate::booking_token;
 use crate::{error, AppError, AppState};
@@ -137,17 +137,18 @@ async fn book_page(
         time_zone: name.clone(),
         ..form
     };
-    let mut response = render(&BookPage {
-        clinic_name: &page.clinic_name,
-        csrf: &page.csrf,
-        days: open_days(state, page.now, &tz).await?,
-        time_zones: zone_list(&name),
-        form,
-        errors,
-        reschedule,
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
+    render_with(
+        status,
+        &BookPage {
+            clinic_name: &page.clinic_name,
+            csrf: &page.csrf,
+            days: open_days(state, page.now, &tz).await?,
+            time_zones: zone_list(&name),
+            form,
+            errors,
+            reschedule,
+        },
+    )
 }
 
 /// `GET /consultations`: the open times in the person's zone and the form.

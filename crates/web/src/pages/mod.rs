@@ -16,6 +16,7 @@ pub mod webhooks;
 pub use context::{PublicPage, StaffPage};
 
 use askama::Template;
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::auth::StaffSession;
@@ -25,6 +26,22 @@ use respite_domain::Permission;
 /// Renders a template into an HTML response.
 pub fn render(template: &impl Template) -> Result<Response, AppError> {
     Ok(Html(template.render()?).into_response())
+}
+
+/// Renders a template with `status`: a form shown again with its errors
+/// (422), or a slot taken meanwhile (409).
+pub fn render_with(status: StatusCode, template: &impl Template) -> Result<Response, AppError> {
+    Ok((status, Html(template.render()?)).into_response())
+}
+
+/// The status of a form page: 200 when it is fresh, 422 when it comes back
+/// with `errors`.
+pub fn form_status(errors: &[respite_domain::inquiry::FieldError]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 /// The staff navigation bar: who is signed in and what they may open.

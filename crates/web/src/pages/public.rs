@@ -10,7 +10,7 @@ use respite_domain::inquiry::{
 };
 use serde::Deserialize;
 
-use super::{field_error, render, PublicPage};
+use super::{field_error, render, render_with, PublicPage};
 use crate::access::AuditedRecord;
 use crate::{AppError, AppState};
 
@@ -134,9 +134,10 @@ pub async fn submit_inquiry(
             if jiff::tz::TimeZone::get(form.time_zone.trim()).is_err() {
                 form.time_zone = state.config.clinic_time_zone.clone();
             }
-            let mut response = render(&home_page(&page, form, errors))?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
+            render_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &home_page(&page, form, errors),
+            )
         }
     }
 }

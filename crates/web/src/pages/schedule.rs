@@ -28,7 +28,7 @@ use respite_domain::Permission;
 use respite_store::{AvailabilityRecord, StoreError};
 use serde::Deserialize;
 
-use super::{field_error, render, Nav, StaffPage};
+use super::{field_error, render_with, Nav, StaffPage};
 use crate::access::AuditedRecord;
 use crate::{AppError, AppState};
 
@@ -354,26 +354,27 @@ async fn show(
     let staff = staff_views(state, &hours).await?;
     let (holiday_form, holiday_errors) = holiday_form.unwrap_or_default();
     let (availability_form, availability_errors) = availability_form.unwrap_or_default();
-    let mut response = render(&SchedulePage {
-        nav: page.nav(),
-        can_manage: page.may(Permission::ManageSchedule),
-        clinic_zone: state.config.clinic_time_zone.clone(),
-        today: today.to_string(),
-        days,
-        hours_error,
-        holidays,
-        holiday_form,
-        holiday_errors,
-        staff,
-        availability_form,
-        availability_errors,
-        weekdays: WEEKDAYS
-            .into_iter()
-            .map(|d| (schedule::weekday_value(d), schedule::weekday_label(d)))
-            .collect(),
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
+    render_with(
+        status,
+        &SchedulePage {
+            nav: page.nav(),
+            can_manage: page.may(Permission::ManageSchedule),
+            clinic_zone: state.config.clinic_time_zone.clone(),
+            today: today.to_string(),
+            days,
+            hours_error,
+            holidays,
+            holiday_form,
+            holiday_errors,
+            staff,
+            availability_form,
+            availability_errors,
+            weekdays: WEEKDAYS
+                .into_iter()
+                .map(|d| (schedule::weekday_value(d), schedule::weekday_label(d)))
+                .collect(),
+        },
+    )
 }
 
 /// One weekday's hours as stored, and its form: as typed when `refused`
