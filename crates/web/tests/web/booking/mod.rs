@@ -716,7 +716,7 @@ async fn ics_files_parse_with_icalendar_and_keep_their_times_across_daylight_sav
         let output = std::process::Command::new(&python)
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/tests/booking/ical_check.py"
+                "/tests/web/booking/ical_check.py"
             ))
             .args(&files)
             .output()

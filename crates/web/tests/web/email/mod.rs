@@ -799,7 +799,7 @@ async fn a_booking_is_confirmed_reminded_and_cancelled_by_email_with_the_ics_att
             let output = Command::new(&ical_python)
                 .arg(concat!(
                     env!("CARGO_MANIFEST_DIR"),
-                    "/tests/email/confirmation_check.py"
+                    "/tests/web/email/confirmation_check.py"
                 ))
                 .arg("America/Chicago")
                 .args(files)
