@@ -426,124 +426,122 @@ fn letter(from: &str, id: &str, text: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn a_mailbox_message_becomes_exactly_one_inquiry_even_when_the_poll_is_interrupted() {
+both_engines!(a_mailbox_message_becomes_exactly_one_inquiry_even_when_the_poll_is_interrupted);
+async fn a_mailbox_message_becomes_exactly_one_inquiry_even_when_the_poll_is_interrupted(
+    engine: Engine,
+) {
     let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
         return;
     };
-    for engine in engines() {
-        let server = dovecot(&binary, None).await;
-        let app = spawn(engine).await;
-        let settings = imap_settings(server.port);
-        let sender = "pat@example.org";
-        deliver(
-            server.port,
-            &letter(
-                sender,
-                "first@example.org",
-                "Please call me on (415) 555-2671.",
-            ),
+    let server = dovecot(&binary, None).await;
+    let app = spawn(engine).await;
+    let settings = imap_settings(server.port);
+    let sender = "pat@example.org";
+    deliver(
+        server.port,
+        &letter(
+            sender,
+            "first@example.org",
+            "Please call me on (415) 555-2671.",
+        ),
+    )
+    .await;
+
+    // An interrupted poll: the message is fetched and committed, then
+    // the process dies before it marks the message \Seen.
+    let mut session = imap_session(server.port).await;
+    let fetched: Vec<_> = session
+        .uid_fetch("1:*", "(UID BODY.PEEK[])")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let raw = fetched[0].body().unwrap().to_vec();
+    session.logout().await.unwrap();
+    let Processed::Stored(first) = imap::process_message(&app.store, &settings, &raw, "x")
+        .await
+        .unwrap()
+    else {
+        panic!("the message was refused")
+    };
+    assert!(first.new_inquiry, "{engine:?}");
+    assert_eq!(search(server.port, "UNSEEN").await, vec![1], "{engine:?}");
+
+    // The next poll finds it stored already, and now marks it.
+    let report = imap::poll_once(&app.store, &settings).await.unwrap();
+    assert_eq!((report.stored, report.already_stored), (0, 1), "{engine:?}");
+    assert!(search(server.port, "UNSEEN").await.is_empty(), "{engine:?}");
+    let again = imap::poll_once(&app.store, &settings).await.unwrap();
+    assert_eq!((again.stored, again.already_stored), (0, 0), "{engine:?}");
+    assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?}");
+    let inquiry = app.store.inquiry(first.inquiry_id).await.unwrap().unwrap();
+    assert_eq!(inquiry.phone_e164.as_deref(), Some("+14155552671"));
+    let thread = app.store.thread_messages(first.inquiry_id).await.unwrap();
+    assert_eq!(thread.len(), 1, "{engine:?}");
+    assert_eq!(thread[0].external_id, "first@example.org");
+    assert!(thread[0].body.starts_with("Subject: Ketamine for CRPS?"));
+
+    // A second message from the same address joins the thread.
+    deliver(
+        server.port,
+        &letter(sender, "second@example.org", "Evenings are best."),
+    )
+    .await;
+    let report = imap::poll_once(&app.store, &settings).await.unwrap();
+    assert_eq!(report.stored, 1, "{engine:?}");
+    assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?}");
+    let thread = app.store.thread_messages(first.inquiry_id).await.unwrap();
+    assert_eq!(thread.len(), 2, "{engine:?}");
+    let consent = app
+        .store
+        .consent(
+            &ContactAddress::Email(Email::parse(sender).unwrap()),
+            MessageChannel::Email,
         )
-        .await;
-
-        // An interrupted poll: the message is fetched and committed, then
-        // the process dies before it marks the message \Seen.
-        let mut session = imap_session(server.port).await;
-        let fetched: Vec<_> = session
-            .uid_fetch("1:*", "(UID BODY.PEEK[])")
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
-        let raw = fetched[0].body().unwrap().to_vec();
-        session.logout().await.unwrap();
-        let Processed::Stored(first) = imap::process_message(&app.store, &settings, &raw, "x")
-            .await
-            .unwrap()
-        else {
-            panic!("the message was refused")
-        };
-        assert!(first.new_inquiry, "{engine:?}");
-        assert_eq!(search(server.port, "UNSEEN").await, vec![1], "{engine:?}");
-
-        // The next poll finds it stored already, and now marks it.
-        let report = imap::poll_once(&app.store, &settings).await.unwrap();
-        assert_eq!((report.stored, report.already_stored), (0, 1), "{engine:?}");
-        assert!(search(server.port, "UNSEEN").await.is_empty(), "{engine:?}");
-        let again = imap::poll_once(&app.store, &settings).await.unwrap();
-        assert_eq!((again.stored, again.already_stored), (0, 0), "{engine:?}");
-        assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?}");
-        let inquiry = app.store.inquiry(first.inquiry_id).await.unwrap().unwrap();
-        assert_eq!(inquiry.phone_e164.as_deref(), Some("+14155552671"));
-        let thread = app.store.thread_messages(first.inquiry_id).await.unwrap();
-        assert_eq!(thread.len(), 1, "{engine:?}");
-        assert_eq!(thread[0].external_id, "first@example.org");
-        assert!(thread[0].body.starts_with("Subject: Ketamine for CRPS?"));
-
-        // A second message from the same address joins the thread.
-        deliver(
-            server.port,
-            &letter(sender, "second@example.org", "Evenings are best."),
-        )
-        .await;
-        let report = imap::poll_once(&app.store, &settings).await.unwrap();
-        assert_eq!(report.stored, 1, "{engine:?}");
-        assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?}");
-        let thread = app.store.thread_messages(first.inquiry_id).await.unwrap();
-        assert_eq!(thread.len(), 2, "{engine:?}");
-        let consent = app
-            .store
-            .consent(
-                &ContactAddress::Email(Email::parse(sender).unwrap()),
-                MessageChannel::Email,
-            )
-            .await
-            .unwrap();
-        assert!(consent.is_some_and(|c| c.granted), "{engine:?}");
-        drop(server);
-    }
+        .await
+        .unwrap();
+    assert!(consent.is_some_and(|c| c.granted), "{engine:?}");
+    drop(server);
 }
 
-#[tokio::test]
-async fn an_email_with_no_text_part_is_refused_flagged_and_stores_nothing() {
+both_engines!(an_email_with_no_text_part_is_refused_flagged_and_stores_nothing);
+async fn an_email_with_no_text_part_is_refused_flagged_and_stores_nothing(engine: Engine) {
     let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
         return;
     };
-    for engine in engines() {
-        let server = dovecot(&binary, None).await;
-        let app = spawn(engine).await;
-        let settings = imap_settings(server.port);
-        let sender = "files@example.org";
-        deliver(
-            server.port,
-            &format!(
-                "From: {sender}\r\nSubject: my records\r\nMessage-ID: <files@example.org>\r\n\
-                 MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
-                 --b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n"
-            ),
-        )
-        .await;
-        let report = imap::poll_once(&app.store, &settings).await.unwrap();
-        assert_eq!(report.stored, 0, "{engine:?}");
-        assert_eq!(report.refused.len(), 1, "{engine:?}");
-        assert_eq!(
-            report.refused[0].1.to_string(),
-            "body: the message has no text part (neither text/plain nor text/html); nothing was stored"
-        );
-        assert_eq!(inquiries_from(&app, sender).await, 0, "{engine:?}");
-        assert!(!app
-            .store
-            .has_message(MessageChannel::Email, "files@example.org")
-            .await
-            .unwrap());
-        assert_eq!(
-            search(server.port, "FLAGGED SEEN").await,
-            vec![1],
-            "{engine:?}"
-        );
-        drop(server);
-    }
+    let server = dovecot(&binary, None).await;
+    let app = spawn(engine).await;
+    let settings = imap_settings(server.port);
+    let sender = "files@example.org";
+    deliver(
+        server.port,
+        &format!(
+            "From: {sender}\r\nSubject: my records\r\nMessage-ID: <files@example.org>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n"
+        ),
+    )
+    .await;
+    let report = imap::poll_once(&app.store, &settings).await.unwrap();
+    assert_eq!(report.stored, 0, "{engine:?}");
+    assert_eq!(report.refused.len(), 1, "{engine:?}");
+    assert_eq!(
+        report.refused[0].1.to_string(),
+        "body: the message has no text part (neither text/plain nor text/html); nothing was stored"
+    );
+    assert_eq!(inquiries_from(&app, sender).await, 0, "{engine:?}");
+    assert!(!app
+        .store
+        .has_message(MessageChannel::Email, "files@example.org")
+        .await
+        .unwrap());
+    assert_eq!(
+        search(server.port, "FLAGGED SEEN").await,
+        vec![1],
+        "{engine:?}"
+    );
+    drop(server);
 }
 
 fn smtp_settings(port: u16) -> SmtpSettings {
@@ -651,66 +649,61 @@ async fn reply_reaches_the_server_and_threads(
     assert_eq!(reply.channel, "email");
 }
 
-#[tokio::test]
-async fn a_staff_reply_reaches_the_smtp_server_and_threads() {
+both_engines!(a_staff_reply_reaches_the_smtp_server_and_threads);
+async fn a_staff_reply_reaches_the_smtp_server_and_threads(engine: Engine) {
     let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
         return;
     };
-    for engine in engines() {
-        let smtp = aiosmtpd(&python, SmtpServerTls::Plain).await;
-        let app = app_with_smtp(engine, smtp_settings(smtp.port)).await;
-        reply_reaches_the_server_and_threads(&app, &smtp, "lee@example.org", "ask-1@example.org")
-            .await;
-    }
+    let smtp = aiosmtpd(&python, SmtpServerTls::Plain).await;
+    let app = app_with_smtp(engine, smtp_settings(smtp.port)).await;
+    reply_reaches_the_server_and_threads(&app, &smtp, "lee@example.org", "ask-1@example.org").await;
 }
 
-#[tokio::test]
-async fn no_email_reply_is_sent_without_consent() {
+both_engines!(no_email_reply_is_sent_without_consent);
+async fn no_email_reply_is_sent_without_consent(engine: Engine) {
     let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
         return;
     };
-    for engine in engines() {
-        let smtp = aiosmtpd(&python, SmtpServerTls::Plain).await;
-        let app = app_with_smtp(engine, smtp_settings(smtp.port)).await;
-        let inquiry = inbound(&app, "quiet@example.org", "ask-2@example.org").await;
-        app.store
-            .record_consent(
-                Some(inquiry),
-                &ContactAddress::Email(Email::parse("quiet@example.org").unwrap()),
-                MessageChannel::Email,
-                false,
-                jiff::Timestamp::now(),
-                "asked by phone not to be e-mailed",
-            )
-            .await
-            .unwrap();
-        let session = app.sign_in(Role::FrontDesk).await;
-        let response = app
-            .post_form(
-                &format!("/staff/inquiries/{inquiry}/email"),
-                Some(&session),
-                &[("subject", "Hello"), ("body", "Any news?")],
-            )
-            .await;
-        assert_eq!(response.status(), 409, "{engine:?}");
-        let body = response.text().await.unwrap();
-        assert!(body.contains("no consent to e-mail"), "{body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(saved_mail(&smtp.dir.0).is_empty(), "{engine:?}");
-        let thread = app.store.thread_messages(inquiry).await.unwrap();
-        assert!(thread.iter().all(|m| m.inbound), "{engine:?}");
+    let smtp = aiosmtpd(&python, SmtpServerTls::Plain).await;
+    let app = app_with_smtp(engine, smtp_settings(smtp.port)).await;
+    let inquiry = inbound(&app, "quiet@example.org", "ask-2@example.org").await;
+    app.store
+        .record_consent(
+            Some(inquiry),
+            &ContactAddress::Email(Email::parse("quiet@example.org").unwrap()),
+            MessageChannel::Email,
+            false,
+            jiff::Timestamp::now(),
+            "asked by phone not to be e-mailed",
+        )
+        .await
+        .unwrap();
+    let session = app.sign_in(Role::FrontDesk).await;
+    let response = app
+        .post_form(
+            &format!("/staff/inquiries/{inquiry}/email"),
+            Some(&session),
+            &[("subject", "Hello"), ("body", "Any news?")],
+        )
+        .await;
+    assert_eq!(response.status(), 409, "{engine:?}");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("no consent to e-mail"), "{body}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(saved_mail(&smtp.dir.0).is_empty(), "{engine:?}");
+    let thread = app.store.thread_messages(inquiry).await.unwrap();
+    assert!(thread.iter().all(|m| m.inbound), "{engine:?}");
 
-        // A blank subject is refused naming the field.
-        let response = app
-            .post_form(
-                &format!("/staff/inquiries/{inquiry}/email"),
-                Some(&session),
-                &[("subject", " "), ("body", "Any news?")],
-            )
-            .await;
-        assert_eq!(response.status(), 422, "{engine:?}");
-        assert!(response.text().await.unwrap().contains("subject"));
-    }
+    // A blank subject is refused naming the field.
+    let response = app
+        .post_form(
+            &format!("/staff/inquiries/{inquiry}/email"),
+            Some(&session),
+            &[("subject", " "), ("body", "Any news?")],
+        )
+        .await;
+    assert_eq!(response.status(), 422, "{engine:?}");
+    assert!(response.text().await.unwrap().contains("subject"));
 }
 
 /// A server's state on the test app's database, at `config`'s clock: what
@@ -722,356 +715,350 @@ async fn server_state(app: &TestApp, config: WebConfig) -> respite_web::AppState
     respite_web::AppState::new(store, std::sync::Arc::new(config))
 }
 
+both_engines!(a_booking_is_confirmed_reminded_and_cancelled_by_email_with_the_ics_attached);
 /// Monday 23 November 2026, 08:00 PST at the clinic; the person books
 /// 10:00 PST, which is 12:00 CST on their own clock (Chicago).
-#[tokio::test]
-async fn a_booking_is_confirmed_reminded_and_cancelled_by_email_with_the_ics_attached() {
+async fn a_booking_is_confirmed_reminded_and_cancelled_by_email_with_the_ics_attached(
+    engine: Engine,
+) {
     let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
         return;
     };
     let Some(ical_python) = crate::booking::icalendar_python() else {
         return;
     };
-    for engine in engines() {
-        let smtp = aiosmtpd(&python, SmtpServerTls::Plain).await;
-        let config = |now: &str| WebConfig {
-            clock: respite_web::Clock::Fixed(now.parse().unwrap()),
-            messaging: respite_web::MessagingConfig {
-                public_url: Some("https://clinic.example.org".into()),
-                ..respite_web::MessagingConfig::default()
-            },
-            ..smtp_config(smtp.port)
-        };
-        let app = spawn_with(engine, config("2026-11-23T16:00Z")).await;
-        let staff = crate::booking::front_desk_takes_monday_mornings(&app).await;
-        let starts: jiff::Timestamp = "2026-11-23T18:00Z".parse().unwrap();
-        let slot = format!("{staff}@{}", starts.as_millisecond());
-        let response = app
-            .post_form(
-                "/consultations",
-                None,
-                &[
-                    ("name", "Ana López"),
-                    ("phone", ""),
-                    ("email", "ana@example.org"),
-                    ("time_zone", "America/Chicago"),
-                    ("slot", &slot),
-                    ("consent", "yes"),
-                ],
-            )
-            .await;
-        assert_eq!(response.status(), 303, "{engine:?}");
-        // Nothing is sent inside the request: the job queue sends it.
-        assert!(saved_mail(&smtp.dir.0).is_empty());
-        let kinds: Vec<String> = app
-            .store
-            .jobs()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|j| j.kind)
-            .collect();
-        // No phone number: no texts. The 24-hour reminder is already past.
-        assert_eq!(
-            kinds,
-            ["confirmation-email", "reminder-email"],
-            "{engine:?}"
-        );
-
-        let now = server_state(&app, config("2026-11-23T16:00Z")).await;
-        assert_eq!(respite_web::jobs::run_due(&now).await.unwrap(), 1);
-        // The 1-hour reminder, at 11:00 on the person's clock; once only,
-        // whichever server runs it.
-        let early = server_state(&app, config("2026-11-23T16:59Z")).await;
-        assert_eq!(respite_web::jobs::run_due(&early).await.unwrap(), 0);
-        let a = server_state(&app, config("2026-11-23T17:01Z")).await;
-        let b = server_state(&app, config("2026-11-23T17:01Z")).await;
-        let (sent_a, sent_b) = tokio::join!(
-            respite_web::jobs::run_due(&a),
-            respite_web::jobs::run_due(&b)
-        );
-        assert_eq!(sent_a.unwrap() + sent_b.unwrap(), 1, "{engine:?}");
-        let files = saved_mail(&smtp.dir.0);
-        assert_eq!(files.len(), 2, "{engine:?}");
-
-        // Read by Python's email package and PyPI icalendar.
-        let read = |files: &[PathBuf]| -> Vec<serde_json::Value> {
-            let output = Command::new(&ical_python)
-                .arg(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/tests/web/email/confirmation_check.py"
-                ))
-                .arg("America/Chicago")
-                .args(files)
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            String::from_utf8(output.stdout)
-                .unwrap()
-                .lines()
-                .map(|line| serde_json::from_str(line).unwrap())
-                .collect()
-        };
-        let mails = read(&files);
-        assert_eq!(
-            mails[0]["subject"],
-            "Your free phone consultation: Monday 23 November, 12:00 PM CST"
-        );
-        assert_eq!(
-            mails[1]["subject"],
-            "Reminder: your free phone consultation on Monday 23 November, 12:00 PM CST"
-        );
-        for mail in &mails {
-            assert_eq!(mail["to"], "ana@example.org");
-            let events = mail["events"].as_array().unwrap();
-            assert_eq!(events.len(), 1, "{mail}");
-            assert_eq!(events[0]["filename"], "consultation.ics");
-            assert_eq!(events[0]["start"], "2026-11-23 12:00 CST");
-            assert_eq!(events[0]["end"], "2026-11-23 12:15 CST");
-            assert_eq!(events[0]["status"], "CONFIRMED");
-            assert!(events[0]["uid"]
-                .as_str()
-                .unwrap()
-                .starts_with("consultation-"));
-        }
-        // The link in the e-mail opens the booking, to move or cancel it.
-        let text = mails[0]["text"].as_str().unwrap();
-        let link = text
-            .split_whitespace()
-            .find(|w| w.starts_with("https://clinic.example.org/consultations/booking?token="))
-            .unwrap_or_else(|| panic!("no link in: {text}"));
-        let path = link.trim_start_matches("https://clinic.example.org");
-        let page = app.get(path, None).await;
-        assert_eq!(page.status(), 200, "{engine:?}");
-        assert!(page.text().await.unwrap().contains("12:00 PM"));
-        // Both are in the person's thread, with what was attached.
-        let inquiry = app
-            .store
-            .consultation(1)
-            .await
-            .unwrap()
-            .unwrap()
-            .inquiry_id
-            .unwrap();
-        let sent: Vec<_> = app
-            .store
-            .thread_messages(inquiry)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|m| !m.inbound)
-            .collect();
-        assert_eq!(sent.len(), 2);
-        assert!(sent
-            .iter()
-            .all(|m| m.channel == "email" && m.body.ends_with("[attached: consultation.ics]")));
-
-        // She cancels with that link: one more e-mail says so, and its .ics
-        // cancels the same event in her calendar.
-        let token = path.split("token=").nth(1).unwrap();
-        let cancelled = app
-            .post_form("/consultations/booking/cancel", None, &[("token", token)])
-            .await;
-        assert_eq!(cancelled.status(), 200, "{engine:?}");
-        let later = server_state(&app, config("2026-11-23T17:05Z")).await;
-        assert_eq!(respite_web::jobs::run_due(&later).await.unwrap(), 1);
-        assert_eq!(respite_web::jobs::run_due(&later).await.unwrap(), 0);
-        let files = saved_mail(&smtp.dir.0);
-        assert_eq!(files.len(), 3, "{engine:?}");
-        let cancellation = &read(&files[2..])[0];
-        assert_eq!(
-            cancellation["subject"],
-            "Cancelled: your free phone consultation on Monday 23 November, 12:00 PM CST"
-        );
-        let events = cancellation["events"].as_array().unwrap();
-        assert_eq!(events[0]["status"], "CANCELLED");
-        assert_eq!(events[0]["uid"], mails[0]["events"][0]["uid"]);
-        assert!(cancellation["text"]
-            .as_str()
-            .unwrap()
-            .contains("book a new time at https://clinic.example.org/consultations"));
-    }
-}
-
-#[tokio::test]
-async fn the_mailbox_is_polled_over_tls_and_starttls_trusting_the_clinic_ca() {
-    let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
-        return;
+    let smtp = aiosmtpd(&python, SmtpServerTls::Plain).await;
+    let config = |now: &str| WebConfig {
+        clock: respite_web::Clock::Fixed(now.parse().unwrap()),
+        messaging: respite_web::MessagingConfig {
+            public_url: Some("https://clinic.example.org".into()),
+            ..respite_web::MessagingConfig::default()
+        },
+        ..smtp_config(smtp.port)
     };
-    let Some(certificates) = certificates() else {
-        return;
-    };
-    for engine in engines() {
-        let server = dovecot(&binary, Some(&certificates)).await;
-        let app = spawn(engine).await;
-        let imaps_port = server.imaps_port.unwrap();
-        for (tls, port, sender) in [
-            (TlsMode::Tls, imaps_port, "imaps@example.org"),
-            (TlsMode::StartTls, server.port, "starttls@example.org"),
-        ] {
-            let message_id = format!("hello-{sender}");
-            deliver(
-                server.port,
-                &letter(sender, &message_id, "Please call me on (415) 555-2671."),
-            )
-            .await;
-            let settings = tls_imap_settings(port, tls, Some(certificates.clinic_ca()));
-            let report = imap::poll_once(&app.store, &settings).await.unwrap();
-            assert_eq!(
-                (report.stored, report.already_stored),
-                (1, 0),
-                "{engine:?} {tls:?}"
-            );
-            assert!(report.refused.is_empty(), "{engine:?} {tls:?}");
-            assert!(
-                search(server.port, "UNSEEN").await.is_empty(),
-                "{engine:?} {tls:?}"
-            );
-            let again = imap::poll_once(&app.store, &settings).await.unwrap();
-            assert_eq!(
-                (again.stored, again.already_stored),
-                (0, 0),
-                "{engine:?} {tls:?}"
-            );
-            assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?} {tls:?}");
-            assert!(app
-                .store
-                .has_message(MessageChannel::Email, &message_id)
-                .await
-                .unwrap());
-        }
-    }
-}
-
-#[tokio::test]
-async fn without_the_clinic_ca_the_mailbox_poll_fails_on_the_certificate_and_stores_nothing() {
-    let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
-        return;
-    };
-    let Some(certificates) = certificates() else {
-        return;
-    };
-    for engine in engines() {
-        let server = dovecot(&binary, Some(&certificates)).await;
-        let app = spawn(engine).await;
-        let sender = "untrusted@example.org";
-        deliver(
-            server.port,
-            &letter(sender, "untrusted@example.org", "Is anyone there?"),
+    let app = spawn_with(engine, config("2026-11-23T16:00Z")).await;
+    let staff = crate::booking::front_desk_takes_monday_mornings(&app).await;
+    let starts: jiff::Timestamp = "2026-11-23T18:00Z".parse().unwrap();
+    let slot = format!("{staff}@{}", starts.as_millisecond());
+    let response = app
+        .post_form(
+            "/consultations",
+            None,
+            &[
+                ("name", "Ana López"),
+                ("phone", ""),
+                ("email", "ana@example.org"),
+                ("time_zone", "America/Chicago"),
+                ("slot", &slot),
+                ("consent", "yes"),
+            ],
         )
         .await;
-        let imaps_port = server.imaps_port.unwrap();
-        for (tls, port) in [(TlsMode::Tls, imaps_port), (TlsMode::StartTls, server.port)] {
-            // Only the public roots: the server's certificate is not trusted.
-            let settings = tls_imap_settings(port, tls, None);
-            let err = imap::poll_once(&app.store, &settings).await.unwrap_err();
-            let PollError::Tls(reason) = &err else {
-                panic!("{engine:?} {tls:?}: not a TLS error: {err}")
-            };
-            assert!(
-                reason.contains("invalid peer certificate") && reason.contains("UnknownIssuer"),
-                "{engine:?} {tls:?}: {reason}"
-            );
-            assert_eq!(inquiries_from(&app, sender).await, 0, "{engine:?} {tls:?}");
-            assert_eq!(
-                search(server.port, "UNSEEN").await,
-                vec![1],
-                "{engine:?} {tls:?}"
-            );
-        }
-        // The same poll trusting the clinic's CA reads it: the certificate
-        // was the only reason.
-        let settings = tls_imap_settings(imaps_port, TlsMode::Tls, Some(certificates.clinic_ca()));
+    assert_eq!(response.status(), 303, "{engine:?}");
+    // Nothing is sent inside the request: the job queue sends it.
+    assert!(saved_mail(&smtp.dir.0).is_empty());
+    let kinds: Vec<String> = app
+        .store
+        .jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.kind)
+        .collect();
+    // No phone number: no texts. The 24-hour reminder is already past.
+    assert_eq!(
+        kinds,
+        ["confirmation-email", "reminder-email"],
+        "{engine:?}"
+    );
+
+    let now = server_state(&app, config("2026-11-23T16:00Z")).await;
+    assert_eq!(respite_web::jobs::run_due(&now).await.unwrap(), 1);
+    // The 1-hour reminder, at 11:00 on the person's clock; once only,
+    // whichever server runs it.
+    let early = server_state(&app, config("2026-11-23T16:59Z")).await;
+    assert_eq!(respite_web::jobs::run_due(&early).await.unwrap(), 0);
+    let a = server_state(&app, config("2026-11-23T17:01Z")).await;
+    let b = server_state(&app, config("2026-11-23T17:01Z")).await;
+    let (sent_a, sent_b) = tokio::join!(
+        respite_web::jobs::run_due(&a),
+        respite_web::jobs::run_due(&b)
+    );
+    assert_eq!(sent_a.unwrap() + sent_b.unwrap(), 1, "{engine:?}");
+    let files = saved_mail(&smtp.dir.0);
+    assert_eq!(files.len(), 2, "{engine:?}");
+
+    // Read by Python's email package and PyPI icalendar.
+    let read = |files: &[PathBuf]| -> Vec<serde_json::Value> {
+        let output = Command::new(&ical_python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/web/email/confirmation_check.py"
+            ))
+            .arg("America/Chicago")
+            .args(files)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    };
+    let mails = read(&files);
+    assert_eq!(
+        mails[0]["subject"],
+        "Your free phone consultation: Monday 23 November, 12:00 PM CST"
+    );
+    assert_eq!(
+        mails[1]["subject"],
+        "Reminder: your free phone consultation on Monday 23 November, 12:00 PM CST"
+    );
+    for mail in &mails {
+        assert_eq!(mail["to"], "ana@example.org");
+        let events = mail["events"].as_array().unwrap();
+        assert_eq!(events.len(), 1, "{mail}");
+        assert_eq!(events[0]["filename"], "consultation.ics");
+        assert_eq!(events[0]["start"], "2026-11-23 12:00 CST");
+        assert_eq!(events[0]["end"], "2026-11-23 12:15 CST");
+        assert_eq!(events[0]["status"], "CONFIRMED");
+        assert!(events[0]["uid"]
+            .as_str()
+            .unwrap()
+            .starts_with("consultation-"));
+    }
+    // The link in the e-mail opens the booking, to move or cancel it.
+    let text = mails[0]["text"].as_str().unwrap();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("https://clinic.example.org/consultations/booking?token="))
+        .unwrap_or_else(|| panic!("no link in: {text}"));
+    let path = link.trim_start_matches("https://clinic.example.org");
+    let page = app.get(path, None).await;
+    assert_eq!(page.status(), 200, "{engine:?}");
+    assert!(page.text().await.unwrap().contains("12:00 PM"));
+    // Both are in the person's thread, with what was attached.
+    let inquiry = app
+        .store
+        .consultation(1)
+        .await
+        .unwrap()
+        .unwrap()
+        .inquiry_id
+        .unwrap();
+    let sent: Vec<_> = app
+        .store
+        .thread_messages(inquiry)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| !m.inbound)
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert!(sent
+        .iter()
+        .all(|m| m.channel == "email" && m.body.ends_with("[attached: consultation.ics]")));
+
+    // She cancels with that link: one more e-mail says so, and its .ics
+    // cancels the same event in her calendar.
+    let token = path.split("token=").nth(1).unwrap();
+    let cancelled = app
+        .post_form("/consultations/booking/cancel", None, &[("token", token)])
+        .await;
+    assert_eq!(cancelled.status(), 200, "{engine:?}");
+    let later = server_state(&app, config("2026-11-23T17:05Z")).await;
+    assert_eq!(respite_web::jobs::run_due(&later).await.unwrap(), 1);
+    assert_eq!(respite_web::jobs::run_due(&later).await.unwrap(), 0);
+    let files = saved_mail(&smtp.dir.0);
+    assert_eq!(files.len(), 3, "{engine:?}");
+    let cancellation = &read(&files[2..])[0];
+    assert_eq!(
+        cancellation["subject"],
+        "Cancelled: your free phone consultation on Monday 23 November, 12:00 PM CST"
+    );
+    let events = cancellation["events"].as_array().unwrap();
+    assert_eq!(events[0]["status"], "CANCELLED");
+    assert_eq!(events[0]["uid"], mails[0]["events"][0]["uid"]);
+    assert!(cancellation["text"]
+        .as_str()
+        .unwrap()
+        .contains("book a new time at https://clinic.example.org/consultations"));
+}
+
+both_engines!(the_mailbox_is_polled_over_tls_and_starttls_trusting_the_clinic_ca);
+async fn the_mailbox_is_polled_over_tls_and_starttls_trusting_the_clinic_ca(engine: Engine) {
+    let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
+        return;
+    };
+    let Some(certificates) = certificates() else {
+        return;
+    };
+    let server = dovecot(&binary, Some(&certificates)).await;
+    let app = spawn(engine).await;
+    let imaps_port = server.imaps_port.unwrap();
+    for (tls, port, sender) in [
+        (TlsMode::Tls, imaps_port, "imaps@example.org"),
+        (TlsMode::StartTls, server.port, "starttls@example.org"),
+    ] {
+        let message_id = format!("hello-{sender}");
+        deliver(
+            server.port,
+            &letter(sender, &message_id, "Please call me on (415) 555-2671."),
+        )
+        .await;
+        let settings = tls_imap_settings(port, tls, Some(certificates.clinic_ca()));
         let report = imap::poll_once(&app.store, &settings).await.unwrap();
-        assert_eq!(report.stored, 1, "{engine:?}");
-        assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?}");
-    }
-}
-
-#[tokio::test]
-async fn a_staff_reply_is_sent_over_starttls_and_tls_trusting_the_clinic_ca() {
-    let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
-        return;
-    };
-    let Some(certificates) = certificates() else {
-        return;
-    };
-    for engine in engines() {
-        for (server_tls, tls) in [
-            (
-                SmtpServerTls::StartTlsRequired(&certificates),
-                TlsMode::StartTls,
-            ),
-            (SmtpServerTls::Implicit(&certificates), TlsMode::Tls),
-        ] {
-            let smtp = aiosmtpd(&python, server_tls).await;
-            let settings = tls_smtp_settings(smtp.port, tls, Some(certificates.clinic_ca()));
-            let app = app_with_smtp(engine, settings).await;
-            let sender = format!("{}@example.org", tls.as_str());
-            let message_id = format!("ask-{}@example.org", tls.as_str());
-            reply_reaches_the_server_and_threads(&app, &smtp, &sender, &message_id).await;
-        }
-    }
-}
-
-#[tokio::test]
-async fn without_the_clinic_ca_no_reply_is_sent_over_starttls_or_tls() {
-    let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
-        return;
-    };
-    let Some(certificates) = certificates() else {
-        return;
-    };
-    for engine in engines() {
-        for (server_tls, tls) in [
-            (
-                SmtpServerTls::StartTlsRequired(&certificates),
-                TlsMode::StartTls,
-            ),
-            (SmtpServerTls::Implicit(&certificates), TlsMode::Tls),
-        ] {
-            let smtp = aiosmtpd(&python, server_tls).await;
-            // Only the public roots: the server's certificate is not trusted.
-            let settings = tls_smtp_settings(smtp.port, tls, None);
-            let err = smtp::send(
-                &settings,
-                &Reply {
-                    to: Email::parse("lee@example.org").unwrap(),
-                    subject: "Hello".into(),
-                    body: "Any news?".into(),
-                    in_reply_to: None,
-                },
-            )
+        assert_eq!(
+            (report.stored, report.already_stored),
+            (1, 0),
+            "{engine:?} {tls:?}"
+        );
+        assert!(report.refused.is_empty(), "{engine:?} {tls:?}");
+        assert!(
+            search(server.port, "UNSEEN").await.is_empty(),
+            "{engine:?} {tls:?}"
+        );
+        let again = imap::poll_once(&app.store, &settings).await.unwrap();
+        assert_eq!(
+            (again.stored, again.already_stored),
+            (0, 0),
+            "{engine:?} {tls:?}"
+        );
+        assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?} {tls:?}");
+        assert!(app
+            .store
+            .has_message(MessageChannel::Email, &message_id)
             .await
-            .unwrap_err();
-            let SmtpError::Unreachable(reason) = &err else {
-                panic!("{tls:?}: not an unreachable server: {err}")
-            };
-            assert!(
-                reason.contains("invalid peer certificate") && reason.contains("UnknownIssuer"),
-                "{tls:?}: {reason}"
-            );
+            .unwrap());
+    }
+}
 
-            // Through the staff application: refused, nothing recorded.
-            let app = app_with_smtp(engine, settings).await;
-            let inquiry = inbound(&app, "lee@example.org", "ask-3@example.org").await;
-            let session = app.sign_in(Role::FrontDesk).await;
-            let response = app
-                .post_form(
-                    &format!("/staff/inquiries/{inquiry}/email"),
-                    Some(&session),
-                    &[("subject", "Hello"), ("body", "Any news?")],
-                )
-                .await;
-            assert_eq!(response.status(), 502, "{engine:?} {tls:?}");
-            let thread = app.store.thread_messages(inquiry).await.unwrap();
-            assert!(thread.iter().all(|m| m.inbound), "{engine:?} {tls:?}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            assert!(saved_mail(&smtp.dir.0).is_empty(), "{engine:?} {tls:?}");
-        }
+both_engines!(without_the_clinic_ca_the_mailbox_poll_fails_on_the_certificate_and_stores_nothing);
+async fn without_the_clinic_ca_the_mailbox_poll_fails_on_the_certificate_and_stores_nothing(
+    engine: Engine,
+) {
+    let Some(binary) = tool("RESPITE_TEST_DOVECOT") else {
+        return;
+    };
+    let Some(certificates) = certificates() else {
+        return;
+    };
+    let server = dovecot(&binary, Some(&certificates)).await;
+    let app = spawn(engine).await;
+    let sender = "untrusted@example.org";
+    deliver(
+        server.port,
+        &letter(sender, "untrusted@example.org", "Is anyone there?"),
+    )
+    .await;
+    let imaps_port = server.imaps_port.unwrap();
+    for (tls, port) in [(TlsMode::Tls, imaps_port), (TlsMode::StartTls, server.port)] {
+        // Only the public roots: the server's certificate is not trusted.
+        let settings = tls_imap_settings(port, tls, None);
+        let err = imap::poll_once(&app.store, &settings).await.unwrap_err();
+        let PollError::Tls(reason) = &err else {
+            panic!("{engine:?} {tls:?}: not a TLS error: {err}")
+        };
+        assert!(
+            reason.contains("invalid peer certificate") && reason.contains("UnknownIssuer"),
+            "{engine:?} {tls:?}: {reason}"
+        );
+        assert_eq!(inquiries_from(&app, sender).await, 0, "{engine:?} {tls:?}");
+        assert_eq!(
+            search(server.port, "UNSEEN").await,
+            vec![1],
+            "{engine:?} {tls:?}"
+        );
+    }
+    // The same poll trusting the clinic's CA reads it: the certificate
+    // was the only reason.
+    let settings = tls_imap_settings(imaps_port, TlsMode::Tls, Some(certificates.clinic_ca()));
+    let report = imap::poll_once(&app.store, &settings).await.unwrap();
+    assert_eq!(report.stored, 1, "{engine:?}");
+    assert_eq!(inquiries_from(&app, sender).await, 1, "{engine:?}");
+}
+
+both_engines!(a_staff_reply_is_sent_over_starttls_and_tls_trusting_the_clinic_ca);
+async fn a_staff_reply_is_sent_over_starttls_and_tls_trusting_the_clinic_ca(engine: Engine) {
+    let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
+        return;
+    };
+    let Some(certificates) = certificates() else {
+        return;
+    };
+    for (server_tls, tls) in [
+        (
+            SmtpServerTls::StartTlsRequired(&certificates),
+            TlsMode::StartTls,
+        ),
+        (SmtpServerTls::Implicit(&certificates), TlsMode::Tls),
+    ] {
+        let smtp = aiosmtpd(&python, server_tls).await;
+        let settings = tls_smtp_settings(smtp.port, tls, Some(certificates.clinic_ca()));
+        let app = app_with_smtp(engine, settings).await;
+        let sender = format!("{}@example.org", tls.as_str());
+        let message_id = format!("ask-{}@example.org", tls.as_str());
+        reply_reaches_the_server_and_threads(&app, &smtp, &sender, &message_id).await;
+    }
+}
+
+both_engines!(without_the_clinic_ca_no_reply_is_sent_over_starttls_or_tls);
+async fn without_the_clinic_ca_no_reply_is_sent_over_starttls_or_tls(engine: Engine) {
+    let Some(python) = tool("RESPITE_TEST_AIOSMTPD_PYTHON") else {
+        return;
+    };
+    let Some(certificates) = certificates() else {
+        return;
+    };
+    for (server_tls, tls) in [
+        (
+            SmtpServerTls::StartTlsRequired(&certificates),
+            TlsMode::StartTls,
+        ),
+        (SmtpServerTls::Implicit(&certificates), TlsMode::Tls),
+    ] {
+        let smtp = aiosmtpd(&python, server_tls).await;
+        // Only the public roots: the server's certificate is not trusted.
+        let settings = tls_smtp_settings(smtp.port, tls, None);
+        let err = smtp::send(
+            &settings,
+            &Reply {
+                to: Email::parse("lee@example.org").unwrap(),
+                subject: "Hello".into(),
+                body: "Any news?".into(),
+                in_reply_to: None,
+            },
+        )
+        .await
+        .unwrap_err();
+        let SmtpError::Unreachable(reason) = &err else {
+            panic!("{tls:?}: not an unreachable server: {err}")
+        };
+        assert!(
+            reason.contains("invalid peer certificate") && reason.contains("UnknownIssuer"),
+            "{tls:?}: {reason}"
+        );
+
+        // Through the staff application: refused, nothing recorded.
+        let app = app_with_smtp(engine, settings).await;
+        let inquiry = inbound(&app, "lee@example.org", "ask-3@example.org").await;
+        let session = app.sign_in(Role::FrontDesk).await;
+        let response = app
+            .post_form(
+                &format!("/staff/inquiries/{inquiry}/email"),
+                Some(&session),
+                &[("subject", "Hello"), ("body", "Any news?")],
+            )
+            .await;
+        assert_eq!(response.status(), 502, "{engine:?} {tls:?}");
+        let thread = app.store.thread_messages(inquiry).await.unwrap();
+        assert!(thread.iter().all(|m| m.inbound), "{engine:?} {tls:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(saved_mail(&smtp.dir.0).is_empty(), "{engine:?} {tls:?}");
     }
 }

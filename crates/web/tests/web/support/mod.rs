@@ -7,23 +7,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use respite_domain::Role;
-use respite_store::{DatabaseUrl, Engine, PoolSettings, Store};
+pub use respite_store::Engine;
+use respite_store::{DatabaseUrl, PoolSettings, Store};
 use respite_web::{auth, AppState, WebConfig};
-
-/// The engines every storage test runs on. PostgreSQL comes from
-/// `RESPITE_TEST_POSTGRES` (a URL of a server where databases may be
-/// created); the test command always sets it and `RESPITE_REQUIRE_POSTGRES`.
-pub fn engines() -> Vec<Engine> {
-    let mut engines = vec![Engine::Sqlite];
-    if std::env::var("RESPITE_TEST_POSTGRES").is_ok() {
-        engines.push(Engine::Postgres);
-    } else if std::env::var("RESPITE_REQUIRE_POSTGRES").is_ok() {
-        panic!("RESPITE_REQUIRE_POSTGRES is set but RESPITE_TEST_POSTGRES is not");
-    } else {
-        eprintln!("note: RESPITE_TEST_POSTGRES not set: PostgreSQL half of the test skipped");
-    }
-    engines
-}
 
 /// Declares a storage test once per engine, as two named tests
 /// `NAME::sqlite` and `NAME::postgres`, so that a failure on one engine never
