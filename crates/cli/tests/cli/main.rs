@@ -404,6 +404,10 @@ async fn postgres_is_reached_over_verified_tls() {
             .await
             .unwrap();
     }
+    let _drop = DroppedAtEnd {
+        admin: admin.clone(),
+        name: name.clone(),
+    };
     // The certificate names localhost.
     let base = admin
         .rsplit_once('/')
@@ -438,4 +442,34 @@ async fn postgres_is_reached_over_verified_tls() {
         stderr.to_lowercase().contains("certificate") || stderr.contains("UnknownIssuer"),
         "{stderr}"
     );
+}
+
+/// A test's PostgreSQL database, dropped when the test ends (also when it
+/// panics), on a thread and runtime of its own since `Drop` cannot await.
+struct DroppedAtEnd {
+    admin: String,
+    name: String,
+}
+
+impl Drop for DroppedAtEnd {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .ok()?;
+                sqlx::Executor::execute(&mut conn, sql.as_str()).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("note: test database {} was not dropped", self.name);
+        }
+    }
 }
