@@ -302,6 +302,7 @@ async fn post_inquiry(client: &reqwest::Client, base: &str, n: usize) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_loses_no_acknowledged_inquiry() {
     let mut databases = vec![temp_sqlite("crash").0];
+    let mut _dropped_at_end = None;
     if let Ok(admin) = std::env::var("RESPITE_TEST_POSTGRES") {
         let name = format!("respite_crash_{}", std::process::id());
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
@@ -318,6 +319,10 @@ async fn a_crash_loses_no_acknowledged_inquiry() {
             .unwrap();
         let base = admin.rsplit_once('/').unwrap().0;
         databases.push(format!("{base}/{name}"));
+        _dropped_at_end = Some(DroppedAtEnd {
+            admin: admin.clone(),
+            name,
+        });
     }
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
