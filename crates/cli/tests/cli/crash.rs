@@ -27,79 +27,55 @@ async fn post_inquiry(client: &reqwest::Client, base: &str, n: usize) -> u16 {
         .unwrap_or(0)
 }
 
+both_engines!(a_crash_loses_no_acknowledged_inquiry);
 /// A server killed with SIGKILL in the middle of a stream of submissions
 /// keeps every inquiry it acknowledged (303), on SQLite and PostgreSQL.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_loses_no_acknowledged_inquiry() {
-    let mut databases = vec![temp_sqlite("crash").0];
-    let mut _dropped_at_end = None;
-    if let Ok(admin) = std::env::var("RESPITE_TEST_POSTGRES") {
-        let name = format!("respite_crash_{}", std::process::id());
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-            .await
-            .unwrap();
-        sqlx::Executor::execute(
-            &mut conn,
-            format!("DROP DATABASE IF EXISTS {name}").as_str(),
-        )
-        .await
-        .unwrap();
-        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').unwrap().0;
-        databases.push(format!("{base}/{name}"));
-        _dropped_at_end = Some(DroppedAtEnd {
-            admin: admin.clone(),
-            name,
-        });
-    }
+async fn a_crash_loses_no_acknowledged_inquiry(engine: Engine) {
+    let (db, _scratch) = fresh_database(engine, "crash").await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    for db in databases {
-        let mut server = start_server(&db);
-        let base = server.1.clone();
-        let client2 = client.clone();
-        // Submit in the background and kill the server while it runs.
-        let submitter = tokio::spawn(async move {
-            let mut acknowledged = Vec::new();
-            for n in 0..400 {
-                match post_inquiry(&client2, &base, n).await {
-                    303 => acknowledged.push(n),
-                    0 => break, // the server is gone
-                    other => panic!("unexpected status {other}"),
-                }
+    let mut server = start_server(&db);
+    let base = server.1.clone();
+    let client2 = client.clone();
+    // Submit in the background and kill the server while it runs.
+    let submitter = tokio::spawn(async move {
+        let mut acknowledged = Vec::new();
+        for n in 0..400 {
+            match post_inquiry(&client2, &base, n).await {
+                303 => acknowledged.push(n),
+                0 => break, // the server is gone
+                other => panic!("unexpected status {other}"),
             }
-            acknowledged
-        });
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        server.0.kill().unwrap(); // SIGKILL: no graceful shutdown
-        server.0.wait().unwrap();
-        let acknowledged = submitter.await.unwrap();
-        assert!(
-            !acknowledged.is_empty(),
-            "{db}: nothing was submitted before the crash"
-        );
-
-        // Restart on the same database: everything acknowledged is there.
-        let restarted = start_server(&db);
-        drop(restarted);
-        let url: DatabaseUrl = db.parse().unwrap();
-        let store = Store::connect(&url, PoolSettings::default()).await.unwrap();
-        let stored = store
-            .inquiries_with_status(respite_store::InquiryStatus::New, 10_000)
-            .await
-            .unwrap();
-        for n in &acknowledged {
-            let name = format!("Crash Test {n}");
-            assert!(
-                stored.iter().any(|i| i.name == name),
-                "{db}: acknowledged {name} lost"
-            );
         }
-        store.close().await;
+        acknowledged
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.0.kill().unwrap(); // SIGKILL: no graceful shutdown
+    server.0.wait().unwrap();
+    let acknowledged = submitter.await.unwrap();
+    assert!(
+        !acknowledged.is_empty(),
+        "{db}: nothing was submitted before the crash"
+    );
+
+    // Restart on the same database: everything acknowledged is there.
+    let restarted = start_server(&db);
+    drop(restarted);
+    let url: DatabaseUrl = db.parse().unwrap();
+    let store = Store::connect(&url, PoolSettings::default()).await.unwrap();
+    let stored = store
+        .inquiries_with_status(respite_store::InquiryStatus::New, 10_000)
+        .await
+        .unwrap();
+    for n in &acknowledged {
+        let name = format!("Crash Test {n}");
+        assert!(
+            stored.iter().any(|i| i.name == name),
+            "{db}: acknowledged {name} lost"
+        );
     }
+    store.close().await;
 }

@@ -3,6 +3,98 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
+pub use respite_store::Engine;
+
+/// Declares a storage test once per engine, as two named tests
+/// `NAME::sqlite` and `NAME::postgres`, so that a failure on one engine never
+/// hides the other's result. `NAME` is an `async fn NAME(engine: Engine)`;
+/// the runtime has two worker threads (servers run beside the test).
+/// Without `RESPITE_TEST_POSTGRES` the PostgreSQL test says so and passes,
+/// unless `RESPITE_REQUIRE_POSTGRES` is set (the test command sets both).
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(respite_store::Engine::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::support::postgres_available() {
+                    super::$name(respite_store::Engine::Postgres).await
+                }
+            }
+        }
+    )+};
+}
+
+/// Whether the PostgreSQL half of the storage tests can run; panics when the
+/// test command requires it and it is missing.
+pub fn postgres_available() -> bool {
+    if std::env::var("RESPITE_TEST_POSTGRES").is_ok() {
+        return true;
+    }
+    if std::env::var("RESPITE_REQUIRE_POSTGRES").is_ok() {
+        panic!("RESPITE_REQUIRE_POSTGRES is set but RESPITE_TEST_POSTGRES is not");
+    }
+    eprintln!("note: RESPITE_TEST_POSTGRES not set: PostgreSQL test skipped");
+    false
+}
+
+/// A test's own database, removed when the test ends (also when it panics).
+pub struct Scratch {
+    _folder: Option<Folder>,
+    _database: Option<DroppedAtEnd>,
+}
+
+/// A throw-away folder, removed on drop.
+pub struct Folder(pub std::path::PathBuf);
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh, empty database on `engine` (its URL), named after `name`:
+/// a SQLite file, or a PostgreSQL database on `RESPITE_TEST_POSTGRES`.
+pub async fn fresh_database(engine: Engine, name: &str) -> (String, Scratch) {
+    match engine {
+        Engine::Sqlite => {
+            let (url, dir) = temp_sqlite(name);
+            let scratch = Scratch {
+                _folder: Some(Folder(dir)),
+                _database: None,
+            };
+            (url, scratch)
+        }
+        Engine::Postgres => {
+            let admin = std::env::var("RESPITE_TEST_POSTGRES").unwrap();
+            let name = format!("respite_{name}_{}", std::process::id());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .unwrap();
+            sqlx::Executor::execute(
+                &mut conn,
+                format!("DROP DATABASE IF EXISTS {name}").as_str(),
+            )
+            .await
+            .unwrap();
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+            let base = admin.rsplit_once('/').unwrap().0;
+            let url = format!("{base}/{name}");
+            let scratch = Scratch {
+                _folder: None,
+                _database: Some(DroppedAtEnd { admin, name }),
+            };
+            (url, scratch)
+        }
+    }
+}
+
 pub fn respite() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_respite"));
     command
