@@ -10,7 +10,6 @@ use respite_domain::Role;
 use respite_store::{AuditFilter, AuditRecord, Engine};
 use respite_web::{Clock, WebConfig};
 
-use crate::both_engines;
 use crate::support::*;
 
 both_engines!(the_staff_home_answers_at_its_address_with_a_trailing_slash);

@@ -7,23 +7,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use respite_domain::Role;
-use respite_store::{DatabaseUrl, Engine, PoolSettings, Store};
+pub use respite_store::Engine;
+use respite_store::{DatabaseUrl, PoolSettings, Store};
 use respite_web::{auth, AppState, WebConfig};
-
-/// The engines every storage test runs on. PostgreSQL comes from
-/// `RESPITE_TEST_POSTGRES` (a URL of a server where databases may be
-/// created); the test command always sets it and `RESPITE_REQUIRE_POSTGRES`.
-pub fn engines() -> Vec<Engine> {
-    let mut engines = vec![Engine::Sqlite];
-    if std::env::var("RESPITE_TEST_POSTGRES").is_ok() {
-        engines.push(Engine::Postgres);
-    } else if std::env::var("RESPITE_REQUIRE_POSTGRES").is_ok() {
-        panic!("RESPITE_REQUIRE_POSTGRES is set but RESPITE_TEST_POSTGRES is not");
-    } else {
-        eprintln!("note: RESPITE_TEST_POSTGRES not set: PostgreSQL half of the test skipped");
-    }
-    engines
-}
 
 /// Declares a storage test once per engine, as two named tests
 /// `NAME::sqlite` and `NAME::postgres`, so that a failure on one engine never
@@ -70,7 +56,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// User ids by role.
     pub users: Vec<(Role, String)>,
-    _dir: Option<TempDir>,
+    /// Declared last: dropped after the store.
+    _scratch: Scratch,
 }
 
 /// A throw-away folder, removed on drop.
@@ -93,15 +80,58 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// A fresh, migrated, empty database on `engine`.
-pub async fn fresh_database(engine: Engine) -> (DatabaseUrl, Option<TempDir>) {
+/// A test's own database, removed when the test ends (also when it panics):
+/// the SQLite file's folder, or the PostgreSQL database.
+pub struct Scratch {
+    _folder: Option<TempDir>,
+    _database: Option<PostgresDatabase>,
+}
+
+/// A PostgreSQL database created for one test on `RESPITE_TEST_POSTGRES`,
+/// dropped on drop.
+pub struct PostgresDatabase {
+    pub admin: String,
+    pub name: String,
+}
+
+impl Drop for PostgresDatabase {
+    /// `WITH (FORCE)` ends the connections the test's pools still hold. The
+    /// drop runs on a thread of its own with its own runtime, since `Drop`
+    /// cannot await and the test's runtime may be ending.
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .ok()?;
+                sqlx::Executor::execute(&mut conn, sql.as_str()).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("note: test database {} was not dropped", self.name);
+        }
+    }
+}
+
+/// A fresh, empty database on `engine`, removed when the returned guard drops.
+pub async fn fresh_database(engine: Engine) -> (DatabaseUrl, Scratch) {
     match engine {
         Engine::Sqlite => {
             let dir = std::env::temp_dir().join(unique("respite_test"));
             std::fs::create_dir_all(&dir).unwrap();
             (
                 DatabaseUrl::sqlite_file(&dir.join("test.sqlite")),
-                Some(TempDir(dir)),
+                Scratch {
+                    _folder: Some(TempDir(dir)),
+                    _database: None,
+                },
             )
         }
         Engine::Postgres => {
@@ -114,7 +144,15 @@ pub async fn fresh_database(engine: Engine) -> (DatabaseUrl, Option<TempDir>) {
                 .await
                 .unwrap();
             let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-            (format!("{base}/{name}").parse().unwrap(), None)
+            let url = format!("{base}/{name}").parse().unwrap();
+            let database = PostgresDatabase { admin, name };
+            (
+                url,
+                Scratch {
+                    _folder: None,
+                    _database: Some(database),
+                },
+            )
         }
     }
 }
@@ -124,7 +162,7 @@ pub async fn spawn(engine: Engine) -> TestApp {
 }
 
 pub async fn spawn_with(engine: Engine, config: WebConfig) -> TestApp {
-    let (url, dir) = fresh_database(engine).await;
+    let (url, scratch) = fresh_database(engine).await;
     let store = Store::connect(&url, PoolSettings::default()).await.unwrap();
     store.migrate().await.unwrap();
     let hash = auth::hash_password(PASSWORD).unwrap();
@@ -152,7 +190,7 @@ pub async fn spawn_with(engine: Engine, config: WebConfig) -> TestApp {
         url,
         client,
         users,
-        _dir: dir,
+        _scratch: scratch,
     }
 }
 

@@ -1,0 +1,10 @@
+//! The `respite` binary as a user runs it: flags, errors, and durability of
+//! acknowledged inquiries across a crash.
+
+#[macro_use]
+mod support;
+
+mod crash;
+mod migrate;
+mod pk;
+mod settings;

@@ -1,0 +1,3 @@
+//! Integration tests of the store, one binary with a module per area.
+
+mod schema_parity;

@@ -1,0 +1,19 @@
+//! Integration tests of the web application, one binary with a module per
+//! area; storage tests run on SQLite and PostgreSQL as two named tests
+//! (`both_engines!` in `support`).
+
+#[macro_use]
+mod support;
+
+mod access;
+mod audit;
+mod booking;
+mod callbacks;
+mod email;
+mod health;
+mod inquiries;
+mod messaging;
+mod patients;
+mod schedule;
+mod shape;
+mod sign_in;
