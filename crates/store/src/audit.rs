@@ -96,8 +96,14 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-/// The checkpoint file's name in the data directory.
-pub const AUDIT_CHECKPOINT_FILE: &str = "audit.checkpoint";
+/// Where a server keeps the checkpoint of `database`'s chain: a file in
+/// the data directory named after the database (its URL without password),
+/// so that servers or tests pointing one data directory at several
+/// databases never compare a chain with another database's checkpoint.
+pub fn audit_checkpoint_path(data_dir: &Path, database: &crate::DatabaseUrl) -> PathBuf {
+    let digest = Sha256::digest(database.redacted().as_bytes());
+    data_dir.join(format!("audit-{}.checkpoint", hex::encode(&digest[..8])))
+}
 
 /// Incremental verification re-verifies, on every call, each entry appended
 /// since the last call and at least this many of the newest entries; the
@@ -305,15 +311,11 @@ impl Store {
         self
     }
 
-    /// This store writes a signed checkpoint of the chain's head to
-    /// `data_dir/audit.checkpoint` after each append, and verification
+    /// This store writes a signed checkpoint of the chain's head to `file`
+    /// (see [`audit_checkpoint_path`]) after each append, and verification
     /// checks the chain against it.
-    pub fn with_audit_checkpoint(mut self, data_dir: &Path) -> Store {
-        let seal = AuditSeal::new(
-            self.audit.keys.clone(),
-            self.audit.ephemeral,
-            Some(data_dir.join(AUDIT_CHECKPOINT_FILE)),
-        );
+    pub fn with_audit_checkpoint(mut self, file: PathBuf) -> Store {
+        let seal = AuditSeal::new(self.audit.keys.clone(), self.audit.ephemeral, Some(file));
         self.audit = std::sync::Arc::new(seal);
         self
     }

@@ -168,9 +168,17 @@ impl AuditKeys {
                          # Keep every key: the entries it signed are verified with it.\n{}\n",
                         key.to_hex()
                     );
-                    write_private_new(&path, text.as_bytes()).map_err(io)?;
-                    tracing::info!(path = %path.display(), key_id = key.id(), "created the audit key file");
-                    Ok(AuditKeys { keys: vec![key] })
+                    match write_private_new(&path, text.as_bytes()) {
+                        Ok(()) => {
+                            tracing::info!(path = %path.display(), key_id = key.id(), "created the audit key file");
+                            Ok(AuditKeys { keys: vec![key] })
+                        }
+                        // Another process created it first: use its key.
+                        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                            AuditKeys::load_file(data_dir, MissingKeyFile::Refuse)
+                        }
+                        Err(err) => Err(io(err)),
+                    }
                 }
             },
             Err(err) => Err(io(err)),

@@ -30,8 +30,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{
-    AuditChainStatus, AuditCheckpoint, AuditCheckpointFile, AuditEntry, AuditFilter, AuditRecord,
-    Outcome, AUDIT_CHECKPOINT_FILE,
+    audit_checkpoint_path, AuditChainStatus, AuditCheckpoint, AuditCheckpointFile, AuditEntry,
+    AuditFilter, AuditRecord, Outcome,
 };
 pub use audit_keys::{
     AuditKey, AuditKeyError, AuditKeys, MissingKeyFile, AUDIT_KEY_ENV, AUDIT_KEY_FILE,

@@ -1,5 +1,6 @@
 //! Integration tests of the web application, each on SQLite and PostgreSQL.
 
+mod audit_chain;
 mod booking;
 mod callbacks;
 mod email;
