@@ -235,6 +235,10 @@ async fn verify_audit_at_start(store: &Store) -> anyhow::Result<()> {
 /// `respite audit verify`: the whole chain and the checkpoint; an error
 /// (exit status 1) names the first entry that fails.
 pub async fn audit_verify(url: DatabaseUrl) -> anyhow::Result<()> {
+    if let Some(path) = url.sqlite_path().filter(|path| !path.exists()) {
+        // Connecting would create an empty file in its place.
+        bail!("--db {}: no such database file", path.display());
+    }
     let data_dir = crate::default_data_dir();
     let keys = audit_keys(&data_dir, MissingKeyFile::Refuse)?;
     let store = Store::connect(&url, PoolSettings::default())

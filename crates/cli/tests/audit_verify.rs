@@ -98,6 +98,14 @@ fn entry(n: i64) -> AuditEntry {
 #[tokio::test]
 async fn audit_verify_exits_non_zero_naming_the_first_bad_entry() {
     let dir = folder("verify");
+    let absent = format!("sqlite://{}", dir.0.join("absent.sqlite").display());
+    let (code, text) = verify(&absent, &dir.0, Some(KEY));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("absent.sqlite: no such database file"),
+        "{text}"
+    );
+    assert!(!dir.0.join("absent.sqlite").exists());
     for (engine, db) in databases(&dir.0).await {
         let data = dir.0.join(format!("data-{engine:?}"));
         std::fs::create_dir_all(&data).unwrap();

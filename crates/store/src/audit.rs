@@ -109,8 +109,8 @@ pub fn audit_checkpoint_path(data_dir: &Path, database: &crate::DatabaseUrl) -> 
 /// since the last call and at least this many of the newest entries; the
 /// older ones are covered by the anchor checks (the anchor entry unchanged
 /// and in its place) and by a full verification at least
-/// `FULL_VERIFICATION_EVERY`. 1,000 entries take about 7 ms on the slow
-/// path measured in `benches/audit_verify.rs`.
+/// `FULL_VERIFICATION_EVERY`. An incremental pass took 11 ms against 576 ms
+/// for the full chain of 40,000 entries in `benches/audit_verify.rs`.
 const REVERIFIED_TAIL: usize = 1000;
 const FULL_VERIFICATION_EVERY: Duration = Duration::from_secs(3600);
 
