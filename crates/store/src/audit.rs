@@ -651,6 +651,24 @@ impl Store {
         let Some(path) = self.audit.checkpoint.clone() else {
             return;
         };
+        match self.head_extends_checkpoint(head).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Overwriting would erase the evidence: the chain no longer
+                // reaches the checkpoint (entries removed), or the file is
+                // not one this server signed. Verification keeps failing
+                // until an operator has looked and moved the file away.
+                tracing::error!(
+                    path = %path.display(),
+                    "audit checkpoint kept: the chain does not extend it; run `respite audit verify`"
+                );
+                return;
+            }
+            Err(err) => {
+                tracing::error!(path = %path.display(), error = %err, "audit checkpoint: cannot check");
+                return;
+            }
+        }
         let checkpoint = AuditCheckpoint::sign(self.audit.keys.signing(), head);
         let line = checkpoint.to_line();
         let written = {
@@ -690,6 +708,35 @@ impl Store {
                 "audit checkpoint"
             );
         }
+    }
+}
+
+impl Store {
+    /// Whether `head` is a later state of the chain the current checkpoint
+    /// describes: beyond it, and the checkpointed entry still there with
+    /// its hash. True when there is no checkpoint yet.
+    async fn head_extends_checkpoint(&self, head: &ChainHead) -> StoreResult<bool> {
+        let checkpoint = match self.audit_checkpoint().await {
+            AuditCheckpointFile::Present(checkpoint) => checkpoint,
+            AuditCheckpointFile::NotConfigured | AuditCheckpointFile::Missing { .. } => {
+                return Ok(true)
+            }
+            AuditCheckpointFile::Unreadable { .. } => return Ok(false),
+        };
+        if !checkpoint.verifies(&self.audit.keys) {
+            return Ok(false);
+        }
+        if checkpoint.seq == 0 {
+            return Ok(true);
+        }
+        if head.seq < checkpoint.seq || head.entries < checkpoint.entries {
+            return Ok(false);
+        }
+        let stored: Option<(String,)> = sqlx::query_as("SELECT hash FROM audit_log WHERE seq = $1")
+            .bind(checkpoint.seq)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(stored.is_some_and(|(hash,)| hash == checkpoint.hash))
     }
 }
 

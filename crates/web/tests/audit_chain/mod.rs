@@ -503,3 +503,105 @@ async fn incremental_verification_sees_a_removal_before_its_anchor(engine: Engin
     );
 }
 crate::both_engines!(incremental_verification_sees_a_removal_before_its_anchor);
+
+/// The admin's audit page on a server keyed and checkpointed like
+/// `respite serve`: intact, then TRUNCATED once the newest entries are gone.
+async fn the_audit_page_shows_a_truncated_trail(engine: Engine) {
+    use crate::support::{encode, session_from, CSRF, PASSWORD};
+    let trail = trail(engine, 0).await;
+    let hash = respite_web::auth::hash_password(PASSWORD).unwrap();
+    trail
+        .store
+        .create_staff_user(
+            "admin@clinic.test",
+            "Admin",
+            respite_domain::Role::Admin,
+            &hash,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = respite_web::AppState::new(
+        trail.store.clone(),
+        std::sync::Arc::new(respite_web::WebConfig::default()),
+    );
+    tokio::spawn(respite_web::serve(listener, state, std::future::pending()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = client
+        .post(format!("{base}/staff/login"))
+        .header("cookie", format!("respite_csrf={CSRF}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&[
+            ("csrf", CSRF),
+            ("email", "admin@clinic.test"),
+            ("password", PASSWORD),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let session = session_from(&signed_in).expect("signed in");
+    let page = || async {
+        client
+            .get(format!("{base}/staff/audit"))
+            .header(
+                "cookie",
+                format!("respite_csrf={CSRF}; respite_session={session}"),
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    for _ in 0..3 {
+        assert!(
+            page().await.contains("Hash chain: Intact: all"),
+            "{engine:?}"
+        );
+    }
+    let mut attacker = trail.attacker().await;
+    let (head,): (i64,) = sqlx::query_as("SELECT MAX(seq) FROM audit_log")
+        .fetch_one(&mut attacker)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq >= $1")
+        .bind(head - 1)
+        .execute(&mut attacker)
+        .await
+        .unwrap();
+    // The view itself appends its own entry after the check.
+    let shown = page().await;
+    assert!(
+        shown.contains(&format!(
+            "TRUNCATED: the signed checkpoint names entry {head}, but the trail ends at entry {}",
+            head - 2
+        )),
+        "{engine:?}: {shown}"
+    );
+    // The requests after it do not overwrite the evidence: their entries
+    // extend the shortened chain, not the checkpointed one.
+    for _ in 0..4 {
+        let shown = page().await;
+        assert!(
+            shown.contains("chain-broken") && !shown.contains("Intact"),
+            "{engine:?}: {shown}"
+        );
+    }
+    assert_eq!(
+        trail
+            .server_with(&[KEY_A])
+            .await
+            .verify_audit_chain()
+            .await
+            .unwrap(),
+        AuditChainStatus::BrokenAt { seq: head },
+        "{engine:?}"
+    );
+}
+crate::both_engines!(the_audit_page_shows_a_truncated_trail);
