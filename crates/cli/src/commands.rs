@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use respite_domain::{Email, Role};
 use respite_store::demo::DemoSize;
-use respite_store::{DatabaseUrl, PoolSettings, Store};
+use respite_store::{
+    audit_checkpoint_path, AuditCheckpointFile, AuditKeys, DatabaseUrl, MissingKeyFile,
+    PoolSettings, Store, AUDIT_KEY_ENV,
+};
 use respite_web::{auth, AppState, WebConfig};
 use tokio::net::TcpListener;
 
@@ -36,7 +39,12 @@ pub async fn serve(
     mail: crate::MailConfig,
     reminders: respite_web::ReminderConfig,
 ) -> anyhow::Result<()> {
-    let store = open(&url).await?;
+    let data_dir = crate::default_data_dir();
+    let store = open(&url)
+        .await?
+        .with_audit_key(audit_keys(&data_dir, MissingKeyFile::Create)?)
+        .with_audit_checkpoint(audit_checkpoint_path(&data_dir, &url));
+    verify_audit_at_start(&store).await?;
     let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("--bind {bind}: cannot listen"))?;
@@ -147,7 +155,13 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
     let url = DatabaseUrl::sqlite_file(&dir.join("demo.sqlite"));
-    let store = open(&url).await?;
+    // The throw-away clinic has its own audit key and checkpoint beside its
+    // database, whatever RESPITE_AUDIT_KEY says.
+    let store = open(&url)
+        .await?
+        .with_audit_key(AuditKeys::load_file(&dir, MissingKeyFile::Create)?)
+        .with_audit_checkpoint(audit_checkpoint_path(&dir, &url));
+    verify_audit_at_start(&store).await?;
     let now = jiff::Timestamp::now();
     let hash = tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PASSWORD)).await??;
     let mut consulting = Vec::new();
@@ -186,6 +200,76 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
     let result = run_server(listener, store, WebConfig::default()).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// The audit keys: `RESPITE_AUDIT_KEY` when set, else the key file in the
+/// data directory (created at first start when `missing` says so).
+fn audit_keys(data_dir: &std::path::Path, missing: MissingKeyFile) -> anyhow::Result<AuditKeys> {
+    match crate::secret_env(AUDIT_KEY_ENV)? {
+        Some(value) => Ok(AuditKeys::parse(&value, AUDIT_KEY_ENV)?),
+        None => Ok(AuditKeys::load_file(data_dir, missing)?),
+    }
+}
+
+/// At start a server verifies the whole chain against its checkpoint and,
+/// when it holds, writes a checkpoint of the head, so that it has one before
+/// its first append. A broken chain is logged and shown on the audit page;
+/// the server still serves (stopping would not repair the trail), and the
+/// old checkpoint stays as evidence.
+async fn verify_audit_at_start(store: &Store) -> anyhow::Result<()> {
+    let status = store
+        .verify_audit_chain()
+        .await
+        .context("audit trail: cannot verify at start")?;
+    if !status.is_intact() {
+        tracing::error!(status = %status, "audit trail does not verify; run `respite audit verify`");
+        return Ok(());
+    }
+    store
+        .write_audit_checkpoint()
+        .await
+        .context("audit trail: cannot write the checkpoint at start")?;
+    Ok(())
+}
+
+/// `respite audit verify`: the whole chain and the checkpoint; an error
+/// (exit status 1) names the first entry that fails.
+pub async fn audit_verify(url: DatabaseUrl) -> anyhow::Result<()> {
+    if let Some(path) = url.sqlite_path().filter(|path| !path.exists()) {
+        // Connecting would create an empty file in its place.
+        bail!("--db {}: no such database file", path.display());
+    }
+    let data_dir = crate::default_data_dir();
+    let keys = audit_keys(&data_dir, MissingKeyFile::Refuse)?;
+    let store = Store::connect(&url, PoolSettings::default())
+        .await
+        .with_context(|| format!("database {}: cannot connect", url.redacted()))?
+        .with_audit_key(keys)
+        .with_audit_checkpoint(audit_checkpoint_path(&data_dir, &url));
+    let status = store.verify_audit_chain().await.with_context(|| {
+        format!(
+            "database {}: cannot read the audit trail (is it migrated? `respite migrate`)",
+            url.redacted()
+        )
+    })?;
+    if !status.is_intact() {
+        bail!("audit trail: {status}");
+    }
+    match store.audit_checkpoint().await {
+        AuditCheckpointFile::Present(checkpoint) => {
+            println!(
+                "audit trail: {status}; the signed checkpoint (entry {}, {} entries, key {}) verifies",
+                checkpoint.seq, checkpoint.entries, checkpoint.key_id
+            );
+            Ok(())
+        }
+        AuditCheckpointFile::Missing { path } => bail!(
+            "audit trail: {status}, but there is no checkpoint at {}: removal of the newest entries cannot be ruled out (a server writes one at start and after each entry)",
+            path.display()
+        ),
+        AuditCheckpointFile::Unreadable { reason } => bail!("audit trail: checkpoint: {reason}"),
+        AuditCheckpointFile::NotConfigured => bail!("audit trail: no data directory given"),
+    }
 }
 
 pub async fn user_add(

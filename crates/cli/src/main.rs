@@ -59,6 +59,24 @@ enum Command {
         #[command(subcommand)]
         command: PkCommand,
     },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// The audit trail's keyed hash chain. The keys come from
+/// `RESPITE_AUDIT_KEY` or the file `audit.key` in the data directory, the
+/// checkpoint from `audit.checkpoint` there (docs/ARCHITECTURE.md, audit).
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify every entry of the chain and the signed checkpoint; exits
+    /// non-zero naming the first entry that fails.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -405,6 +423,9 @@ fn run_async(command: Command) -> anyhow::Result<()> {
                         db,
                     },
             } => commands::user_add(db.url(), &email, &role, name.as_deref()).await,
+            Command::Audit {
+                command: AuditCommand::Verify { db },
+            } => commands::audit_verify(db.url()).await,
             Command::Pk { .. } => unreachable!("handled synchronously"),
         }
     })

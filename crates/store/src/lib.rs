@@ -7,6 +7,7 @@
 //! [`Engine`]. Migrations are kept per engine under `migrations/`.
 
 mod audit;
+mod audit_keys;
 mod bookings;
 mod callback_queue;
 mod clinical;
@@ -28,7 +29,13 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
-pub use audit::{AuditChainStatus, AuditEntry, AuditFilter, AuditRecord, Outcome};
+pub use audit::{
+    audit_checkpoint_path, AuditChainStatus, AuditCheckpoint, AuditCheckpointFile, AuditEntry,
+    AuditFilter, AuditRecord, Outcome,
+};
+pub use audit_keys::{
+    AuditKey, AuditKeyError, AuditKeys, MissingKeyFile, AUDIT_KEY_ENV, AUDIT_KEY_FILE,
+};
 pub use bookings::{Booker, ConsultationRecord, SLOT_TAKEN};
 pub use callback_queue::{
     AttemptPolicy, AttemptRecorded, ContactAttemptRecord, NewContactAttempt, OpenCallback,
@@ -186,6 +193,9 @@ pub struct Store {
     /// Serialises audit appends within this process; PostgreSQL also takes
     /// an advisory lock so that several servers keep one chain.
     audit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The audit keys, where the checkpoint goes, and how far verification
+    /// got; set by `with_audit_key` and `with_audit_checkpoint`.
+    audit: Arc<audit::AuditSeal>,
 }
 
 /// How many pooled connections to open at most.
@@ -239,6 +249,7 @@ impl Store {
             pool,
             engine,
             audit_lock: Arc::new(tokio::sync::Mutex::new(())),
+            audit: Arc::new(audit::AuditSeal::unkeyed()),
         })
     }
 

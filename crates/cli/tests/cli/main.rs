@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod audit_verify;
 mod crash;
 mod migrate;
 mod pk;

@@ -100,6 +100,13 @@ pub fn respite() -> Command {
     command
         .env_remove("RESPITE_DB")
         .env_remove("RESPITE_BIND")
+        .env_remove("RESPITE_AUDIT_KEY")
+        // The audit key and checkpoint go to a folder of this test run, not
+        // the user's data directory; a test may name its own.
+        .env(
+            "RESPITE_DATA_DIR",
+            std::env::temp_dir().join(format!("respite_cli_data_{}", std::process::id())),
+        )
         .env("RESPITE_LOG", "warn");
     command
 }

@@ -1,5 +1,5 @@
 //! The administrator's view of the audit trail, with filters and the result
-//! of re-verifying the hash chain.
+//! of verifying the keyed hash chain and its checkpoint.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -91,14 +91,26 @@ pub async fn audit_trail(
             record,
         })
         .collect();
-    let (chain, chain_ok) = match state.store.verify_audit_chain().await? {
-        AuditChainStatus::Intact { entries } => {
-            (format!("Intact: all {entries} entries verify."), true)
+    // Incremental: the entries since the last view, the newest 1,000, and
+    // the checkpoint; the whole chain at most an hour apart (see
+    // `Store::verify_audit_chain_incrementally`).
+    let status = state.store.verify_audit_chain_incrementally().await?;
+    let chain_ok = status.is_intact();
+    let chain = match status {
+        AuditChainStatus::Intact { entries } => format!("Intact: all {entries} entries verify."),
+        AuditChainStatus::BrokenAt { seq } | AuditChainStatus::UnknownKey { seq, .. } => {
+            format!("BROKEN at entry {seq}: the trail was altered.")
         }
-        AuditChainStatus::BrokenAt { seq } => (
-            format!("BROKEN at entry {seq}: the trail was altered."),
-            false,
+        AuditChainStatus::Truncated {
+            checkpoint_seq,
+            head_seq,
+            ..
+        } => format!(
+            "TRUNCATED: the signed checkpoint names entry {checkpoint_seq}, but the trail ends at entry {head_seq}: entries were removed."
         ),
+        AuditChainStatus::CheckpointInvalid { .. } => {
+            "CHECKPOINT NOT VALID: the signed checkpoint outside the database does not verify.".to_owned()
+        }
     };
     render(&AuditPage {
         nav: page.nav(),

@@ -7,6 +7,7 @@ mod support;
 
 mod access;
 mod audit;
+mod audit_chain;
 mod booking;
 mod callbacks;
 mod email;
