@@ -21,7 +21,8 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use crate::contact::{Email, PhoneNumber};
 use crate::inquiry::{FieldError, NAME_MAX_CHARS};
 
-/// Length of the free phone consultation (issue 5: "free 15-minute").
+/// Length of the free phone consultation (SPEC §1 step 2: "Free 15-minute phone
+/// consultation").
 pub const SLOT_MINUTES: i64 = 15;
 
 /// The clinic is open on `weekday` from `opens` to `closes` (wall clock).

@@ -1,5 +1,5 @@
-//! The free 15-minute phone consultation's record (SPEC §1 step 2; issue 5
-//! item 4): a short structured note taken during the call.
+//! The free 15-minute phone consultation's record (SPEC §1 step 2): a short
+//! structured note taken during the call.
 //! `ConsultationNoteForm::validate` turns what staff typed into a
 //! `ConsultationNote` or into field errors that name the field and the rule.
 //!

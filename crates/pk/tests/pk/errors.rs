@@ -42,7 +42,7 @@ fn check(input: &str, field: &str, is_expected: impl Fn(&JsonError) -> bool) {
 }
 
 #[test]
-fn the_issue_example_is_accepted() {
+fn the_documented_example_is_accepted() {
     let output = run(&valid());
     assert_eq!(output["model"], "domino");
     assert_eq!(output["t_min"].as_array().map(Vec::len), Some(301));
