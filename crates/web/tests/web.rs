@@ -4,6 +4,7 @@ mod booking;
 mod callbacks;
 mod email;
 mod messaging;
+mod names;
 mod schedule;
 mod support;
 
