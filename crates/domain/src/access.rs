@@ -61,7 +61,8 @@ impl Role {
     }
 
     /// Whether staff of this role take the free phone consultations (the
-    /// front desk and clinicians; issue 5), and so have weekly availability.
+    /// front desk, whose work SPEC §2 lists as the consultation calendar, and
+    /// clinicians), and so have weekly availability.
     pub fn takes_consultations(self) -> bool {
         matches!(self, Role::FrontDesk | Role::Clinician)
     }

@@ -19,9 +19,10 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
 use crate::contact::{Email, PhoneNumber};
-use crate::inquiry::{FieldError, NAME_MAX_CHARS};
+use crate::inquiry::{contact_fields, name_field, FieldError};
 
-/// Length of the free phone consultation (issue 5: "free 15-minute").
+/// Length of the free phone consultation (SPEC §1 step 2: "Free 15-minute phone
+/// consultation").
 pub const SLOT_MINUTES: i64 = 15;
 
 /// The clinic is open on `weekday` from `opens` to `closes` (wall clock).
@@ -202,29 +203,10 @@ impl BookingForm {
     /// Checks every field and reports every error at once.
     pub fn validate(&self, clinic_region: &str) -> Result<NewBooking, Vec<FieldError>> {
         let mut errors = Vec::new();
+        let name = name_field(&self.name, &mut errors);
+        let (phone, email) = contact_fields(&self.phone, &self.email, clinic_region, &mut errors);
         let mut fail = |field: &'static str, message: String| {
             errors.push(FieldError { field, message });
-        };
-        let name = self.name.trim().to_owned();
-        if name.is_empty() {
-            fail("name", "is required: tell us what to call you".into());
-        } else if name.chars().count() > NAME_MAX_CHARS {
-            fail(
-                "name",
-                format!("must be at most {NAME_MAX_CHARS} characters"),
-            );
-        }
-        let phone = match self.phone.trim() {
-            "" => None,
-            typed => PhoneNumber::parse(typed, clinic_region)
-                .map_err(|err| fail("phone", err.to_string()))
-                .ok(),
-        };
-        let email = match self.email.trim() {
-            "" => None,
-            typed => Email::parse(typed)
-                .map_err(|err| fail("email", err.to_string()))
-                .ok(),
         };
         if self.phone.trim().is_empty() && self.email.trim().is_empty() {
             fail(
@@ -713,6 +695,31 @@ mod quiet_tests {
             "21:60-08:00",
         ] {
             assert!(QuietHours::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_booking_form_refuses_invisible_characters_in_the_name() {
+        for name in ["Ana\u{0}López", "Ana\u{202E}zepóL", "Ana\u{200D}López"] {
+            let form = BookingForm {
+                name: name.into(),
+                phone: "(503) 725-3000".into(),
+                email: String::new(),
+                time_zone: "America/Chicago".into(),
+                slot: "3@1795626000000".into(),
+                consent: true,
+            };
+            let Err(errors) = form.validate("US") else {
+                panic!("accepted {name:?}");
+            };
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "name");
+            assert!(
+                errors[0]
+                    .message
+                    .starts_with("must not contain control or invisible formatting characters"),
+                "{errors:?}"
+            );
         }
     }
 }

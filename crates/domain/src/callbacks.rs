@@ -1,6 +1,7 @@
-//! Best-time callbacks (SPEC §1 step 2; issue 5 item 2): when a person's
-//! next contact window opens, in their own IANA time zone, and whether a
-//! callback is overdue.
+//! Best-time callbacks (SPEC §1 step 2: staff call back "inside the person's
+//! best-time windows (in the person's time zone)"): when a person's next
+//! contact window opens, in their own IANA time zone, and whether a callback
+//! is overdue.
 //!
 //! # What a window means on a day the clocks change
 //!

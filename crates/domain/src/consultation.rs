@@ -1,5 +1,5 @@
-//! The free 15-minute phone consultation's record (SPEC §1 step 2; issue 5
-//! item 4): a short structured note taken during the call.
+//! The free 15-minute phone consultation's record (SPEC §1 step 2): a short
+//! structured note taken during the call.
 //! `ConsultationNoteForm::validate` turns what staff typed into a
 //! `ConsultationNote` or into field errors that name the field and the rule.
 //!
@@ -189,136 +189,158 @@ pub const SHORT_TEXT_MAX_CHARS: usize = 200;
 pub const LONG_TEXT_MAX_CHARS: usize = 4000;
 
 impl ConsultationNoteForm {
-    /// Checks every field and reports every error at once. `today` (the
-    /// clinic's date) bounds the diagnosis date.
+    /// Checks every field and reports every error at once, in the order of
+    /// the form. `today` (the clinic's date) bounds the diagnosis date.
     pub fn validate(&self, today: Date) -> Result<ConsultationNote, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut fail = |field: &'static str, message: String| {
-            errors.push(FieldError { field, message });
-        };
-        let short =
-            |field: &'static str, text: &str, fail: &mut dyn FnMut(&'static str, String)| {
-                let text = text.trim().to_owned();
-                if text.chars().count() > SHORT_TEXT_MAX_CHARS {
-                    fail(
-                        field,
-                        format!("must be at most {SHORT_TEXT_MAX_CHARS} characters"),
-                    );
-                }
-                text
-            };
-        let long = |field: &'static str, text: &str, fail: &mut dyn FnMut(&'static str, String)| {
-            let text = text.trim().to_owned();
-            if text.chars().count() > LONG_TEXT_MAX_CHARS {
-                fail(
-                    field,
-                    format!("must be at most {LONG_TEXT_MAX_CHARS} characters"),
-                );
-            }
-            text
-        };
-
-        let pain_location = short("pain_location", &self.pain_location, &mut fail);
+        let pain_location = short_text("pain_location", &self.pain_location, &mut errors);
         if pain_location.is_empty() {
-            fail("pain_location", "is required: where is the pain?".into());
+            fail(
+                &mut errors,
+                "pain_location",
+                "is required: where is the pain?",
+            );
         }
+        let pain_duration = self.pain_duration_fields(&mut errors);
+        let diagnosis = self.diagnosis_fields(today, &mut errors);
+        let treatments_tried = self.treatments_tried_field(&mut errors);
+        let hopes = long_text("hopes", &self.hopes, &mut errors);
+        let red_flags = long_text("red_flags", &self.red_flags, &mut errors);
+        let next_step = self.next_step_fields(&mut errors);
 
+        match (pain_duration, next_step) {
+            (Some(pain_duration), Some(next_step)) if errors.is_empty() => Ok(ConsultationNote {
+                pain_location,
+                pain_duration,
+                diagnosis,
+                treatments_tried,
+                hopes,
+                red_flags,
+                next_step,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// "About 18 months": a whole number and a unit, within a lifetime.
+    fn pain_duration_fields(&self, errors: &mut Vec<FieldError>) -> Option<StatedDuration> {
         let amount = match self.pain_duration_amount.trim() {
             "" => {
                 fail(
+                    errors,
                     "pain_duration_amount",
-                    "is required: how long has it lasted?".into(),
+                    "is required: how long has it lasted?",
                 );
                 None
             }
-            typed => match typed.parse::<u16>() {
-                Ok(amount) => Some(amount),
-                Err(_) => {
+            typed => {
+                let amount = typed.parse::<u16>().ok();
+                if amount.is_none() {
                     fail(
+                        errors,
                         "pain_duration_amount",
-                        "must be a whole number, e.g. 18".into(),
+                        "must be a whole number, e.g. 18",
                     );
-                    None
                 }
-            },
+                amount
+            }
         };
-        let unit = self
-            .pain_duration_unit
-            .parse::<DurationUnit>()
-            .map_err(|()| fail("pain_duration_unit", "choose weeks, months or years".into()))
-            .ok();
-        let pain_duration = match (amount, unit) {
-            (Some(amount), Some(unit)) => match StatedDuration::new(amount, unit) {
-                Ok(duration) => Some(duration),
-                Err(error) => {
-                    fail(error.field, error.message);
-                    None
-                }
-            },
-            _ => None,
-        };
+        let unit = self.pain_duration_unit.parse::<DurationUnit>().ok();
+        if unit.is_none() {
+            fail(
+                errors,
+                "pain_duration_unit",
+                "choose weeks, months or years",
+            );
+        }
+        match StatedDuration::new(amount?, unit?) {
+            Ok(duration) => Some(duration),
+            Err(error) => {
+                errors.push(error);
+                None
+            }
+        }
+    }
 
-        let description = short("diagnosis", &self.diagnosis, &mut fail);
-        let diagnosed_by = short("diagnosed_by", &self.diagnosed_by, &mut fail);
-        let diagnosed_on = match self.diagnosed_on.trim() {
+    /// The diagnosis the person reports, with who made it (required), when and
+    /// its code (optional); none of these without a diagnosis.
+    fn diagnosis_fields(
+        &self,
+        today: Date,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<StatedDiagnosis> {
+        let description = short_text("diagnosis", &self.diagnosis, errors);
+        let diagnosed_by = short_text("diagnosed_by", &self.diagnosed_by, errors);
+        let diagnosed_on = self.diagnosed_on_field(today, errors);
+        let icd10cm_code = self.icd10cm_code_field(errors);
+        if description.is_empty() {
+            for (field, typed) in [
+                ("diagnosed_by", diagnosed_by.as_str()),
+                ("diagnosed_on", self.diagnosed_on.trim()),
+                ("icd10cm_code", self.icd10cm_code.trim()),
+            ] {
+                if !typed.is_empty() {
+                    fail(
+                        errors,
+                        field,
+                        "belongs to a diagnosis: give the diagnosis too",
+                    );
+                }
+            }
+            return None;
+        }
+        if diagnosed_by.is_empty() {
+            fail(
+                errors,
+                "diagnosed_by",
+                "is required with a diagnosis: who made it?",
+            );
+        }
+        Some(StatedDiagnosis {
+            description,
+            diagnosed_by,
+            diagnosed_on,
+            icd10cm_code,
+        })
+    }
+
+    fn diagnosed_on_field(&self, today: Date, errors: &mut Vec<FieldError>) -> Option<Date> {
+        match self.diagnosed_on.trim() {
             "" => None,
             typed => match typed.parse::<Date>() {
                 Ok(date) if date <= today => Some(date),
                 Ok(_) => {
-                    fail("diagnosed_on", "cannot be in the future".into());
+                    fail(errors, "diagnosed_on", "cannot be in the future");
                     None
                 }
                 Err(_) => {
-                    fail("diagnosed_on", "must be a date like 2023-04-30".into());
+                    fail(errors, "diagnosed_on", "must be a date like 2023-04-30");
                     None
                 }
             },
-        };
-        let icd10cm_code = match self.icd10cm_code.trim() {
-            "" => None,
-            typed => {
-                let code = typed.to_ascii_uppercase();
-                if is_icd10cm_shaped(&code) {
-                    Some(code)
-                } else {
-                    fail(
-                        "icd10cm_code",
-                        "must look like an ICD-10-CM code, e.g. M54.50 or G43.909".into(),
-                    );
-                    None
-                }
-            }
-        };
-        let diagnosis = if description.is_empty() {
-            for (field, typed) in [
-                ("diagnosed_by", &diagnosed_by),
-                ("diagnosed_on", &self.diagnosed_on.trim().to_owned()),
-                ("icd10cm_code", &self.icd10cm_code.trim().to_owned()),
-            ] {
-                if !typed.is_empty() {
-                    fail(
-                        field,
-                        "belongs to a diagnosis: give the diagnosis too".into(),
-                    );
-                }
-            }
-            None
-        } else {
-            if diagnosed_by.is_empty() {
-                fail(
-                    "diagnosed_by",
-                    "is required with a diagnosis: who made it?".into(),
-                );
-            }
-            Some(StatedDiagnosis {
-                description,
-                diagnosed_by: diagnosed_by.clone(),
-                diagnosed_on,
-                icd10cm_code,
-            })
-        };
+        }
+    }
 
-        let treatments_tried = long("treatments_tried", &self.treatments_tried, &mut fail);
+    fn icd10cm_code_field(&self, errors: &mut Vec<FieldError>) -> Option<String> {
+        let typed = self.icd10cm_code.trim();
+        if typed.is_empty() {
+            return None;
+        }
+        let code = typed.to_ascii_uppercase();
+        if !is_icd10cm_shaped(&code) {
+            fail(
+                errors,
+                "icd10cm_code",
+                "must look like an ICD-10-CM code, e.g. M54.50 or G43.909",
+            );
+            return None;
+        }
+        Some(code)
+    }
+
+    /// One treatment per line: `Gabapentin: made me dizzy`; blank lines skipped.
+    fn treatments_tried_field(&self, errors: &mut Vec<FieldError>) -> Vec<TreatmentTried> {
+        let treatments_tried = long_text("treatments_tried", &self.treatments_tried, errors);
         let mut treatments = Vec::new();
         for (number, line) in treatments_tried.lines().enumerate() {
             let line = line.trim();
@@ -335,6 +357,7 @@ impl ConsultationNoteForm {
                     });
                 }
                 _ => fail(
+                    errors,
                     "treatments_tried",
                     format!(
                         "line {}: write the treatment, a colon, and why it stopped, \
@@ -344,21 +367,20 @@ impl ConsultationNoteForm {
                 ),
             }
         }
+        treatments
+    }
 
-        let hopes = long("hopes", &self.hopes, &mut fail);
-        let red_flags = long("red_flags", &self.red_flags, &mut fail);
-        let reason = long(
-            "not_candidate_reason",
-            &self.not_candidate_reason,
-            &mut fail,
-        );
+    /// The next step; "not a candidate" needs its reason, and only it has one.
+    fn next_step_fields(&self, errors: &mut Vec<FieldError>) -> Option<NextStep> {
+        let reason = long_text("not_candidate_reason", &self.not_candidate_reason, errors);
         let next_step = match self.next_step.trim() {
             "send-records-request" => Some(NextStep::SendRecordsRequest),
             "book-screening-visit" => Some(NextStep::BookScreeningVisit),
             "not-a-candidate" if reason.is_empty() => {
                 fail(
+                    errors,
                     "not_candidate_reason",
-                    "is required when the person is not a candidate".into(),
+                    "is required when the person is not a candidate",
                 );
                 None
             }
@@ -367,32 +389,56 @@ impl ConsultationNoteForm {
             }),
             _ => {
                 fail(
+                    errors,
                     "next_step",
-                    "choose send records request, book screening visit or not a candidate".into(),
+                    "choose send records request, book screening visit or not a candidate",
                 );
                 None
             }
         };
         if !reason.is_empty() && !matches!(next_step, Some(NextStep::NotACandidate { .. })) {
             fail(
+                errors,
                 "not_candidate_reason",
-                "is only for \"not a candidate\"; clear it or change the next step".into(),
+                "is only for \"not a candidate\"; clear it or change the next step",
             );
         }
-
-        match (pain_duration, next_step) {
-            (Some(pain_duration), Some(next_step)) if errors.is_empty() => Ok(ConsultationNote {
-                pain_location,
-                pain_duration,
-                diagnosis,
-                treatments_tried: treatments,
-                hopes,
-                red_flags,
-                next_step,
-            }),
-            _ => Err(errors),
-        }
+        next_step
     }
+}
+
+fn fail(errors: &mut Vec<FieldError>, field: &'static str, message: impl Into<String>) {
+    errors.push(FieldError {
+        field,
+        message: message.into(),
+    });
+}
+
+/// A short answer (location, diagnosis, who), trimmed.
+fn short_text(field: &'static str, typed: &str, errors: &mut Vec<FieldError>) -> String {
+    bounded_text(field, typed, SHORT_TEXT_MAX_CHARS, errors)
+}
+
+/// A free-text answer, trimmed.
+fn long_text(field: &'static str, typed: &str, errors: &mut Vec<FieldError>) -> String {
+    bounded_text(field, typed, LONG_TEXT_MAX_CHARS, errors)
+}
+
+fn bounded_text(
+    field: &'static str,
+    typed: &str,
+    max_chars: usize,
+    errors: &mut Vec<FieldError>,
+) -> String {
+    let text = typed.trim().to_owned();
+    if text.chars().count() > max_chars {
+        fail(
+            errors,
+            field,
+            format!("must be at most {max_chars} characters"),
+        );
+    }
+    text
 }
 
 /// The shape of an ICD-10-CM code (CMS, ICD-10-CM Official Guidelines for

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use jiff::civil::Time;
 
 use crate::contact::{Email, PhoneNumber};
+use crate::person_name::{NameError, PersonName};
 
 /// How an inquiry reached the clinic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,132 +117,39 @@ impl fmt::Display for FieldError {
 
 /// The longest free text we accept, so one request cannot fill the disk.
 pub const MESSAGE_MAX_CHARS: usize = 4000;
-pub const NAME_MAX_CHARS: usize = 200;
+pub use crate::person_name::NAME_MAX_CHARS;
 
 impl InquiryForm {
-    /// Checks every field and reports every error at once. Phone numbers
-    /// without a country code are read in `clinic_region`.
+    /// Checks every field and reports every error at once, in the order of
+    /// the form. Phone numbers without a country code are read in
+    /// `clinic_region`.
     pub fn validate(&self, clinic_region: &str) -> Result<NewInquiry, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut fail = |field: &'static str, message: String| {
-            errors.push(FieldError { field, message });
-        };
-
-        let name = self.name.trim().to_owned();
-        if name.is_empty() {
-            fail("name", "is required: tell us what to call you".into());
-        } else if name.chars().count() > NAME_MAX_CHARS {
-            fail(
-                "name",
-                format!("must be at most {NAME_MAX_CHARS} characters"),
-            );
-        }
-
-        let phone = match self.phone.trim() {
-            "" => None,
-            typed => match PhoneNumber::parse(typed, clinic_region) {
-                Ok(phone) => Some(phone),
-                Err(err) => {
-                    fail("phone", err.to_string());
-                    None
-                }
-            },
-        };
-        let email = match self.email.trim() {
-            "" => None,
-            typed => match Email::parse(typed) {
-                Ok(email) => Some(email),
-                Err(err) => {
-                    fail("email", err.to_string());
-                    None
-                }
-            },
-        };
+        let name = name_field(&self.name, &mut errors);
+        let (phone, email) = contact_fields(&self.phone, &self.email, clinic_region, &mut errors);
         if self.phone.trim().is_empty() && self.email.trim().is_empty() {
-            fail(
-                "phone",
-                "give a phone number or an e-mail address, so we can reach you".into(),
-            );
+            errors.push(FieldError {
+                field: "phone",
+                message: "give a phone number or an e-mail address, so we can reach you".into(),
+            });
         }
-
-        let preferred_channel = match self.preferred_channel.parse::<PreferredChannel>() {
-            Ok(channel) => Some(channel),
-            Err(()) => {
-                fail(
-                    "preferred_channel",
-                    "choose phone call, text message or e-mail".into(),
-                );
-                None
-            }
-        };
-        match preferred_channel {
-            Some(PreferredChannel::Phone | PreferredChannel::Text)
-                if self.phone.trim().is_empty() =>
-            {
-                fail("phone", "is needed to call or text you".into());
-            }
-            Some(PreferredChannel::Email) if self.email.trim().is_empty() => {
-                fail("email", "is needed to write to you".into());
-            }
-            _ => {}
-        }
-
-        let mut windows = Vec::new();
-        let any_window_field = !self.window_days.trim().is_empty()
-            || !self.window_start.trim().is_empty()
-            || !self.window_end.trim().is_empty();
-        if any_window_field {
-            match parse_window(&self.window_days, &self.window_start, &self.window_end) {
-                Ok(window) => windows.push(window),
-                Err(error) => fail(error.field, error.message),
-            }
-        } else {
-            fail(
-                "window_days",
-                "tell us when we may call: choose days and a time range".into(),
-            );
-        }
-
-        let time_zone = self.time_zone.trim().to_owned();
-        if time_zone.is_empty() {
-            fail(
-                "time_zone",
-                "is required, so we call at your local time".into(),
-            );
-        } else if jiff::tz::TimeZone::get(&time_zone).is_err() {
-            fail(
-                "time_zone",
-                format!("`{time_zone}` is not a known time zone (IANA name, e.g. America/Chicago)"),
-            );
-        }
-
-        let pain_area = self.pain_area.parse::<PainArea>().map_err(|()| {
-            fail(
-                "pain_area",
-                "choose where the pain is (or \"other\")".into(),
-            );
-        });
-        let pain_duration = self.pain_duration.parse::<PainDuration>().map_err(|()| {
-            fail(
-                "pain_duration",
-                "choose how long the pain has lasted".into(),
-            );
-        });
-
-        let message = self.message.trim().to_owned();
-        if message.chars().count() > MESSAGE_MAX_CHARS {
-            fail(
-                "message",
-                format!("must be at most {MESSAGE_MAX_CHARS} characters"),
-            );
-        }
-
+        let preferred_channel = self.preferred_channel_field(&mut errors);
+        let windows = self.window_fields(&mut errors);
+        let time_zone = self.time_zone_field(&mut errors);
+        let pain_area = self.pain_area_field(&mut errors);
+        let pain_duration = self.pain_duration_field(&mut errors);
+        let message = self.message_field(&mut errors);
         if !self.consent {
-            fail("consent", "we need your permission to contact you".into());
+            errors.push(FieldError {
+                field: "consent",
+                message: "we need your permission to contact you".into(),
+            });
         }
 
         match (preferred_channel, pain_area, pain_duration) {
-            (Some(preferred_channel), Ok(pain_area), Ok(pain_duration)) if errors.is_empty() => {
+            (Some(preferred_channel), Some(pain_area), Some(pain_duration))
+                if errors.is_empty() =>
+            {
                 Ok(NewInquiry {
                     channel: Channel::Web,
                     name,
@@ -259,6 +167,161 @@ impl InquiryForm {
             _ => Err(errors),
         }
     }
+
+    /// The channel the person prefers, and the contact detail it needs.
+    fn preferred_channel_field(&self, errors: &mut Vec<FieldError>) -> Option<PreferredChannel> {
+        let Ok(channel) = self.preferred_channel.parse::<PreferredChannel>() else {
+            errors.push(FieldError {
+                field: "preferred_channel",
+                message: "choose phone call, text message or e-mail".into(),
+            });
+            return None;
+        };
+        match channel {
+            PreferredChannel::Phone | PreferredChannel::Text if self.phone.trim().is_empty() => {
+                errors.push(FieldError {
+                    field: "phone",
+                    message: "is needed to call or text you".into(),
+                });
+            }
+            PreferredChannel::Email if self.email.trim().is_empty() => {
+                errors.push(FieldError {
+                    field: "email",
+                    message: "is needed to write to you".into(),
+                });
+            }
+            _ => {}
+        }
+        Some(channel)
+    }
+
+    /// The one best-time window the form offers; it is required.
+    fn window_fields(&self, errors: &mut Vec<FieldError>) -> Vec<ContactWindow> {
+        let any_window_field = !self.window_days.trim().is_empty()
+            || !self.window_start.trim().is_empty()
+            || !self.window_end.trim().is_empty();
+        if !any_window_field {
+            errors.push(FieldError {
+                field: "window_days",
+                message: "tell us when we may call: choose days and a time range".into(),
+            });
+            return Vec::new();
+        }
+        match parse_window(&self.window_days, &self.window_start, &self.window_end) {
+            Ok(window) => vec![window],
+            Err(error) => {
+                errors.push(error);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The person's IANA time zone, known to the time zone database.
+    fn time_zone_field(&self, errors: &mut Vec<FieldError>) -> String {
+        let time_zone = self.time_zone.trim().to_owned();
+        if time_zone.is_empty() {
+            errors.push(FieldError {
+                field: "time_zone",
+                message: "is required, so we call at your local time".into(),
+            });
+        } else if jiff::tz::TimeZone::get(&time_zone).is_err() {
+            errors.push(FieldError {
+                field: "time_zone",
+                message: format!(
+                    "`{time_zone}` is not a known time zone (IANA name, e.g. America/Chicago)"
+                ),
+            });
+        }
+        time_zone
+    }
+
+    fn pain_area_field(&self, errors: &mut Vec<FieldError>) -> Option<PainArea> {
+        let area = self.pain_area.parse::<PainArea>().ok();
+        if area.is_none() {
+            errors.push(FieldError {
+                field: "pain_area",
+                message: "choose where the pain is (or \"other\")".into(),
+            });
+        }
+        area
+    }
+
+    fn pain_duration_field(&self, errors: &mut Vec<FieldError>) -> Option<PainDuration> {
+        let duration = self.pain_duration.parse::<PainDuration>().ok();
+        if duration.is_none() {
+            errors.push(FieldError {
+                field: "pain_duration",
+                message: "choose how long the pain has lasted".into(),
+            });
+        }
+        duration
+    }
+
+    fn message_field(&self, errors: &mut Vec<FieldError>) -> String {
+        let message = self.message.trim().to_owned();
+        if message.chars().count() > MESSAGE_MAX_CHARS {
+            errors.push(FieldError {
+                field: "message",
+                message: format!("must be at most {MESSAGE_MAX_CHARS} characters"),
+            });
+        }
+        message
+    }
+}
+
+/// The `name` field of a public form, checked by [`PersonName::parse`]; the
+/// trimmed text (empty when refused) and any error appended to `errors`.
+pub(crate) fn name_field(typed: &str, errors: &mut Vec<FieldError>) -> String {
+    match PersonName::parse(typed) {
+        Ok(name) => name.into_string(),
+        Err(NameError::Empty) => {
+            errors.push(FieldError {
+                field: "name",
+                message: "is required: tell us what to call you".into(),
+            });
+            String::new()
+        }
+        Err(error) => {
+            errors.push(FieldError {
+                field: "name",
+                message: error.to_string(),
+            });
+            String::new()
+        }
+    }
+}
+
+/// The optional `phone` and `email` fields of a public form, each parsed when
+/// given (a phone without a country code is read in `clinic_region`).
+pub(crate) fn contact_fields(
+    phone: &str,
+    email: &str,
+    clinic_region: &str,
+    errors: &mut Vec<FieldError>,
+) -> (Option<PhoneNumber>, Option<Email>) {
+    let phone = match phone.trim() {
+        "" => None,
+        typed => PhoneNumber::parse(typed, clinic_region)
+            .map_err(|err| {
+                errors.push(FieldError {
+                    field: "phone",
+                    message: err.to_string(),
+                })
+            })
+            .ok(),
+    };
+    let email = match email.trim() {
+        "" => None,
+        typed => Email::parse(typed)
+            .map_err(|err| {
+                errors.push(FieldError {
+                    field: "email",
+                    message: err.to_string(),
+                })
+            })
+            .ok(),
+    };
+    (phone, email)
 }
 
 /// Parses one contact window from its three form fields.
@@ -451,5 +514,24 @@ mod tests {
         let window: ContactWindow = "weekends 09:30-12:00".parse().unwrap();
         assert_eq!(window.to_string(), "weekends 09:30-12:00");
         assert!("weekends 12:00-09:30".parse::<ContactWindow>().is_err());
+    }
+
+    #[test]
+    fn a_name_with_control_or_invisible_characters_is_refused() {
+        for name in ["Ana\u{0}López", "Ana\u{202E}zepóL", "Ana\u{200D}López"] {
+            let mut form = valid_form();
+            form.name = name.into();
+            let Err(errors) = form.validate("US") else {
+                panic!("accepted {name:?}");
+            };
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "name");
+            assert!(
+                errors[0]
+                    .message
+                    .starts_with("must not contain control or invisible formatting characters"),
+                "{errors:?}"
+            );
+        }
     }
 }

@@ -11,7 +11,9 @@ pub mod consultation;
 pub mod contact;
 pub mod inquiry;
 pub mod messaging;
+pub mod person_name;
 pub mod schedule;
 
 pub use access::{Permission, Role};
 pub use contact::{Email, PhoneNumber};
+pub use person_name::{NameError, PersonName};

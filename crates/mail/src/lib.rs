@@ -1,4 +1,5 @@
-//! E-mail, the fourth way into the inquiry queue (issue 5, item 1).
+//! E-mail, one of the ways into the inquiry queue (SPEC §1 step 1: "by web
+//! form, e-mail, phone call or text message").
 //!
 //! - [`inbound`]: reads a raw RFC 5322 message into sender, subject, text,
 //!   phone numbers and Message-ID (pure; no I/O).

@@ -7,8 +7,8 @@
 //! effect site) over 18,001 steps at its peak multiply-add throughput.
 
 use divan::{black_box, Bencher};
-use respite_pk::units::{Centimetres, Kilograms, Milligrams, MilligramsPerHour, Seconds, Years};
-use respite_pk::{simulate, simulate_json, Dose, DosingPlan, Minutes, Model, Patient, Sex};
+use respite_pk::units::{Centimetres, Kilograms, MgPerHour, Milligrams, Seconds, Years};
+use respite_pk::{simulate, simulate_json, Dose, DosingPlan, ElapsedMinutes, Model, Patient, Sex};
 use respite_pk::{simulate_reusing, Concentrations, SimulationSettings};
 
 fn main() {
@@ -18,16 +18,32 @@ fn main() {
 const SAMPLES: usize = 5 * 3600 + 1;
 
 fn scenario() -> Option<(Patient, DosingPlan, SimulationSettings)> {
-    let patient = Patient::new(Kilograms(70.0), Years(40.0), Sex::Male, Centimetres(170.0)).ok()?;
+    let patient = Patient::new(
+        Kilograms::literal(70.0),
+        Years::literal(40.0),
+        Sex::Male,
+        Centimetres::literal(170.0),
+    )
+    .ok()?;
     let plan = DosingPlan::new(vec![
-        Dose::amount(Minutes(0.0), Minutes(1.0), Milligrams(24.5)).ok()?,
-        Dose::rate(Minutes(1.0), Minutes(240.0), MilligramsPerHour(35.0)).ok()?,
+        Dose::amount(
+            ElapsedMinutes::literal(0.0),
+            ElapsedMinutes::literal(1.0),
+            Milligrams::literal(24.5),
+        )
+        .ok()?,
+        Dose::rate(
+            ElapsedMinutes::literal(1.0),
+            ElapsedMinutes::literal(240.0),
+            MgPerHour::literal(35.0),
+        )
+        .ok()?,
     ])
     .ok()?;
     Some((
         patient,
         plan,
-        SimulationSettings::new(Minutes(300.0), Seconds(1.0)),
+        SimulationSettings::new(ElapsedMinutes::literal(300.0), Seconds(1.0)),
     ))
 }
 

@@ -1,7 +1,7 @@
 //! The JSON wire format of `respite pk simulate`. Serde counterparts live here and are converted to
 //! domain types at the edge; the domain types know nothing of JSON.
 //!
-//! Input (issue 4):
+//! Input (SPEC §3, `respite pk simulate`; design in docs/pk.md):
 //! ```json
 //! {"model": "domino", "patient": {"weight_kg": 70, "age_years": 45, "sex": "female", "height_cm": 165},
 //!  "doses": [{"start_min": 0, "duration_min": 1, "amount_mg": 24.5},
@@ -19,10 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Model, UnknownModel};
 use crate::patient::{Patient, PatientError, Sex};
 use crate::plan::{Dose, DosingPlan, PlanError};
-use crate::simulate::{simulate, SimulationError, SimulationSettings, DEFAULT_TIME_TO_PEAK};
-use crate::units::{
-    Centimetres, Kilograms, Milligrams, MilligramsPerHour, Minutes, Seconds, Years,
-};
+use crate::simulate::{simulate, SimulationError, SimulationSettings};
 
 /// Why `simulate_json` refused its input.
 #[derive(Debug, thiserror::Error)]
@@ -56,11 +53,8 @@ pub fn simulate_json(input: &str) -> Result<String, JsonError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let plan = DosingPlan::new(doses)?;
-    let settings = SimulationSettings {
-        until: Minutes(request.until_min),
-        step: Seconds(request.step_s),
-        time_to_peak: request.t_peak_min.map_or(DEFAULT_TIME_TO_PEAK, Minutes),
-    };
+    let settings =
+        SimulationSettings::from_numbers(request.until_min, request.step_s, request.t_peak_min)?;
     let simulation = simulate(model, &patient, &plan, &settings)?;
     let bands = simulation
         .time_in_bands()
@@ -83,7 +77,7 @@ pub fn simulate_json(input: &str) -> Result<String, JsonError> {
             .map(ToString::to_string)
             .collect(),
         ke0_per_min: simulation.ke0.0,
-        t_peak_min: simulation.time_to_peak.0,
+        t_peak_min: simulation.time_to_peak.value(),
         ke0_basis:
             "assumption: derived from the time to peak effect-site concentration after a bolus \
                     (t_peak_min); no published ketamine ke0",
@@ -188,21 +182,16 @@ impl PatientRequest {
             SexRequest::Female => Sex::Female,
             SexRequest::Male => Sex::Male,
         };
-        Patient::new(
-            Kilograms(self.weight_kg),
-            Years(self.age_years),
-            sex,
-            Centimetres(self.height_cm),
-        )
+        Patient::from_numbers(self.weight_kg, self.age_years, sex, self.height_cm)
     }
 }
 
 impl DoseRequest {
     fn to_dose(&self) -> Result<Dose, crate::plan::DoseError> {
-        let (start, duration) = (Minutes(self.start_min), Minutes(self.duration_min));
+        let (start, duration) = (self.start_min, self.duration_min);
         match (self.amount_mg, self.rate_mg_per_h) {
-            (Some(amount), None) => Dose::amount(start, duration, Milligrams(amount)),
-            (None, Some(rate)) => Dose::rate(start, duration, MilligramsPerHour(rate)),
+            (Some(amount), None) => Dose::amount_from_numbers(start, duration, amount),
+            (None, Some(rate)) => Dose::rate_from_numbers(start, duration, rate),
             (Some(_), Some(_)) => Err(crate::plan::DoseError::BothAmountAndRate),
             (None, None) => Err(crate::plan::DoseError::NeitherAmountNorRate),
         }

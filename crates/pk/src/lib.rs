@@ -18,7 +18,7 @@ mod plan;
 mod simulate;
 mod solver;
 pub mod units;
-pub use units::Minutes;
+pub use units::ElapsedMinutes;
 
 pub use json::{models_description, simulate_json, JsonError};
 pub use model::{Model, Parameters, Range, UnknownModel, Validity};

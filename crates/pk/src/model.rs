@@ -170,7 +170,7 @@ impl Model {
 
     /// The model's parameters for this patient. Weight is the only covariate of these four models.
     pub fn parameters(self, patient: &Patient) -> Parameters {
-        let weight = patient.weight().0;
+        let weight = patient.weight().value();
         match self {
             // Domino: V1 0.063 L/kg; k10 0.4381, k12 0.5921, k13 0.5900, k21 0.2470, k31 0.0146 /min
             // (pk-models.md, as in opentiva 1.1.2 `ketamine.py`).

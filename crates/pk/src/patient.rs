@@ -1,6 +1,6 @@
 //! The patient as the models see them: weight, age, sex and height, checked once at the edge.
 
-use crate::units::{Centimetres, Kilograms, Years};
+use crate::units::{Centimetres, Kilograms, QuantityError, Years};
 
 /// Biological sex as recorded for the models' covariates (none of ours uses it yet; it is kept so
 /// that a model which does can be added without changing callers).
@@ -45,24 +45,48 @@ pub enum PatientError {
         max: f64,
         value: f64,
     },
+    /// Unreachable after the checks above; kept so that no conversion can panic.
+    #[error("patient: {0}")]
+    Quantity(#[from] QuantityError),
 }
 
 impl Patient {
+    /// A patient from typed covariates (finite and, for weight and height, positive by type);
+    /// checks that each lies within its plausibility limits.
     pub fn new(
         weight: Kilograms,
         age: Years,
         sex: Sex,
         height: Centimetres,
     ) -> Result<Patient, PatientError> {
-        check_covariate("weight_kg", "kg", weight.0, WEIGHT_LIMITS_KG, true)?;
-        check_covariate("age_years", "years", age.0, AGE_LIMITS_YEARS, false)?;
-        check_covariate("height_cm", "cm", height.0, HEIGHT_LIMITS_CM, true)?;
+        check_covariate("weight_kg", "kg", weight.value(), WEIGHT_LIMITS_KG, true)?;
+        check_covariate("age_years", "years", age.value(), AGE_LIMITS_YEARS, false)?;
+        check_covariate("height_cm", "cm", height.value(), HEIGHT_LIMITS_CM, true)?;
         Ok(Patient {
             weight,
             age,
             sex,
             height,
         })
+    }
+
+    /// A patient from plain numbers (the JSON edge): each is checked under its field name
+    /// (`weight_kg`, `age_years`, `height_cm`), in that order, before it becomes a quantity.
+    pub fn from_numbers(
+        weight_kg: f64,
+        age_years: f64,
+        sex: Sex,
+        height_cm: f64,
+    ) -> Result<Patient, PatientError> {
+        check_covariate("weight_kg", "kg", weight_kg, WEIGHT_LIMITS_KG, true)?;
+        check_covariate("age_years", "years", age_years, AGE_LIMITS_YEARS, false)?;
+        check_covariate("height_cm", "cm", height_cm, HEIGHT_LIMITS_CM, true)?;
+        Patient::new(
+            Kilograms::new(weight_kg)?,
+            Years::new(age_years)?,
+            sex,
+            Centimetres::new(height_cm)?,
+        )
     }
 
     pub fn weight(&self) -> Kilograms {

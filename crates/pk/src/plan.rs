@@ -1,6 +1,6 @@
 //! A dosing plan: boluses and infusions into the central compartment, in mg and mg/h over time.
 
-use crate::units::{Milligrams, MilligramsPerHour, Minutes};
+use crate::units::{ElapsedMinutes, MgPerHour, Milligrams, QuantityError};
 
 /// Sanity limits of the simulator's input (not clinical ceilings, which live in the dosing rules):
 /// they keep every number the solver meets finite and every run bounded.
@@ -16,14 +16,14 @@ pub const MAX_RATE_MG_PER_H: f64 = 10_000.0;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Delivery {
     Amount(Milligrams),
-    Rate(MilligramsPerHour),
+    Rate(MgPerHour),
 }
 
 /// One validated dose.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dose {
-    start: Minutes,
-    duration: Minutes,
+    start: ElapsedMinutes,
+    duration: ElapsedMinutes,
     delivery: Delivery,
 }
 
@@ -48,6 +48,9 @@ pub enum DoseError {
     BothAmountAndRate,
     #[error("give one of amount_mg (total over duration_min) or rate_mg_per_h")]
     NeitherAmountNorRate,
+    /// Unreachable after the checks above; kept so that no conversion can panic.
+    #[error(transparent)]
+    Quantity(#[from] QuantityError),
 }
 
 /// Why a plan was refused.
@@ -62,13 +65,13 @@ pub enum PlanError {
 impl Dose {
     /// `amount` spread evenly over `duration`; a zero duration is an instantaneous bolus.
     pub fn amount(
-        start: Minutes,
-        duration: Minutes,
+        start: ElapsedMinutes,
+        duration: ElapsedMinutes,
         amount: Milligrams,
     ) -> Result<Dose, DoseError> {
-        check_time("start_min", start.0)?;
-        check_time("duration_min", duration.0)?;
-        check_quantity("amount_mg", amount.0, MAX_AMOUNT_MG)?;
+        check_time("start_min", start.value())?;
+        check_time("duration_min", duration.value())?;
+        check_quantity("amount_mg", amount.value(), MAX_AMOUNT_MG)?;
         Ok(Dose {
             start,
             duration,
@@ -78,14 +81,14 @@ impl Dose {
 
     /// A constant `rate` over a positive `duration`.
     pub fn rate(
-        start: Minutes,
-        duration: Minutes,
-        rate: MilligramsPerHour,
+        start: ElapsedMinutes,
+        duration: ElapsedMinutes,
+        rate: MgPerHour,
     ) -> Result<Dose, DoseError> {
-        check_time("start_min", start.0)?;
-        check_time("duration_min", duration.0)?;
-        check_quantity("rate_mg_per_h", rate.0, MAX_RATE_MG_PER_H)?;
-        if duration.0 <= 0.0 {
+        check_time("start_min", start.value())?;
+        check_time("duration_min", duration.value())?;
+        check_quantity("rate_mg_per_h", rate.value(), MAX_RATE_MG_PER_H)?;
+        if duration.value() <= 0.0 {
             return Err(DoseError::RateWithoutDuration);
         }
         Ok(Dose {
@@ -95,16 +98,40 @@ impl Dose {
         })
     }
 
-    pub fn start(&self) -> Minutes {
+    /// [`Dose::amount`] from plain numbers (the JSON edge): each is checked under its field
+    /// name (`start_min`, `duration_min`, `amount_mg`), in that order, before it becomes a
+    /// quantity.
+    pub fn amount_from_numbers(
+        start_min: f64,
+        duration_min: f64,
+        amount_mg: f64,
+    ) -> Result<Dose, DoseError> {
+        let (start, duration) = times_from_numbers(start_min, duration_min)?;
+        check_quantity("amount_mg", amount_mg, MAX_AMOUNT_MG)?;
+        Dose::amount(start, duration, Milligrams::new(amount_mg)?)
+    }
+
+    /// [`Dose::rate`] from plain numbers, checked as [`Dose::amount_from_numbers`].
+    pub fn rate_from_numbers(
+        start_min: f64,
+        duration_min: f64,
+        rate_mg_per_h: f64,
+    ) -> Result<Dose, DoseError> {
+        let (start, duration) = times_from_numbers(start_min, duration_min)?;
+        check_quantity("rate_mg_per_h", rate_mg_per_h, MAX_RATE_MG_PER_H)?;
+        Dose::rate(start, duration, MgPerHour::new(rate_mg_per_h)?)
+    }
+
+    pub fn start(&self) -> ElapsedMinutes {
         self.start
     }
 
-    pub fn duration(&self) -> Minutes {
+    pub fn duration(&self) -> ElapsedMinutes {
         self.duration
     }
 
-    pub fn end(&self) -> Minutes {
-        Minutes(self.start.0 + self.duration.0)
+    pub fn end(&self) -> ElapsedMinutes {
+        self.start + self.duration
     }
 
     pub fn delivery(&self) -> Delivery {
@@ -114,19 +141,19 @@ impl Dose {
     /// The amount given at one instant, if this dose is an instantaneous bolus.
     pub(crate) fn bolus_mg(&self) -> Option<f64> {
         match self.delivery {
-            Delivery::Amount(amount) if self.duration.0 == 0.0 => Some(amount.0),
+            Delivery::Amount(amount) if self.duration.value() == 0.0 => Some(amount.value()),
             _ => None,
         }
     }
 
     /// The constant input rate while the dose runs, in mg/min, if it runs over time.
     pub(crate) fn rate_mg_per_min(&self) -> Option<f64> {
-        if self.duration.0 <= 0.0 {
+        if self.duration.value() <= 0.0 {
             return None;
         }
         match self.delivery {
-            Delivery::Amount(amount) => Some(amount.0 / self.duration.0),
-            Delivery::Rate(rate) => Some(rate.to_mg_per_min()),
+            Delivery::Amount(amount) => Some(amount.value() / self.duration.value()),
+            Delivery::Rate(rate) => Some(rate.mg_per_minute()),
         }
     }
 }
@@ -151,6 +178,18 @@ impl DosingPlan {
     pub fn doses(&self) -> &[Dose] {
         &self.doses
     }
+}
+
+fn times_from_numbers(
+    start_min: f64,
+    duration_min: f64,
+) -> Result<(ElapsedMinutes, ElapsedMinutes), DoseError> {
+    check_time("start_min", start_min)?;
+    check_time("duration_min", duration_min)?;
+    Ok((
+        ElapsedMinutes::new(start_min)?,
+        ElapsedMinutes::new(duration_min)?,
+    ))
 }
 
 fn check_time(field: &'static str, value: f64) -> Result<(), DoseError> {

@@ -4,8 +4,10 @@ use crate::bands::{minutes_in_band, Band, BANDS};
 use crate::model::{Model, Range};
 use crate::patient::Patient;
 use crate::plan::{DosingPlan, MAX_TIME_MIN};
-use crate::solver::{CompartmentModel, Concentrations, Grid, Ke0Error, ParameterError};
-use crate::units::{Minutes, PerMinute, Seconds};
+use crate::solver::{
+    CompartmentModel, Concentrations, Grid, Ke0Error, ParameterError, TIME_TO_PEAK_LIMITS_MIN,
+};
+use crate::units::{ElapsedMinutes, PerMinute, QuantityError, Seconds};
 
 /// At most this many samples per simulation: a day at 1-s resolution fits (86,401); a typing
 /// error such as `step_s: 0.0001` gets a clear error instead of exhausting memory.
@@ -16,17 +18,17 @@ pub const MIN_STEP_S: f64 = 0.01;
 pub const MAX_STEP_S: f64 = 3600.0;
 /// No paper publishes a ketamine ke0; opentiva derives each from a peak effect 1 min after a bolus
 /// (pk-models.md). A clinic can change it per simulation.
-pub const DEFAULT_TIME_TO_PEAK: Minutes = Minutes(1.0);
+pub const DEFAULT_TIME_TO_PEAK: ElapsedMinutes = ElapsedMinutes::literal(1.0);
 
 /// How to sample and which ke0 rule to use.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SimulationSettings {
     /// Last sample time; samples run from 0 in steps of `step` up to and including `until` (or the
     /// last step before it when `until` is not a multiple of `step`).
-    pub until: Minutes,
+    pub until: ElapsedMinutes,
     pub step: Seconds,
     /// Time to peak effect after a bolus, from which ke0 is derived.
-    pub time_to_peak: Minutes,
+    pub time_to_peak: ElapsedMinutes,
 }
 
 /// Something the clinician must read beside the numbers.
@@ -43,7 +45,7 @@ pub enum Warning {
     /// ke0 is not published: it was derived from an assumed time to peak effect.
     Ke0Assumed {
         ke0: PerMinute,
-        time_to_peak: Minutes,
+        time_to_peak: ElapsedMinutes,
     },
 }
 
@@ -52,7 +54,7 @@ pub enum Warning {
 pub struct Simulation {
     pub model: Model,
     pub ke0: PerMinute,
-    pub time_to_peak: Minutes,
+    pub time_to_peak: ElapsedMinutes,
     pub warnings: Vec<Warning>,
     pub concentrations: Concentrations,
 }
@@ -82,6 +84,9 @@ pub enum SimulationError {
     Ke0(#[from] Ke0Error),
     #[error("model parameters: {0}")]
     Parameters(#[from] ParameterError),
+    /// Unreachable after the checks above; kept so that no conversion can panic.
+    #[error(transparent)]
+    Quantity(#[from] QuantityError),
 }
 
 impl std::fmt::Display for Warning {
@@ -103,7 +108,8 @@ impl std::fmt::Display for Warning {
                 f,
                 "assumption: ke0 {:.4} /min from t_peak = {} min (no published ketamine ke0; \
                  opentiva's rule); effect-site values depend on it",
-                ke0.0, time_to_peak.0
+                ke0.0,
+                time_to_peak.value()
             ),
         }
     }
@@ -111,7 +117,7 @@ impl std::fmt::Display for Warning {
 
 impl SimulationSettings {
     /// Settings with the default ke0 rule (t_peak = 1 min).
-    pub fn new(until: Minutes, step: Seconds) -> SimulationSettings {
+    pub fn new(until: ElapsedMinutes, step: Seconds) -> SimulationSettings {
         SimulationSettings {
             until,
             step,
@@ -119,8 +125,38 @@ impl SimulationSettings {
         }
     }
 
+    /// Settings from plain numbers (the JSON edge), refused with the same errors and in the same
+    /// order as [`simulate`] refuses typed settings: `until_min`, then `step_s` and the sample
+    /// count, then `t_peak_min` (default 1 min).
+    pub fn from_numbers(
+        until_min: f64,
+        step_s: f64,
+        t_peak_min: Option<f64>,
+    ) -> Result<SimulationSettings, SimulationError> {
+        check_range("until_min", until_min, 0.0, MAX_TIME_MIN)?;
+        let mut settings =
+            SimulationSettings::new(ElapsedMinutes::new(until_min)?, Seconds(step_s));
+        let Some(t_peak_min) = t_peak_min else {
+            return Ok(settings);
+        };
+        match ElapsedMinutes::new(t_peak_min) {
+            Ok(time_to_peak) => settings.time_to_peak = time_to_peak,
+            Err(_) => {
+                settings.grid()?;
+                let (min, max) = TIME_TO_PEAK_LIMITS_MIN;
+                return Err(Ke0Error::TimeToPeakOutOfRange {
+                    min,
+                    max,
+                    value: t_peak_min,
+                }
+                .into());
+            }
+        }
+        Ok(settings)
+    }
+
     pub(crate) fn grid(&self) -> Result<Grid, SimulationError> {
-        let until = self.until.0;
+        let until = self.until.value();
         let step_s = self.step.0;
         check_range("until_min", until, 0.0, MAX_TIME_MIN)?;
         check_range("step_s", step_s, MIN_STEP_S, MAX_STEP_S)?;
@@ -134,7 +170,7 @@ impl SimulationSettings {
             });
         }
         Ok(Grid {
-            step_min: self.step.to_minutes().0,
+            step_min: self.step.minutes(),
             samples: samples as usize,
         })
     }
@@ -209,8 +245,8 @@ fn validity_warnings(model: Model, patient: &Patient) -> Vec<Warning> {
     let validity = model.validity();
     let mut warnings = Vec::new();
     for (covariate, value, range) in [
-        ("age_years", patient.age().0, validity.age_years),
-        ("weight_kg", patient.weight().0, validity.weight_kg),
+        ("age_years", patient.age().value(), validity.age_years),
+        ("weight_kg", patient.weight().value(), validity.weight_kg),
     ] {
         if !range.contains(value) {
             warnings.push(Warning::OutsideValidity {

@@ -14,7 +14,7 @@
 //! Integration is split at every dose start and end and at every sample.
 
 use crate::plan::DosingPlan;
-use crate::units::{Minutes, PerMinute};
+use crate::units::{ElapsedMinutes, PerMinute};
 use crate::Parameters;
 
 /// Three modes always: a model with fewer compartments has modes with a zero coefficient, so the
@@ -186,9 +186,9 @@ impl CompartmentModel {
     /// every ketamine model: no paper publishes a ketamine ke0). At the peak dCe/dt = ke0·(Cp − Ce)
     /// = 0; plasma falls monotonically after a bolus, so the peak comes before `t_peak` exactly
     /// when Ce(t_peak) > Cp(t_peak). That sign is monotone in ke0: bisect on it.
-    pub fn ke0_for_time_to_peak(&self, t_peak: Minutes) -> Result<PerMinute, Ke0Error> {
+    pub fn ke0_for_time_to_peak(&self, t_peak: ElapsedMinutes) -> Result<PerMinute, Ke0Error> {
         let (min_t, max_t) = TIME_TO_PEAK_LIMITS_MIN;
-        let t = t_peak.0;
+        let t = t_peak.value();
         if !(t.is_finite() && min_t <= t && t <= max_t) {
             return Err(Ke0Error::TimeToPeakOutOfRange {
                 min: min_t,
@@ -317,7 +317,7 @@ impl CompartmentModel {
         let mut boluses: Vec<(f64, f64)> = plan
             .doses()
             .iter()
-            .filter_map(|dose| dose.bolus_mg().map(|mg| (dose.start().0, mg)))
+            .filter_map(|dose| dose.bolus_mg().map(|mg| (dose.start().value(), mg)))
             .filter(|&(t, _)| t <= end_time + TIME_TOLERANCE_MIN)
             .collect();
         boluses.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -326,7 +326,7 @@ impl CompartmentModel {
             .iter()
             .filter_map(|dose| {
                 dose.rate_mg_per_min()
-                    .map(|rate| (dose.start().0, dose.end().0, rate))
+                    .map(|rate| (dose.start().value(), dose.end().value(), rate))
             })
             .filter(|&(start, _, _)| start < end_time)
             .collect();

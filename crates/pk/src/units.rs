@@ -1,58 +1,36 @@
-//! Small unit newtypes. A bare `f64` is only used inside the solver, after the edge has converted
-//! every quantity to one internal unit (minutes, mg, litres, ng/mL).
+//! Units. The quantities a person enters or reads — a weight, an age, a height, an amount in mg, a
+//! rate in mg/h, a time on the plan's clock — are the shared, validated types of `respite-units`
+//! (the same ones the dosing calculator uses, so that an infusion order feeds the simulator
+//! unconverted). Re-exported here for callers of this crate.
 //!
-//! The fields are public because a unit carries no invariant of its own: the rules (a weight is
-//! positive, a duration is not negative) belong to the types built from them (`Patient`, `Dose`).
+//! The solver's own quantities below (L, /min, ng/mL, the sampling step in s) never come from a
+//! form: their fields are public labels on a number, and the rules (a volume is positive, a rate
+//! constant is not negative, a step lies in its range) belong to the types built from them
+//! (`CompartmentModel`, `SimulationSettings`), which name the JSON field when they refuse one.
 
-/// Body weight in kilograms.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub struct Kilograms(pub f64);
+pub use respite_units::{
+    Centimetres, ElapsedMinutes, Kilograms, MgPerHour, Milligrams, QuantityError, Years,
+};
 
-/// Age in years.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub struct Years(pub f64);
-
-/// Height in centimetres.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub struct Centimetres(pub f64);
-
-/// A time or a duration in minutes.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub struct Minutes(pub f64);
-
-/// A time or a duration in seconds (only the sampling step is given in seconds).
+/// A time or a duration in seconds (only the sampling step is given in seconds; UCUM `s`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Seconds(pub f64);
 
 impl Seconds {
-    pub fn to_minutes(self) -> Minutes {
-        Minutes(self.0 / 60.0)
-    }
-}
-
-/// An amount of drug in milligrams (never micrograms: 1 mg = 1000 µg).
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub struct Milligrams(pub f64);
-
-/// An infusion rate in milligrams per hour, as pumps and protocols state it.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-pub struct MilligramsPerHour(pub f64);
-
-impl MilligramsPerHour {
-    /// The solver works per minute, like every rate constant in pk-models.md.
-    pub fn to_mg_per_min(self) -> f64 {
+    /// In minutes, the solver's time unit (a plain number: the solver works on `f64`).
+    pub fn minutes(self) -> f64 {
         self.0 / 60.0
     }
 }
 
-/// A volume in litres.
+/// A volume in litres (UCUM `L`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Litres(pub f64);
 
-/// A first-order rate constant per minute (never per hour or per second).
+/// A first-order rate constant per minute (UCUM `/min`; never per hour or per second).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct PerMinute(pub f64);
 
-/// A concentration in ng/mL (= µg/L); 1 mg/L = 1000 ng/mL.
+/// A concentration in ng/mL (UCUM `ng/mL`, = µg/L); 1 mg/L = 1000 ng/mL.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct NanogramsPerMillilitre(pub f64);

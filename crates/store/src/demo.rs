@@ -147,6 +147,11 @@ pub const DEMO_CLINIC_TIME_ZONE: &str = "America/Los_Angeles";
 /// Fills an empty, migrated database with the demo clinic, relative to
 /// `now` (so that consultations are past and future whenever it runs).
 /// `consulting_staff` are the ids of staff users who hold consultations.
+///
+/// One generator feeds every step in a fixed order, so the same `now` gives
+/// the same rows: patients (each with conditions, an infusion series for some,
+/// and six months of questionnaires), then inquiries, consultations and the
+/// staff's availability.
 pub async fn seed(
     store: &Store,
     now: Timestamp,
@@ -158,27 +163,103 @@ pub async fn seed(
             "the demo needs consulting staff".into(),
         ));
     }
-    let tz =
-        TimeZone::get(DEMO_CLINIC_TIME_ZONE).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-    let today = now.to_zoned(tz.clone()).date();
-    let at = |date: Date, hour: i8, minute: i8| -> StoreResult<Timestamp> {
+    let clock = DemoClock::new(now)?;
+    let mut demo = Demo {
+        clock: &clock,
+        rng: SplitMix64(0x5eed_2026),
+        summary: DemoSummary::default(),
+    };
+    let mut tx = store.pool.begin().await?;
+    let created = clock.at(clock.days(-200)?, 9, 0)?;
+    for index in 0..size.patients {
+        demo.patient(&mut tx, index, created).await?;
+    }
+    let inquiry_ids = demo.inquiries(&mut tx, size.inquiries).await?;
+    demo.consultations(&mut tx, &inquiry_ids, consulting_staff)
+        .await?;
+    insert_availability(&mut tx, consulting_staff).await?;
+    tx.commit().await?;
+    Ok(demo.summary)
+}
+
+/// Dates and times in the clinic's zone, counted from the day the demo runs.
+struct DemoClock {
+    tz: TimeZone,
+    now: Timestamp,
+    today: Date,
+}
+
+impl DemoClock {
+    fn new(now: Timestamp) -> StoreResult<DemoClock> {
+        let tz = TimeZone::get(DEMO_CLINIC_TIME_ZONE)
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let today = now.to_zoned(tz.clone()).date();
+        Ok(DemoClock { tz, now, today })
+    }
+
+    /// `date` at `hour:minute`, clinic time.
+    fn at(&self, date: Date, hour: i8, minute: i8) -> StoreResult<Timestamp> {
         date.to_datetime(Time::constant(hour, minute, 0, 0))
-            .to_zoned(tz.clone())
+            .to_zoned(self.tz.clone())
             .map(|z| z.timestamp())
             .map_err(|err| StoreError::Corrupt(err.to_string()))
-    };
-    let days = |n: i64| -> StoreResult<Date> {
-        today
-            .checked_add(n.days())
-            .map_err(|err| StoreError::Corrupt(err.to_string()))
-    };
+    }
 
-    let mut rng = SplitMix64(0x5eed_2026);
-    let mut summary = DemoSummary::default();
-    let mut tx = store.pool.begin().await?;
-    let created = at(days(-200)?, 9, 0)?;
+    /// `n` days from today (before it when negative).
+    fn days(&self, n: i64) -> StoreResult<Date> {
+        add_days(self.today, n)
+    }
+}
 
-    for index in 0..size.patients {
+fn add_days(date: Date, n: i64) -> StoreResult<Date> {
+    date.checked_add(n.days())
+        .map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+/// The seed's state: the clock, the one generator and the running counts.
+struct Demo<'a> {
+    clock: &'a DemoClock,
+    rng: SplitMix64,
+    summary: DemoSummary,
+}
+
+/// One demo patient, as the later steps need them.
+struct DemoPatient {
+    id: i64,
+    index: usize,
+    female: bool,
+}
+
+impl Demo<'_> {
+    /// A patient with their conditions, perhaps an infusion series four months
+    /// ago (about 60 %, most of whom respond), and six months of weekly pain
+    /// ratings with monthly PHQ-9 and GAD-7.
+    async fn patient(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        index: usize,
+        created: Timestamp,
+    ) -> StoreResult<()> {
+        let patient = self.insert_patient(conn, index, created).await?;
+        self.conditions(conn, &patient).await?;
+        let treated = self.rng.chance(0.6);
+        let responds = treated && self.rng.chance(0.65);
+        let baseline = 5.5 + self.rng.below(30) as f64 / 10.0; // 5.5 .. 8.4
+        let series_start = self.clock.days(-120)?;
+        if treated {
+            self.infusion_series(conn, &patient, series_start).await?;
+        }
+        self.questionnaires(conn, &patient, series_start, baseline, responds)
+            .await
+    }
+
+    async fn insert_patient(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        index: usize,
+        created: Timestamp,
+    ) -> StoreResult<DemoPatient> {
+        let rng = &mut self.rng;
         let female = rng.chance(0.62); // chronic pain is more prevalent in women
         let given = if female {
             rng.pick(GIVEN_FEMALE)
@@ -200,8 +281,8 @@ pub async fn seed(
             index
         );
         let mrn = format!("RSP-{:06}", 1000 + index);
-        let patient_id = insert_patient(
-            &mut tx,
+        let id = insert_patient(
+            conn,
             &NewPatient {
                 mrn: &mrn,
                 given_name: given,
@@ -215,167 +296,187 @@ pub async fn seed(
             created,
         )
         .await?;
-        summary.patients += 1;
+        self.summary.patients += 1;
+        Ok(DemoPatient { id, index, female })
+    }
 
-        // Spread patients over every condition in turn, then a second one
-        // for about a fifth of them. Endometriosis only for women.
-        let mut condition = &CONDITIONS[index % CONDITIONS.len()];
-        if condition.area == PainArea::Endometriosis && !female {
+    /// Patients spread over every condition in turn, then a second one for
+    /// about a fifth of them. Endometriosis only for women.
+    async fn conditions(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        patient: &DemoPatient,
+    ) -> StoreResult<()> {
+        let mut condition = &CONDITIONS[patient.index % CONDITIONS.len()];
+        if condition.area == PainArea::Endometriosis && !patient.female {
             condition = &CONDITIONS[11]; // fibromyalgia
         }
         let mut conditions = vec![condition];
-        if rng.chance(0.2) {
-            conditions.push(&CONDITIONS[rng.below(CONDITIONS.len() as u64) as usize]);
+        if self.rng.chance(0.2) {
+            conditions.push(&CONDITIONS[self.rng.below(CONDITIONS.len() as u64) as usize]);
         }
         for condition in conditions {
-            let onset = days(-(200 + rng.below(3400) as i64))?;
-            let diagnosed = onset
-                .checked_add((30 + rng.below(120) as i64).days())
-                .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+            let onset = self.clock.days(-(200 + self.rng.below(3400) as i64))?;
+            let diagnosed = add_days(onset, 30 + self.rng.below(120) as i64)?;
             sqlx::query(
                 "INSERT INTO conditions (patient_id, icd10cm_code, display, onset_date, \
                  diagnosed_by, diagnosed_on) VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(patient_id)
+            .bind(patient.id)
             .bind(condition.code)
             .bind(condition.display)
             .bind(onset.to_string())
-            .bind(rng.pick(DIAGNOSED_BY))
+            .bind(self.rng.pick(DIAGNOSED_BY))
             .bind(diagnosed.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-            summary.conditions += 1;
+            self.summary.conditions += 1;
         }
+        Ok(())
+    }
 
-        // Six months of weekly pain ratings, monthly PHQ-9 and GAD-7. About
-        // 60 % had an infusion series 4 months ago; most of them respond.
-        let treated = rng.chance(0.6);
-        let responds = treated && rng.chance(0.65);
-        let baseline = 5.5 + rng.below(30) as f64 / 10.0; // 5.5 .. 8.4
-        let series_start = days(-120)?;
-        if treated {
-            for session in 0..6i64 {
-                let date = series_start
-                    .checked_add((session * 2 + session / 3).days())
-                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-                let started = at(date, 9 + (index % 4) as i8, 0)?;
-                let weight = 58.0 + rng.below(50) as f64;
-                // 0.5 mg/kg/h for 4 h within the outpatient ceiling of
-                // shared/clinical/dosing.md (2 mg/kg and 200 mg per session).
-                let total_mg = (0.5 * weight * 4.0_f64).min(200.0).round();
-                sqlx::query(
-                    "INSERT INTO infusion_sessions (patient_id, started_at, protocol, total_mg, \
-                     minutes) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(patient_id)
-                .bind(to_millis(started))
-                .bind("Refractory chronic pain, 0.5 mg/kg/h × 4 h")
-                .bind(total_mg)
-                .bind(240i64)
-                .execute(&mut *tx)
-                .await?;
-                summary.infusion_sessions += 1;
-                for (code, display, value, unit) in [
-                    ("29463-7", "Body weight", weight, "kg"),
-                    ("8867-4", "Heart rate", 62.0 + rng.below(30) as f64, "/min"),
-                    (
-                        "8480-6",
-                        "Systolic blood pressure",
-                        112.0 + rng.below(30) as f64,
-                        "mm[Hg]",
-                    ),
-                    (
-                        "8462-4",
-                        "Diastolic blood pressure",
-                        68.0 + rng.below(20) as f64,
-                        "mm[Hg]",
-                    ),
-                    (
-                        "59408-5",
-                        "Oxygen saturation by pulse oximetry",
-                        95.0 + rng.below(5) as f64,
-                        "%",
-                    ),
-                ] {
-                    insert_observation(
-                        &mut tx,
-                        patient_id,
-                        started,
-                        "http://loinc.org",
-                        code,
-                        display,
-                        value,
-                        unit,
-                    )
+    /// Six sessions from `series_start`, each with its vital signs.
+    async fn infusion_series(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        patient: &DemoPatient,
+        series_start: Date,
+    ) -> StoreResult<()> {
+        for session in 0..6i64 {
+            let date = add_days(series_start, session * 2 + session / 3)?;
+            let started = self.clock.at(date, 9 + (patient.index % 4) as i8, 0)?;
+            let weight = 58.0 + self.rng.below(50) as f64;
+            // 0.5 mg/kg/h for 4 h within the outpatient ceiling of
+            // shared/clinical/dosing.md (2 mg/kg and 200 mg per session).
+            let total_mg = (0.5 * weight * 4.0_f64).min(200.0).round();
+            sqlx::query(
+                "INSERT INTO infusion_sessions (patient_id, started_at, protocol, total_mg, \
+                 minutes) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(patient.id)
+            .bind(to_millis(started))
+            .bind("Refractory chronic pain, 0.5 mg/kg/h × 4 h")
+            .bind(total_mg)
+            .bind(240i64)
+            .execute(&mut *conn)
+            .await?;
+            self.summary.infusion_sessions += 1;
+            let rng = &mut self.rng;
+            for (code, display, value, unit) in [
+                ("29463-7", "Body weight", weight, "kg"),
+                ("8867-4", "Heart rate", 62.0 + rng.below(30) as f64, "/min"),
+                (
+                    "8480-6",
+                    "Systolic blood pressure",
+                    112.0 + rng.below(30) as f64,
+                    "mm[Hg]",
+                ),
+                (
+                    "8462-4",
+                    "Diastolic blood pressure",
+                    68.0 + rng.below(20) as f64,
+                    "mm[Hg]",
+                ),
+                (
+                    "59408-5",
+                    "Oxygen saturation by pulse oximetry",
+                    95.0 + rng.below(5) as f64,
+                    "%",
+                ),
+            ] {
+                insert_loinc_observation(conn, patient.id, started, code, display, value, unit)
                     .await?;
-                    summary.observations += 1;
-                }
+                self.summary.observations += 1;
             }
         }
+        Ok(())
+    }
+
+    /// 26 weekly pain ratings, with PHQ-9 and GAD-7 every fourth week; relief
+    /// of about half after the series for those who respond, fading over months.
+    async fn questionnaires(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        patient: &DemoPatient,
+        series_start: Date,
+        baseline: f64,
+        responds: bool,
+    ) -> StoreResult<()> {
         for week in 0..26i64 {
-            let date = days(-182 + week * 7)?;
+            let date = self.clock.days(-182 + week * 7)?;
             let after_series = date > series_start;
             let weeks_since = (date - series_start).get_days().max(0) as f64 / 7.0;
             let relief = if responds && after_series {
-                // Relief of about half, fading over some months.
                 0.5 * (1.0 - weeks_since / 30.0).max(0.0)
             } else {
                 0.0
             };
-            let noise = (rng.below(11) as f64 - 5.0) / 10.0;
+            let noise = (self.rng.below(11) as f64 - 5.0) / 10.0;
             let pain = (baseline * (1.0 - relief) + noise).clamp(0.0, 10.0).round();
-            let reported = at(date, 19, (rng.below(59)) as i8)?;
+            let reported = self.clock.at(date, 19, (self.rng.below(59)) as i8)?;
             // NRS-11 pain LOINC 72514-3 (shared/clinical/instruments.md).
-            insert_observation(
-                &mut tx,
-                patient_id,
+            insert_loinc_observation(
+                conn,
+                patient.id,
                 reported,
-                "http://loinc.org",
                 "72514-3",
                 "Pain severity 0-10 NRS",
                 pain,
                 "{score}",
             )
             .await?;
-            summary.observations += 1;
-            if week % 4 == 0 {
-                // PHQ-9 total 44261-6, GAD-7 total 70274-6 (instruments.md).
-                let phq = (8.0 + rng.below(10) as f64
-                    - if responds && after_series { 5.0 } else { 0.0 })
-                .clamp(0.0, 27.0);
-                let gad = (6.0 + rng.below(9) as f64
-                    - if responds && after_series { 3.0 } else { 0.0 })
-                .clamp(0.0, 21.0);
-                insert_observation(
-                    &mut tx,
-                    patient_id,
-                    reported,
-                    "http://loinc.org",
-                    "44261-6",
-                    "PHQ-9 total score",
-                    phq,
-                    "{score}",
-                )
-                .await?;
-                insert_observation(
-                    &mut tx,
-                    patient_id,
-                    reported,
-                    "http://loinc.org",
-                    "70274-6",
-                    "GAD-7 total score",
-                    gad,
-                    "{score}",
-                )
-                .await?;
-                summary.observations += 2;
+            self.summary.observations += 1;
+            if week % 4 != 0 {
+                continue;
             }
+            // PHQ-9 total 44261-6, GAD-7 total 70274-6 (instruments.md).
+            let improved = responds && after_series;
+            let phq = (8.0 + self.rng.below(10) as f64 - if improved { 5.0 } else { 0.0 })
+                .clamp(0.0, 27.0);
+            let gad = (6.0 + self.rng.below(9) as f64 - if improved { 3.0 } else { 0.0 })
+                .clamp(0.0, 21.0);
+            for (code, display, value) in [
+                ("44261-6", "PHQ-9 total score", phq),
+                ("70274-6", "GAD-7 total score", gad),
+            ] {
+                insert_loinc_observation(
+                    conn, patient.id, reported, code, display, value, "{score}",
+                )
+                .await?;
+            }
+            self.summary.observations += 2;
         }
+        Ok(())
     }
 
-    // Inquiries from every channel, the oldest handled, the newest waiting.
-    let mut inquiry_ids = Vec::new();
-    for index in 0..size.inquiries {
+    /// Inquiries from every channel, the oldest handled, the newest waiting;
+    /// returns the ids of those with a consultation (booked or closed).
+    async fn inquiries(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        count: usize,
+    ) -> StoreResult<Vec<i64>> {
+        let mut with_consultation = Vec::new();
+        for index in 0..count {
+            let (inquiry, received) = self.inquiry(index, count)?;
+            let status = match index * 10 / count.max(1) {
+                0..=3 => InquiryStatus::Closed,
+                4..=5 => InquiryStatus::ConsultationBooked,
+                6..=7 => InquiryStatus::Contacted,
+                _ => InquiryStatus::New,
+            };
+            let id = insert_inquiry_in(conn, &inquiry, received, status).await?;
+            if status == InquiryStatus::ConsultationBooked || status == InquiryStatus::Closed {
+                with_consultation.push(id);
+            }
+            self.summary.inquiries += 1;
+        }
+        Ok(with_consultation)
+    }
+
+    /// The `index`-th of `count` inquiries and when it arrived.
+    fn inquiry(&mut self, index: usize, count: usize) -> StoreResult<(NewInquiry, Timestamp)> {
+        let rng = &mut self.rng;
         let channel = [Channel::Web, Channel::Email, Channel::Sms, Channel::Voice][index % 4];
         let female = rng.chance(0.6);
         let given = if female {
@@ -402,24 +503,20 @@ pub async fn seed(
         ))
         .ok();
         let (message, duration) = INQUIRY_TEXTS[index % INQUIRY_TEXTS.len()];
-        let waiting = size.inquiries as i64 - index as i64;
-        let received = at(
-            days(-waiting / 2)?,
-            8 + (rng.below(12)) as i8,
-            rng.below(60) as i8,
-        )?
-        // Never in the future: the newest arrived in the last few hours.
-        .min(now - jiff::SignedDuration::from_mins(17 * waiting));
-        let status = match index * 10 / size.inquiries.max(1) {
-            0..=3 => InquiryStatus::Closed,
-            4..=5 => InquiryStatus::ConsultationBooked,
-            6..=7 => InquiryStatus::Contacted,
-            _ => InquiryStatus::New,
-        };
+        let waiting = count as i64 - index as i64;
+        let received = self
+            .clock
+            .at(
+                self.clock.days(-waiting / 2)?,
+                8 + (rng.below(12)) as i8,
+                rng.below(60) as i8,
+            )?
+            // Never in the future: the newest arrived in the last few hours.
+            .min(self.clock.now - jiff::SignedDuration::from_mins(17 * waiting));
         let inquiry = NewInquiry {
             channel,
             name: format!("{given} {family}"),
-            phone: if channel == Channel::Email && index % 3 == 0 {
+            phone: if channel == Channel::Email && matches!(index % 3, 0) {
                 None
             } else {
                 phone
@@ -445,51 +542,62 @@ pub async fn seed(
             message: message.to_owned(),
             consent_to_contact: true,
         };
-        let id = insert_inquiry_in(&mut tx, &inquiry, received, status).await?;
-        if status == InquiryStatus::ConsultationBooked || status == InquiryStatus::Closed {
-            inquiry_ids.push(id);
-        }
-        summary.inquiries += 1;
+        Ok((inquiry, received))
     }
 
-    // Free 15-minute consultations: past ones held or missed, future ones
-    // booked, on weekdays between 09:00 and 16:45 clinic time.
-    for (n, inquiry_id) in inquiry_ids.iter().enumerate() {
-        let offset = n as i64 - (inquiry_ids.len() as i64 * 2 / 3);
-        let mut date = days(offset)?;
-        while matches!(
-            date.weekday(),
-            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
-        ) {
-            date = date
-                .checked_add(Span::new().days(1))
-                .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    /// Free 15-minute consultations: past ones held or missed, future ones
+    /// booked, on weekdays between 09:00 and 16:45 clinic time.
+    async fn consultations(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        inquiry_ids: &[i64],
+        consulting_staff: &[i64],
+    ) -> StoreResult<()> {
+        for (n, inquiry_id) in inquiry_ids.iter().enumerate() {
+            let offset = n as i64 - (inquiry_ids.len() as i64 * 2 / 3);
+            let mut date = self.clock.days(offset)?;
+            while matches!(
+                date.weekday(),
+                jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+            ) {
+                date = date
+                    .checked_add(Span::new().days(1))
+                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+            }
+            let starts = self
+                .clock
+                .at(date, 9 + (n % 8) as i8, [0, 15, 30, 45][n % 4])?;
+            let status = if offset >= 0 {
+                "booked"
+            } else if n % 7 == 0 {
+                "no-show"
+            } else {
+                "held"
+            };
+            sqlx::query(
+                "INSERT INTO consultations (inquiry_id, staff_user_id, starts_at, minutes, status, note) \
+                 VALUES ($1, $2, $3, 15, $4, $5)",
+            )
+            .bind(inquiry_id)
+            .bind(consulting_staff[n % consulting_staff.len()])
+            .bind(to_millis(starts))
+            .bind(status)
+            .bind(if status == "held" { "Free phone consultation held; records requested." } else { "" })
+            .execute(&mut *conn)
+            .await?;
+            self.summary.consultations += 1;
         }
-        let starts = at(date, 9 + (n % 8) as i8, [0, 15, 30, 45][n % 4])?;
-        let status = if offset >= 0 {
-            "booked"
-        } else if n % 7 == 0 {
-            "no-show"
-        } else {
-            "held"
-        };
-        sqlx::query(
-            "INSERT INTO consultations (inquiry_id, staff_user_id, starts_at, minutes, status, note) \
-             VALUES ($1, $2, $3, 15, $4, $5)",
-        )
-        .bind(inquiry_id)
-        .bind(consulting_staff[n % consulting_staff.len()])
-        .bind(to_millis(starts))
-        .bind(status)
-        .bind(if status == "held" { "Free phone consultation held; records requested." } else { "" })
-        .execute(&mut *tx)
-        .await?;
-        summary.consultations += 1;
+        Ok(())
     }
+}
 
-    // Consulting staff take phone consultations on weekdays within the
-    // clinic's default hours (migration 0004: 09:00–17:00); the first of
-    // them only in the mornings, so that the slot list is not uniform.
+/// Consulting staff take phone consultations on weekdays within the clinic's
+/// default hours (migration 0004: 09:00–17:00); the first of them only in the
+/// mornings, so that the slot list is not uniform.
+async fn insert_availability(
+    conn: &mut sqlx::AnyConnection,
+    consulting_staff: &[i64],
+) -> StoreResult<()> {
     for (n, staff_user_id) in consulting_staff.iter().enumerate() {
         for weekday in 1..=5_i64 {
             sqlx::query(
@@ -500,13 +608,11 @@ pub async fn seed(
             .bind(weekday)
             .bind("09:00")
             .bind(if n == 0 { "12:00" } else { "17:00" })
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
     }
-
-    tx.commit().await?;
-    Ok(summary)
+    Ok(())
 }
 
 const INQUIRY_TEXTS: &[(&str, PainDuration)] = &[
@@ -521,12 +627,11 @@ const INQUIRY_TEXTS: &[(&str, PainDuration)] = &[
     ("Not sure if this is for me - pain in my hip for a few weeks.", PainDuration::UnderThreeMonths),
 ];
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_observation(
+/// An observation coded in LOINC (every demo observation is).
+async fn insert_loinc_observation(
     conn: &mut sqlx::AnyConnection,
     patient_id: i64,
     at: Timestamp,
-    code_system: &str,
     code: &str,
     display: &str,
     value: f64,
@@ -538,7 +643,7 @@ async fn insert_observation(
     )
     .bind(patient_id)
     .bind(to_millis(at))
-    .bind(code_system)
+    .bind("http://loinc.org")
     .bind(code)
     .bind(display)
     .bind(value)

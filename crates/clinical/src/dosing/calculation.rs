@@ -3,12 +3,12 @@
 use jiff::civil::Date;
 
 use super::protocols::{KetamineForm, Protocol, ProtocolStep, ProtocolUse, TrialTarget};
-use super::units::Minutes;
-use super::units::{MgPerHour, MgPerKg, MgPerKgPerHour, Milligrams, Millilitres, MlPerHour};
+use super::units::{Kilograms, MgPerHour, MgPerKg, MgPerKgPerHour, MgPerMl, Milligrams};
+use super::units::{Millilitres, Minutes, MlPerHour};
 use super::weight::{dosing_weight, DosingWeight, PatientBody};
 use super::{
     AppliedOverride, Ceiling, CeilingBreach, ClinicianOverride, DosingError, DosingSettings,
-    LimitValue, Vial,
+    LimitValue, PumpSettings, Vial,
 };
 
 /// A calculated session: every step in mg, mg/kg, mL and mL/h, as delivered after
@@ -127,6 +127,61 @@ pub fn calculate_session(
     settings: &DosingSettings,
     overrides: &[ClinicianOverride],
 ) -> Result<SessionDose, DosingError> {
+    check_protocol_vial_and_pump(protocol, vial, settings)?;
+    let limits = Limits::new(settings, overrides)?;
+    let duration = session_duration(protocol)?;
+    let weight = dosing_weight(body, protocol.weight_basis)?;
+    let mut notes = weight_notes(&weight);
+    let context = StepContext {
+        kg: weight.weight,
+        concentration: vial.concentration,
+        limits: &limits,
+        pump: settings.pump,
+        rate_cap: protocol.rate_cap,
+    };
+    let steps = protocol
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| context.calculate(index, *step, &mut notes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (total, total_volume) = totals(&steps);
+    let total_per_kg = total / weight.weight;
+
+    let overrides_applied = limits.check(settings, &steps, total, total_per_kg)?;
+    if let Some(cap) = protocol.session_cap {
+        if exceeds(total.value(), cap.value()) {
+            return Err(DosingError::ProtocolSessionCapExceeded { total, cap });
+        }
+    }
+    if let Some(target) = protocol.trial_target {
+        let met = !exceeds(target.minimum_total.value(), total.value())
+            && duration.value() > target.longer_than.value();
+        notes.push(DoseNote::TrialTarget { target, met });
+    }
+
+    Ok(SessionDose {
+        protocol_id: protocol.id.clone(),
+        drug: protocol.drug,
+        vial,
+        ceilings: ceilings_in_force(settings, weight.weight),
+        dosing_weight: weight,
+        steps,
+        total,
+        total_per_kg,
+        total_volume,
+        duration,
+        overrides_applied,
+        notes,
+    })
+}
+
+/// The protocol fits the vial and may be calculated; the pump's resolutions are usable.
+fn check_protocol_vial_and_pump(
+    protocol: &Protocol,
+    vial: Vial,
+    settings: &DosingSettings,
+) -> Result<(), DosingError> {
     if protocol.drug != vial.drug {
         return Err(DosingError::MixedKetamineForms {
             protocol: protocol.drug,
@@ -138,11 +193,11 @@ pub fn calculate_session(
             id: protocol.id.clone(),
         });
     }
-    let Some((first_step, later_steps)) = protocol.steps.split_first() else {
+    if protocol.steps.is_empty() {
         return Err(DosingError::ProtocolHasNoSteps {
             id: protocol.id.clone(),
         });
-    };
+    }
     if settings.pump.rate_resolution.value() <= 0.0 {
         return Err(DosingError::SettingNotPositive {
             setting: "pump.rate_resolution",
@@ -153,8 +208,16 @@ pub fn calculate_session(
             setting: "pump.volume_resolution",
         });
     }
-    let limits = Limits::new(settings, overrides)?;
+    Ok(())
+}
 
+/// The steps' durations added up, within the protocol's session length if it has one.
+fn session_duration(protocol: &Protocol) -> Result<Minutes, DosingError> {
+    let Some((first_step, later_steps)) = protocol.steps.split_first() else {
+        return Err(DosingError::ProtocolHasNoSteps {
+            id: protocol.id.clone(),
+        });
+    };
     let mut duration = first_step.duration();
     for step in later_steps {
         duration = duration + step.duration();
@@ -167,10 +230,11 @@ pub fn calculate_session(
             });
         }
     }
+    Ok(duration)
+}
 
-    let weight = dosing_weight(body, protocol.weight_basis)?;
-    let kg = weight.weight;
-    let concentration = vial.concentration;
+/// What the clinician should know about how the dosing weight was found.
+fn weight_notes(weight: &DosingWeight) -> Vec<DoseNote> {
     let mut notes = Vec::new();
     if weight.limited_to_actual {
         notes.push(DoseNote::DosingWeightLimitedToActual);
@@ -178,104 +242,139 @@ pub fn calculate_session(
     if weight.height_below_devine_range {
         notes.push(DoseNote::HeightBelowDevineRange);
     }
+    notes
+}
 
-    let mut steps = Vec::with_capacity(protocol.steps.len());
-    for (index, step) in protocol.steps.iter().enumerate() {
-        let calculated = match *step {
-            ProtocolStep::Bolus { dose, over } => {
-                let amount = dose * kg; // mg = mg/kg × kg
-                let exact_volume = amount / concentration; // mL = mg ÷ mg/mL
-                let limit_volume = (limits.bolus_per_kg * kg) / concentration;
-                let (volume, rounded_down) = round_to_resolution(
-                    exact_volume.value(),
-                    settings.pump.volume_resolution.value(),
-                    limit_volume.value(),
-                );
-                if rounded_down {
-                    notes.push(DoseNote::RoundedDown { step: index });
-                }
-                let volume = Millilitres::new(volume)?;
-                if volume.value() == 0.0 {
-                    return Err(DosingError::RoundsToZero { step: index + 1 });
-                }
-                let delivered = volume * concentration;
-                CalculatedStep::Bolus {
-                    prescribed: dose,
-                    dose: delivered,
-                    dose_per_kg: delivered / kg,
-                    volume,
-                    over,
-                }
-            }
+/// What every step of one session is calculated with.
+struct StepContext<'a> {
+    kg: Kilograms,
+    concentration: MgPerMl,
+    limits: &'a Limits<'a>,
+    pump: PumpSettings,
+    rate_cap: Option<MgPerHour>,
+}
+
+impl StepContext<'_> {
+    fn calculate(
+        &self,
+        index: usize,
+        step: ProtocolStep,
+        notes: &mut Vec<DoseNote>,
+    ) -> Result<CalculatedStep, DosingError> {
+        match step {
+            ProtocolStep::Bolus { dose, over } => self.bolus(index, dose, over, notes),
             ProtocolStep::Infusion { rate, duration } => {
-                let uncapped = rate * kg; // mg/h = mg/kg/h × kg
-                let mut rate_mg_h = uncapped;
-                let mut limit_mg_h = (limits.rate_per_kg * kg).value().min(limits.rate_absolute);
-                if let Some(cap) = protocol.rate_cap {
-                    limit_mg_h = limit_mg_h.min(cap.value());
-                    if exceeds(uncapped.value(), cap.value()) {
-                        rate_mg_h = cap;
-                        notes.push(DoseNote::ProtocolRateCapApplied {
-                            step: index,
-                            uncapped,
-                            cap,
-                        });
-                    }
-                }
-                let exact_pump = rate_mg_h / concentration; // mL/h = mg/h ÷ mg/mL
-                let (pump, rounded_down) = round_to_resolution(
-                    exact_pump.value(),
-                    settings.pump.rate_resolution.value(),
-                    limit_mg_h / concentration.value(),
-                );
-                if rounded_down {
-                    notes.push(DoseNote::RoundedDown { step: index });
-                }
-                let pump_rate = MlPerHour::new(pump)?;
-                if pump_rate.value() == 0.0 {
-                    return Err(DosingError::RoundsToZero { step: index + 1 });
-                }
-                let delivered = pump_rate * concentration; // mg/h = mL/h × mg/mL
-                CalculatedStep::Infusion {
-                    prescribed: rate,
-                    rate: delivered,
-                    rate_per_kg: delivered / kg,
-                    pump_rate,
-                    duration,
-                    amount: delivered * duration, // mg = mg/h × min ÷ 60
-                    volume: pump_rate * duration,
-                }
+                self.infusion(index, rate, duration, notes)
             }
-        };
-        steps.push(calculated);
+        }
     }
 
+    /// A bolus: mg/kg × kg, as a volume rounded to the syringe's resolution (down if
+    /// nearest would cross the bolus ceiling).
+    fn bolus(
+        &self,
+        index: usize,
+        dose: MgPerKg,
+        over: Minutes,
+        notes: &mut Vec<DoseNote>,
+    ) -> Result<CalculatedStep, DosingError> {
+        let (kg, concentration) = (self.kg, self.concentration);
+        let amount = dose * kg; // mg = mg/kg × kg
+        let exact_volume = amount / concentration; // mL = mg ÷ mg/mL
+        let limit_volume = (self.limits.bolus_per_kg * kg) / concentration;
+        let (volume, rounded_down) = round_to_resolution(
+            exact_volume.value(),
+            self.pump.volume_resolution.value(),
+            limit_volume.value(),
+        );
+        if rounded_down {
+            notes.push(DoseNote::RoundedDown { step: index });
+        }
+        let volume = Millilitres::new(volume)?;
+        if volume.value() == 0.0 {
+            return Err(DosingError::RoundsToZero { step: index + 1 });
+        }
+        let delivered = volume * concentration;
+        Ok(CalculatedStep::Bolus {
+            prescribed: dose,
+            dose: delivered,
+            dose_per_kg: delivered / kg,
+            volume,
+            over,
+        })
+    }
+
+    /// An infusion: mg/kg/h × kg, lowered to the protocol's own rate cap, as a pump rate
+    /// rounded to the pump's resolution (down if nearest would cross a rate ceiling).
+    fn infusion(
+        &self,
+        index: usize,
+        rate: MgPerKgPerHour,
+        duration: Minutes,
+        notes: &mut Vec<DoseNote>,
+    ) -> Result<CalculatedStep, DosingError> {
+        let (kg, concentration) = (self.kg, self.concentration);
+        let uncapped = rate * kg; // mg/h = mg/kg/h × kg
+        let mut rate_mg_h = uncapped;
+        let mut limit_mg_h = (self.limits.rate_per_kg * kg)
+            .value()
+            .min(self.limits.rate_absolute);
+        if let Some(cap) = self.rate_cap {
+            limit_mg_h = limit_mg_h.min(cap.value());
+            if exceeds(uncapped.value(), cap.value()) {
+                rate_mg_h = cap;
+                notes.push(DoseNote::ProtocolRateCapApplied {
+                    step: index,
+                    uncapped,
+                    cap,
+                });
+            }
+        }
+        let exact_pump = rate_mg_h / concentration; // mL/h = mg/h ÷ mg/mL
+        let (pump, rounded_down) = round_to_resolution(
+            exact_pump.value(),
+            self.pump.rate_resolution.value(),
+            limit_mg_h / concentration.value(),
+        );
+        if rounded_down {
+            notes.push(DoseNote::RoundedDown { step: index });
+        }
+        let pump_rate = MlPerHour::new(pump)?;
+        if pump_rate.value() == 0.0 {
+            return Err(DosingError::RoundsToZero { step: index + 1 });
+        }
+        let delivered = pump_rate * concentration; // mg/h = mL/h × mg/mL
+        Ok(CalculatedStep::Infusion {
+            prescribed: rate,
+            rate: delivered,
+            rate_per_kg: delivered / kg,
+            pump_rate,
+            duration,
+            amount: delivered * duration, // mg = mg/h × min ÷ 60
+            volume: pump_rate * duration,
+        })
+    }
+}
+
+/// The session's total drug and volume, as delivered.
+fn totals(steps: &[CalculatedStep]) -> (Milligrams, Millilitres) {
     let mut total = Milligrams::literal(0.0);
     let mut total_volume = Millilitres::literal(0.0);
-    for step in &steps {
+    for step in steps {
         total = total + step.amount();
         total_volume = total_volume + step.volume();
     }
-    let total_per_kg = total / kg;
+    (total, total_volume)
+}
 
-    let overrides_applied = limits.check(settings, &steps, total, total_per_kg)?;
-
-    if let Some(cap) = protocol.session_cap {
-        if exceeds(total.value(), cap.value()) {
-            return Err(DosingError::ProtocolSessionCapExceeded { total, cap });
-        }
-    }
-    if let Some(target) = protocol.trial_target {
-        let met = !exceeds(target.minimum_total.value(), total.value())
-            && duration.value() > target.longer_than.value();
-        notes.push(DoseNote::TrialTarget { target, met });
-    }
-
+/// The clinic's ceilings in force for this patient: per-kg ones as set; the session's
+/// absolute limit is the lower of the two session ceilings.
+fn ceilings_in_force(settings: &DosingSettings, kg: Kilograms) -> Vec<(Ceiling, LimitValue)> {
     let session_absolute = settings
         .session_ceiling_absolute
         .value()
         .min((settings.session_ceiling_per_kg * kg).value());
-    let ceilings = vec![
+    vec![
         (Ceiling::BolusPerKg, Ceiling::BolusPerKg.limit(settings)),
         (
             Ceiling::InfusionRatePerKg,
@@ -290,22 +389,7 @@ pub fn calculate_session(
             Ceiling::SessionAbsolute,
             LimitValue::Milligrams(Milligrams::literal(session_absolute)),
         ),
-    ];
-
-    Ok(SessionDose {
-        protocol_id: protocol.id.clone(),
-        drug: protocol.drug,
-        vial,
-        dosing_weight: weight,
-        steps,
-        total,
-        total_per_kg,
-        total_volume,
-        duration,
-        ceilings,
-        overrides_applied,
-        notes,
-    })
+    ]
 }
 
 /// Checks that one more session of `protocol` may be given on `planned`, given the

@@ -2,7 +2,7 @@
 //! gives C(t) = D/V·e^(−kt) (pk-models.md), a constant infusion R gives C = R/(kV)·(1 − e^(−kt)),
 //! and the effect site after a bolus is D/V·ke0/(ke0 − k)·(e^(−kt) − e^(−ke0·t)).
 
-use respite_pk::units::{Litres, Milligrams, MilligramsPerHour, Minutes, PerMinute, Seconds};
+use respite_pk::units::{ElapsedMinutes, Litres, MgPerHour, Milligrams, PerMinute, Seconds};
 use respite_pk::{simulate_parameters, Dose, DosingPlan, Parameters, SimulationSettings};
 
 const V_LITRES: f64 = 10.0;
@@ -42,11 +42,11 @@ fn check(got: f64, want: f64, what: &str) {
 fn single_bolus_decays_as_d_over_v_times_e_to_the_minus_kt() {
     let dose_mg = 5.0;
     let plan = plan(vec![Dose::amount(
-        Minutes(0.0),
-        Minutes(0.0),
-        Milligrams(dose_mg),
+        ElapsedMinutes::literal(0.0),
+        ElapsedMinutes::literal(0.0),
+        Milligrams::literal(dose_mg),
     )]);
-    let settings = SimulationSettings::new(Minutes(60.0), Seconds(30.0));
+    let settings = SimulationSettings::new(ElapsedMinutes::literal(60.0), Seconds(30.0));
     let Ok(out) = simulate_parameters(&one_compartment(), PerMinute(KE0_PER_MIN), &plan, &settings)
     else {
         panic!("simulation refused");
@@ -69,11 +69,11 @@ fn single_bolus_decays_as_d_over_v_times_e_to_the_minus_kt() {
 #[test]
 fn bolus_at_a_sample_time_is_in_that_sample_and_not_before() {
     let plan = plan(vec![Dose::amount(
-        Minutes(5.0),
-        Minutes(0.0),
-        Milligrams(2.0),
+        ElapsedMinutes::literal(5.0),
+        ElapsedMinutes::literal(0.0),
+        Milligrams::literal(2.0),
     )]);
-    let settings = SimulationSettings::new(Minutes(10.0), Seconds(10.0));
+    let settings = SimulationSettings::new(ElapsedMinutes::literal(10.0), Seconds(10.0));
     let Ok(out) = simulate_parameters(&one_compartment(), PerMinute(KE0_PER_MIN), &plan, &settings)
     else {
         panic!("simulation refused");
@@ -92,11 +92,11 @@ fn bolus_at_a_sample_time_is_in_that_sample_and_not_before() {
 fn constant_infusion_rises_as_r_over_kv_times_one_minus_e_to_the_minus_kt() {
     let rate = 30.0; // mg/h
     let plan = plan(vec![Dose::rate(
-        Minutes(0.0),
-        Minutes(120.0),
-        MilligramsPerHour(rate),
+        ElapsedMinutes::literal(0.0),
+        ElapsedMinutes::literal(120.0),
+        MgPerHour::literal(rate),
     )]);
-    let settings = SimulationSettings::new(Minutes(180.0), Seconds(60.0));
+    let settings = SimulationSettings::new(ElapsedMinutes::literal(180.0), Seconds(60.0));
     let Ok(out) = simulate_parameters(&one_compartment(), PerMinute(KE0_PER_MIN), &plan, &settings)
     else {
         panic!("simulation refused");

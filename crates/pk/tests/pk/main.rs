@@ -6,7 +6,8 @@ mod fixtures;
 mod properties;
 mod reference_table;
 
-/// Within 0.5 % relative, or 0.1 ng/mL absolute near zero (issue 4).
+/// Within 0.5 % relative, or 0.1 ng/mL absolute near zero (the agreement docs/pk.md,
+/// "Tests and oracles", asks of every fixture).
 pub fn within_tolerance(got: f64, expected: f64) -> bool {
     (got - expected).abs() <= (0.005 * expected.abs()).max(0.1)
 }

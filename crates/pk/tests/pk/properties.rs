@@ -120,11 +120,8 @@ proptest! {
             "until_min": until, "step_s": step
         });
         let _ = respite_pk::simulate_json(&input.to_string());
-        let _ = respite_pk::Dose::amount(
-            respite_pk::Minutes(start), respite_pk::Minutes(duration), respite_pk::units::Milligrams(amount));
-        let _ = respite_pk::Patient::new(
-            respite_pk::units::Kilograms(weight), respite_pk::units::Years(until),
-            respite_pk::Sex::Female, respite_pk::units::Centimetres(step));
+        let _ = respite_pk::Dose::amount_from_numbers(start, duration, amount);
+        let _ = respite_pk::Patient::from_numbers(weight, until, respite_pk::Sex::Female, step);
     }
 }
 

@@ -1,7 +1,8 @@
 //! The reference table of shared/clinical/pk-models.md (opentiva 1.1.2, PyTCI and an exact
 //! matrix-exponential solver agreed to 4 significant figures there).
 
-use respite_pk::{CompartmentModel, Minutes, Model, Patient};
+use respite_pk::units::{Centimetres, Kilograms, Years};
+use respite_pk::{CompartmentModel, ElapsedMinutes, Model, Patient};
 use serde_json::json;
 
 use crate::{run, series, within_tolerance};
@@ -83,10 +84,10 @@ fn kamp_effect_site_matches_the_table() {
 #[test]
 fn ke0_from_a_one_minute_peak_matches_the_listed_values() {
     let patient = match Patient::new(
-        respite_pk::units::Kilograms(70.0),
-        respite_pk::units::Years(40.0),
+        Kilograms::literal(70.0),
+        Years::literal(40.0),
         respite_pk::Sex::Male,
-        respite_pk::units::Centimetres(170.0),
+        Centimetres::literal(170.0),
     ) {
         Ok(patient) => patient,
         Err(error) => panic!("reference patient refused: {error}"),
@@ -99,7 +100,7 @@ fn ke0_from_a_one_minute_peak_matches_the_listed_values() {
     ] {
         let ke0 = CompartmentModel::new(&model.parameters(&patient))
             .and_then(|m| {
-                m.ke0_for_time_to_peak(Minutes(1.0))
+                m.ke0_for_time_to_peak(ElapsedMinutes::literal(1.0))
                     .map_err(|_| respite_pk::ParameterError::Degenerate)
             })
             .map(|ke0| ke0.0);

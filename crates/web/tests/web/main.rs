@@ -14,6 +14,7 @@ mod email;
 mod health;
 mod inquiries;
 mod messaging;
+mod names;
 mod patients;
 mod schedule;
 mod shape;
