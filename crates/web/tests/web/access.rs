@@ -87,7 +87,7 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/staff/inquiries/{id}/consultation",        N,   Y,    N,    Y,   N,     Shows("<h1>Consultation with Route Test</h1>"),                     "consultation calendar: front desk takes the phone consultation; clinician screens"),
     row("POST", "/staff/inquiries/{id}/consultation",        N,   Y,    N,    Y,   N,     Redirects("/staff/inquiries/{id}/consultation"),                    "consultation calendar: as the GET"),
     row("GET",  "/staff/inquiries/{id}/chart",               N,   N,    Y,    Y,   N,     Shows("<h1>Convert Route Test to a patient chart</h1>"),            "records: nurse and clinician; front desk sees no clinical notes; admin no records"),
-    row("POST", "/staff/inquiries/{id}/chart",               N,   N,    Y,    Y,   N,     Once("/staff/patients/", 409, "chart"),                             "records: as the GET"),
+    row("POST", "/staff/inquiries/{id}/chart",               N,   N,    Y,    Y,   N,     Once("/staff/patients/", 409, "inquiry: has already been converted"), "records: as the GET"),
     row("GET",  "/staff/consultations",                      N,   Y,    Y,    Y,   Y,     Shows("<h1>Phone consultations"),                                   "consultation calendar: front desk (the others read the queue as /staff)"),
     row("POST", "/staff/inquiries/{id}/consultations",       N,   Y,    N,    Y,   N,     RefusedByRule(422, "slot"),                                         "consultation calendar: front desk books; clinician screening; not nurse or admin"),
     row("POST", "/staff/consultations/{id}/no-show",         N,   Y,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "consultation calendar: as booking"),
