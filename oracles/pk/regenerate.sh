@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Regenerates the committed PK oracle fixtures (oracles/pk/fixtures/*.json).
-# Makes a venv under oracles/pk/.venv (git-ignored), installs the oracles' packages from PyPI and
-# runs both generators. opentiva builds from source: cython, numpy and wheel first, then opentiva
-# with --no-build-isolation (issue 4).
+# Makes a venv under oracles/pk/.venv (git-ignored), installs the oracles' packages from PyPI
+# (requirements.txt, numpy and scipy pinned to the versions that made the committed fixtures)
+# and runs both generators. opentiva builds from source: the build tools first, then opentiva
+# with --no-build-isolation.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet cython numpy wheel scipy
+"$venv/bin/pip" install --quiet -r "$here/requirements.txt"
 "$venv/bin/pip" install --quiet --no-build-isolation opentiva==1.1.2
 cd "$here"
 "$venv/bin/python" opentiva_fixtures.py

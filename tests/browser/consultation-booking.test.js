@@ -31,6 +31,32 @@ after(async () => {
 
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
+/** `date` on the wall clock of `timeZone`, as the booking page writes it:
+ * "Friday 4 December 2026, 10:00 AM". */
+function wallClock(date, timeZone) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'long',
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      hour: 'numeric',
+      minute: '2-digit',
+      hour12: true,
+    })
+      .formatToParts(date)
+      .map((part) => [part.type, part.value]),
+  );
+  return `${parts.weekday} ${parts.day} ${parts.month} ${parts.year}, ${parts.hour}:${parts.minute} ${parts.dayPeriod.toUpperCase()}`;
+}
+
+/** The minute of the day of the first "h:mm AM" in `text`. */
+function minuteOfDay(text) {
+  const [, hour, minute, period] = text.match(/(\d{1,2}):(\d{2})\s(AM|PM)/);
+  return ((Number(hour) % 12) + (period === 'PM' ? 12 : 0)) * 60 + Number(minute);
+}
+
 async function fillBooking(page, name, phone) {
   await page.fill('#name', name);
   await page.fill('#phone', phone);
@@ -65,12 +91,20 @@ test('a person books a consultation on a phone, and a second cannot take the sam
         page.waitForURL((url) => url.pathname === '/consultations/booking'),
         page.click('#book'),
       ]);
+      // The slot's value names the instant (staff id @ Unix milliseconds);
+      // the test converts it itself, with Node's own time-zone data.
+      const startsAt = new Date(Number(chosen.key.split('@')[1]));
+      assert.ok(!Number.isNaN(startsAt.getTime()), chosen.key);
       const person = await page.innerText('#person-time');
       assert.ok(person.includes(chosen.label), `${person} shows ${chosen.label}`);
       assert.ok(person.includes('America/Chicago'), person);
-      // Chicago is two hours ahead of the clinic (Los Angeles), all year.
+      assert.ok(person.includes(wallClock(startsAt, 'America/Chicago')), `${person}: ${wallClock(startsAt, 'America/Chicago')}`);
       const clinic = await page.innerText('#clinic-time');
       assert.ok(clinic.includes('America/Los_Angeles'), clinic);
+      assert.ok(clinic.includes(wallClock(startsAt, 'America/Los_Angeles')), `${clinic}: ${wallClock(startsAt, 'America/Los_Angeles')}`);
+      // Chicago is two hours ahead of the clinic (Los Angeles), all year
+      // (both follow the US daylight-saving dates).
+      assert.equal((minuteOfDay(person) - minuteOfDay(clinic) + 1440) % 1440, 120, `${person} / ${clinic}`);
       assert.equal(await horizontalOverflow(page), 0, 'the confirmation fits the phone');
       await shot('confirmation');
     });

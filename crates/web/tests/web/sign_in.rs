@@ -96,5 +96,25 @@ async fn session_cookies_are_http_only_and_same_site() {
         .await
         .unwrap();
     assert_ne!(stored, token);
-    assert_eq!(stored, respite_web::auth::token_hash(&token));
+    assert_eq!(stored, sha256_hex(&token));
+}
+
+/// SHA-256 in lower-case hex, computed here rather than by
+/// `respite_web::auth::token_hash` (the code under test).
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The test's own hash agrees with the published vector: SHA-256("abc"),
+/// FIPS 180-2 appendix B.1.
+#[test]
+fn the_tests_sha256_matches_the_published_vector() {
+    assert_eq!(
+        sha256_hex("abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
 }
