@@ -10,18 +10,22 @@ use jiff::Timestamp;
 use respite_domain::booking::{NewBooking, OpeningHours, Schedule, Slot, StaffAvailability};
 use respite_domain::inquiry::{Channel, NewInquiry, PainArea, PainDuration, PreferredChannel};
 
-use crate::inquiries::InquiryStatus;
-use crate::{from_millis, is_unique_violation, to_millis, Store, StoreError, StoreResult};
+use respite_domain::thread::InquiryStatus;
 
-/// The message of the conflict when a slot was taken between showing and
-/// booking it.
-pub const SLOT_TAKEN: &str = "this time was just taken by someone else; please choose another time";
+use crate::threads::{join_or_open, record_web_message, Addresses};
+use crate::{
+    from_millis, inquiries, is_unique_violation, to_millis, Store, StoreError, StoreResult,
+};
 
-/// Who books: the person from the public page (a new thread is opened), or
-/// a staff member for an existing inquiry.
+/// Who books: the person from the public page (their open thread is joined,
+/// or a new one opened), or a staff member for an existing inquiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Booker<'a> {
-    Public,
+    Public {
+        /// The thread's message when the booking joins an open thread,
+        /// written by the web layer.
+        joined_note: &'a str,
+    },
     Staff {
         inquiry_id: i64,
         staff_email: &'a str,
@@ -187,10 +191,9 @@ impl Store {
     /// Books `booking`'s slot, in one transaction with its thread: from the
     /// public page the person's open thread (found by phone or e-mail) or
     /// else a new inquiry, with status consultation booked and the consent
-    /// given on the form; for staff, the inquiry moves to
-    /// consultation booked. A slot that is already held is refused with
-    /// [`StoreError::Conflict`] on `slot` ([`SLOT_TAKEN`]) and nothing is
-    /// written.
+    /// given on the form; for staff, the inquiry moves to consultation
+    /// booked. A slot that is already held is refused with
+    /// [`StoreError::SlotTaken`] and nothing is written.
     pub async fn book_consultation(
         &self,
         booking: &NewBooking,
@@ -200,150 +203,30 @@ impl Store {
     ) -> StoreResult<i64> {
         // From the public page the person's thread is found or opened, so
         // the transaction is serialised per person like every other contact.
-        let addresses: Vec<&str> = match booker {
-            Booker::Public => booking
-                .phone
-                .as_ref()
-                .map(|p| p.as_e164())
-                .into_iter()
-                .chain(booking.email.as_ref().map(|e| e.as_str()))
-                .collect(),
-            Booker::Staff { .. } => Vec::new(),
+        let addresses = match booker {
+            Booker::Public { .. } => Addresses {
+                phone: booking.phone.as_ref().map(|p| p.as_e164()),
+                email: booking.email.as_ref().map(|e| e.as_str()),
+            },
+            Booker::Staff { .. } => Addresses::default(),
         };
-        let mut tx = self.begin_person(&addresses).await?;
+        let mut tx = self.begin_person(&addresses.list()).await?;
         let (inquiry_id, booked_by) = match booker {
-            Booker::Public => {
-                let inquiry = NewInquiry {
-                    channel: Channel::Web,
-                    name: booking.name.clone(),
-                    phone: booking.phone.clone(),
-                    email: booking.email.clone(),
-                    preferred_channel: if booking.phone.is_some() {
-                        PreferredChannel::Phone
-                    } else {
-                        PreferredChannel::Email
-                    },
-                    windows: Vec::new(),
-                    time_zone: booking.time_zone.clone(),
-                    pain_area: PainArea::Other,
-                    pain_duration: PainDuration::NotSure,
-                    message: String::new(),
-                    consent_to_contact: true,
-                };
-                let phone = booking.phone.as_ref().map(|p| p.as_e164());
-                let email = booking.email.as_ref().map(|e| e.as_str());
-                let id = match crate::threads::open_thread_of(&mut tx, phone, email).await? {
-                    None => {
-                        crate::inquiries::insert(
-                            &mut tx,
-                            &inquiry,
-                            at,
-                            InquiryStatus::ConsultationBooked,
-                        )
-                        .await?
-                    }
-                    Some(thread) => {
-                        // The person wrote or called before: the booking
-                        // joins that thread and fills in a contact it
-                        // lacked. When the name is the thread's own, the
-                        // open callbacks are done (the call now happens at
-                        // the booked time) and the zone is the booking's;
-                        // otherwise staff see the name given and decide.
-                        let id = thread.id;
-                        crate::threads::fill_contacts(&mut tx, id, phone, email).await?;
-                        sqlx::query("UPDATE inquiries SET status = $1 WHERE id = $2")
-                            .bind(InquiryStatus::ConsultationBooked.as_str())
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        if thread.same_person(&booking.name) {
-                            sqlx::query("UPDATE inquiries SET time_zone = $1 WHERE id = $2")
-                                .bind(&booking.time_zone)
-                                .bind(id)
-                                .execute(&mut *tx)
-                                .await?;
-                            sqlx::query(
-                                "UPDATE callback_tasks SET done_at = $1 \
-                                 WHERE inquiry_id = $2 AND done_at IS NULL",
-                            )
-                            .bind(to_millis(at))
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        let when = jiff::tz::TimeZone::get(&booking.time_zone)
-                            .map(|zone| {
-                                booking
-                                    .slot
-                                    .starts_at
-                                    .to_zoned(zone)
-                                    .strftime("%Y-%m-%d %H:%M %Z")
-                                    .to_string()
-                            })
-                            .unwrap_or_else(|_| booking.slot.starts_at.to_string());
-                        let from = phone.or(email).unwrap_or("web page");
-                        crate::threads::record_web_message(
-                            &mut tx,
-                            id,
-                            from,
-                            &format!(
-                                "Booked the free phone consultation for {when} on the public \
-                                 page, as {}.",
-                                booking.name
-                            ),
-                            at,
-                        )
-                        .await?;
-                        id
-                    }
-                };
-                crate::messages::record_form_consent(&mut tx, id, &inquiry, at).await?;
-                (id, "public".to_owned())
+            Booker::Public { joined_note } => {
+                let id = public_thread(&mut tx, booking, addresses, joined_note, at).await?;
+                (id, "public")
             }
             Booker::Staff {
                 inquiry_id,
                 staff_email,
             } => {
-                let moved = sqlx::query(
-                    "UPDATE inquiries SET status = $1 WHERE id = $2 AND status <> 'closed'",
-                )
-                .bind(InquiryStatus::ConsultationBooked.as_str())
-                .bind(inquiry_id)
-                .execute(&mut *tx)
-                .await?;
-                if moved.rows_affected() == 0 {
-                    return Err(StoreError::Conflict {
-                        field: "inquiry",
-                        message: "is closed or does not exist; reopen it before booking".into(),
-                    });
+                if !inquiries::mark_booked(&mut tx, inquiry_id).await? {
+                    return Err(StoreError::InquiryClosed);
                 }
-                (inquiry_id, staff_email.to_owned())
+                (inquiry_id, staff_email)
             }
         };
-        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
-            "INSERT INTO consultations (inquiry_id, staff_user_id, starts_at, minutes, status, \
-             time_zone, booked_at, booked_by) VALUES ($1, $2, $3, $4, 'booked', $5, $6, $7) \
-             RETURNING id",
-        )
-        .bind(inquiry_id)
-        .bind(booking.slot.staff_user_id)
-        .bind(to_millis(booking.slot.starts_at))
-        .bind(respite_domain::booking::SLOT_MINUTES)
-        .bind(&booking.time_zone)
-        .bind(to_millis(at))
-        .bind(booked_by)
-        .fetch_one(&mut *tx)
-        .await;
-        let (id,) = match inserted {
-            Ok(row) => row,
-            Err(err) if is_unique_violation(&err) => {
-                return Err(StoreError::Conflict {
-                    field: "slot",
-                    message: SLOT_TAKEN.into(),
-                })
-            }
-            Err(err) => return Err(err.into()),
-        };
+        let id = insert_consultation(&mut tx, booking, inquiry_id, booked_by, at).await?;
         // Its texts are enqueued with it: booked means reminded.
         for job in jobs(id) {
             crate::jobs::enqueue(&mut tx, &job, at).await?;
@@ -419,7 +302,7 @@ impl Store {
     }
 
     /// Moves a booked consultation to `slot`. The unique index refuses a
-    /// slot someone holds ([`SLOT_TAKEN`]); false if it is not booked.
+    /// slot someone holds ([`StoreError::SlotTaken`]); false if it is not booked.
     pub async fn reschedule_consultation(
         &self,
         id: i64,
@@ -440,12 +323,7 @@ impl Store {
         match done {
             Ok(done) if done.rows_affected() == 1 => {}
             Ok(_) => return Ok(false),
-            Err(err) if is_unique_violation(&err) => {
-                return Err(StoreError::Conflict {
-                    field: "slot",
-                    message: SLOT_TAKEN.into(),
-                })
-            }
+            Err(err) if is_unique_violation(&err) => return Err(StoreError::SlotTaken),
             Err(err) => return Err(err.into()),
         }
         // Reminders of the old time find it moved and finish unsent.
@@ -519,5 +397,92 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(from_row).collect()
+    }
+}
+
+/// The inquiry a public booking opens when the person has no open thread.
+fn booking_inquiry(booking: &NewBooking) -> NewInquiry {
+    NewInquiry {
+        channel: Channel::Web,
+        name: booking.name.clone(),
+        phone: booking.phone.clone(),
+        email: booking.email.clone(),
+        preferred_channel: if booking.phone.is_some() {
+            PreferredChannel::Phone
+        } else {
+            PreferredChannel::Email
+        },
+        windows: Vec::new(),
+        time_zone: booking.time_zone.clone(),
+        pain_area: PainArea::Other,
+        pain_duration: PainDuration::NotSure,
+        message: String::new(),
+        consent_to_contact: true,
+    }
+}
+
+/// The thread of a public booking: the person's open thread, moved to
+/// consultation booked, or a new one opened with that status; with the
+/// consent the form gave.
+async fn public_thread(
+    conn: &mut sqlx::AnyConnection,
+    booking: &NewBooking,
+    addresses: Addresses<'_>,
+    joined_note: &str,
+    at: Timestamp,
+) -> StoreResult<i64> {
+    let inquiry = booking_inquiry(booking);
+    let thread = join_or_open(
+        conn,
+        addresses,
+        addresses,
+        &inquiry,
+        InquiryStatus::ConsultationBooked,
+        at,
+    )
+    .await?;
+    if !thread.opened {
+        // The person wrote or called before: the booking joins that thread.
+        // When the name is the thread's own, the open callbacks are done
+        // (the call now happens at the booked time) and the zone is the
+        // booking's; otherwise staff see the name given and decide.
+        inquiries::mark_booked(conn, thread.id).await?;
+        if thread.same_person(&booking.name) {
+            inquiries::set_time_zone(conn, thread.id, &booking.time_zone).await?;
+            inquiries::finish_callbacks(conn, thread.id, at).await?;
+        }
+        let from = addresses.phone.or(addresses.email).unwrap_or("web page");
+        record_web_message(conn, thread.id, from, joined_note, at).await?;
+    }
+    crate::consents::record_form_consent(conn, thread.id, &inquiry, at).await?;
+    Ok(thread.id)
+}
+
+/// Inserts the consultation; the unique index refuses a slot someone holds.
+async fn insert_consultation(
+    conn: &mut sqlx::AnyConnection,
+    booking: &NewBooking,
+    inquiry_id: i64,
+    booked_by: &str,
+    at: Timestamp,
+) -> StoreResult<i64> {
+    let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        "INSERT INTO consultations (inquiry_id, staff_user_id, starts_at, minutes, status, \
+         time_zone, booked_at, booked_by) VALUES ($1, $2, $3, $4, 'booked', $5, $6, $7) \
+         RETURNING id",
+    )
+    .bind(inquiry_id)
+    .bind(booking.slot.staff_user_id)
+    .bind(to_millis(booking.slot.starts_at))
+    .bind(respite_domain::booking::SLOT_MINUTES)
+    .bind(&booking.time_zone)
+    .bind(to_millis(at))
+    .bind(booked_by)
+    .fetch_one(&mut *conn)
+    .await;
+    match inserted {
+        Ok((id,)) => Ok(id),
+        Err(err) if is_unique_violation(&err) => Err(StoreError::SlotTaken),
+        Err(err) => Err(err.into()),
     }
 }

@@ -6,8 +6,9 @@
 use jiff::Timestamp;
 use respite_domain::callbacks::AttemptOutcome;
 
-use crate::inquiries::{ClosedReason, InquiryStatus};
-use crate::{from_millis, to_millis, Store, StoreError, StoreResult};
+use respite_domain::thread::{ClosedReason, InquiryStatus};
+
+use crate::{from_millis, inquiries, to_millis, Store, StoreError, StoreResult};
 
 /// An open callback task with what the queue needs of its inquiry.
 #[derive(Clone, Debug)]
@@ -180,17 +181,12 @@ impl Store {
             tx.rollback().await?;
             return match exists {
                 None => Ok(None),
-                Some(_) => Err(StoreError::Conflict {
-                    field: "callback",
-                    message: "is already done; nothing was recorded".into(),
-                }),
+                Some(_) => Err(StoreError::CallbackDone),
             };
         };
-        let (status,): (String,) = sqlx::query_as("SELECT status FROM inquiries WHERE id = $1")
-            .bind(inquiry_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let open_thread = status == "new" || status == "contacted";
+        let open_thread = inquiries::status_of(&mut tx, inquiry_id)
+            .await?
+            .awaits_contact();
 
         // (new status and close reason, this task done, every open task done)
         let (new_status, task_done, all_tasks_done) = match attempt.outcome {
@@ -222,22 +218,13 @@ impl Store {
             }
         };
         let closed_reason = new_status.and_then(|(_, reason)| reason);
-        if let Some((status, reason)) = new_status {
-            sqlx::query("UPDATE inquiries SET status = $1, closed_reason = $2 WHERE id = $3")
-                .bind(status.as_str())
-                .bind(reason.map(ClosedReason::as_str))
-                .bind(inquiry_id)
-                .execute(&mut *tx)
-                .await?;
+        match new_status {
+            Some((_, Some(reason))) => inquiries::close(&mut tx, inquiry_id, reason).await?,
+            Some((_, None)) => inquiries::mark_contacted(&mut tx, inquiry_id).await?,
+            None => {}
         }
         if all_tasks_done {
-            sqlx::query(
-                "UPDATE callback_tasks SET done_at = $1 WHERE inquiry_id = $2 AND done_at IS NULL",
-            )
-            .bind(to_millis(attempt.at))
-            .bind(inquiry_id)
-            .execute(&mut *tx)
-            .await?;
+            inquiries::finish_callbacks(&mut tx, inquiry_id, attempt.at).await?;
         } else if task_done {
             sqlx::query("UPDATE callback_tasks SET done_at = $1 WHERE id = $2")
                 .bind(to_millis(attempt.at))
@@ -245,16 +232,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let (final_status,): (String,) =
-            sqlx::query_as("SELECT status FROM inquiries WHERE id = $1")
-                .bind(inquiry_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let status = inquiries::status_of(&mut tx, inquiry_id).await?;
         tx.commit().await?;
         Ok(Some(AttemptRecorded {
             attempt_id,
             inquiry_id,
-            status: InquiryStatus::parse(&final_status)?,
+            status,
             closed_reason,
             task_done,
         }))

@@ -5,7 +5,9 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 use respite_domain::consultation::{ConsultationNote, NextStep};
 
-use crate::{from_millis, to_millis, Store, StoreError, StoreResult};
+use respite_domain::thread::ClosedReason;
+
+use crate::{from_millis, inquiries, to_millis, Store, StoreError, StoreResult};
 
 /// A stored consultation note, as pages show it.
 #[derive(Clone, Debug)]
@@ -119,20 +121,8 @@ impl Store {
             return Ok(None);
         };
         if reason.is_some() {
-            sqlx::query(
-                "UPDATE inquiries SET status = 'closed', closed_reason = 'not-a-candidate' \
-                 WHERE id = $1 AND status <> 'closed'",
-            )
-            .bind(inquiry_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE callback_tasks SET done_at = $1 WHERE inquiry_id = $2 AND done_at IS NULL",
-            )
-            .bind(to_millis(at))
-            .bind(inquiry_id)
-            .execute(&mut *tx)
-            .await?;
+            inquiries::close(&mut tx, inquiry_id, ClosedReason::NotACandidate).await?;
+            inquiries::finish_callbacks(&mut tx, inquiry_id, at).await?;
         }
         tx.commit().await?;
         Ok(Some(id))
@@ -253,23 +243,12 @@ impl Store {
             .into_iter()
             .next();
         let Some(note) = note else {
-            return Err(StoreError::Conflict {
-                field: "consultation_note",
-                message: "record the consultation before converting the inquiry to a chart".into(),
-            });
+            return Err(StoreError::NoConsultationNote);
         };
         if note.next_step == "not-a-candidate" {
-            return Err(StoreError::Conflict {
-                field: "consultation_note",
-                message: "the latest consultation found the person not a candidate; \
-                          record a new consultation note to convert"
-                    .into(),
-            });
+            return Err(StoreError::NotACandidate);
         }
-        let already = || StoreError::Conflict {
-            field: "inquiry",
-            message: "has already been converted to a patient chart".into(),
-        };
+        let already = || StoreError::AlreadyConverted;
         if self.inquiry_chart(inquiry_id).await?.is_some() {
             return Err(already());
         }
@@ -301,14 +280,7 @@ impl Store {
             }
         })?;
         // Claims the inquiry; a concurrent conversion finds it taken.
-        let claimed = sqlx::query(
-            "UPDATE inquiries SET patient_id = $1 WHERE id = $2 AND patient_id IS NULL",
-        )
-        .bind(patient_id)
-        .bind(inquiry_id)
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() != 1 {
+        if !inquiries::link_patient(&mut tx, inquiry_id, patient_id).await? {
             tx.rollback().await?;
             return Err(already());
         }

@@ -10,6 +10,7 @@ mod audit;
 mod bookings;
 mod callback_queue;
 mod clinical;
+mod consents;
 mod consultation_notes;
 pub mod demo;
 mod inquiries;
@@ -29,21 +30,22 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditChainStatus, AuditEntry, AuditFilter, AuditRecord, Outcome};
-pub use bookings::{Booker, ConsultationRecord, SLOT_TAKEN};
+pub use bookings::{Booker, ConsultationRecord};
 pub use callback_queue::{
     AttemptPolicy, AttemptRecorded, ContactAttemptRecord, NewContactAttempt, OpenCallback,
 };
 pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
+pub use consents::{ConsentRecord, SmsPermission};
 pub use consultation_notes::{
     medical_record_number, ConsultationNoteRecord, ConvertedChart, NewChart,
 };
-pub use inquiries::{CallbackReason, ClosedReason, InquiryRecord, InquiryStatus};
+pub use inquiries::InquiryRecord;
 pub use jobs::{Job, JobRecord, NewJob};
-pub use messages::{
-    ConsentEffect, ConsentRecord, ContactAddress, InboundMessage, InboundOutcome, MessageRecord,
-    OutboundMessage, SmsPermission,
-};
+pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessage};
+// Domain concepts the store's callers name; they live in respite-domain.
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
+pub use respite_domain::consent::ConsentEffect;
+pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
 pub use staff::{LoginFailures, SessionRecord, StaffUser};
 pub use threads::WebContact;
@@ -165,11 +167,45 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A conflict the web layer reports with its own words (staff
+    /// accounts); the typed variants below are preferred.
     #[error("{field}: {message}")]
     Conflict {
         field: &'static str,
         message: String,
     },
+    /// The consultation slot is held by another booking.
+    #[error("slot: is taken")]
+    SlotTaken,
+    /// Booking for an inquiry that is closed or does not exist.
+    #[error("inquiry: is closed or does not exist")]
+    InquiryClosed,
+    /// A contact attempt on a callback task that is done.
+    #[error("callback: is already done")]
+    CallbackDone,
+    /// The inquiry has a patient chart already.
+    #[error("inquiry: is already converted to a chart")]
+    AlreadyConverted,
+    /// Converting an inquiry that has no consultation note.
+    #[error("consultation_note: none is recorded")]
+    NoConsultationNote,
+    /// Converting an inquiry whose latest note found the person not a
+    /// candidate.
+    #[error("consultation_note: the latest says not a candidate")]
+    NotACandidate,
+    /// A status change to closed without a reason, or another with one.
+    #[error("closed_reason: given with the wrong status")]
+    ClosedReasonMismatch,
+    /// Replacing one weekday's opening hours with hours of another.
+    #[error("weekday: an interval is of another weekday")]
+    WeekdayMismatch,
+    /// The day is a holiday already.
+    #[error("day: {0} is a holiday already")]
+    HolidayExists(jiff::civil::Date),
+    /// The availability overlaps the staff member's interval
+    /// `starts`–`ends` (`HH:MM`) on the same weekday.
+    #[error("starts: overlaps {starts}-{ends}")]
+    AvailabilityOverlaps { starts: String, ends: String },
     #[error("stored value is not valid: {0}")]
     Corrupt(String),
 }

@@ -52,10 +52,7 @@ impl Store {
         hours: &[OpeningHours],
     ) -> StoreResult<()> {
         if hours.iter().any(|h| h.weekday != weekday) {
-            return Err(StoreError::Conflict {
-                field: "weekday",
-                message: "every interval must be of the weekday being replaced".into(),
-            });
+            return Err(StoreError::WeekdayMismatch);
         }
         let mut tx = self.schedule_transaction().await?;
         sqlx::query("DELETE FROM clinic_opening_hours WHERE weekday = $1")
@@ -124,10 +121,7 @@ impl Store {
             .await;
         match inserted {
             Ok(_) => Ok(()),
-            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict {
-                field: "day",
-                message: format!("{} is a holiday already", holiday.day),
-            }),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::HolidayExists(holiday.day)),
             Err(err) => Err(err.into()),
         }
     }
@@ -187,12 +181,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some((starts, ends)) = overlapping {
-            return Err(StoreError::Conflict {
-                field: "starts",
-                message: format!(
-                    "overlaps this staff member's interval {starts}–{ends} on the same day"
-                ),
-            });
+            return Err(StoreError::AvailabilityOverlaps { starts, ends });
         }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO staff_availability (staff_user_id, weekday, starts, ends) \

@@ -1,4 +1,6 @@
-//! One thread per person (issue 5, item 1): the pieces every way in shares.
+//! One thread per person (SPEC §1 step 1): the one way every contact —
+//! web form, public booking, text, call, e-mail — finds or opens the
+//! person's thread, [`join_or_open`].
 //!
 //! A contact from a phone number (E.164) or an e-mail address that belongs
 //! to an open inquiry joins that inquiry; otherwise it opens one. Finding
@@ -6,12 +8,15 @@
 //! together would open two threads. [`Store::begin_person`] serialises them:
 //! on SQLite the write lock is taken before the read, on PostgreSQL a
 //! transaction-scoped advisory lock is taken per address.
+//!
+//! Modules: `messages` and `bookings` use this one; this one uses
+//! `inquiries` (the thread's row) and `consents`; none of those uses this.
 
 use jiff::Timestamp;
 use respite_domain::inquiry::NewInquiry;
+use respite_domain::thread::{same_person, CallbackReason, InquiryStatus};
 
-use crate::inquiries::{self, CallbackReason, InquiryStatus};
-use crate::{to_millis, Engine, Store, StoreResult};
+use crate::{inquiries, to_millis, Engine, Store, StoreResult};
 
 /// What became of a contact from the public web pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +28,76 @@ pub struct WebContact {
 
 /// 7274660: this crate's advisory-lock space for person threads.
 const PERSON_LOCK_SPACE: i32 = 7274660;
+
+/// A contact's phone number (E.164) and e-mail address, as text.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Addresses<'a> {
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+impl<'a> Addresses<'a> {
+    pub fn of(inquiry: &'a NewInquiry) -> Addresses<'a> {
+        Addresses {
+            phone: inquiry.phone.as_ref().map(|p| p.as_e164()),
+            email: inquiry.email.as_ref().map(|e| e.as_str()),
+        }
+    }
+
+    pub fn list(&self) -> Vec<&'a str> {
+        self.phone.into_iter().chain(self.email).collect()
+    }
+}
+
+/// The thread a contact joined or opened.
+#[derive(Clone, Debug)]
+pub(crate) struct Thread {
+    pub id: i64,
+    /// The thread's name (the opening contact's, when it was just opened).
+    pub name: String,
+    /// True when the contact opened it.
+    pub opened: bool,
+}
+
+impl Thread {
+    /// Whether `name` is the thread's own person (the domain's rule).
+    pub fn same_person(&self, name: &str) -> bool {
+        same_person(&self.name, name)
+    }
+}
+
+/// Finds the person's open thread by `find`'s addresses or, when there is
+/// none, opens one from `opening` with `status`. A thread that is joined
+/// gets the addresses of `brings` it lacks. Run it in a transaction from
+/// [`Store::begin_person`] over every address of `find`.
+pub(crate) async fn join_or_open(
+    conn: &mut sqlx::AnyConnection,
+    find: Addresses<'_>,
+    brings: Addresses<'_>,
+    opening: &NewInquiry,
+    status: InquiryStatus,
+    at: Timestamp,
+) -> StoreResult<Thread> {
+    match open_thread_of(conn, find).await? {
+        Some((id, name)) => {
+            inquiries::lock(conn, id).await?;
+            inquiries::fill_missing_contacts(conn, id, brings.phone, brings.email).await?;
+            Ok(Thread {
+                id,
+                name,
+                opened: false,
+            })
+        }
+        None => {
+            let id = inquiries::insert(conn, opening, at, status).await?;
+            Ok(Thread {
+                id,
+                name: opening.name.clone(),
+                opened: true,
+            })
+        }
+    }
+}
 
 impl Store {
     /// Begins a transaction in which a person's thread is found or opened,
@@ -57,155 +132,80 @@ impl Store {
 
     /// Stores an inquiry from the public form, committed before it returns
     /// (a caller acknowledges it only then). When the phone number or
-    /// e-mail address belongs to an open thread, the form joins it: it fills
-    /// in a contact the thread lacked, is kept as a message (with what the
-    /// form said), and the thread gets a callback task unless one is open.
-    /// Only when the form gives the thread's own name does it also take the
-    /// latest details (best times, time zone, pain): a number typed by
-    /// mistake must not rewrite someone else's thread.
+    /// e-mail address belongs to an open thread, the form joins it: it is
+    /// kept as a message of the thread (`repeat_note`, the words the web
+    /// layer wrote for it), and the thread gets a callback task unless one
+    /// is open. Only when the form gives the thread's own name does it also
+    /// take the latest details (best times, time zone, pain): a number typed
+    /// by mistake must not rewrite someone else's thread.
     pub async fn record_web_inquiry(
         &self,
         inquiry: &NewInquiry,
         at: Timestamp,
+        repeat_note: &str,
     ) -> StoreResult<WebContact> {
-        let phone = inquiry.phone.as_ref().map(|p| p.as_e164());
-        let email = inquiry.email.as_ref().map(|e| e.as_str());
-        let addresses: Vec<&str> = phone.into_iter().chain(email).collect();
-        let mut tx = self.begin_person(&addresses).await?;
-        let (contact, needs_callback) = match open_thread_of(&mut tx, phone, email).await? {
-            None => {
-                let id = inquiries::insert(&mut tx, inquiry, at, InquiryStatus::New).await?;
-                let contact = WebContact {
-                    inquiry_id: id,
-                    merged: false,
-                };
-                (contact, true)
+        let addresses = Addresses::of(inquiry);
+        let mut tx = self.begin_person(&addresses.list()).await?;
+        let thread = join_or_open(
+            &mut tx,
+            addresses,
+            addresses,
+            inquiry,
+            InquiryStatus::New,
+            at,
+        )
+        .await?;
+        let needs_callback = if thread.opened {
+            true
+        } else {
+            if thread.same_person(&inquiry.name) {
+                inquiries::update_details(&mut tx, thread.id, inquiry, at).await?;
             }
-            Some(thread) => {
-                let id = thread.id;
-                fill_contacts(&mut tx, id, phone, email).await?;
-                if thread.same_person(&inquiry.name) {
-                    sqlx::query(
-                        "UPDATE inquiries SET preferred_channel = $1, contact_windows = $2, \
-                         time_zone = $3, pain_area = $4, pain_duration = $5, \
-                         consent_at = COALESCE(consent_at, $6) WHERE id = $7",
-                    )
-                    .bind(inquiry.preferred_channel.as_str())
-                    .bind(inquiries::windows_text(inquiry))
-                    .bind(&inquiry.time_zone)
-                    .bind(inquiry.pain_area.as_str())
-                    .bind(inquiry.pain_duration.as_str())
-                    .bind(inquiry.consent_to_contact.then(|| to_millis(at)))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let mut body = format!(
-                    "Contact form from {}; best times {} ({}); pain: {}, {}.",
-                    inquiry.name,
-                    inquiries::windows_text(inquiry),
-                    inquiry.time_zone,
-                    inquiry.pain_area.as_str(),
-                    inquiry.pain_duration.as_str(),
-                );
-                if !inquiry.message.trim().is_empty() {
-                    body.push_str("\n\n");
-                    body.push_str(inquiry.message.trim());
-                }
-                let from = phone.or(email).unwrap_or("web form");
-                record_web_message(&mut tx, id, from, &body, at).await?;
-                let (open_tasks,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM callback_tasks WHERE inquiry_id = $1 AND done_at IS NULL",
-                )
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-                let contact = WebContact {
-                    inquiry_id: id,
-                    merged: true,
-                };
-                (contact, open_tasks == 0)
-            }
+            let from = addresses.phone.or(addresses.email).unwrap_or("web form");
+            record_web_message(&mut tx, thread.id, from, repeat_note, at).await?;
+            !inquiries::has_open_callback(&mut tx, thread.id).await?
         };
         if needs_callback {
             inquiries::create_callback_task(
                 &mut tx,
-                contact.inquiry_id,
+                thread.id,
                 CallbackReason::Inquiry,
-                phone,
+                addresses.phone,
                 None,
                 at,
             )
             .await?;
         }
-        crate::messages::record_form_consent(&mut tx, contact.inquiry_id, inquiry, at).await?;
+        crate::consents::record_form_consent(&mut tx, thread.id, inquiry, at).await?;
         tx.commit().await?;
-        Ok(contact)
-    }
-}
-
-/// A person's open thread, as found by one of their addresses.
-pub(crate) struct OpenThread {
-    pub id: i64,
-    pub name: String,
-}
-
-impl OpenThread {
-    /// Whether `name` is the thread's own, ignoring case and spacing.
-    pub fn same_person(&self, name: &str) -> bool {
-        let fold = |text: &str| {
-            text.split_whitespace()
-                .map(str::to_lowercase)
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        fold(&self.name) == fold(name)
+        Ok(WebContact {
+            inquiry_id: thread.id,
+            merged: !thread.opened,
+        })
     }
 }
 
 /// The person's open thread (any status but closed), the most recent first,
-/// found by either address. E-mail addresses match without regard to case:
-/// RFC 5321 lets a server tell `Ana@` from `ana@`, but people do not, and
-/// no mail service in use does.
-pub(crate) async fn open_thread_of(
+/// found by either address: its id and name. E-mail addresses match without
+/// regard to case: RFC 5321 lets a server tell `Ana@` from `ana@`, but
+/// people do not, and no mail service in use does.
+async fn open_thread_of(
     conn: &mut sqlx::AnyConnection,
-    phone_e164: Option<&str>,
-    email: Option<&str>,
-) -> StoreResult<Option<OpenThread>> {
-    if phone_e164.is_none() && email.is_none() {
+    find: Addresses<'_>,
+) -> StoreResult<Option<(i64, String)>> {
+    if find.phone.is_none() && find.email.is_none() {
         return Ok(None);
     }
-    let row: Option<(i64, String)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "SELECT id, name FROM inquiries \
          WHERE status <> $1 AND (phone_e164 = $2 OR lower(email) = lower($3)) \
          ORDER BY received_at DESC, id DESC LIMIT 1",
     )
     .bind(InquiryStatus::Closed.as_str())
-    .bind(phone_e164)
-    .bind(email)
+    .bind(find.phone)
+    .bind(find.email)
     .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|(id, name)| OpenThread { id, name }))
-}
-
-/// Gives thread `id` a phone number or e-mail address it does not have yet;
-/// never replaces one it has.
-pub(crate) async fn fill_contacts(
-    conn: &mut sqlx::AnyConnection,
-    id: i64,
-    phone_e164: Option<&str>,
-    email: Option<&str>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE inquiries SET phone_e164 = COALESCE(phone_e164, $1), \
-         email = COALESCE(email, $2) WHERE id = $3",
-    )
-    .bind(phone_e164)
-    .bind(email)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await?)
 }
 
 /// Keeps a contact made through the public pages as a message of the

@@ -13,7 +13,7 @@ use jiff::SignedDuration;
 use respite_domain::booking::{self, BookingForm, NewBooking, Slot, SlotError};
 use respite_domain::inquiry::FieldError;
 use respite_domain::{Email, Permission, PhoneNumber};
-use respite_store::{Booker, ConsultationRecord, StoreError};
+use respite_store::{Booker, ConsultationRecord};
 use serde::Deserialize;
 
 use super::public::TIME_ZONES;
@@ -207,19 +207,44 @@ pub async fn book(
         return refuse(vec![err], StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let now = state.config.clock.now();
+    let joined_note = joined_note(&booking);
+    let booker = Booker::Public {
+        joined_note: &joined_note,
+    };
     match state
         .store
-        .book_consultation(&booking, Booker::Public, now, |id| {
+        .book_consultation(&booking, booker, now, |id| {
             crate::jobs::booking_jobs(&state.config, id, &booking, now)
         })
         .await
     {
         Ok(id) => confirmed(&state, id, &booking).await,
-        Err(StoreError::Conflict { field, message }) => {
-            refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => match crate::error::conflict(&err) {
+            Some((field, message)) => {
+                refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
+            }
+            None => Err(err.into()),
+        },
     }
+}
+
+/// The thread's message when a public booking joins the person's open
+/// thread: when (in the person's zone) and under which name.
+fn joined_note(booking: &NewBooking) -> String {
+    let when = TimeZone::get(&booking.time_zone)
+        .map(|zone| {
+            booking
+                .slot
+                .starts_at
+                .to_zoned(zone)
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| booking.slot.starts_at.to_string());
+    format!(
+        "Booked the free phone consultation for {when} on the public page, as {}.",
+        booking.name
+    )
 }
 
 /// Whether the schedule offers `slot` now (taken or not: the database
@@ -456,10 +481,14 @@ pub async fn reschedule(
                 message: "this consultation is no longer booked, so it cannot be moved".into(),
             })
         }
-        Err(StoreError::Conflict { field, message }) => {
-            return refuse(FieldError { field, message }, StatusCode::CONFLICT).await
+        Err(err) => {
+            return match crate::error::conflict(&err) {
+                Some((field, message)) => {
+                    refuse(FieldError { field, message }, StatusCode::CONFLICT).await
+                }
+                None => Err(err.into()),
+            }
         }
-        Err(err) => return Err(err.into()),
     }
     let booking = NewBooking {
         name: record.name,

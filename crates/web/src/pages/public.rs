@@ -136,7 +136,7 @@ pub async fn submit_inquiry(
             // A person who wrote before joins their open thread.
             let contact = state
                 .store
-                .record_web_inquiry(&inquiry, state.config.clock.now())
+                .record_web_inquiry(&inquiry, state.config.clock.now(), &repeat_note(&inquiry))
                 .await?;
             let mut response = Redirect::to("/inquiries/thanks").into_response();
             response
@@ -214,4 +214,23 @@ pub async fn not_found() -> Response {
         "Not found",
         "There is nothing at this address.",
     )
+}
+
+/// The thread's message when a form joins the person's open thread: what
+/// the form said, for staff to read.
+fn repeat_note(inquiry: &respite_domain::inquiry::NewInquiry) -> String {
+    let windows = respite_domain::thread::windows_text(&inquiry.windows);
+    let mut body = format!(
+        "Contact form from {}; best times {} ({}); pain: {}, {}.",
+        inquiry.name,
+        windows,
+        inquiry.time_zone,
+        inquiry.pain_area.as_str(),
+        inquiry.pain_duration.as_str(),
+    );
+    if !inquiry.message.trim().is_empty() {
+        body.push_str("\n\n");
+        body.push_str(inquiry.message.trim());
+    }
+    body
 }
