@@ -422,8 +422,8 @@ fn booking_inquiry(booking: &NewBooking) -> NewInquiry {
 }
 
 /// The thread of a public booking: the person's open thread, moved to
-/// consultation booked, or a new one opened with that status; with the
-/// consent the form gave.
+/// consultation booked (a new address kept unverified), or a new one opened
+/// with that status and the consent the form gave.
 async fn public_thread(
     conn: &mut sqlx::AnyConnection,
     booking: &NewBooking,
@@ -436,6 +436,7 @@ async fn public_thread(
         conn,
         addresses,
         addresses,
+        "booking",
         &inquiry,
         InquiryStatus::ConsultationBooked,
         at,
@@ -453,8 +454,11 @@ async fn public_thread(
         }
         let from = addresses.phone.or(addresses.email).unwrap_or("web page");
         record_web_message(conn, thread.id, from, joined_note, at).await?;
+    } else {
+        // Only a booking that opens the thread gives consent: one that joins
+        // a thread changes no consent (see `respite_domain::consent`).
+        crate::consents::record_form_consent(conn, thread.id, &inquiry, at).await?;
     }
-    crate::consents::record_form_consent(conn, thread.id, &inquiry, at).await?;
     Ok(thread.id)
 }
 

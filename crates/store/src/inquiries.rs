@@ -284,25 +284,22 @@ pub(crate) async fn set_closed_reason(
 }
 
 /// The thread's own person wrote again: their latest details (best times,
-/// time zone, pain, preferred channel) replace the thread's; the first
-/// consent time is kept.
+/// time zone, pain, preferred channel) replace the thread's. Its consent
+/// and addresses are not touched: a form is not authenticated.
 pub(crate) async fn update_details(
     conn: &mut sqlx::AnyConnection,
     id: i64,
     inquiry: &NewInquiry,
-    at: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE inquiries SET preferred_channel = $1, contact_windows = $2, \
-         time_zone = $3, pain_area = $4, pain_duration = $5, \
-         consent_at = COALESCE(consent_at, $6) WHERE id = $7",
+         time_zone = $3, pain_area = $4, pain_duration = $5 WHERE id = $6",
     )
     .bind(inquiry.preferred_channel.as_str())
     .bind(windows_text(&inquiry.windows))
     .bind(&inquiry.time_zone)
     .bind(inquiry.pain_area.as_str())
     .bind(inquiry.pain_duration.as_str())
-    .bind(inquiry.consent_to_contact.then(|| to_millis(at)))
     .bind(id)
     .execute(&mut *conn)
     .await?;
@@ -335,24 +332,46 @@ pub(crate) async fn lock(conn: &mut sqlx::AnyConnection, id: i64) -> StoreResult
     Ok(())
 }
 
-/// Gives thread `id` a phone number or e-mail address it does not have yet;
-/// never replaces one it has.
-pub(crate) async fn fill_missing_contacts(
+/// Makes `address` the thread's phone number or e-mail address (`kind`):
+/// only for an address staff confirmed with the person.
+pub(crate) async fn set_address(
     conn: &mut sqlx::AnyConnection,
     id: i64,
-    phone_e164: Option<&str>,
-    email: Option<&str>,
+    kind: AddressKind,
+    address: &str,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE inquiries SET phone_e164 = COALESCE(phone_e164, $1), \
-         email = COALESCE(email, $2) WHERE id = $3",
-    )
-    .bind(phone_e164)
-    .bind(email)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    let sql = match kind {
+        AddressKind::Phone => "UPDATE inquiries SET phone_e164 = $1 WHERE id = $2",
+        AddressKind::Email => "UPDATE inquiries SET email = $1 WHERE id = $2",
+    };
+    sqlx::query(sql)
+        .bind(address)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// Which of a thread's two addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressKind {
+    Phone,
+    Email,
+}
+
+impl AddressKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressKind::Phone => "phone",
+            AddressKind::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AddressKind> {
+        [AddressKind::Phone, AddressKind::Email]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
 }
 
 /// Links the inquiry to the patient chart made from it; false when it has

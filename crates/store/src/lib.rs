@@ -43,12 +43,13 @@ pub use inquiries::InquiryRecord;
 pub use jobs::{Job, JobRecord, NewJob};
 pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessage};
 // Domain concepts the store's callers name; they live in respite-domain.
+pub use inquiries::AddressKind;
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
 pub use staff::{LoginFailures, SessionRecord, StaffUser};
-pub use threads::WebContact;
+pub use threads::{UnverifiedContact, VerifiedContact, WebContact};
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -137,10 +137,17 @@ impl Store {
             },
         };
         let opening = new_inquiry_for(message);
+        // A phone number written in an e-mail is a new thread's number, or
+        // an unverified one of the thread it joins.
+        let brings = Addresses {
+            phone: opening.phone.as_ref().map(PhoneNumber::as_e164),
+            email: opening.email.as_ref().map(|e| e.as_str()),
+        };
         let thread = join_or_open(
             &mut tx,
             find,
-            Addresses::default(),
+            brings,
+            message.channel.as_str(),
             &opening,
             InquiryStatus::New,
             message.at,

@@ -16,7 +16,12 @@ use jiff::Timestamp;
 use respite_domain::inquiry::NewInquiry;
 use respite_domain::thread::{same_person, CallbackReason, InquiryStatus};
 
-use crate::{inquiries, to_millis, Engine, Store, StoreResult};
+use respite_domain::consent;
+use respite_domain::thread::ContactAddress;
+use respite_domain::{Email, PhoneNumber};
+
+use crate::inquiries::AddressKind;
+use crate::{from_millis, inquiries, to_millis, Engine, Store, StoreError, StoreResult};
 
 /// What became of a contact from the public web pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,36 +72,119 @@ impl Thread {
 }
 
 /// Finds the person's open thread by `find`'s addresses or, when there is
-/// none, opens one from `opening` with `status`. A thread that is joined
-/// gets the addresses of `brings` it lacks. Run it in a transaction from
+/// none, opens one from `opening` with `status`. Contact details from the
+/// public ways in are not authenticated, so a thread that is joined keeps
+/// its addresses: an address of `brings` that is not the thread's is kept
+/// as *unverified* (`came_by` names the way in), shown to staff and used
+/// for nothing until staff confirm it with the person
+/// ([`Store::verify_contact`]). Run it in a transaction from
 /// [`Store::begin_person`] over every address of `find`.
 pub(crate) async fn join_or_open(
     conn: &mut sqlx::AnyConnection,
     find: Addresses<'_>,
     brings: Addresses<'_>,
+    came_by: &str,
     opening: &NewInquiry,
     status: InquiryStatus,
     at: Timestamp,
 ) -> StoreResult<Thread> {
-    match open_thread_of(conn, find).await? {
-        Some((id, name)) => {
-            inquiries::lock(conn, id).await?;
-            inquiries::fill_missing_contacts(conn, id, brings.phone, brings.email).await?;
-            Ok(Thread {
-                id,
-                name,
-                opened: false,
-            })
-        }
-        None => {
-            let id = inquiries::insert(conn, opening, at, status).await?;
-            Ok(Thread {
-                id,
-                name: opening.name.clone(),
-                opened: true,
-            })
+    let Some(found) = open_thread_of(conn, find).await? else {
+        let id = inquiries::insert(conn, opening, at, status).await?;
+        return Ok(Thread {
+            id,
+            name: opening.name.clone(),
+            opened: true,
+        });
+    };
+    inquiries::lock(conn, found.id).await?;
+    let new_phone = brings
+        .phone
+        .filter(|phone| found.phone_e164.as_deref() != Some(*phone));
+    let new_email = brings.email.filter(|email| {
+        !found
+            .email
+            .as_deref()
+            .is_some_and(|own| own.eq_ignore_ascii_case(email))
+    });
+    for (kind, address) in [
+        (AddressKind::Phone, new_phone),
+        (AddressKind::Email, new_email),
+    ] {
+        if let Some(address) = address {
+            keep_unverified(conn, found.id, kind, address, came_by, at).await?;
         }
     }
+    Ok(Thread {
+        id: found.id,
+        name: found.name,
+        opened: false,
+    })
+}
+
+/// An address a contact brought to an existing thread, not yet confirmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnverifiedContact {
+    pub id: i64,
+    pub inquiry_id: i64,
+    pub kind: AddressKind,
+    pub address: String,
+    /// The way in that brought it: web, booking, sms, voice, email.
+    pub came_by: String,
+    pub received_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct UnverifiedRow {
+    id: i64,
+    inquiry_id: i64,
+    kind: String,
+    address: String,
+    came_by: String,
+    received_at: i64,
+}
+
+impl UnverifiedRow {
+    fn parse(self) -> StoreResult<UnverifiedContact> {
+        Ok(UnverifiedContact {
+            id: self.id,
+            inquiry_id: self.inquiry_id,
+            kind: AddressKind::parse(&self.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("address kind `{}`", self.kind)))?,
+            address: self.address,
+            came_by: self.came_by,
+            received_at: from_millis(self.received_at)?,
+        })
+    }
+}
+
+/// What staff verification did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedContact {
+    pub inquiry_id: i64,
+    pub kind: AddressKind,
+    pub address: String,
+}
+
+async fn keep_unverified(
+    conn: &mut sqlx::AnyConnection,
+    inquiry_id: i64,
+    kind: AddressKind,
+    address: &str,
+    came_by: &str,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO unverified_contacts (inquiry_id, kind, address, came_by, received_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (inquiry_id, kind, address) DO NOTHING",
+    )
+    .bind(inquiry_id)
+    .bind(kind.as_str())
+    .bind(address)
+    .bind(came_by)
+    .bind(to_millis(at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 impl Store {
@@ -150,6 +238,7 @@ impl Store {
             &mut tx,
             addresses,
             addresses,
+            "web",
             inquiry,
             InquiryStatus::New,
             at,
@@ -159,7 +248,7 @@ impl Store {
             true
         } else {
             if thread.same_person(&inquiry.name) {
-                inquiries::update_details(&mut tx, thread.id, inquiry, at).await?;
+                inquiries::update_details(&mut tx, thread.id, inquiry).await?;
             }
             let from = addresses.phone.or(addresses.email).unwrap_or("web form");
             record_web_message(&mut tx, thread.id, from, repeat_note, at).await?;
@@ -176,13 +265,105 @@ impl Store {
             )
             .await?;
         }
-        crate::consents::record_form_consent(&mut tx, thread.id, inquiry, at).await?;
+        if thread.opened {
+            // A form that joins a thread changes no consent (see
+            // `respite_domain::consent`).
+            crate::consents::record_form_consent(&mut tx, thread.id, inquiry, at).await?;
+        }
         tx.commit().await?;
         Ok(WebContact {
             inquiry_id: thread.id,
             merged: !thread.opened,
         })
     }
+}
+
+impl Store {
+    /// The addresses contacts brought to thread `inquiry_id` that staff
+    /// have not confirmed, oldest first.
+    pub async fn unverified_contacts(
+        &self,
+        inquiry_id: i64,
+    ) -> StoreResult<Vec<UnverifiedContact>> {
+        let rows: Vec<UnverifiedRow> = sqlx::query_as(
+            "SELECT id, inquiry_id, kind, address, came_by, received_at \
+             FROM unverified_contacts WHERE inquiry_id = $1 AND verified_at IS NULL \
+             ORDER BY received_at, id",
+        )
+        .bind(inquiry_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(UnverifiedRow::parse).collect()
+    }
+
+    /// Staff confirmed unverified address `contact_id` of thread
+    /// `inquiry_id` with the person on a call: in one transaction it is
+    /// marked verified (by whom, when), becomes the thread's phone number or
+    /// e-mail address, and consent for it is recorded with the source
+    /// `staff-verified`. `Ok(None)` when the thread has no such unverified
+    /// address.
+    pub async fn verify_contact(
+        &self,
+        inquiry_id: i64,
+        contact_id: i64,
+        staff_user_id: i64,
+        at: Timestamp,
+    ) -> StoreResult<Option<VerifiedContact>> {
+        let mut tx = self.pool.begin().await?;
+        // Write first (SQLite takes its write lock before reading); a
+        // concurrent verification of the same row finds it verified.
+        let claimed: Option<UnverifiedRow> = sqlx::query_as(
+            "UPDATE unverified_contacts SET verified_at = $1, verified_by = $2 \
+             WHERE id = $3 AND inquiry_id = $4 AND verified_at IS NULL \
+             RETURNING id, inquiry_id, kind, address, came_by, received_at",
+        )
+        .bind(to_millis(at))
+        .bind(staff_user_id)
+        .bind(contact_id)
+        .bind(inquiry_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(contact) = claimed.map(UnverifiedRow::parse).transpose()? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        inquiries::set_address(&mut tx, inquiry_id, contact.kind, &contact.address).await?;
+        let address = match contact.kind {
+            AddressKind::Phone => PhoneNumber::from_e164(&contact.address)
+                .ok()
+                .map(ContactAddress::Phone),
+            AddressKind::Email => Email::parse(&contact.address)
+                .ok()
+                .map(ContactAddress::Email),
+        }
+        .ok_or_else(|| StoreError::Corrupt(format!("unverified {}", contact.kind.as_str())))?;
+        for channel in consent::verified_grants(&address) {
+            crate::consents::insert(
+                &mut tx,
+                Some(inquiry_id),
+                address.as_str(),
+                channel,
+                true,
+                at,
+                consent::STAFF_VERIFIED,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(VerifiedContact {
+            inquiry_id,
+            kind: contact.kind,
+            address: contact.address,
+        }))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FoundThread {
+    id: i64,
+    name: String,
+    phone_e164: Option<String>,
+    email: Option<String>,
 }
 
 /// The person's open thread (any status but closed), the most recent first,
@@ -192,12 +373,12 @@ impl Store {
 async fn open_thread_of(
     conn: &mut sqlx::AnyConnection,
     find: Addresses<'_>,
-) -> StoreResult<Option<(i64, String)>> {
+) -> StoreResult<Option<FoundThread>> {
     if find.phone.is_none() && find.email.is_none() {
         return Ok(None);
     }
     Ok(sqlx::query_as(
-        "SELECT id, name FROM inquiries \
+        "SELECT id, name, phone_e164, email FROM inquiries \
          WHERE status <> $1 AND (phone_e164 = $2 OR lower(email) = lower($3)) \
          ORDER BY received_at DESC, id DESC LIMIT 1",
     )

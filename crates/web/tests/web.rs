@@ -6,6 +6,7 @@ mod email;
 mod messaging;
 mod schedule;
 mod support;
+mod takeover;
 
 use std::time::Duration;
 
