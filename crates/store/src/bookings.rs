@@ -12,6 +12,7 @@ use respite_domain::inquiry::{Channel, NewInquiry, PainArea, PainDuration, Prefe
 
 use respite_domain::thread::InquiryStatus;
 
+use crate::inquiries::AddressKind;
 use crate::threads::{join_or_open, record_web_message, Addresses};
 use crate::{
     from_millis, inquiries, is_unique_violation, to_millis, Store, StoreError, StoreResult,
@@ -25,6 +26,10 @@ pub enum Booker<'a> {
         /// The thread's message when the booking joins an open thread,
         /// written by the web layer.
         joined_note: &'a str,
+        /// Where the booking came from (the client's IP address).
+        source_address: &'a str,
+        /// How many public bookings one source may make in 24 hours.
+        per_source_per_day: i64,
     },
     Staff {
         inquiry_id: i64,
@@ -210,11 +215,25 @@ impl Store {
             },
             Booker::Staff { .. } => Addresses::default(),
         };
-        let mut tx = self.begin_person(&addresses.list()).await?;
-        let (inquiry_id, booked_by) = match booker {
-            Booker::Public { joined_note } => {
+        // The source is locked like an address, so that its daily count is
+        // read and written by one booking at a time.
+        let source_lock = match booker {
+            Booker::Public { source_address, .. } => Some(format!("source:{source_address}")),
+            Booker::Staff { .. } => None,
+        };
+        let mut locks = addresses.list();
+        locks.extend(source_lock.as_deref());
+        let mut tx = self.begin_person(&locks).await?;
+        let (inquiry_id, booked_by, source) = match booker {
+            Booker::Public {
+                joined_note,
+                source_address,
+                per_source_per_day,
+            } => {
+                check_source(&mut tx, source_address, per_source_per_day, at).await?;
                 let id = public_thread(&mut tx, booking, addresses, joined_note, at).await?;
-                (id, "public")
+                check_no_open_booking(&mut tx, addresses, at).await?;
+                (id, "public", Some(source_address))
             }
             Booker::Staff {
                 inquiry_id,
@@ -223,10 +242,10 @@ impl Store {
                 if !inquiries::mark_booked(&mut tx, inquiry_id).await? {
                     return Err(StoreError::InquiryClosed);
                 }
-                (inquiry_id, staff_email)
+                (inquiry_id, staff_email, None)
             }
         };
-        let id = insert_consultation(&mut tx, booking, inquiry_id, booked_by, at).await?;
+        let id = insert_consultation(&mut tx, booking, inquiry_id, booked_by, source, at).await?;
         // Its texts are enqueued with it: booked means reminded.
         for job in jobs(id) {
             crate::jobs::enqueue(&mut tx, &job, at).await?;
@@ -462,18 +481,76 @@ async fn public_thread(
     Ok(thread.id)
 }
 
+/// One source may make `limit` public bookings in 24 hours: one client
+/// cannot hoard the clinic's slots.
+async fn check_source(
+    conn: &mut sqlx::AnyConnection,
+    source_address: &str,
+    limit: i64,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let since = at - jiff::SignedDuration::from_hours(24);
+    let (made,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM consultations WHERE source_address = $1 AND booked_at > $2",
+    )
+    .bind(source_address)
+    .bind(to_millis(since))
+    .fetch_one(&mut *conn)
+    .await?;
+    if made >= limit {
+        return Err(StoreError::TooManyBookingsFromSource { limit });
+    }
+    Ok(())
+}
+
+/// One open consultation (booked, not yet begun) per phone number and per
+/// e-mail address: the person changes or cancels it with its link. Checked
+/// after the thread is joined (its row locked), against the addresses of
+/// every open thread.
+async fn check_no_open_booking(
+    conn: &mut sqlx::AnyConnection,
+    addresses: Addresses<'_>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let open: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT c.starts_at, i.phone_e164 FROM consultations c \
+         JOIN inquiries i ON i.id = c.inquiry_id \
+         WHERE c.status = 'booked' AND c.starts_at > $1 \
+         AND (i.phone_e164 = $2 OR lower(i.email) = lower($3)) \
+         ORDER BY c.starts_at LIMIT 1",
+    )
+    .bind(to_millis(at))
+    .bind(addresses.phone)
+    .bind(addresses.email)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((starts_at, phone)) = open else {
+        return Ok(());
+    };
+    let kind = if phone.is_some() && phone.as_deref() == addresses.phone {
+        AddressKind::Phone
+    } else {
+        AddressKind::Email
+    };
+    Err(StoreError::AlreadyBooked {
+        kind,
+        starts_at: from_millis(starts_at)?,
+    })
+}
+
 /// Inserts the consultation; the unique index refuses a slot someone holds.
 async fn insert_consultation(
     conn: &mut sqlx::AnyConnection,
     booking: &NewBooking,
     inquiry_id: i64,
     booked_by: &str,
+    source_address: Option<&str>,
     at: Timestamp,
 ) -> StoreResult<i64> {
     let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
         "INSERT INTO consultations (inquiry_id, staff_user_id, starts_at, minutes, status, \
-         time_zone, booked_at, booked_by) VALUES ($1, $2, $3, $4, 'booked', $5, $6, $7) \
-         RETURNING id",
+         time_zone, booked_at, booked_by, source_address) \
+         VALUES ($1, $2, $3, $4, 'booked', $5, $6, $7, $8) RETURNING id",
     )
     .bind(inquiry_id)
     .bind(booking.slot.staff_user_id)
@@ -482,6 +559,7 @@ async fn insert_consultation(
     .bind(&booking.time_zone)
     .bind(to_millis(at))
     .bind(booked_by)
+    .bind(source_address)
     .fetch_one(&mut *conn)
     .await;
     match inserted {

@@ -203,6 +203,16 @@ pub enum StoreError {
     /// The day is a holiday already.
     #[error("day: {0} is a holiday already")]
     HolidayExists(jiff::civil::Date),
+    /// The person (by `kind`, phone or e-mail) has a booked consultation
+    /// that has not begun, at `starts_at`.
+    #[error("{}: has a booked consultation already", kind.as_str())]
+    AlreadyBooked {
+        kind: AddressKind,
+        starts_at: jiff::Timestamp,
+    },
+    /// The source made `limit` public bookings in the last 24 hours.
+    #[error("source: made {limit} bookings in 24 hours")]
+    TooManyBookingsFromSource { limit: i64 },
     /// The availability overlaps the staff member's interval
     /// `starts`–`ends` (`HH:MM`) on the same weekday.
     #[error("starts: overlaps {starts}-{ends}")]

@@ -1,6 +1,7 @@
 //! Integration tests of the web application, each on SQLite and PostgreSQL.
 
 mod booking;
+mod booking_caps;
 mod callbacks;
 mod email;
 mod messaging;

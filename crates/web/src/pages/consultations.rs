@@ -4,7 +4,7 @@
 //! no-shows.
 
 use askama::Template;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{ConnectInfo, Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -13,7 +13,7 @@ use jiff::SignedDuration;
 use respite_domain::booking::{self, BookingForm, NewBooking, Slot, SlotError};
 use respite_domain::inquiry::FieldError;
 use respite_domain::{Email, Permission, PhoneNumber};
-use respite_store::{Booker, ConsultationRecord};
+use respite_store::{Booker, ConsultationRecord, StoreError};
 use serde::Deserialize;
 
 use super::public::TIME_ZONES;
@@ -183,6 +183,7 @@ pub struct BookingInput {
 pub async fn book(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Form(input): Form<BookingInput>,
 ) -> Result<Response, AppError> {
     let form = BookingForm {
@@ -208,8 +209,11 @@ pub async fn book(
     }
     let now = state.config.clock.now();
     let joined_note = joined_note(&booking);
+    let source = peer.ip().to_string();
     let booker = Booker::Public {
         joined_note: &joined_note,
+        source_address: &source,
+        per_source_per_day: state.config.bookings_per_source_per_day,
     };
     match state
         .store
@@ -219,6 +223,34 @@ pub async fn book(
         .await
     {
         Ok(id) => confirmed(&state, id, &booking).await,
+        Err(StoreError::AlreadyBooked { kind, starts_at }) => {
+            let when = TimeZone::get(&booking.time_zone)
+                .map(|zone| {
+                    starts_at
+                        .to_zoned(zone)
+                        .strftime("%A %-d %B, %-I:%M %p %Z")
+                        .to_string()
+                })
+                .unwrap_or_else(|_| starts_at.to_string());
+            let error = FieldError {
+                field: kind.as_str(),
+                message: format!(
+                    "already has a booked consultation on {when}; change or cancel it with \
+                     the link in the confirmation"
+                ),
+            };
+            refuse(vec![error], StatusCode::CONFLICT).await
+        }
+        Err(StoreError::TooManyBookingsFromSource { limit }) => {
+            let error = FieldError {
+                field: "source",
+                message: format!(
+                    "this connection has made {limit} bookings in the last 24 hours, the most \
+                     the clinic accepts; please call the clinic to book"
+                ),
+            };
+            refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await
+        }
         Err(err) => match crate::error::conflict(&err) {
             Some((field, message)) => {
                 refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
