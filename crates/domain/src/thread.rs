@@ -119,6 +119,12 @@ impl CallbackReason {
     }
 }
 
+impl fmt::Display for CallbackReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a person can be reached: the key of their thread.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ContactAddress {

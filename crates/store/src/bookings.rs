@@ -7,7 +7,9 @@
 
 use jiff::civil::{Date, Time, Weekday};
 use jiff::Timestamp;
-use respite_domain::booking::{NewBooking, OpeningHours, Schedule, Slot, StaffAvailability};
+use respite_domain::booking::{
+    ConsultationStatus, NewBooking, OpeningHours, Schedule, Slot, StaffAvailability,
+};
 use respite_domain::inquiry::{Channel, NewInquiry, PainArea, PainDuration, PreferredChannel};
 
 use respite_domain::thread::InquiryStatus;
@@ -46,7 +48,7 @@ pub struct ConsultationRecord {
     pub staff_name: String,
     pub starts_at: Timestamp,
     pub minutes: i64,
-    pub status: String,
+    pub status: ConsultationStatus,
     pub time_zone: String,
     pub name: String,
     pub phone_e164: Option<String>,
@@ -62,51 +64,40 @@ impl ConsultationRecord {
     }
 }
 
-type ConsultationRow = (
-    i64,
-    Option<i64>,
-    i64,
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct ConsultationRow {
+    id: i64,
+    inquiry_id: Option<i64>,
+    staff_user_id: i64,
+    staff_name: String,
+    starts_at: i64,
+    minutes: i64,
+    status: String,
+    time_zone: String,
+    name: Option<String>,
+    phone_e164: Option<String>,
+    email: Option<String>,
+}
 
-const COLUMNS: &str = "c.id, c.inquiry_id, c.staff_user_id, s.display_name, c.starts_at, \
-     c.minutes, c.status, c.time_zone, i.name, i.phone_e164, i.email";
+const COLUMNS: &str = "c.id, c.inquiry_id, c.staff_user_id, s.display_name AS staff_name, \
+     c.starts_at, c.minutes, c.status, c.time_zone, i.name, i.phone_e164, i.email";
 const FROM: &str = "consultations c JOIN staff_users s ON s.id = c.staff_user_id \
      LEFT JOIN inquiries i ON i.id = c.inquiry_id";
 
 fn from_row(row: ConsultationRow) -> StoreResult<ConsultationRecord> {
-    let (
-        id,
-        inquiry_id,
-        staff_user_id,
-        staff_name,
-        starts,
-        minutes,
-        status,
-        zone,
-        name,
-        phone,
-        email,
-    ) = row;
     Ok(ConsultationRecord {
-        id,
-        inquiry_id,
-        staff_user_id,
-        staff_name,
-        starts_at: from_millis(starts)?,
-        minutes,
-        status,
-        time_zone: zone,
-        name: name.unwrap_or_default(),
-        phone_e164: phone,
-        email,
+        id: row.id,
+        inquiry_id: row.inquiry_id,
+        staff_user_id: row.staff_user_id,
+        staff_name: row.staff_name,
+        starts_at: from_millis(row.starts_at)?,
+        minutes: row.minutes,
+        status: ConsultationStatus::parse(&row.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("consultation status `{}`", row.status)))?,
+        time_zone: row.time_zone,
+        name: row.name.unwrap_or_default(),
+        phone_e164: row.phone_e164,
+        email: row.email,
     })
 }
 

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use respite_domain::callbacks::AttemptOutcome;
 
-use respite_domain::thread::{ClosedReason, InquiryStatus};
+use respite_domain::thread::{CallbackReason, ClosedReason, InquiryStatus};
 
 use crate::{from_millis, inquiries, to_millis, Store, StoreError, StoreResult};
 
@@ -16,13 +16,13 @@ pub struct OpenCallback {
     pub task_id: i64,
     pub inquiry_id: i64,
     pub created_at: Timestamp,
-    pub reason: String,
+    pub reason: CallbackReason,
     pub phone_e164: Option<String>,
     pub recording_url: Option<String>,
     pub name: String,
     pub contact_windows: String,
     pub time_zone: String,
-    pub inquiry_status: String,
+    pub inquiry_status: InquiryStatus,
     pub attempts: i64,
     pub last_attempt_at: Option<Timestamp>,
 }
@@ -77,30 +77,64 @@ pub struct AttemptRecorded {
     pub task_done: bool,
 }
 
-type OpenRow = (
-    i64,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-);
+#[derive(sqlx::FromRow)]
+struct OpenRow {
+    task_id: i64,
+    inquiry_id: i64,
+    created_at: i64,
+    reason: String,
+    phone_e164: Option<String>,
+    recording_url: Option<String>,
+    name: String,
+    contact_windows: String,
+    time_zone: String,
+    inquiry_status: String,
+    attempts: i64,
+    last_attempt_at: Option<i64>,
+}
+
+impl OpenRow {
+    fn parse(self) -> StoreResult<OpenCallback> {
+        Ok(OpenCallback {
+            task_id: self.task_id,
+            inquiry_id: self.inquiry_id,
+            created_at: from_millis(self.created_at)?,
+            reason: CallbackReason::parse(&self.reason)
+                .ok_or_else(|| StoreError::Corrupt(format!("callback reason `{}`", self.reason)))?,
+            phone_e164: self.phone_e164,
+            recording_url: self.recording_url,
+            name: self.name,
+            contact_windows: self.contact_windows,
+            time_zone: self.time_zone,
+            inquiry_status: inquiries::parse_status(&self.inquiry_status)?,
+            attempts: self.attempts,
+            last_attempt_at: self.last_attempt_at.map(from_millis).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    id: i64,
+    callback_task_id: Option<i64>,
+    staff_email: String,
+    at: i64,
+    outcome: String,
+    note: String,
+}
 
 impl Store {
     /// Callback tasks not yet done whose inquiry is not closed, oldest
     /// first (the web layer orders them by window).
     pub async fn open_callbacks(&self, limit: i64) -> StoreResult<Vec<OpenCallback>> {
         let rows: Vec<OpenRow> = sqlx::query_as(
-            "SELECT t.id, t.inquiry_id, t.created_at, t.reason, t.phone_e164, t.recording_url, \
-                    i.name, i.contact_windows, i.time_zone, i.status, \
-                    (SELECT COUNT(*) FROM contact_attempts a WHERE a.callback_task_id = t.id), \
+            "SELECT t.id AS task_id, t.inquiry_id, t.created_at, t.reason, t.phone_e164, \
+                    t.recording_url, i.name, i.contact_windows, i.time_zone, \
+                    i.status AS inquiry_status, \
+                    (SELECT COUNT(*) FROM contact_attempts a WHERE a.callback_task_id = t.id) \
+                        AS attempts, \
                     (SELECT MAX(a.at) FROM contact_attempts a WHERE a.callback_task_id = t.id) \
+                        AS last_attempt_at \
              FROM callback_tasks t JOIN inquiries i ON i.id = t.inquiry_id \
              WHERE t.done_at IS NULL AND i.status <> 'closed' \
              ORDER BY t.created_at, t.id LIMIT $1",
@@ -108,39 +142,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(
-                |(
-                    task_id,
-                    inquiry_id,
-                    created,
-                    reason,
-                    phone_e164,
-                    recording_url,
-                    name,
-                    contact_windows,
-                    time_zone,
-                    inquiry_status,
-                    attempts,
-                    last,
-                )| {
-                    Ok(OpenCallback {
-                        task_id,
-                        inquiry_id,
-                        created_at: from_millis(created)?,
-                        reason,
-                        phone_e164,
-                        recording_url,
-                        name,
-                        contact_windows,
-                        time_zone,
-                        inquiry_status,
-                        attempts,
-                        last_attempt_at: last.map(from_millis).transpose()?,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(OpenRow::parse).collect()
     }
 
     /// Records an attempt on a callback task and, in the same transaction,
@@ -248,8 +250,8 @@ impl Store {
         &self,
         inquiry_id: i64,
     ) -> StoreResult<Vec<ContactAttemptRecord>> {
-        let rows: Vec<(i64, Option<i64>, String, i64, String, String)> = sqlx::query_as(
-            "SELECT a.id, a.callback_task_id, u.email, a.at, a.outcome, a.note \
+        let rows: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT a.id, a.callback_task_id, u.email AS staff_email, a.at, a.outcome, a.note \
              FROM contact_attempts a JOIN staff_users u ON u.id = a.staff_user_id \
              WHERE a.inquiry_id = $1 ORDER BY a.at, a.id",
         )
@@ -257,14 +259,14 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, callback_task_id, staff_email, at, outcome, note)| {
+            .map(|row| {
                 Ok(ContactAttemptRecord {
-                    id,
-                    callback_task_id,
-                    staff_email,
-                    at: from_millis(at)?,
-                    outcome,
-                    note,
+                    id: row.id,
+                    callback_task_id: row.callback_task_id,
+                    staff_email: row.staff_email,
+                    at: from_millis(row.at)?,
+                    outcome: row.outcome,
+                    note: row.note,
                 })
             })
             .collect()

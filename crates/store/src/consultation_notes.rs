@@ -47,23 +47,51 @@ pub struct ConvertedChart {
     pub mrn: String,
 }
 
-type NoteRow = (
-    i64,
-    String,
-    i64,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct NoteRow {
+    id: i64,
+    author_email: String,
+    at: i64,
+    pain_location: String,
+    pain_duration_amount: i64,
+    pain_duration_unit: String,
+    diagnosis: Option<String>,
+    diagnosed_by: Option<String>,
+    diagnosed_on: Option<String>,
+    icd10cm_code: Option<String>,
+    treatments_tried: String,
+    hopes: String,
+    red_flags: String,
+    next_step: String,
+    not_candidate_reason: Option<String>,
+}
+
+impl NoteRow {
+    fn parse(self) -> StoreResult<ConsultationNoteRecord> {
+        Ok(ConsultationNoteRecord {
+            id: self.id,
+            author_email: self.author_email,
+            at: from_millis(self.at)?,
+            pain_location: self.pain_location,
+            pain_duration_amount: self.pain_duration_amount,
+            pain_duration_unit: self.pain_duration_unit,
+            diagnosis: self.diagnosis,
+            diagnosed_by: self.diagnosed_by,
+            diagnosed_on: self.diagnosed_on,
+            icd10cm_code: self.icd10cm_code,
+            treatments_tried: self
+                .treatments_tried
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect(),
+            hopes: self.hopes,
+            red_flags: self.red_flags,
+            next_step: self.next_step,
+            not_candidate_reason: self.not_candidate_reason,
+        })
+    }
+}
 
 impl Store {
     /// Stores a consultation note. A "not a candidate" note closes the
@@ -134,7 +162,7 @@ impl Store {
         inquiry_id: i64,
     ) -> StoreResult<Vec<ConsultationNoteRecord>> {
         let rows: Vec<NoteRow> = sqlx::query_as(
-            "SELECT n.id, u.email, n.at, n.pain_location, n.pain_duration_amount, \
+            "SELECT n.id, u.email AS author_email, n.at, n.pain_location, n.pain_duration_amount, \
              n.pain_duration_unit, n.diagnosis, n.diagnosed_by, n.diagnosed_on, n.icd10cm_code, \
              n.treatments_tried, n.hopes, n.red_flags, n.next_step, n.not_candidate_reason \
              FROM consultation_notes n JOIN staff_users u ON u.id = n.author_user_id \
@@ -143,49 +171,7 @@ impl Store {
         .bind(inquiry_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(
-                |(
-                    id,
-                    author_email,
-                    at,
-                    pain_location,
-                    pain_duration_amount,
-                    pain_duration_unit,
-                    diagnosis,
-                    diagnosed_by,
-                    diagnosed_on,
-                    icd10cm_code,
-                    treatments,
-                    hopes,
-                    red_flags,
-                    next_step,
-                    not_candidate_reason,
-                )| {
-                    Ok(ConsultationNoteRecord {
-                        id,
-                        author_email,
-                        at: from_millis(at)?,
-                        pain_location,
-                        pain_duration_amount,
-                        pain_duration_unit,
-                        diagnosis,
-                        diagnosed_by,
-                        diagnosed_on,
-                        icd10cm_code,
-                        treatments_tried: treatments
-                            .lines()
-                            .filter(|l| !l.trim().is_empty())
-                            .map(str::to_owned)
-                            .collect(),
-                        hopes,
-                        red_flags,
-                        next_step,
-                        not_candidate_reason,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(NoteRow::parse).collect()
     }
 
     /// The consultation notes of the inquiries converted to this patient's

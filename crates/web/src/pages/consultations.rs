@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use jiff::tz::TimeZone;
 use jiff::SignedDuration;
-use respite_domain::booking::{self, BookingForm, NewBooking, Slot, SlotError};
+use respite_domain::booking::{self, BookingForm, ConsultationStatus, NewBooking, Slot, SlotError};
 use respite_domain::inquiry::FieldError;
 use respite_domain::{Email, Permission, PhoneNumber};
 use respite_store::{Booker, ConsultationRecord, StoreError};
@@ -390,7 +390,7 @@ pub async fn booking_page(
             .to_string(),
         person_zone,
         clinic_zone: state.config.clinic_time_zone.clone(),
-        booked: record.status == "booked",
+        booked: record.status == ConsultationStatus::Booked,
         record,
     })?;
     response.extensions_mut().insert(AuditedRecord(id));
@@ -547,7 +547,8 @@ fn staff_rows(state: &AppState, records: Vec<ConsultationRecord>) -> Vec<StaffRo
         .into_iter()
         .map(|record| StaffRow {
             clinic_time: super::clinic_time(record.starts_at, &state.config.clinic_time_zone),
-            can_mark_no_show: record.status == "booked" && record.starts_at <= now,
+            can_mark_no_show: record.status == ConsultationStatus::Booked
+                && record.starts_at <= now,
             record,
         })
         .collect()
@@ -754,7 +755,7 @@ pub async fn staff_feed(
                 },
                 record.status
             ),
-            cancelled: record.status == "cancelled",
+            cancelled: record.status == ConsultationStatus::Cancelled,
         })
         .collect();
     let body = crate::ical::calendar(&format!("Consultations: {staff_name}"), &events, now);
