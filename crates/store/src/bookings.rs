@@ -1,15 +1,16 @@
-//! Booking the free phone consultation (issue 5 item 3): the schedule that
-//! slots are made from, and the bookings themselves. Which slots exist is
-//! decided by `respite_domain::booking`; whether one is free is decided here,
-//! by the database: a unique index over (staff member, start) of every
-//! consultation that is not cancelled makes a double booking impossible,
-//! whatever the number of servers or concurrent requests.
+//! Booking the free 15-minute phone consultation (SPEC §1 step 2): the
+//! consultations themselves. Which slots exist is decided by
+//! `respite_domain::booking` from the schedule (`schedule.rs` owns those
+//! tables); whether one is free is decided here, by the database: a unique
+//! index over (staff member, start) of every consultation that is not
+//! cancelled makes a double booking impossible, whatever the number of
+//! servers or concurrent requests. A public booking finds or opens the
+//! person's thread through `threads::join_or_open`, and is capped: one open
+//! consultation per phone number and per e-mail address, and a clinic-set
+//! number of public bookings per source address a day.
 
-use jiff::civil::{Date, Time, Weekday};
 use jiff::Timestamp;
-use respite_domain::booking::{
-    ConsultationStatus, NewBooking, OpeningHours, Schedule, Slot, StaffAvailability,
-};
+use respite_domain::booking::{ConsultationStatus, NewBooking, Slot};
 use respite_domain::inquiry::{Channel, NewInquiry, PainArea, PainDuration, PreferredChannel};
 
 use respite_domain::thread::InquiryStatus;
@@ -101,66 +102,24 @@ fn from_row(row: ConsultationRow) -> StoreResult<ConsultationRecord> {
     })
 }
 
-pub(crate) fn weekday_number(weekday: Weekday) -> i64 {
-    i64::from(weekday.to_monday_one_offset())
-}
-
-pub(crate) fn weekday_from(number: i64) -> StoreResult<Weekday> {
-    i8::try_from(number)
-        .ok()
-        .and_then(|n| Weekday::from_monday_one_offset(n).ok())
-        .ok_or_else(|| StoreError::Corrupt(format!("weekday {number}")))
-}
-
-pub(crate) fn time_from(text: &str) -> StoreResult<Time> {
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("time of day `{text}`")))
-}
-
-pub(crate) fn hhmm(time: Time) -> String {
-    time.strftime("%H:%M").to_string()
-}
-
 impl Store {
-    /// The clinic's hours, holidays and every active staff member's
-    /// availability.
-    pub async fn booking_schedule(&self) -> StoreResult<Schedule> {
-        let hours: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT weekday, opens, closes FROM clinic_opening_hours ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let holidays: Vec<(String,)> = sqlx::query_as("SELECT day FROM clinic_holidays")
-            .fetch_all(&self.pool)
-            .await?;
-        let availability: Vec<(i64, i64, String, String)> = sqlx::query_as(
-            "SELECT a.staff_user_id, a.weekday, a.starts, a.ends FROM staff_availability a \
-             JOIN staff_users s ON s.id = a.staff_user_id WHERE s.active = 1 ORDER BY a.id",
+    /// How many consultations are booked (not cancelled, not yet held)
+    /// starting in `[from, to)`: the schedule page names them when a change
+    /// touches their day, since they stay booked.
+    pub async fn booked_consultations_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<i64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM consultations \
+             WHERE status = 'booked' AND starts_at >= $1 AND starts_at < $2",
         )
-        .fetch_all(&self.pool)
+        .bind(to_millis(from))
+        .bind(to_millis(to))
+        .fetch_one(&self.pool)
         .await?;
-        let mut schedule = Schedule::default();
-        for (weekday, opens, closes) in hours {
-            schedule.opening_hours.push(OpeningHours {
-                weekday: weekday_from(weekday)?,
-                opens: time_from(&opens)?,
-                closes: time_from(&closes)?,
-            });
-        }
-        for (day,) in holidays {
-            let date: Date = day
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("holiday `{day}`")))?;
-            schedule.holidays.push(date);
-        }
-        for (staff_user_id, weekday, starts, ends) in availability {
-            schedule.availability.push(StaffAvailability {
-                staff_user_id,
-                weekday: weekday_from(weekday)?,
-                starts: time_from(&starts)?,
-                ends: time_from(&ends)?,
-            });
-        }
-        Ok(schedule)
+        Ok(count)
     }
 
     /// Slots held by a consultation that is not cancelled, starting in

@@ -1,4 +1,5 @@
-//! The callback queue and contact attempts (issue 5 item 2). The order of
+//! The callback queue and contact attempts (SPEC §1 step 2: staff call back
+//! inside the person's best-time windows). The order of
 //! the queue (next opening of the person's window) is computed by the web
 //! layer with `respite_domain::callbacks`: it depends on `now`, the person's
 //! time zone and the rules for daylight-saving days, none of which is SQL.

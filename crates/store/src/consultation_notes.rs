@@ -1,5 +1,6 @@
 //! The consultation record and converting an inquiry to a patient chart
-//! (issue 5 item 4).
+//! (SPEC §1 step 2, "hold the consultation and record it", and the chart
+//! that screening, step 3, starts from).
 
 use jiff::civil::Date;
 use jiff::Timestamp;

@@ -145,16 +145,40 @@ impl DatabaseUrl {
         Some(Path::new(rest.split('?').next().unwrap_or(rest)))
     }
 
-    /// The URL without its password, for messages and logs.
+    /// The URL without its password, for messages and logs: `user:***@`
+    /// when the URL has a password, `user@` when it has none, and the value
+    /// of a `password=` parameter masked.
     pub fn redacted(&self) -> String {
-        match (self.url.split_once("://"), self.url.rfind('@')) {
-            (Some((scheme, rest)), Some(_)) => {
-                let (credentials, host) = rest.rsplit_once('@').unwrap_or(("", rest));
-                let user = credentials.split(':').next().unwrap_or("");
-                format!("{scheme}://{user}:***@{host}")
+        let Some((scheme, rest)) = self.url.split_once("://") else {
+            return self.url.clone();
+        };
+        // The authority ends at the path, query or fragment (RFC 3986 §3.2);
+        // an `@` after it is not a separator of credentials.
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let authority = match authority.rsplit_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _password)) => format!("{user}:***@{host}"),
+                None => format!("{credentials}@{host}"),
+            },
+            None => authority.to_owned(),
+        };
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let query: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                            format!("{key}=***")
+                        }
+                        _ => pair.to_owned(),
+                    })
+                    .collect();
+                format!("{path}?{}", query.join("&"))
             }
-            _ => self.url.clone(),
-        }
+            None => tail.to_owned(),
+        };
+        format!("{scheme}://{authority}{tail}")
     }
 }
 
@@ -400,5 +424,38 @@ mod tests {
             "postgres://respite:***@db.internal:5432/respite"
         );
         assert!(!url.redacted().contains("s3cret"));
+    }
+
+    #[test]
+    fn redacted_urls_without_a_password_show_none() {
+        let check = |url: &str, expected: &str| {
+            let url: DatabaseUrl = url.parse().unwrap();
+            assert_eq!(url.redacted(), expected);
+        };
+        check(
+            "postgres://respite@db.internal/respite",
+            "postgres://respite@db.internal/respite",
+        );
+        check(
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full",
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full",
+        );
+        check(
+            "postgres://db.internal/respite",
+            "postgres://db.internal/respite",
+        );
+        check(
+            "postgres://db.internal/respite?user=me&password=s3cret",
+            "postgres://db.internal/respite?user=me&password=***",
+        );
+        // An `@` in the path or query is not a separator of credentials.
+        check(
+            "postgres://h/db?sslrootcert=/etc/ca@2.pem",
+            "postgres://h/db?sslrootcert=/etc/ca@2.pem",
+        );
+        check(
+            "sqlite://data/respite.sqlite",
+            "sqlite://data/respite.sqlite?mode=rwc",
+        );
     }
 }
