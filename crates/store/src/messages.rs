@@ -121,7 +121,14 @@ impl Store {
         // Two first contacts from one person arriving together must not open
         // two threads: the find-or-create below runs serialised per person.
         let address = message.from.as_str();
-        let mut tx = self.begin_person(&[address]).await?;
+        // The number written in an e-mail is locked too: whether it is
+        // another open thread's is read in this transaction.
+        let mentioned = match &message.from {
+            ContactAddress::Email(_) => message.phone_in_text.as_ref().map(PhoneNumber::as_e164),
+            ContactAddress::Phone(_) => None,
+        };
+        let locks: Vec<&str> = std::iter::once(address).chain(mentioned).collect();
+        let mut tx = self.begin_person(&locks).await?;
         if let Some(existing) = find_message(&mut tx, message.channel, &message.external_id).await?
         {
             return Ok(existing);

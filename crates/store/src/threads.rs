@@ -89,12 +89,7 @@ pub(crate) async fn join_or_open(
     at: Timestamp,
 ) -> StoreResult<Thread> {
     let Some(found) = open_thread_of(conn, find).await? else {
-        let id = inquiries::insert(conn, opening, at, status).await?;
-        return Ok(Thread {
-            id,
-            name: opening.name.clone(),
-            opened: true,
-        });
+        return open_thread(conn, find, opening, came_by, status, at).await;
     };
     inquiries::lock(conn, found.id).await?;
     let new_phone = brings
@@ -118,6 +113,50 @@ pub(crate) async fn join_or_open(
         id: found.id,
         name: found.name,
         opened: false,
+    })
+}
+
+/// Opens a thread from `opening`. A phone number the contact only mentions
+/// (not one it was found by, e.g. a number written in an e-mail) that is
+/// another open thread's stays unverified: it would otherwise draw that
+/// person's next texts and calls into this thread.
+async fn open_thread(
+    conn: &mut sqlx::AnyConnection,
+    find: Addresses<'_>,
+    opening: &NewInquiry,
+    came_by: &str,
+    status: InquiryStatus,
+    at: Timestamp,
+) -> StoreResult<Thread> {
+    let mentioned = opening
+        .phone
+        .as_ref()
+        .map(|p| p.as_e164())
+        .filter(|phone| find.phone != Some(*phone));
+    let claimed = match mentioned {
+        Some(phone) => {
+            let by_phone = Addresses {
+                phone: Some(phone),
+                email: None,
+            };
+            open_thread_of(conn, by_phone).await?.is_some()
+        }
+        None => false,
+    };
+    let id = if claimed {
+        let mut own = opening.clone();
+        own.phone = None;
+        inquiries::insert(conn, &own, at, status).await?
+    } else {
+        inquiries::insert(conn, opening, at, status).await?
+    };
+    if let (true, Some(phone)) = (claimed, mentioned) {
+        keep_unverified(conn, id, AddressKind::Phone, phone, came_by, at).await?;
+    }
+    Ok(Thread {
+        id,
+        name: opening.name.clone(),
+        opened: true,
     })
 }
 

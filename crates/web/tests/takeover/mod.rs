@@ -304,3 +304,61 @@ async fn an_email_from_her_address_cannot_give_her_thread_another_number(engine:
         .unwrap();
     assert!(consent.granted && consent.source == "staff-verified");
 }
+
+both_engines!(an_email_naming_her_number_cannot_draw_her_texts_into_another_thread);
+async fn an_email_naming_her_number_cannot_draw_her_texts_into_another_thread(engine: Engine) {
+    let (app, _) = clinic(engine).await;
+    let victim = inquiry_fields("Ana López");
+    app.post_form("/inquiries", None, &as_refs(&victim)).await;
+    let hers = only_inquiry(&app).await;
+
+    // A stranger's first e-mail, giving her number as theirs: it opens the
+    // stranger's own thread, with her number kept unverified there.
+    let message = |from: ContactAddress, channel, id: &str, phone| InboundMessage {
+        channel,
+        from,
+        to: "front-desk@clinic.test".into(),
+        body: "Please call me at (503) 725-3000".into(),
+        external_id: id.into(),
+        recording_url: None,
+        in_reply_to: None,
+        at: at(NOW),
+        callback: None,
+        default_time_zone: "America/Los_Angeles".into(),
+        phone_in_text: phone,
+    };
+    let her_number = "+15037253000";
+    let outcome = app
+        .store
+        .record_inbound_message(&message(
+            email_address(ATTACKER_EMAIL),
+            MessageChannel::Email,
+            "<stranger@attacker.test>",
+            Some(PhoneNumber::from_e164(her_number).unwrap()),
+        ))
+        .await
+        .unwrap();
+    assert!(outcome.new_inquiry);
+    let theirs = app
+        .store
+        .inquiry(outcome.inquiry_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(theirs.phone_e164, None, "{engine:?}");
+    let unverified = app.store.unverified_contacts(theirs.id).await.unwrap();
+    assert_eq!(unverified[0].address, her_number);
+
+    // Her next text still joins her own thread.
+    let text = app
+        .store
+        .record_inbound_message(&message(
+            phone_address(her_number),
+            MessageChannel::Sms,
+            "SM-her-next",
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(text.inquiry_id, hers, "{engine:?}");
+}
