@@ -243,6 +243,53 @@ impl BookingForm {
     }
 }
 
+/// Where a consultation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConsultationStatus {
+    Booked,
+    Held,
+    NoShow,
+    Cancelled,
+}
+
+impl ConsultationStatus {
+    pub const ALL: [ConsultationStatus; 4] = [
+        ConsultationStatus::Booked,
+        ConsultationStatus::Held,
+        ConsultationStatus::NoShow,
+        ConsultationStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsultationStatus::Booked => "booked",
+            ConsultationStatus::Held => "held",
+            ConsultationStatus::NoShow => "no-show",
+            ConsultationStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Reads a status written by [`ConsultationStatus::as_str`].
+    pub fn parse(text: &str) -> Option<ConsultationStatus> {
+        ConsultationStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for ConsultationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the stored word.
+impl PartialEq<&str> for ConsultationStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,12 +7,14 @@
 pub mod access;
 pub mod booking;
 pub mod callbacks;
+pub mod consent;
 pub mod consultation;
 pub mod contact;
 pub mod inquiry;
 pub mod messaging;
 pub mod person_name;
 pub mod schedule;
+pub mod thread;
 
 pub use access::{Permission, Role};
 pub use contact::{Email, PhoneNumber};

@@ -21,9 +21,7 @@ use async_imap::Client;
 use futures::TryStreamExt;
 use jiff::Timestamp;
 use respite_domain::messaging::MessageChannel;
-use respite_store::{
-    ConsentEffect, ContactAddress, InboundMessage, InboundOutcome, Store, StoreError,
-};
+use respite_store::{ContactAddress, InboundMessage, InboundOutcome, Store, StoreError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -125,8 +123,6 @@ pub async fn process_message(
             in_reply_to: email.in_reply_to.clone(),
             at: Timestamp::now(),
             callback: None,
-            consent: ConsentEffect::ImpliedByContact,
-            consent_source: "e-mail to the clinic".to_owned(),
             default_time_zone: settings.default_time_zone.clone(),
             phone_in_text: email.phones.first().cloned(),
         })

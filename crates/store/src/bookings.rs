@@ -1,27 +1,39 @@
-//! Booking the free phone consultation (issue 5 item 3): the schedule that
-//! slots are made from, and the bookings themselves. Which slots exist is
-//! decided by `respite_domain::booking`; whether one is free is decided here,
-//! by the database: a unique index over (staff member, start) of every
-//! consultation that is not cancelled makes a double booking impossible,
-//! whatever the number of servers or concurrent requests.
+//! Booking the free 15-minute phone consultation (SPEC §1 step 2): the
+//! consultations themselves. Which slots exist is decided by
+//! `respite_domain::booking` from the schedule (`schedule.rs` owns those
+//! tables); whether one is free is decided here, by the database: a unique
+//! index over (staff member, start) of every consultation that is not
+//! cancelled makes a double booking impossible, whatever the number of
+//! servers or concurrent requests. A public booking finds or opens the
+//! person's thread through `threads::join_or_open`, and is capped: one open
+//! consultation per phone number and per e-mail address, and a clinic-set
+//! number of public bookings per source address a day.
 
-use jiff::civil::{Date, Time, Weekday};
 use jiff::Timestamp;
-use respite_domain::booking::{NewBooking, OpeningHours, Schedule, Slot, StaffAvailability};
+use respite_domain::booking::{ConsultationStatus, NewBooking, Slot};
 use respite_domain::inquiry::{Channel, NewInquiry, PainArea, PainDuration, PreferredChannel};
 
-use crate::inquiries::InquiryStatus;
-use crate::{from_millis, is_unique_violation, to_millis, Store, StoreError, StoreResult};
+use respite_domain::thread::InquiryStatus;
 
-/// The message of the conflict when a slot was taken between showing and
-/// booking it.
-pub const SLOT_TAKEN: &str = "this time was just taken by someone else; please choose another time";
+use crate::inquiries::AddressKind;
+use crate::threads::{join_or_open, record_web_message, Addresses};
+use crate::{
+    from_millis, inquiries, is_unique_violation, to_millis, Store, StoreError, StoreResult,
+};
 
-/// Who books: the person from the public page (a new thread is opened), or
-/// a staff member for an existing inquiry.
+/// Who books: the person from the public page (their open thread is joined,
+/// or a new one opened), or a staff member for an existing inquiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Booker<'a> {
-    Public,
+    Public {
+        /// The thread's message when the booking joins an open thread,
+        /// written by the web layer.
+        joined_note: &'a str,
+        /// Where the booking came from (the client's IP address).
+        source_address: &'a str,
+        /// How many public bookings one source may make in 24 hours.
+        per_source_per_day: i64,
+    },
     Staff {
         inquiry_id: i64,
         staff_email: &'a str,
@@ -37,7 +49,7 @@ pub struct ConsultationRecord {
     pub staff_name: String,
     pub starts_at: Timestamp,
     pub minutes: i64,
-    pub status: String,
+    pub status: ConsultationStatus,
     pub time_zone: String,
     pub name: String,
     pub phone_e164: Option<String>,
@@ -53,114 +65,61 @@ impl ConsultationRecord {
     }
 }
 
-type ConsultationRow = (
-    i64,
-    Option<i64>,
-    i64,
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct ConsultationRow {
+    id: i64,
+    inquiry_id: Option<i64>,
+    staff_user_id: i64,
+    staff_name: String,
+    starts_at: i64,
+    minutes: i64,
+    status: String,
+    time_zone: String,
+    name: Option<String>,
+    phone_e164: Option<String>,
+    email: Option<String>,
+}
 
-const COLUMNS: &str = "c.id, c.inquiry_id, c.staff_user_id, s.display_name, c.starts_at, \
-     c.minutes, c.status, c.time_zone, i.name, i.phone_e164, i.email";
+const COLUMNS: &str = "c.id, c.inquiry_id, c.staff_user_id, s.display_name AS staff_name, \
+     c.starts_at, c.minutes, c.status, c.time_zone, i.name, i.phone_e164, i.email";
 const FROM: &str = "consultations c JOIN staff_users s ON s.id = c.staff_user_id \
      LEFT JOIN inquiries i ON i.id = c.inquiry_id";
 
 fn from_row(row: ConsultationRow) -> StoreResult<ConsultationRecord> {
-    let (
-        id,
-        inquiry_id,
-        staff_user_id,
-        staff_name,
-        starts,
-        minutes,
-        status,
-        zone,
-        name,
-        phone,
-        email,
-    ) = row;
     Ok(ConsultationRecord {
-        id,
-        inquiry_id,
-        staff_user_id,
-        staff_name,
-        starts_at: from_millis(starts)?,
-        minutes,
-        status,
-        time_zone: zone,
-        name: name.unwrap_or_default(),
-        phone_e164: phone,
-        email,
+        id: row.id,
+        inquiry_id: row.inquiry_id,
+        staff_user_id: row.staff_user_id,
+        staff_name: row.staff_name,
+        starts_at: from_millis(row.starts_at)?,
+        minutes: row.minutes,
+        status: ConsultationStatus::parse(&row.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("consultation status `{}`", row.status)))?,
+        time_zone: row.time_zone,
+        name: row.name.unwrap_or_default(),
+        phone_e164: row.phone_e164,
+        email: row.email,
     })
 }
 
-pub(crate) fn weekday_number(weekday: Weekday) -> i64 {
-    i64::from(weekday.to_monday_one_offset())
-}
-
-pub(crate) fn weekday_from(number: i64) -> StoreResult<Weekday> {
-    i8::try_from(number)
-        .ok()
-        .and_then(|n| Weekday::from_monday_one_offset(n).ok())
-        .ok_or_else(|| StoreError::Corrupt(format!("weekday {number}")))
-}
-
-pub(crate) fn time_from(text: &str) -> StoreResult<Time> {
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("time of day `{text}`")))
-}
-
-pub(crate) fn hhmm(time: Time) -> String {
-    time.strftime("%H:%M").to_string()
-}
-
 impl Store {
-    /// The clinic's hours, holidays and every active staff member's
-    /// availability.
-    pub async fn booking_schedule(&self) -> StoreResult<Schedule> {
-        let hours: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT weekday, opens, closes FROM clinic_opening_hours ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let holidays: Vec<(String,)> = sqlx::query_as("SELECT day FROM clinic_holidays")
-            .fetch_all(&self.pool)
-            .await?;
-        let availability: Vec<(i64, i64, String, String)> = sqlx::query_as(
-            "SELECT a.staff_user_id, a.weekday, a.starts, a.ends FROM staff_availability a \
-             JOIN staff_users s ON s.id = a.staff_user_id WHERE s.active = 1 ORDER BY a.id",
+    /// How many consultations are booked (not cancelled, not yet held)
+    /// starting in `[from, to)`: the schedule page names them when a change
+    /// touches their day, since they stay booked.
+    pub async fn booked_consultations_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<i64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM consultations \
+             WHERE status = 'booked' AND starts_at >= $1 AND starts_at < $2",
         )
-        .fetch_all(&self.pool)
+        .bind(to_millis(from))
+        .bind(to_millis(to))
+        .fetch_one(&self.pool)
         .await?;
-        let mut schedule = Schedule::default();
-        for (weekday, opens, closes) in hours {
-            schedule.opening_hours.push(OpeningHours {
-                weekday: weekday_from(weekday)?,
-                opens: time_from(&opens)?,
-                closes: time_from(&closes)?,
-            });
-        }
-        for (day,) in holidays {
-            let date: Date = day
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("holiday `{day}`")))?;
-            schedule.holidays.push(date);
-        }
-        for (staff_user_id, weekday, starts, ends) in availability {
-            schedule.availability.push(StaffAvailability {
-                staff_user_id,
-                weekday: weekday_from(weekday)?,
-                starts: time_from(&starts)?,
-                ends: time_from(&ends)?,
-            });
-        }
-        Ok(schedule)
+        Ok(count)
     }
 
     /// Slots held by a consultation that is not cancelled, starting in
@@ -187,10 +146,9 @@ impl Store {
     /// Books `booking`'s slot, in one transaction with its thread: from the
     /// public page the person's open thread (found by phone or e-mail) or
     /// else a new inquiry, with status consultation booked and the consent
-    /// given on the form; for staff, the inquiry moves to
-    /// consultation booked. A slot that is already held is refused with
-    /// [`StoreError::Conflict`] on `slot` ([`SLOT_TAKEN`]) and nothing is
-    /// written.
+    /// given on the form; for staff, the inquiry moves to consultation
+    /// booked. A slot that is already held is refused with
+    /// [`StoreError::SlotTaken`] and nothing is written.
     pub async fn book_consultation(
         &self,
         booking: &NewBooking,
@@ -200,150 +158,44 @@ impl Store {
     ) -> StoreResult<i64> {
         // From the public page the person's thread is found or opened, so
         // the transaction is serialised per person like every other contact.
-        let addresses: Vec<&str> = match booker {
-            Booker::Public => booking
-                .phone
-                .as_ref()
-                .map(|p| p.as_e164())
-                .into_iter()
-                .chain(booking.email.as_ref().map(|e| e.as_str()))
-                .collect(),
-            Booker::Staff { .. } => Vec::new(),
+        let addresses = match booker {
+            Booker::Public { .. } => Addresses {
+                phone: booking.phone.as_ref().map(|p| p.as_e164()),
+                email: booking.email.as_ref().map(|e| e.as_str()),
+            },
+            Booker::Staff { .. } => Addresses::default(),
         };
-        let mut tx = self.begin_person(&addresses).await?;
-        let (inquiry_id, booked_by) = match booker {
-            Booker::Public => {
-                let inquiry = NewInquiry {
-                    channel: Channel::Web,
-                    name: booking.name.clone(),
-                    phone: booking.phone.clone(),
-                    email: booking.email.clone(),
-                    preferred_channel: if booking.phone.is_some() {
-                        PreferredChannel::Phone
-                    } else {
-                        PreferredChannel::Email
-                    },
-                    windows: Vec::new(),
-                    time_zone: booking.time_zone.clone(),
-                    pain_area: PainArea::Other,
-                    pain_duration: PainDuration::NotSure,
-                    message: String::new(),
-                    consent_to_contact: true,
-                };
-                let phone = booking.phone.as_ref().map(|p| p.as_e164());
-                let email = booking.email.as_ref().map(|e| e.as_str());
-                let id = match crate::threads::open_thread_of(&mut tx, phone, email).await? {
-                    None => {
-                        crate::inquiries::insert(
-                            &mut tx,
-                            &inquiry,
-                            at,
-                            InquiryStatus::ConsultationBooked,
-                        )
-                        .await?
-                    }
-                    Some(thread) => {
-                        // The person wrote or called before: the booking
-                        // joins that thread and fills in a contact it
-                        // lacked. When the name is the thread's own, the
-                        // open callbacks are done (the call now happens at
-                        // the booked time) and the zone is the booking's;
-                        // otherwise staff see the name given and decide.
-                        let id = thread.id;
-                        crate::threads::fill_contacts(&mut tx, id, phone, email).await?;
-                        sqlx::query("UPDATE inquiries SET status = $1 WHERE id = $2")
-                            .bind(InquiryStatus::ConsultationBooked.as_str())
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        if thread.same_person(&booking.name) {
-                            sqlx::query("UPDATE inquiries SET time_zone = $1 WHERE id = $2")
-                                .bind(&booking.time_zone)
-                                .bind(id)
-                                .execute(&mut *tx)
-                                .await?;
-                            sqlx::query(
-                                "UPDATE callback_tasks SET done_at = $1 \
-                                 WHERE inquiry_id = $2 AND done_at IS NULL",
-                            )
-                            .bind(to_millis(at))
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        let when = jiff::tz::TimeZone::get(&booking.time_zone)
-                            .map(|zone| {
-                                booking
-                                    .slot
-                                    .starts_at
-                                    .to_zoned(zone)
-                                    .strftime("%Y-%m-%d %H:%M %Z")
-                                    .to_string()
-                            })
-                            .unwrap_or_else(|_| booking.slot.starts_at.to_string());
-                        let from = phone.or(email).unwrap_or("web page");
-                        crate::threads::record_web_message(
-                            &mut tx,
-                            id,
-                            from,
-                            &format!(
-                                "Booked the free phone consultation for {when} on the public \
-                                 page, as {}.",
-                                booking.name
-                            ),
-                            at,
-                        )
-                        .await?;
-                        id
-                    }
-                };
-                crate::messages::record_form_consent(&mut tx, id, &inquiry, at).await?;
-                (id, "public".to_owned())
+        // The source is locked like an address, so that its daily count is
+        // read and written by one booking at a time.
+        let source_lock = match booker {
+            Booker::Public { source_address, .. } => Some(format!("source:{source_address}")),
+            Booker::Staff { .. } => None,
+        };
+        let mut locks = addresses.list();
+        locks.extend(source_lock.as_deref());
+        let mut tx = self.begin_person(&locks).await?;
+        let (inquiry_id, booked_by, source) = match booker {
+            Booker::Public {
+                joined_note,
+                source_address,
+                per_source_per_day,
+            } => {
+                check_source(&mut tx, source_address, per_source_per_day, at).await?;
+                let id = public_thread(&mut tx, booking, addresses, joined_note, at).await?;
+                check_no_open_booking(&mut tx, addresses, at).await?;
+                (id, "public", Some(source_address))
             }
             Booker::Staff {
                 inquiry_id,
                 staff_email,
             } => {
-                let moved = sqlx::query(
-                    "UPDATE inquiries SET status = $1 WHERE id = $2 AND status <> 'closed'",
-                )
-                .bind(InquiryStatus::ConsultationBooked.as_str())
-                .bind(inquiry_id)
-                .execute(&mut *tx)
-                .await?;
-                if moved.rows_affected() == 0 {
-                    return Err(StoreError::Conflict {
-                        field: "inquiry",
-                        message: "is closed or does not exist; reopen it before booking".into(),
-                    });
+                if !inquiries::mark_booked(&mut tx, inquiry_id).await? {
+                    return Err(StoreError::InquiryClosed);
                 }
-                (inquiry_id, staff_email.to_owned())
+                (inquiry_id, staff_email, None)
             }
         };
-        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
-            "INSERT INTO consultations (inquiry_id, staff_user_id, starts_at, minutes, status, \
-             time_zone, booked_at, booked_by) VALUES ($1, $2, $3, $4, 'booked', $5, $6, $7) \
-             RETURNING id",
-        )
-        .bind(inquiry_id)
-        .bind(booking.slot.staff_user_id)
-        .bind(to_millis(booking.slot.starts_at))
-        .bind(respite_domain::booking::SLOT_MINUTES)
-        .bind(&booking.time_zone)
-        .bind(to_millis(at))
-        .bind(booked_by)
-        .fetch_one(&mut *tx)
-        .await;
-        let (id,) = match inserted {
-            Ok(row) => row,
-            Err(err) if is_unique_violation(&err) => {
-                return Err(StoreError::Conflict {
-                    field: "slot",
-                    message: SLOT_TAKEN.into(),
-                })
-            }
-            Err(err) => return Err(err.into()),
-        };
+        let id = insert_consultation(&mut tx, booking, inquiry_id, booked_by, source, at).await?;
         // Its texts are enqueued with it: booked means reminded.
         for job in jobs(id) {
             crate::jobs::enqueue(&mut tx, &job, at).await?;
@@ -419,7 +271,7 @@ impl Store {
     }
 
     /// Moves a booked consultation to `slot`. The unique index refuses a
-    /// slot someone holds ([`SLOT_TAKEN`]); false if it is not booked.
+    /// slot someone holds ([`StoreError::SlotTaken`]); false if it is not booked.
     pub async fn reschedule_consultation(
         &self,
         id: i64,
@@ -440,12 +292,7 @@ impl Store {
         match done {
             Ok(done) if done.rows_affected() == 1 => {}
             Ok(_) => return Ok(false),
-            Err(err) if is_unique_violation(&err) => {
-                return Err(StoreError::Conflict {
-                    field: "slot",
-                    message: SLOT_TAKEN.into(),
-                })
-            }
+            Err(err) if is_unique_violation(&err) => return Err(StoreError::SlotTaken),
             Err(err) => return Err(err.into()),
         }
         // Reminders of the old time find it moved and finish unsent.
@@ -519,5 +366,155 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(from_row).collect()
+    }
+}
+
+/// The inquiry a public booking opens when the person has no open thread.
+fn booking_inquiry(booking: &NewBooking) -> NewInquiry {
+    NewInquiry {
+        channel: Channel::Web,
+        name: booking.name.clone(),
+        phone: booking.phone.clone(),
+        email: booking.email.clone(),
+        preferred_channel: if booking.phone.is_some() {
+            PreferredChannel::Phone
+        } else {
+            PreferredChannel::Email
+        },
+        windows: Vec::new(),
+        time_zone: booking.time_zone.clone(),
+        pain_area: PainArea::Other,
+        pain_duration: PainDuration::NotSure,
+        message: String::new(),
+        consent_to_contact: true,
+    }
+}
+
+/// The thread of a public booking: the person's open thread, moved to
+/// consultation booked (a new address kept unverified), or a new one opened
+/// with that status and the consent the form gave.
+async fn public_thread(
+    conn: &mut sqlx::AnyConnection,
+    booking: &NewBooking,
+    addresses: Addresses<'_>,
+    joined_note: &str,
+    at: Timestamp,
+) -> StoreResult<i64> {
+    let inquiry = booking_inquiry(booking);
+    let thread = join_or_open(
+        conn,
+        addresses,
+        addresses,
+        "booking",
+        &inquiry,
+        InquiryStatus::ConsultationBooked,
+        at,
+    )
+    .await?;
+    if !thread.opened {
+        // The person wrote or called before: the booking joins that thread.
+        // When the name is the thread's own, the open callbacks are done
+        // (the call now happens at the booked time) and the zone is the
+        // booking's; otherwise staff see the name given and decide.
+        inquiries::mark_booked(conn, thread.id).await?;
+        if thread.same_person(&booking.name) {
+            inquiries::set_time_zone(conn, thread.id, &booking.time_zone).await?;
+            inquiries::finish_callbacks(conn, thread.id, at).await?;
+        }
+        let from = addresses.phone.or(addresses.email).unwrap_or("web page");
+        record_web_message(conn, thread.id, from, joined_note, at).await?;
+    } else {
+        // Only a booking that opens the thread gives consent: one that joins
+        // a thread changes no consent (see `respite_domain::consent`).
+        crate::consents::record_form_consent(conn, thread.id, &inquiry, at).await?;
+    }
+    Ok(thread.id)
+}
+
+/// One source may make `limit` public bookings in 24 hours: one client
+/// cannot hoard the clinic's slots.
+async fn check_source(
+    conn: &mut sqlx::AnyConnection,
+    source_address: &str,
+    limit: i64,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let since = at - jiff::SignedDuration::from_hours(24);
+    let (made,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM consultations WHERE source_address = $1 AND booked_at > $2",
+    )
+    .bind(source_address)
+    .bind(to_millis(since))
+    .fetch_one(&mut *conn)
+    .await?;
+    if made >= limit {
+        return Err(StoreError::TooManyBookingsFromSource { limit });
+    }
+    Ok(())
+}
+
+/// One open consultation (booked, not yet begun) per phone number and per
+/// e-mail address: the person changes or cancels it with its link. Checked
+/// after the thread is joined (its row locked), against the addresses of
+/// every open thread.
+async fn check_no_open_booking(
+    conn: &mut sqlx::AnyConnection,
+    addresses: Addresses<'_>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let open: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT c.starts_at, i.phone_e164 FROM consultations c \
+         JOIN inquiries i ON i.id = c.inquiry_id \
+         WHERE c.status = 'booked' AND c.starts_at > $1 \
+         AND (i.phone_e164 = $2 OR lower(i.email) = lower($3)) \
+         ORDER BY c.starts_at LIMIT 1",
+    )
+    .bind(to_millis(at))
+    .bind(addresses.phone)
+    .bind(addresses.email)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((starts_at, phone)) = open else {
+        return Ok(());
+    };
+    let kind = if phone.is_some() && phone.as_deref() == addresses.phone {
+        AddressKind::Phone
+    } else {
+        AddressKind::Email
+    };
+    Err(StoreError::AlreadyBooked {
+        kind,
+        starts_at: from_millis(starts_at)?,
+    })
+}
+
+/// Inserts the consultation; the unique index refuses a slot someone holds.
+async fn insert_consultation(
+    conn: &mut sqlx::AnyConnection,
+    booking: &NewBooking,
+    inquiry_id: i64,
+    booked_by: &str,
+    source_address: Option<&str>,
+    at: Timestamp,
+) -> StoreResult<i64> {
+    let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        "INSERT INTO consultations (inquiry_id, staff_user_id, starts_at, minutes, status, \
+         time_zone, booked_at, booked_by, source_address) \
+         VALUES ($1, $2, $3, $4, 'booked', $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(inquiry_id)
+    .bind(booking.slot.staff_user_id)
+    .bind(to_millis(booking.slot.starts_at))
+    .bind(respite_domain::booking::SLOT_MINUTES)
+    .bind(&booking.time_zone)
+    .bind(to_millis(at))
+    .bind(booked_by)
+    .bind(source_address)
+    .fetch_one(&mut *conn)
+    .await;
+    match inserted {
+        Ok((id,)) => Ok(id),
+        Err(err) if is_unique_violation(&err) => Err(StoreError::SlotTaken),
+        Err(err) => Err(err.into()),
     }
 }

@@ -1,4 +1,5 @@
-//! The callback queue and contact attempts (issue 5 item 2). The order of
+//! The callback queue and contact attempts (SPEC §1 step 2: staff call back
+//! inside the person's best-time windows). The order of
 //! the queue (next opening of the person's window) is computed by the web
 //! layer with `respite_domain::callbacks`: it depends on `now`, the person's
 //! time zone and the rules for daylight-saving days, none of which is SQL.
@@ -6,8 +7,9 @@
 use jiff::Timestamp;
 use respite_domain::callbacks::AttemptOutcome;
 
-use crate::inquiries::{ClosedReason, InquiryStatus};
-use crate::{from_millis, to_millis, Store, StoreError, StoreResult};
+use respite_domain::thread::{CallbackReason, ClosedReason, InquiryStatus};
+
+use crate::{from_millis, inquiries, to_millis, Store, StoreError, StoreResult};
 
 /// An open callback task with what the queue needs of its inquiry.
 #[derive(Clone, Debug)]
@@ -15,13 +17,13 @@ pub struct OpenCallback {
     pub task_id: i64,
     pub inquiry_id: i64,
     pub created_at: Timestamp,
-    pub reason: String,
+    pub reason: CallbackReason,
     pub phone_e164: Option<String>,
     pub recording_url: Option<String>,
     pub name: String,
     pub contact_windows: String,
     pub time_zone: String,
-    pub inquiry_status: String,
+    pub inquiry_status: InquiryStatus,
     pub attempts: i64,
     pub last_attempt_at: Option<Timestamp>,
 }
@@ -76,30 +78,64 @@ pub struct AttemptRecorded {
     pub task_done: bool,
 }
 
-type OpenRow = (
-    i64,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-);
+#[derive(sqlx::FromRow)]
+struct OpenRow {
+    task_id: i64,
+    inquiry_id: i64,
+    created_at: i64,
+    reason: String,
+    phone_e164: Option<String>,
+    recording_url: Option<String>,
+    name: String,
+    contact_windows: String,
+    time_zone: String,
+    inquiry_status: String,
+    attempts: i64,
+    last_attempt_at: Option<i64>,
+}
+
+impl OpenRow {
+    fn parse(self) -> StoreResult<OpenCallback> {
+        Ok(OpenCallback {
+            task_id: self.task_id,
+            inquiry_id: self.inquiry_id,
+            created_at: from_millis(self.created_at)?,
+            reason: CallbackReason::parse(&self.reason)
+                .ok_or_else(|| StoreError::Corrupt(format!("callback reason `{}`", self.reason)))?,
+            phone_e164: self.phone_e164,
+            recording_url: self.recording_url,
+            name: self.name,
+            contact_windows: self.contact_windows,
+            time_zone: self.time_zone,
+            inquiry_status: inquiries::parse_status(&self.inquiry_status)?,
+            attempts: self.attempts,
+            last_attempt_at: self.last_attempt_at.map(from_millis).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    id: i64,
+    callback_task_id: Option<i64>,
+    staff_email: String,
+    at: i64,
+    outcome: String,
+    note: String,
+}
 
 impl Store {
     /// Callback tasks not yet done whose inquiry is not closed, oldest
     /// first (the web layer orders them by window).
     pub async fn open_callbacks(&self, limit: i64) -> StoreResult<Vec<OpenCallback>> {
         let rows: Vec<OpenRow> = sqlx::query_as(
-            "SELECT t.id, t.inquiry_id, t.created_at, t.reason, t.phone_e164, t.recording_url, \
-                    i.name, i.contact_windows, i.time_zone, i.status, \
-                    (SELECT COUNT(*) FROM contact_attempts a WHERE a.callback_task_id = t.id), \
+            "SELECT t.id AS task_id, t.inquiry_id, t.created_at, t.reason, t.phone_e164, \
+                    t.recording_url, i.name, i.contact_windows, i.time_zone, \
+                    i.status AS inquiry_status, \
+                    (SELECT COUNT(*) FROM contact_attempts a WHERE a.callback_task_id = t.id) \
+                        AS attempts, \
                     (SELECT MAX(a.at) FROM contact_attempts a WHERE a.callback_task_id = t.id) \
+                        AS last_attempt_at \
              FROM callback_tasks t JOIN inquiries i ON i.id = t.inquiry_id \
              WHERE t.done_at IS NULL AND i.status <> 'closed' \
              ORDER BY t.created_at, t.id LIMIT $1",
@@ -107,39 +143,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(
-                |(
-                    task_id,
-                    inquiry_id,
-                    created,
-                    reason,
-                    phone_e164,
-                    recording_url,
-                    name,
-                    contact_windows,
-                    time_zone,
-                    inquiry_status,
-                    attempts,
-                    last,
-                )| {
-                    Ok(OpenCallback {
-                        task_id,
-                        inquiry_id,
-                        created_at: from_millis(created)?,
-                        reason,
-                        phone_e164,
-                        recording_url,
-                        name,
-                        contact_windows,
-                        time_zone,
-                        inquiry_status,
-                        attempts,
-                        last_attempt_at: last.map(from_millis).transpose()?,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(OpenRow::parse).collect()
     }
 
     /// Records an attempt on a callback task and, in the same transaction,
@@ -180,17 +184,12 @@ impl Store {
             tx.rollback().await?;
             return match exists {
                 None => Ok(None),
-                Some(_) => Err(StoreError::Conflict {
-                    field: "callback",
-                    message: "is already done; nothing was recorded".into(),
-                }),
+                Some(_) => Err(StoreError::CallbackDone),
             };
         };
-        let (status,): (String,) = sqlx::query_as("SELECT status FROM inquiries WHERE id = $1")
-            .bind(inquiry_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let open_thread = status == "new" || status == "contacted";
+        let open_thread = inquiries::status_of(&mut tx, inquiry_id)
+            .await?
+            .awaits_contact();
 
         // (new status and close reason, this task done, every open task done)
         let (new_status, task_done, all_tasks_done) = match attempt.outcome {
@@ -222,22 +221,13 @@ impl Store {
             }
         };
         let closed_reason = new_status.and_then(|(_, reason)| reason);
-        if let Some((status, reason)) = new_status {
-            sqlx::query("UPDATE inquiries SET status = $1, closed_reason = $2 WHERE id = $3")
-                .bind(status.as_str())
-                .bind(reason.map(ClosedReason::as_str))
-                .bind(inquiry_id)
-                .execute(&mut *tx)
-                .await?;
+        match new_status {
+            Some((_, Some(reason))) => inquiries::close(&mut tx, inquiry_id, reason).await?,
+            Some((_, None)) => inquiries::mark_contacted(&mut tx, inquiry_id).await?,
+            None => {}
         }
         if all_tasks_done {
-            sqlx::query(
-                "UPDATE callback_tasks SET done_at = $1 WHERE inquiry_id = $2 AND done_at IS NULL",
-            )
-            .bind(to_millis(attempt.at))
-            .bind(inquiry_id)
-            .execute(&mut *tx)
-            .await?;
+            inquiries::finish_callbacks(&mut tx, inquiry_id, attempt.at).await?;
         } else if task_done {
             sqlx::query("UPDATE callback_tasks SET done_at = $1 WHERE id = $2")
                 .bind(to_millis(attempt.at))
@@ -245,16 +235,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let (final_status,): (String,) =
-            sqlx::query_as("SELECT status FROM inquiries WHERE id = $1")
-                .bind(inquiry_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let status = inquiries::status_of(&mut tx, inquiry_id).await?;
         tx.commit().await?;
         Ok(Some(AttemptRecorded {
             attempt_id,
             inquiry_id,
-            status: InquiryStatus::parse(&final_status)?,
+            status,
             closed_reason,
             task_done,
         }))
@@ -265,8 +251,8 @@ impl Store {
         &self,
         inquiry_id: i64,
     ) -> StoreResult<Vec<ContactAttemptRecord>> {
-        let rows: Vec<(i64, Option<i64>, String, i64, String, String)> = sqlx::query_as(
-            "SELECT a.id, a.callback_task_id, u.email, a.at, a.outcome, a.note \
+        let rows: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT a.id, a.callback_task_id, u.email AS staff_email, a.at, a.outcome, a.note \
              FROM contact_attempts a JOIN staff_users u ON u.id = a.staff_user_id \
              WHERE a.inquiry_id = $1 ORDER BY a.at, a.id",
         )
@@ -274,14 +260,14 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, callback_task_id, staff_email, at, outcome, note)| {
+            .map(|row| {
                 Ok(ContactAttemptRecord {
-                    id,
-                    callback_task_id,
-                    staff_email,
-                    at: from_millis(at)?,
-                    outcome,
-                    note,
+                    id: row.id,
+                    callback_task_id: row.callback_task_id,
+                    staff_email: row.staff_email,
+                    at: from_millis(row.at)?,
+                    outcome: row.outcome,
+                    note: row.note,
                 })
             })
             .collect()

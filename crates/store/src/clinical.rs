@@ -29,6 +29,37 @@ pub struct ObservationRecord {
     pub unit: String,
 }
 
+#[derive(sqlx::FromRow)]
+struct ObservationRow {
+    id: i64,
+    observed_at: i64,
+    code_system: String,
+    code: String,
+    display: String,
+    value: f64,
+    unit: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct InfusionSessionRow {
+    id: i64,
+    started_at: i64,
+    protocol: String,
+    total_mg: f64,
+    minutes: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ConditionRow {
+    id: i64,
+    icd10cm_code: String,
+    display: String,
+    onset_date: String,
+    onset_estimated: i64,
+    diagnosed_by: String,
+    diagnosed_on: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct InfusionSessionRecord {
     pub id: i64,
@@ -40,8 +71,7 @@ pub struct InfusionSessionRecord {
 
 impl Store {
     pub async fn conditions(&self, patient_id: i64) -> StoreResult<Vec<ConditionRecord>> {
-        type Row = (i64, String, String, String, i64, String, String);
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<ConditionRow> = sqlx::query_as(
             "SELECT id, icd10cm_code, display, onset_date, onset_estimated, diagnosed_by, \
              diagnosed_on \
              FROM conditions WHERE patient_id = $1 ORDER BY onset_date, id",
@@ -51,19 +81,15 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(id, icd10cm_code, display, onset_date, estimated, diagnosed_by, diagnosed_on)| {
-                    ConditionRecord {
-                        id,
-                        icd10cm_code,
-                        display,
-                        onset_date,
-                        onset_estimated: estimated != 0,
-                        diagnosed_by,
-                        diagnosed_on,
-                    }
-                },
-            )
+            .map(|row| ConditionRecord {
+                id: row.id,
+                icd10cm_code: row.icd10cm_code,
+                display: row.display,
+                onset_date: row.onset_date,
+                onset_estimated: row.onset_estimated != 0,
+                diagnosed_by: row.diagnosed_by,
+                diagnosed_on: row.diagnosed_on,
+            })
             .collect())
     }
 
@@ -73,7 +99,7 @@ impl Store {
         patient_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<ObservationRecord>> {
-        let rows: Vec<(i64, i64, String, String, String, f64, String)> = sqlx::query_as(
+        let rows: Vec<ObservationRow> = sqlx::query_as(
             "SELECT id, observed_at, code_system, code, display, value, unit FROM observations \
              WHERE patient_id = $1 ORDER BY observed_at DESC, id DESC LIMIT $2",
         )
@@ -82,15 +108,15 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, at, code_system, code, display, value, unit)| {
+            .map(|row| {
                 Ok(ObservationRecord {
-                    id,
-                    observed_at: from_millis(at)?,
-                    code_system,
-                    code,
-                    display,
-                    value,
-                    unit,
+                    id: row.id,
+                    observed_at: from_millis(row.observed_at)?,
+                    code_system: row.code_system,
+                    code: row.code,
+                    display: row.display,
+                    value: row.value,
+                    unit: row.unit,
                 })
             })
             .collect()
@@ -100,7 +126,7 @@ impl Store {
         &self,
         patient_id: i64,
     ) -> StoreResult<Vec<InfusionSessionRecord>> {
-        let rows: Vec<(i64, i64, String, f64, i64)> = sqlx::query_as(
+        let rows: Vec<InfusionSessionRow> = sqlx::query_as(
             "SELECT id, started_at, protocol, total_mg, minutes FROM infusion_sessions \
              WHERE patient_id = $1 ORDER BY started_at DESC",
         )
@@ -108,13 +134,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, at, protocol, total_mg, minutes)| {
+            .map(|row| {
                 Ok(InfusionSessionRecord {
-                    id,
-                    started_at: from_millis(at)?,
-                    protocol,
-                    total_mg,
-                    minutes,
+                    id: row.id,
+                    started_at: from_millis(row.started_at)?,
+                    protocol: row.protocol,
+                    total_mg: row.total_mg,
+                    minutes: row.minutes,
                 })
             })
             .collect()

@@ -1,11 +1,14 @@
 //! The consultation record and converting an inquiry to a patient chart
-//! (issue 5 item 4).
+//! (SPEC §1 step 2, "hold the consultation and record it", and the chart
+//! that screening, step 3, starts from).
 
 use jiff::civil::Date;
 use jiff::Timestamp;
 use respite_domain::consultation::{ConsultationNote, NextStep};
 
-use crate::{from_millis, to_millis, Store, StoreError, StoreResult};
+use respite_domain::thread::ClosedReason;
+
+use crate::{from_millis, inquiries, to_millis, Store, StoreError, StoreResult};
 
 /// A stored consultation note, as pages show it.
 #[derive(Clone, Debug)]
@@ -45,23 +48,51 @@ pub struct ConvertedChart {
     pub mrn: String,
 }
 
-type NoteRow = (
-    i64,
-    String,
-    i64,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct NoteRow {
+    id: i64,
+    author_email: String,
+    at: i64,
+    pain_location: String,
+    pain_duration_amount: i64,
+    pain_duration_unit: String,
+    diagnosis: Option<String>,
+    diagnosed_by: Option<String>,
+    diagnosed_on: Option<String>,
+    icd10cm_code: Option<String>,
+    treatments_tried: String,
+    hopes: String,
+    red_flags: String,
+    next_step: String,
+    not_candidate_reason: Option<String>,
+}
+
+impl NoteRow {
+    fn parse(self) -> StoreResult<ConsultationNoteRecord> {
+        Ok(ConsultationNoteRecord {
+            id: self.id,
+            author_email: self.author_email,
+            at: from_millis(self.at)?,
+            pain_location: self.pain_location,
+            pain_duration_amount: self.pain_duration_amount,
+            pain_duration_unit: self.pain_duration_unit,
+            diagnosis: self.diagnosis,
+            diagnosed_by: self.diagnosed_by,
+            diagnosed_on: self.diagnosed_on,
+            icd10cm_code: self.icd10cm_code,
+            treatments_tried: self
+                .treatments_tried
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect(),
+            hopes: self.hopes,
+            red_flags: self.red_flags,
+            next_step: self.next_step,
+            not_candidate_reason: self.not_candidate_reason,
+        })
+    }
+}
 
 impl Store {
     /// Stores a consultation note. A "not a candidate" note closes the
@@ -119,20 +150,8 @@ impl Store {
             return Ok(None);
         };
         if reason.is_some() {
-            sqlx::query(
-                "UPDATE inquiries SET status = 'closed', closed_reason = 'not-a-candidate' \
-                 WHERE id = $1 AND status <> 'closed'",
-            )
-            .bind(inquiry_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE callback_tasks SET done_at = $1 WHERE inquiry_id = $2 AND done_at IS NULL",
-            )
-            .bind(to_millis(at))
-            .bind(inquiry_id)
-            .execute(&mut *tx)
-            .await?;
+            inquiries::close(&mut tx, inquiry_id, ClosedReason::NotACandidate).await?;
+            inquiries::finish_callbacks(&mut tx, inquiry_id, at).await?;
         }
         tx.commit().await?;
         Ok(Some(id))
@@ -144,7 +163,7 @@ impl Store {
         inquiry_id: i64,
     ) -> StoreResult<Vec<ConsultationNoteRecord>> {
         let rows: Vec<NoteRow> = sqlx::query_as(
-            "SELECT n.id, u.email, n.at, n.pain_location, n.pain_duration_amount, \
+            "SELECT n.id, u.email AS author_email, n.at, n.pain_location, n.pain_duration_amount, \
              n.pain_duration_unit, n.diagnosis, n.diagnosed_by, n.diagnosed_on, n.icd10cm_code, \
              n.treatments_tried, n.hopes, n.red_flags, n.next_step, n.not_candidate_reason \
              FROM consultation_notes n JOIN staff_users u ON u.id = n.author_user_id \
@@ -153,49 +172,7 @@ impl Store {
         .bind(inquiry_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(
-                |(
-                    id,
-                    author_email,
-                    at,
-                    pain_location,
-                    pain_duration_amount,
-                    pain_duration_unit,
-                    diagnosis,
-                    diagnosed_by,
-                    diagnosed_on,
-                    icd10cm_code,
-                    treatments,
-                    hopes,
-                    red_flags,
-                    next_step,
-                    not_candidate_reason,
-                )| {
-                    Ok(ConsultationNoteRecord {
-                        id,
-                        author_email,
-                        at: from_millis(at)?,
-                        pain_location,
-                        pain_duration_amount,
-                        pain_duration_unit,
-                        diagnosis,
-                        diagnosed_by,
-                        diagnosed_on,
-                        icd10cm_code,
-                        treatments_tried: treatments
-                            .lines()
-                            .filter(|l| !l.trim().is_empty())
-                            .map(str::to_owned)
-                            .collect(),
-                        hopes,
-                        red_flags,
-                        next_step,
-                        not_candidate_reason,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(NoteRow::parse).collect()
     }
 
     /// The consultation notes of the inquiries converted to this patient's
@@ -253,23 +230,12 @@ impl Store {
             .into_iter()
             .next();
         let Some(note) = note else {
-            return Err(StoreError::Conflict {
-                field: "consultation_note",
-                message: "record the consultation before converting the inquiry to a chart".into(),
-            });
+            return Err(StoreError::NoConsultationNote);
         };
         if note.next_step == "not-a-candidate" {
-            return Err(StoreError::Conflict {
-                field: "consultation_note",
-                message: "the latest consultation found the person not a candidate; \
-                          record a new consultation note to convert"
-                    .into(),
-            });
+            return Err(StoreError::NotACandidate);
         }
-        let already = || StoreError::Conflict {
-            field: "inquiry",
-            message: "has already been converted to a patient chart".into(),
-        };
+        let already = || StoreError::AlreadyConverted;
         if self.inquiry_chart(inquiry_id).await?.is_some() {
             return Err(already());
         }
@@ -301,14 +267,7 @@ impl Store {
             }
         })?;
         // Claims the inquiry; a concurrent conversion finds it taken.
-        let claimed = sqlx::query(
-            "UPDATE inquiries SET patient_id = $1 WHERE id = $2 AND patient_id IS NULL",
-        )
-        .bind(patient_id)
-        .bind(inquiry_id)
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() != 1 {
+        if !inquiries::link_patient(&mut tx, inquiry_id, patient_id).await? {
             tx.rollback().await?;
             return Err(already());
         }

@@ -9,9 +9,9 @@ use respite_domain::inquiry::{
 };
 use respite_domain::{Email, PhoneNumber};
 
-use crate::inquiries::InquiryStatus;
 use crate::patients::{insert_patient, NewPatient};
 use crate::{to_millis, Store, StoreError, StoreResult};
+use respite_domain::thread::{ClosedReason, InquiryStatus};
 
 /// How big the demo clinic is.
 #[derive(Clone, Copy, Debug)]
@@ -659,7 +659,8 @@ async fn insert_inquiry_in(
     received: Timestamp,
     status: InquiryStatus,
 ) -> StoreResult<i64> {
-    use crate::inquiries::{create_callback_task, CallbackReason};
+    use crate::inquiries::create_callback_task;
+    use respite_domain::thread::CallbackReason;
     let id = crate::inquiries::insert(conn, inquiry, received, status).await?;
     let phone = inquiry.phone.as_ref().map(|p| p.as_e164());
     match status {
@@ -677,12 +678,13 @@ async fn insert_inquiry_in(
             create_callback_task(conn, id, reason, phone, recording.as_deref(), received).await?;
         }
         InquiryStatus::Closed => {
-            let reason = ["booked", "not-a-candidate", "no-answer", "booked"][(id % 4) as usize];
-            sqlx::query("UPDATE inquiries SET closed_reason = $1 WHERE id = $2")
-                .bind(reason)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            let reason = [
+                ClosedReason::Booked,
+                ClosedReason::NotACandidate,
+                ClosedReason::NoAnswer,
+                ClosedReason::Booked,
+            ][(id % 4) as usize];
+            crate::inquiries::set_closed_reason(conn, id, reason).await?;
         }
         InquiryStatus::ConsultationBooked => {}
     }

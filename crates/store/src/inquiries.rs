@@ -1,79 +1,13 @@
-//! Inquiries: the one queue every channel feeds (SPEC §1 step 1).
+//! Inquiries: the one queue every channel feeds (SPEC §1 step 1). This
+//! module owns the `inquiries` row: it is the only one that writes it. Other
+//! modules change a thread through the named steps below (`mark_contacted`,
+//! `mark_booked`, `close`, …), inside their own transactions.
 
 use jiff::Timestamp;
 use respite_domain::inquiry::NewInquiry;
+use respite_domain::thread::{windows_text, CallbackReason, ClosedReason, InquiryStatus};
 
 use crate::{from_millis, to_millis, Store, StoreError, StoreResult};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InquiryStatus {
-    New,
-    Contacted,
-    ConsultationBooked,
-    Closed,
-}
-
-/// Why a thread was closed (SPEC §1 step 1; issue 5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClosedReason {
-    Booked,
-    NotACandidate,
-    NoAnswer,
-    AskedToStop,
-}
-
-impl ClosedReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClosedReason::Booked => "booked",
-            ClosedReason::NotACandidate => "not-a-candidate",
-            ClosedReason::NoAnswer => "no-answer",
-            ClosedReason::AskedToStop => "asked-to-stop",
-        }
-    }
-}
-
-/// Why someone is to be called back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallbackReason {
-    Inquiry,
-    MissedCall,
-    Voicemail,
-}
-
-impl CallbackReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallbackReason::Inquiry => "inquiry",
-            CallbackReason::MissedCall => "missed-call",
-            CallbackReason::Voicemail => "voicemail",
-        }
-    }
-}
-
-impl InquiryStatus {
-    /// Reads a stored status.
-    pub fn parse(stored: &str) -> StoreResult<InquiryStatus> {
-        [
-            InquiryStatus::New,
-            InquiryStatus::Contacted,
-            InquiryStatus::ConsultationBooked,
-            InquiryStatus::Closed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == stored)
-        .ok_or_else(|| StoreError::Corrupt(format!("inquiry status `{stored}`")))
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InquiryStatus::New => "new",
-            InquiryStatus::Contacted => "contacted",
-            InquiryStatus::ConsultationBooked => "consultation-booked",
-            InquiryStatus::Closed => "closed",
-        }
-    }
-}
 
 /// A stored inquiry, as the staff pages show it.
 #[derive(Clone, Debug)]
@@ -90,59 +24,53 @@ pub struct InquiryRecord {
     pub pain_area: String,
     pub pain_duration: String,
     pub message: String,
-    pub status: String,
+    pub status: InquiryStatus,
 }
 
-type InquiryRow = (
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
+#[derive(sqlx::FromRow)]
+struct InquiryRow {
+    id: i64,
+    received_at: i64,
+    channel: String,
+    name: String,
+    phone_e164: Option<String>,
+    email: Option<String>,
+    preferred_channel: String,
+    contact_windows: String,
+    time_zone: String,
+    pain_area: String,
+    pain_duration: String,
+    message: String,
+    status: String,
+}
 
 const COLUMNS: &str = "id, received_at, channel, name, phone_e164, email, preferred_channel, \
      contact_windows, time_zone, pain_area, pain_duration, message, status";
 
-fn from_row(row: InquiryRow) -> StoreResult<InquiryRecord> {
-    let (
-        id,
-        at,
-        channel,
-        name,
-        phone,
-        email,
-        preferred,
-        windows,
-        tz,
-        area,
-        duration,
-        message,
-        status,
-    ) = row;
-    Ok(InquiryRecord {
-        id,
-        received_at: from_millis(at)?,
-        channel,
-        name,
-        phone_e164: phone,
-        email,
-        preferred_channel: preferred,
-        contact_windows: windows,
-        time_zone: tz,
-        pain_area: area,
-        pain_duration: duration,
-        message,
-        status,
-    })
+impl InquiryRow {
+    fn parse(self) -> StoreResult<InquiryRecord> {
+        Ok(InquiryRecord {
+            id: self.id,
+            received_at: from_millis(self.received_at)?,
+            channel: self.channel,
+            name: self.name,
+            phone_e164: self.phone_e164,
+            email: self.email,
+            preferred_channel: self.preferred_channel,
+            contact_windows: self.contact_windows,
+            time_zone: self.time_zone,
+            pain_area: self.pain_area,
+            pain_duration: self.pain_duration,
+            message: self.message,
+            status: parse_status(&self.status)?,
+        })
+    }
+}
+
+/// Reads a stored status.
+pub(crate) fn parse_status(stored: &str) -> StoreResult<InquiryStatus> {
+    InquiryStatus::parse(stored)
+        .ok_or_else(|| StoreError::Corrupt(format!("inquiry status `{stored}`")))
 }
 
 impl Store {
@@ -166,7 +94,7 @@ impl Store {
         // The inquiry and its first callback task commit together.
         let mut tx = self.pool.begin().await?;
         let id = insert(&mut tx, inquiry, received_at, status).await?;
-        crate::messages::record_form_consent(&mut tx, id, inquiry, received_at).await?;
+        crate::consents::record_form_consent(&mut tx, id, inquiry, received_at).await?;
         if status == InquiryStatus::New {
             let phone = inquiry.phone.as_ref().map(|p| p.as_e164());
             create_callback_task(
@@ -197,7 +125,7 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter().map(from_row).collect()
+        rows.into_iter().map(InquiryRow::parse).collect()
     }
 
     pub async fn inquiry(&self, id: i64) -> StoreResult<Option<InquiryRecord>> {
@@ -206,7 +134,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(from_row).transpose()
+        row.map(InquiryRow::parse).transpose()
     }
 
     /// Moves a thread to `status`; `closed` needs a reason and nothing else
@@ -218,19 +146,10 @@ impl Store {
         reason: Option<ClosedReason>,
     ) -> StoreResult<bool> {
         if (status == InquiryStatus::Closed) != reason.is_some() {
-            return Err(StoreError::Conflict {
-                field: "closed_reason",
-                message: "is required to close a thread, and only then".into(),
-            });
+            return Err(StoreError::ClosedReasonMismatch);
         }
-        let done =
-            sqlx::query("UPDATE inquiries SET status = $1, closed_reason = $2 WHERE id = $3")
-                .bind(status.as_str())
-                .bind(reason.map(ClosedReason::as_str))
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.pool.acquire().await?;
+        set_status(&mut conn, id, status, reason).await
     }
 
     /// Adds someone to call back for inquiry `inquiry_id`.
@@ -254,16 +173,6 @@ impl Store {
     }
 }
 
-/// The best times as stored, e.g. `weekdays 17:00-19:00; weekends 10:00-12:00`.
-pub(crate) fn windows_text(inquiry: &NewInquiry) -> String {
-    inquiry
-        .windows
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 pub(crate) async fn insert(
     conn: &mut sqlx::AnyConnection,
     inquiry: &NewInquiry,
@@ -282,7 +191,7 @@ pub(crate) async fn insert(
     .bind(inquiry.phone.as_ref().map(|p| p.as_e164().to_owned()))
     .bind(inquiry.email.as_ref().map(|e| e.as_str().to_owned()))
     .bind(inquiry.preferred_channel.as_str())
-    .bind(windows_text(inquiry))
+    .bind(windows_text(&inquiry.windows))
     .bind(&inquiry.time_zone)
     .bind(inquiry.pain_area.as_str())
     .bind(inquiry.pain_duration.as_str())
@@ -292,6 +201,193 @@ pub(crate) async fn insert(
     .fetch_one(&mut *conn)
     .await?;
     Ok(id)
+}
+
+/// The thread's status now.
+pub(crate) async fn status_of(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+) -> StoreResult<InquiryStatus> {
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM inquiries WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    parse_status(&status)
+}
+
+/// Sets any status (with its close reason, or none); false when there is
+/// no such inquiry.
+async fn set_status(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    status: InquiryStatus,
+    reason: Option<ClosedReason>,
+) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE inquiries SET status = $1, closed_reason = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(reason.map(ClosedReason::as_str))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The person was reached.
+pub(crate) async fn mark_contacted(conn: &mut sqlx::AnyConnection, id: i64) -> StoreResult<()> {
+    set_status(conn, id, InquiryStatus::Contacted, None).await?;
+    Ok(())
+}
+
+/// A consultation was booked for the thread; false when the thread is
+/// closed or does not exist (a closed thread is never reopened here).
+pub(crate) async fn mark_booked(conn: &mut sqlx::AnyConnection, id: i64) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE inquiries SET status = $1 WHERE id = $2 AND status <> $3")
+        .bind(InquiryStatus::ConsultationBooked.as_str())
+        .bind(id)
+        .bind(InquiryStatus::Closed.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Closes the thread for `reason`; a thread closed already keeps its
+/// first reason.
+pub(crate) async fn close(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    reason: ClosedReason,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE inquiries SET status = $1, closed_reason = $2 WHERE id = $3 AND status <> $1",
+    )
+    .bind(InquiryStatus::Closed.as_str())
+    .bind(reason.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives a closed thread (the demo's history) its reason.
+pub(crate) async fn set_closed_reason(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    reason: ClosedReason,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE inquiries SET closed_reason = $1 WHERE id = $2 AND status = $3")
+        .bind(reason.as_str())
+        .bind(id)
+        .bind(InquiryStatus::Closed.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The thread's own person wrote again: their latest details (best times,
+/// time zone, pain, preferred channel) replace the thread's. Its consent
+/// and addresses are not touched: a form is not authenticated.
+pub(crate) async fn update_details(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    inquiry: &NewInquiry,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE inquiries SET preferred_channel = $1, contact_windows = $2, \
+         time_zone = $3, pain_area = $4, pain_duration = $5 WHERE id = $6",
+    )
+    .bind(inquiry.preferred_channel.as_str())
+    .bind(windows_text(&inquiry.windows))
+    .bind(&inquiry.time_zone)
+    .bind(inquiry.pain_area.as_str())
+    .bind(inquiry.pain_duration.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The person's time zone, as their booking gave it.
+pub(crate) async fn set_time_zone(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    time_zone: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE inquiries SET time_zone = $1 WHERE id = $2")
+        .bind(time_zone)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes the thread's row lock for the rest of the transaction (a
+/// PostgreSQL row lock; SQLite's write lock is held already), so that two
+/// contacts joining the thread by different addresses write its messages
+/// one after the other.
+pub(crate) async fn lock(conn: &mut sqlx::AnyConnection, id: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE inquiries SET id = id WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes `address` the thread's phone number or e-mail address (`kind`):
+/// only for an address staff confirmed with the person.
+pub(crate) async fn set_address(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    kind: AddressKind,
+    address: &str,
+) -> StoreResult<()> {
+    let sql = match kind {
+        AddressKind::Phone => "UPDATE inquiries SET phone_e164 = $1 WHERE id = $2",
+        AddressKind::Email => "UPDATE inquiries SET email = $1 WHERE id = $2",
+    };
+    sqlx::query(sql)
+        .bind(address)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Which of a thread's two addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressKind {
+    Phone,
+    Email,
+}
+
+impl AddressKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressKind::Phone => "phone",
+            AddressKind::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AddressKind> {
+        [AddressKind::Phone, AddressKind::Email]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// Links the inquiry to the patient chart made from it; false when it has
+/// one already (a concurrent conversion won).
+pub(crate) async fn link_patient(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    patient_id: i64,
+) -> StoreResult<bool> {
+    let claimed =
+        sqlx::query("UPDATE inquiries SET patient_id = $1 WHERE id = $2 AND patient_id IS NULL")
+            .bind(patient_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    Ok(claimed.rows_affected() == 1)
 }
 
 pub(crate) async fn create_callback_task(
@@ -314,4 +410,33 @@ pub(crate) async fn create_callback_task(
     .fetch_one(&mut *conn)
     .await?;
     Ok(id)
+}
+
+/// Marks every open callback task of the thread done (the person was
+/// booked, or the thread closed).
+pub(crate) async fn finish_callbacks(
+    conn: &mut sqlx::AnyConnection,
+    inquiry_id: i64,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE callback_tasks SET done_at = $1 WHERE inquiry_id = $2 AND done_at IS NULL")
+        .bind(to_millis(at))
+        .bind(inquiry_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the thread has a callback task not yet done.
+pub(crate) async fn has_open_callback(
+    conn: &mut sqlx::AnyConnection,
+    inquiry_id: i64,
+) -> StoreResult<bool> {
+    let (open,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM callback_tasks WHERE inquiry_id = $1 AND done_at IS NULL",
+    )
+    .bind(inquiry_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(open > 0)
 }

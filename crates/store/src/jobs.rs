@@ -42,7 +42,25 @@ pub struct JobRecord {
     pub last_error: Option<String>,
 }
 
-type JobRow = (String, String, i64, i64, Option<i64>, Option<String>);
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: i64,
+    kind: String,
+    idempotency_key: String,
+    consultation_id: Option<i64>,
+    run_at: i64,
+    attempts: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    kind: String,
+    idempotency_key: String,
+    run_at: i64,
+    attempts: i64,
+    done_at: Option<i64>,
+    last_error: Option<String>,
+}
 
 pub(crate) async fn enqueue(
     conn: &mut sqlx::AnyConnection,
@@ -81,7 +99,7 @@ impl Store {
              AND (locked_until IS NULL OR locked_until <= $2) ORDER BY run_at, id LIMIT $3{lock}) \
              RETURNING id, kind, idempotency_key, consultation_id, run_at, attempts"
         );
-        let rows: Vec<(i64, String, String, Option<i64>, i64, i64)> = sqlx::query_as(&sql)
+        let rows: Vec<ClaimedRow> = sqlx::query_as(&sql)
             .bind(to_millis(now + lease))
             .bind(to_millis(now))
             .bind(limit)
@@ -89,14 +107,14 @@ impl Store {
             .await?;
         let mut jobs = rows
             .into_iter()
-            .map(|(id, kind, key, consultation_id, run_at, attempts)| {
+            .map(|row| {
                 Ok(Job {
-                    id,
-                    kind,
-                    idempotency_key: key,
-                    consultation_id,
-                    run_at: from_millis(run_at)?,
-                    attempts,
+                    id: row.id,
+                    kind: row.kind,
+                    idempotency_key: row.idempotency_key,
+                    consultation_id: row.consultation_id,
+                    run_at: from_millis(row.run_at)?,
+                    attempts: row.attempts,
                 })
             })
             .collect::<StoreResult<Vec<Job>>>()?;
@@ -142,14 +160,14 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(kind, key, run_at, attempts, done_at, last_error)| {
+            .map(|row| {
                 Ok(JobRecord {
-                    kind,
-                    idempotency_key: key,
-                    run_at: from_millis(run_at)?,
-                    attempts,
-                    done: done_at.is_some(),
-                    last_error,
+                    kind: row.kind,
+                    idempotency_key: row.idempotency_key,
+                    run_at: from_millis(row.run_at)?,
+                    attempts: row.attempts,
+                    done: row.done_at.is_some(),
+                    last_error: row.last_error,
                 })
             })
             .collect()

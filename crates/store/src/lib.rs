@@ -11,6 +11,7 @@ mod audit_keys;
 mod bookings;
 mod callback_queue;
 mod clinical;
+mod consents;
 mod consultation_notes;
 pub mod demo;
 mod inquiries;
@@ -36,24 +37,26 @@ pub use audit::{
 pub use audit_keys::{
     AuditKey, AuditKeyError, AuditKeys, MissingKeyFile, AUDIT_KEY_ENV, AUDIT_KEY_FILE,
 };
-pub use bookings::{Booker, ConsultationRecord, SLOT_TAKEN};
+pub use bookings::{Booker, ConsultationRecord};
 pub use callback_queue::{
     AttemptPolicy, AttemptRecorded, ContactAttemptRecord, NewContactAttempt, OpenCallback,
 };
 pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
+pub use consents::{ConsentRecord, SmsPermission};
 pub use consultation_notes::{
     medical_record_number, ConsultationNoteRecord, ConvertedChart, NewChart,
 };
-pub use inquiries::{CallbackReason, ClosedReason, InquiryRecord, InquiryStatus};
+pub use inquiries::InquiryRecord;
 pub use jobs::{Job, JobRecord, NewJob};
-pub use messages::{
-    ConsentEffect, ConsentRecord, ContactAddress, InboundMessage, InboundOutcome, MessageRecord,
-    OutboundMessage, SmsPermission,
-};
+pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessage};
+// Domain concepts the store's callers name; they live in respite-domain.
+pub use inquiries::AddressKind;
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
+pub use respite_domain::consent::ConsentEffect;
+pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
 pub use staff::{LoginFailures, SessionRecord, StaffUser};
-pub use threads::WebContact;
+pub use threads::{UnverifiedContact, VerifiedContact, WebContact};
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,16 +152,40 @@ impl DatabaseUrl {
         Some(Path::new(rest.split('?').next().unwrap_or(rest)))
     }
 
-    /// The URL without its password, for messages and logs.
+    /// The URL without its password, for messages and logs: `user:***@`
+    /// when the URL has a password, `user@` when it has none, and the value
+    /// of a `password=` parameter masked.
     pub fn redacted(&self) -> String {
-        match (self.url.split_once("://"), self.url.rfind('@')) {
-            (Some((scheme, rest)), Some(_)) => {
-                let (credentials, host) = rest.rsplit_once('@').unwrap_or(("", rest));
-                let user = credentials.split(':').next().unwrap_or("");
-                format!("{scheme}://{user}:***@{host}")
+        let Some((scheme, rest)) = self.url.split_once("://") else {
+            return self.url.clone();
+        };
+        // The authority ends at the path, query or fragment (RFC 3986 §3.2);
+        // an `@` after it is not a separator of credentials.
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let authority = match authority.rsplit_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _password)) => format!("{user}:***@{host}"),
+                None => format!("{credentials}@{host}"),
+            },
+            None => authority.to_owned(),
+        };
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let query: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                            format!("{key}=***")
+                        }
+                        _ => pair.to_owned(),
+                    })
+                    .collect();
+                format!("{path}?{}", query.join("&"))
             }
-            _ => self.url.clone(),
-        }
+            None => tail.to_owned(),
+        };
+        format!("{scheme}://{authority}{tail}")
     }
 }
 
@@ -172,11 +199,55 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A conflict the web layer reports with its own words (staff
+    /// accounts); the typed variants below are preferred.
     #[error("{field}: {message}")]
     Conflict {
         field: &'static str,
         message: String,
     },
+    /// The consultation slot is held by another booking.
+    #[error("slot: is taken")]
+    SlotTaken,
+    /// Booking for an inquiry that is closed or does not exist.
+    #[error("inquiry: is closed or does not exist")]
+    InquiryClosed,
+    /// A contact attempt on a callback task that is done.
+    #[error("callback: is already done")]
+    CallbackDone,
+    /// The inquiry has a patient chart already.
+    #[error("inquiry: is already converted to a chart")]
+    AlreadyConverted,
+    /// Converting an inquiry that has no consultation note.
+    #[error("consultation_note: none is recorded")]
+    NoConsultationNote,
+    /// Converting an inquiry whose latest note found the person not a
+    /// candidate.
+    #[error("consultation_note: the latest says not a candidate")]
+    NotACandidate,
+    /// A status change to closed without a reason, or another with one.
+    #[error("closed_reason: given with the wrong status")]
+    ClosedReasonMismatch,
+    /// Replacing one weekday's opening hours with hours of another.
+    #[error("weekday: an interval is of another weekday")]
+    WeekdayMismatch,
+    /// The day is a holiday already.
+    #[error("day: {0} is a holiday already")]
+    HolidayExists(jiff::civil::Date),
+    /// The person (by `kind`, phone or e-mail) has a booked consultation
+    /// that has not begun, at `starts_at`.
+    #[error("{}: has a booked consultation already", kind.as_str())]
+    AlreadyBooked {
+        kind: AddressKind,
+        starts_at: jiff::Timestamp,
+    },
+    /// The source made `limit` public bookings in the last 24 hours.
+    #[error("source: made {limit} bookings in 24 hours")]
+    TooManyBookingsFromSource { limit: i64 },
+    /// The availability overlaps the staff member's interval
+    /// `starts`–`ends` (`HH:MM`) on the same weekday.
+    #[error("starts: overlaps {starts}-{ends}")]
+    AvailabilityOverlaps { starts: String, ends: String },
     #[error("stored value is not valid: {0}")]
     Corrupt(String),
 }
@@ -364,5 +435,38 @@ mod tests {
             "postgres://respite:***@db.internal:5432/respite"
         );
         assert!(!url.redacted().contains("s3cret"));
+    }
+
+    #[test]
+    fn redacted_urls_without_a_password_show_none() {
+        let check = |url: &str, expected: &str| {
+            let url: DatabaseUrl = url.parse().unwrap();
+            assert_eq!(url.redacted(), expected);
+        };
+        check(
+            "postgres://respite@db.internal/respite",
+            "postgres://respite@db.internal/respite",
+        );
+        check(
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full",
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full",
+        );
+        check(
+            "postgres://db.internal/respite",
+            "postgres://db.internal/respite",
+        );
+        check(
+            "postgres://db.internal/respite?user=me&password=s3cret",
+            "postgres://db.internal/respite?user=me&password=***",
+        );
+        // An `@` in the path or query is not a separator of credentials.
+        check(
+            "postgres://h/db?sslrootcert=/etc/ca@2.pem",
+            "postgres://h/db?sslrootcert=/etc/ca@2.pem",
+        );
+        check(
+            "sqlite://data/respite.sqlite",
+            "sqlite://data/respite.sqlite?mode=rwc",
+        );
     }
 }

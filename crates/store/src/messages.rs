@@ -1,50 +1,23 @@
-//! Messages of a person's thread (texts, calls, e-mails), SMS opt-outs and
-//! consent per channel (issue 5, items 1 and 5).
+//! Messages of a person's thread (texts, calls, e-mails; SPEC §1 step 1).
 //!
 //! One thread per person: an inbound contact from a phone number (E.164) or
-//! an e-mail address joins that person's open inquiry, or opens a new one,
-//! in the same transaction that stores the message. The provider's id of the
-//! message is unique per channel, so a webhook delivered twice stores one
-//! message.
+//! an e-mail address joins that person's open inquiry, or opens a new one
+//! ([`crate::threads::join_or_open`]), in the same transaction that stores
+//! the message and applies the consent its channel implies
+//! (`respite_domain::consent`). The provider's id of the message is unique
+//! per channel, so a webhook delivered twice stores one message.
 
 use jiff::Timestamp;
+use respite_domain::consent::InboundConsent;
 use respite_domain::inquiry::{Channel, NewInquiry, PainArea, PainDuration, PreferredChannel};
 use respite_domain::messaging::MessageChannel;
-use respite_domain::{Email, PhoneNumber};
+use respite_domain::thread::{CallbackReason, ContactAddress, InquiryStatus};
+use respite_domain::PhoneNumber;
 
-use crate::inquiries::{self, CallbackReason, InquiryStatus};
-use crate::{from_millis, is_unique_violation, to_millis, Store, StoreError, StoreResult};
-
-/// Where a person can be reached: the key of their thread.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ContactAddress {
-    Phone(PhoneNumber),
-    Email(Email),
-}
-
-impl ContactAddress {
-    pub fn as_str(&self) -> &str {
-        match self {
-            ContactAddress::Phone(phone) => phone.as_e164(),
-            ContactAddress::Email(email) => email.as_str(),
-        }
-    }
-}
-
-/// What an inbound message does to the person's consent on its channel.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConsentEffect {
-    /// Nothing.
-    Unchanged,
-    /// Contacting the clinic on a channel consents to an answer on it, unless
-    /// a consent decision is recorded already (a texted "hello" after STOP
-    /// does not undo the STOP; only START does).
-    ImpliedByContact,
-    /// Withdraws consent; on SMS also opts the number out (STOP).
-    Withdraw,
-    /// Grants consent; on SMS also opts the number in again (START).
-    Grant,
-}
+use crate::threads::{join_or_open, Addresses};
+use crate::{
+    from_millis, inquiries, is_unique_violation, to_millis, Store, StoreError, StoreResult,
+};
 
 /// A message or call event that reached the clinic.
 #[derive(Clone, Debug)]
@@ -60,9 +33,6 @@ pub struct InboundMessage {
     pub at: Timestamp,
     /// A callback task to create with the message (missed call, voicemail).
     pub callback: Option<CallbackReason>,
-    pub consent: ConsentEffect,
-    /// Where the consent change came from, e.g. `sms keyword STOP`.
-    pub consent_source: String,
     /// The time zone a new inquiry is given until the person tells theirs.
     pub default_time_zone: String,
     /// A phone number the person wrote in an e-mail: a new inquiry gets it
@@ -111,39 +81,20 @@ pub struct MessageRecord {
     pub in_reply_to: Option<String>,
 }
 
-/// Whether a text may be sent to a number now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SmsPermission {
-    Allowed,
-    /// The number texted STOP and has not texted START since.
-    OptedOut,
-    /// No consent to texts is recorded, or it was withdrawn.
-    NoConsent,
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    inquiry_id: i64,
+    at: i64,
+    direction: String,
+    channel: String,
+    from_address: String,
+    to_address: String,
+    body: String,
+    external_id: String,
+    recording_url: Option<String>,
+    in_reply_to: Option<String>,
 }
-
-/// A recorded consent decision.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConsentRecord {
-    pub address: String,
-    pub channel: String,
-    pub granted: bool,
-    pub at: Timestamp,
-    pub source: String,
-}
-
-type MessageRow = (
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
 
 impl Store {
     /// Stores an inbound message in its person's thread, opening a new
@@ -170,41 +121,59 @@ impl Store {
         // Two first contacts from one person arriving together must not open
         // two threads: the find-or-create below runs serialised per person.
         let address = message.from.as_str();
-        let mut tx = self.begin_person(&[address]).await?;
+        // The number written in an e-mail is locked too: whether it is
+        // another open thread's is read in this transaction.
+        let mentioned = match &message.from {
+            ContactAddress::Email(_) => message.phone_in_text.as_ref().map(PhoneNumber::as_e164),
+            ContactAddress::Phone(_) => None,
+        };
+        let locks: Vec<&str> = std::iter::once(address).chain(mentioned).collect();
+        let mut tx = self.begin_person(&locks).await?;
         if let Some(existing) = find_message(&mut tx, message.channel, &message.external_id).await?
         {
             return Ok(existing);
         }
-        let open = match &message.from {
-            ContactAddress::Phone(phone) => {
-                crate::threads::open_thread_of(&mut tx, Some(phone.as_e164()), None).await?
-            }
-            ContactAddress::Email(email) => {
-                crate::threads::open_thread_of(&mut tx, None, Some(email.as_str())).await?
-            }
+        let find = match &message.from {
+            ContactAddress::Phone(phone) => Addresses {
+                phone: Some(phone.as_e164()),
+                email: None,
+            },
+            ContactAddress::Email(email) => Addresses {
+                phone: None,
+                email: Some(email.as_str()),
+            },
         };
-        let (inquiry_id, new_inquiry) = match open {
-            Some(thread) => (thread.id, false),
-            None => {
-                let inquiry = new_inquiry_for(message);
-                let id =
-                    inquiries::insert(&mut tx, &inquiry, message.at, InquiryStatus::New).await?;
-                if message.channel != MessageChannel::Voice && message.callback.is_none() {
-                    // Like a web inquiry, a first text or e-mail is someone
-                    // to call back; calls bring their own task below.
-                    inquiries::create_callback_task(
-                        &mut tx,
-                        id,
-                        CallbackReason::Inquiry,
-                        inquiry.phone.as_ref().map(PhoneNumber::as_e164),
-                        None,
-                        message.at,
-                    )
-                    .await?;
-                }
-                (id, true)
-            }
+        let opening = new_inquiry_for(message);
+        // A phone number written in an e-mail is a new thread's number, or
+        // an unverified one of the thread it joins.
+        let brings = Addresses {
+            phone: opening.phone.as_ref().map(PhoneNumber::as_e164),
+            email: opening.email.as_ref().map(|e| e.as_str()),
         };
+        let thread = join_or_open(
+            &mut tx,
+            find,
+            brings,
+            message.channel.as_str(),
+            &opening,
+            InquiryStatus::New,
+            message.at,
+        )
+        .await?;
+        let (inquiry_id, new_inquiry) = (thread.id, thread.opened);
+        if new_inquiry && message.channel != MessageChannel::Voice && message.callback.is_none() {
+            // Like a web inquiry, a first text or e-mail is someone to call
+            // back; calls bring their own task below.
+            inquiries::create_callback_task(
+                &mut tx,
+                inquiry_id,
+                CallbackReason::Inquiry,
+                opening.phone.as_ref().map(PhoneNumber::as_e164),
+                None,
+                message.at,
+            )
+            .await?;
+        }
         let (message_id,): (i64,) = sqlx::query_as(
             "INSERT INTO messages (inquiry_id, at, direction, channel, from_address, to_address, \
              body, external_id, recording_url, in_reply_to) \
@@ -236,7 +205,15 @@ impl Store {
             )
             .await?;
         }
-        apply_consent(&mut tx, inquiry_id, message).await?;
+        crate::consents::apply_inbound(
+            &mut tx,
+            inquiry_id,
+            address,
+            message.channel,
+            InboundConsent::of(message.channel, &message.body),
+            message.at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(InboundOutcome {
             inquiry_id,
@@ -296,119 +273,22 @@ impl Store {
         .await?;
         rows.into_iter()
             .map(|row| {
-                let (id, inquiry_id, at, direction, channel, from, to, body, external_id, rec, irt) =
-                    row;
                 Ok(MessageRecord {
-                    id,
-                    inquiry_id,
-                    at: from_millis(at)?,
-                    inbound: direction == "in",
-                    channel,
-                    from,
-                    to,
-                    body,
-                    external_id,
-                    recording_url: rec,
-                    in_reply_to: irt,
+                    id: row.id,
+                    inquiry_id: row.inquiry_id,
+                    at: from_millis(row.at)?,
+                    inbound: row.direction == "in",
+                    channel: row.channel,
+                    from: row.from_address,
+                    to: row.to_address,
+                    body: row.body,
+                    external_id: row.external_id,
+                    recording_url: row.recording_url,
+                    in_reply_to: row.in_reply_to,
                 })
             })
             .collect()
     }
-
-    /// Whether a text may go to `phone` now: not opted out, and consent to
-    /// texts recorded and not withdrawn.
-    pub async fn sms_permission(&self, phone: &PhoneNumber) -> StoreResult<SmsPermission> {
-        let opted_out: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT opted_out_at FROM sms_opt_outs WHERE phone_e164 = $1")
-                .bind(phone.as_e164())
-                .fetch_optional(&self.pool)
-                .await?;
-        if matches!(opted_out, Some((Some(_),))) {
-            return Ok(SmsPermission::OptedOut);
-        }
-        let consent = self
-            .consent(&ContactAddress::Phone(phone.clone()), MessageChannel::Sms)
-            .await?;
-        Ok(match consent {
-            Some(record) if record.granted => SmsPermission::Allowed,
-            _ => SmsPermission::NoConsent,
-        })
-    }
-
-    /// The consent decision in force for an address on a channel.
-    pub async fn consent(
-        &self,
-        address: &ContactAddress,
-        channel: MessageChannel,
-    ) -> StoreResult<Option<ConsentRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        latest_consent(&mut conn, address.as_str(), channel).await
-    }
-
-    /// Records a consent decision (e.g. the web form's consent box).
-    pub async fn record_consent(
-        &self,
-        inquiry_id: Option<i64>,
-        address: &ContactAddress,
-        channel: MessageChannel,
-        granted: bool,
-        at: Timestamp,
-        source: &str,
-    ) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
-        insert_consent(
-            &mut conn,
-            inquiry_id,
-            address.as_str(),
-            channel,
-            granted,
-            at,
-            source,
-        )
-        .await
-    }
-}
-
-/// Records the consent a web-form inquiry gave, for each channel its contact
-/// details allow, in the inquiry's transaction.
-pub(crate) async fn record_form_consent(
-    conn: &mut sqlx::AnyConnection,
-    inquiry_id: i64,
-    inquiry: &NewInquiry,
-    at: Timestamp,
-) -> StoreResult<()> {
-    if !inquiry.consent_to_contact {
-        return Ok(());
-    }
-    if let Some(phone) = &inquiry.phone {
-        for channel in [MessageChannel::Sms, MessageChannel::Voice] {
-            let address = phone.as_e164();
-            insert_consent(
-                conn,
-                Some(inquiry_id),
-                address,
-                channel,
-                true,
-                at,
-                "web form",
-            )
-            .await?;
-        }
-    }
-    if let Some(email) = &inquiry.email {
-        let address = email.as_str();
-        insert_consent(
-            conn,
-            Some(inquiry_id),
-            address,
-            MessageChannel::Email,
-            true,
-            at,
-            "web form",
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 fn new_inquiry_for(message: &InboundMessage) -> NewInquiry {
@@ -456,102 +336,4 @@ async fn find_message(
         new_inquiry: false,
         duplicate: true,
     }))
-}
-
-async fn apply_consent(
-    conn: &mut sqlx::AnyConnection,
-    inquiry_id: i64,
-    message: &InboundMessage,
-) -> StoreResult<()> {
-    let address = message.from.as_str();
-    let granted = match message.consent {
-        ConsentEffect::Unchanged => return Ok(()),
-        ConsentEffect::ImpliedByContact => {
-            if latest_consent(conn, address, message.channel)
-                .await?
-                .is_some()
-            {
-                return Ok(());
-            }
-            true
-        }
-        ConsentEffect::Withdraw => false,
-        ConsentEffect::Grant => true,
-    };
-    let explicit = matches!(
-        message.consent,
-        ConsentEffect::Withdraw | ConsentEffect::Grant
-    );
-    if explicit && message.channel == MessageChannel::Sms {
-        let opted_out_at = (!granted).then(|| to_millis(message.at));
-        sqlx::query(
-            "INSERT INTO sms_opt_outs (phone_e164, opted_out_at, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (phone_e164) DO UPDATE SET opted_out_at = excluded.opted_out_at, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(address)
-        .bind(opted_out_at)
-        .bind(to_millis(message.at))
-        .execute(&mut *conn)
-        .await?;
-    }
-    insert_consent(
-        conn,
-        Some(inquiry_id),
-        address,
-        message.channel,
-        granted,
-        message.at,
-        &message.consent_source,
-    )
-    .await
-}
-
-async fn latest_consent(
-    conn: &mut sqlx::AnyConnection,
-    address: &str,
-    channel: MessageChannel,
-) -> StoreResult<Option<ConsentRecord>> {
-    let row: Option<(String, String, i64, i64, String)> = sqlx::query_as(
-        "SELECT address, channel, granted, at, source FROM contact_consents \
-         WHERE address = $1 AND channel = $2 ORDER BY at DESC, id DESC LIMIT 1",
-    )
-    .bind(address)
-    .bind(channel.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|(address, channel, granted, at, source)| {
-        Ok(ConsentRecord {
-            address,
-            channel,
-            granted: granted == 1,
-            at: from_millis(at)?,
-            source,
-        })
-    })
-    .transpose()
-}
-
-async fn insert_consent(
-    conn: &mut sqlx::AnyConnection,
-    inquiry_id: Option<i64>,
-    address: &str,
-    channel: MessageChannel,
-    granted: bool,
-    at: Timestamp,
-    source: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO contact_consents (inquiry_id, address, channel, granted, at, source) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(inquiry_id)
-    .bind(address)
-    .bind(channel.as_str())
-    .bind(i64::from(granted))
-    .bind(to_millis(at))
-    .bind(source)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use crate::{from_millis, to_millis, Store, StoreResult};
 
 /// One line of the patient list.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct PatientSummary {
     pub id: i64,
     pub mrn: String,
@@ -44,7 +44,19 @@ pub struct NewPatient<'a> {
     pub time_zone: &'a str,
 }
 
-type SummaryRow = (i64, String, String, String, String, Option<String>);
+#[derive(sqlx::FromRow)]
+struct PatientRow {
+    id: i64,
+    mrn: String,
+    given_name: String,
+    family_name: String,
+    birth_date: String,
+    sex: String,
+    phone_e164: Option<String>,
+    email: Option<String>,
+    time_zone: String,
+    created_at: i64,
+}
 
 impl Store {
     /// Patients whose name, MRN or phone contains `query` (case-insensitive),
@@ -55,7 +67,7 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<PatientSummary>> {
         let pattern = format!("%{}%", escape_like(&query.trim().to_lowercase()));
-        let rows: Vec<SummaryRow> = sqlx::query_as(
+        Ok(sqlx::query_as(
             "SELECT id, mrn, given_name, family_name, birth_date, phone_e164 FROM patients \
              WHERE LOWER(given_name || ' ' || family_name) LIKE $1 ESCAPE '\\' \
                 OR LOWER(family_name || ', ' || given_name) LIKE $1 ESCAPE '\\' \
@@ -66,69 +78,31 @@ impl Store {
         .bind(pattern)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, mrn, given_name, family_name, birth_date, phone_e164)| PatientSummary {
-                    id,
-                    mrn,
-                    given_name,
-                    family_name,
-                    birth_date,
-                    phone_e164,
-                },
-            )
-            .collect())
+        .await?)
     }
 
     pub async fn patient(&self, id: i64) -> StoreResult<Option<PatientRecord>> {
-        type Row = (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            i64,
-        );
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<PatientRow> = sqlx::query_as(
             "SELECT id, mrn, given_name, family_name, birth_date, sex, phone_e164, email, \
              time_zone, created_at FROM patients WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(
-            |(
-                id,
-                mrn,
-                given_name,
-                family_name,
-                birth_date,
-                sex,
-                phone_e164,
-                email,
-                time_zone,
-                created,
-            )| {
-                Ok(PatientRecord {
-                    id,
-                    mrn,
-                    given_name,
-                    family_name,
-                    birth_date,
-                    sex,
-                    phone_e164,
-                    email,
-                    time_zone,
-                    created_at: from_millis(created)?,
-                })
-            },
-        )
+        row.map(|row| {
+            Ok(PatientRecord {
+                id: row.id,
+                mrn: row.mrn,
+                given_name: row.given_name,
+                family_name: row.family_name,
+                birth_date: row.birth_date,
+                sex: row.sex,
+                phone_e164: row.phone_e164,
+                email: row.email,
+                time_zone: row.time_zone,
+                created_at: from_millis(row.created_at)?,
+            })
+        })
         .transpose()
     }
 

@@ -1,6 +1,8 @@
-//! Changing the consultation schedule (the administrator's schedule page):
-//! the clinic's opening hours per weekday, its holidays, and each staff
-//! member's weekly availability. The rules (`HH:MM`, no overlap, inside the
+//! The consultation schedule (SPEC §1 step 2): the clinic's opening hours
+//! per weekday, its holidays, and each staff member's weekly availability.
+//! This module owns those tables: it reads them for the slots offered
+//! ([`Store::booking_schedule`]) and changes them for the administrator's
+//! schedule page. The rules (`HH:MM`, no overlap, inside the
 //! opening hours) are `respite_domain::schedule`'s; here each change is one
 //! transaction, and the changes that read before they write (availability:
 //! "does it overlap?") run serialised, so that two administrators at once
@@ -9,12 +11,10 @@
 //! Booked consultations are never touched: the schedule decides which slots
 //! are offered to new bookings, nothing else.
 
-use jiff::civil::{Date, Weekday};
-use jiff::Timestamp;
-use respite_domain::booking::{OpeningHours, StaffAvailability};
+use jiff::civil::{Date, Time, Weekday};
+use respite_domain::booking::{OpeningHours, Schedule, StaffAvailability};
 use respite_domain::schedule::Holiday;
 
-use crate::bookings::{hhmm, time_from, weekday_from, weekday_number};
 use crate::{from_millis, is_unique_violation, to_millis, Engine, Store, StoreError, StoreResult};
 
 /// One interval of a staff member's weekly availability, with its id.
@@ -25,6 +25,47 @@ pub struct AvailabilityRecord {
 }
 
 impl Store {
+    /// The clinic's hours, holidays and every active staff member's
+    /// availability.
+    pub async fn booking_schedule(&self) -> StoreResult<Schedule> {
+        let hours: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT weekday, opens, closes FROM clinic_opening_hours ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let holidays: Vec<(String,)> = sqlx::query_as("SELECT day FROM clinic_holidays")
+            .fetch_all(&self.pool)
+            .await?;
+        let availability: Vec<(i64, i64, String, String)> = sqlx::query_as(
+            "SELECT a.staff_user_id, a.weekday, a.starts, a.ends FROM staff_availability a \
+             JOIN staff_users s ON s.id = a.staff_user_id WHERE s.active = 1 ORDER BY a.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut schedule = Schedule::default();
+        for (weekday, opens, closes) in hours {
+            schedule.opening_hours.push(OpeningHours {
+                weekday: weekday_from(weekday)?,
+                opens: time_from(&opens)?,
+                closes: time_from(&closes)?,
+            });
+        }
+        for (day,) in holidays {
+            let date: Date = day
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("holiday `{day}`")))?;
+            schedule.holidays.push(date);
+        }
+        for (staff_user_id, weekday, starts, ends) in availability {
+            schedule.availability.push(StaffAvailability {
+                staff_user_id,
+                weekday: weekday_from(weekday)?,
+                starts: time_from(&starts)?,
+                ends: time_from(&ends)?,
+            });
+        }
+        Ok(schedule)
+    }
+
     /// The clinic's opening hours, by weekday (Monday first), then opening.
     pub async fn opening_hours(&self) -> StoreResult<Vec<OpeningHours>> {
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
@@ -52,10 +93,7 @@ impl Store {
         hours: &[OpeningHours],
     ) -> StoreResult<()> {
         if hours.iter().any(|h| h.weekday != weekday) {
-            return Err(StoreError::Conflict {
-                field: "weekday",
-                message: "every interval must be of the weekday being replaced".into(),
-            });
+            return Err(StoreError::WeekdayMismatch);
         }
         let mut tx = self.schedule_transaction().await?;
         sqlx::query("DELETE FROM clinic_opening_hours WHERE weekday = $1")
@@ -124,10 +162,7 @@ impl Store {
             .await;
         match inserted {
             Ok(_) => Ok(()),
-            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict {
-                field: "day",
-                message: format!("{} is a holiday already", holiday.day),
-            }),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::HolidayExists(holiday.day)),
             Err(err) => Err(err.into()),
         }
     }
@@ -187,12 +222,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some((starts, ends)) = overlapping {
-            return Err(StoreError::Conflict {
-                field: "starts",
-                message: format!(
-                    "overlaps this staff member's interval {starts}–{ends} on the same day"
-                ),
-            });
+            return Err(StoreError::AvailabilityOverlaps { starts, ends });
         }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO staff_availability (staff_user_id, weekday, starts, ends) \
@@ -217,33 +247,14 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// How many consultations are booked (not cancelled, not yet held)
-    /// starting in `[from, to)`: the schedule page names them when a change
-    /// touches their day, since they stay booked.
-    pub async fn booked_consultations_between(
-        &self,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> StoreResult<i64> {
-        let (count,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM consultations \
-             WHERE status = 'booked' AND starts_at >= $1 AND starts_at < $2",
-        )
-        .bind(to_millis(from))
-        .bind(to_millis(to))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(count)
-    }
-
     /// The start of every consultation booked (not cancelled, not yet held)
     /// in `[from, to)`, earliest first: one query for the schedule page,
     /// which counts them per holiday.
     pub async fn booked_starts_between(
         &self,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> StoreResult<Vec<Timestamp>> {
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> StoreResult<Vec<jiff::Timestamp>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT starts_at FROM consultations \
              WHERE status = 'booked' AND starts_at >= $1 AND starts_at < $2 \
@@ -272,4 +283,24 @@ impl Store {
             }
         })
     }
+}
+
+pub(crate) fn weekday_number(weekday: Weekday) -> i64 {
+    i64::from(weekday.to_monday_one_offset())
+}
+
+pub(crate) fn weekday_from(number: i64) -> StoreResult<Weekday> {
+    i8::try_from(number)
+        .ok()
+        .and_then(|n| Weekday::from_monday_one_offset(n).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("weekday {number}")))
+}
+
+pub(crate) fn time_from(text: &str) -> StoreResult<Time> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("time of day `{text}`")))
+}
+
+pub(crate) fn hhmm(time: Time) -> String {
+    time.strftime("%H:%M").to_string()
 }

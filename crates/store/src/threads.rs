@@ -1,4 +1,6 @@
-//! One thread per person (issue 5, item 1): the pieces every way in shares.
+//! One thread per person (SPEC §1 step 1): the one way every contact —
+//! web form, public booking, text, call, e-mail — finds or opens the
+//! person's thread, [`join_or_open`].
 //!
 //! A contact from a phone number (E.164) or an e-mail address that belongs
 //! to an open inquiry joins that inquiry; otherwise it opens one. Finding
@@ -6,12 +8,20 @@
 //! together would open two threads. [`Store::begin_person`] serialises them:
 //! on SQLite the write lock is taken before the read, on PostgreSQL a
 //! transaction-scoped advisory lock is taken per address.
+//!
+//! Modules: `messages` and `bookings` use this one; this one uses
+//! `inquiries` (the thread's row) and `consents`; none of those uses this.
 
 use jiff::Timestamp;
 use respite_domain::inquiry::NewInquiry;
+use respite_domain::thread::{same_person, CallbackReason, InquiryStatus};
 
-use crate::inquiries::{self, CallbackReason, InquiryStatus};
-use crate::{to_millis, Engine, Store, StoreResult};
+use respite_domain::consent;
+use respite_domain::thread::ContactAddress;
+use respite_domain::{Email, PhoneNumber};
+
+use crate::inquiries::AddressKind;
+use crate::{from_millis, inquiries, to_millis, Engine, Store, StoreError, StoreResult};
 
 /// What became of a contact from the public web pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +33,198 @@ pub struct WebContact {
 
 /// 7274660: this crate's advisory-lock space for person threads.
 const PERSON_LOCK_SPACE: i32 = 7274660;
+
+/// A contact's phone number (E.164) and e-mail address, as text.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Addresses<'a> {
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+impl<'a> Addresses<'a> {
+    pub fn of(inquiry: &'a NewInquiry) -> Addresses<'a> {
+        Addresses {
+            phone: inquiry.phone.as_ref().map(|p| p.as_e164()),
+            email: inquiry.email.as_ref().map(|e| e.as_str()),
+        }
+    }
+
+    pub fn list(&self) -> Vec<&'a str> {
+        self.phone.into_iter().chain(self.email).collect()
+    }
+}
+
+/// The thread a contact joined or opened.
+#[derive(Clone, Debug)]
+pub(crate) struct Thread {
+    pub id: i64,
+    /// The thread's name (the opening contact's, when it was just opened).
+    pub name: String,
+    /// True when the contact opened it.
+    pub opened: bool,
+}
+
+impl Thread {
+    /// Whether `name` is the thread's own person (the domain's rule).
+    pub fn same_person(&self, name: &str) -> bool {
+        same_person(&self.name, name)
+    }
+}
+
+/// Finds the person's open thread by `find`'s addresses or, when there is
+/// none, opens one from `opening` with `status`. Contact details from the
+/// public ways in are not authenticated, so a thread that is joined keeps
+/// its addresses: an address of `brings` that is not the thread's is kept
+/// as *unverified* (`came_by` names the way in), shown to staff and used
+/// for nothing until staff confirm it with the person
+/// ([`Store::verify_contact`]). Run it in a transaction from
+/// [`Store::begin_person`] over every address of `find`.
+pub(crate) async fn join_or_open(
+    conn: &mut sqlx::AnyConnection,
+    find: Addresses<'_>,
+    brings: Addresses<'_>,
+    came_by: &str,
+    opening: &NewInquiry,
+    status: InquiryStatus,
+    at: Timestamp,
+) -> StoreResult<Thread> {
+    let Some(found) = open_thread_of(conn, find).await? else {
+        return open_thread(conn, find, opening, came_by, status, at).await;
+    };
+    inquiries::lock(conn, found.id).await?;
+    let new_phone = brings
+        .phone
+        .filter(|phone| found.phone_e164.as_deref() != Some(*phone));
+    let new_email = brings.email.filter(|email| {
+        !found
+            .email
+            .as_deref()
+            .is_some_and(|own| own.eq_ignore_ascii_case(email))
+    });
+    for (kind, address) in [
+        (AddressKind::Phone, new_phone),
+        (AddressKind::Email, new_email),
+    ] {
+        if let Some(address) = address {
+            keep_unverified(conn, found.id, kind, address, came_by, at).await?;
+        }
+    }
+    Ok(Thread {
+        id: found.id,
+        name: found.name,
+        opened: false,
+    })
+}
+
+/// Opens a thread from `opening`. A phone number the contact only mentions
+/// (not one it was found by, e.g. a number written in an e-mail) that is
+/// another open thread's stays unverified: it would otherwise draw that
+/// person's next texts and calls into this thread.
+async fn open_thread(
+    conn: &mut sqlx::AnyConnection,
+    find: Addresses<'_>,
+    opening: &NewInquiry,
+    came_by: &str,
+    status: InquiryStatus,
+    at: Timestamp,
+) -> StoreResult<Thread> {
+    let mentioned = opening
+        .phone
+        .as_ref()
+        .map(|p| p.as_e164())
+        .filter(|phone| find.phone != Some(*phone));
+    let claimed = match mentioned {
+        Some(phone) => {
+            let by_phone = Addresses {
+                phone: Some(phone),
+                email: None,
+            };
+            open_thread_of(conn, by_phone).await?.is_some()
+        }
+        None => false,
+    };
+    let id = if claimed {
+        let mut own = opening.clone();
+        own.phone = None;
+        inquiries::insert(conn, &own, at, status).await?
+    } else {
+        inquiries::insert(conn, opening, at, status).await?
+    };
+    if let (true, Some(phone)) = (claimed, mentioned) {
+        keep_unverified(conn, id, AddressKind::Phone, phone, came_by, at).await?;
+    }
+    Ok(Thread {
+        id,
+        name: opening.name.clone(),
+        opened: true,
+    })
+}
+
+/// An address a contact brought to an existing thread, not yet confirmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnverifiedContact {
+    pub id: i64,
+    pub inquiry_id: i64,
+    pub kind: AddressKind,
+    pub address: String,
+    /// The way in that brought it: web, booking, sms, voice, email.
+    pub came_by: String,
+    pub received_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct UnverifiedRow {
+    id: i64,
+    inquiry_id: i64,
+    kind: String,
+    address: String,
+    came_by: String,
+    received_at: i64,
+}
+
+impl UnverifiedRow {
+    fn parse(self) -> StoreResult<UnverifiedContact> {
+        Ok(UnverifiedContact {
+            id: self.id,
+            inquiry_id: self.inquiry_id,
+            kind: AddressKind::parse(&self.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("address kind `{}`", self.kind)))?,
+            address: self.address,
+            came_by: self.came_by,
+            received_at: from_millis(self.received_at)?,
+        })
+    }
+}
+
+/// What staff verification did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedContact {
+    pub inquiry_id: i64,
+    pub kind: AddressKind,
+    pub address: String,
+}
+
+async fn keep_unverified(
+    conn: &mut sqlx::AnyConnection,
+    inquiry_id: i64,
+    kind: AddressKind,
+    address: &str,
+    came_by: &str,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO unverified_contacts (inquiry_id, kind, address, came_by, received_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (inquiry_id, kind, address) DO NOTHING",
+    )
+    .bind(inquiry_id)
+    .bind(kind.as_str())
+    .bind(address)
+    .bind(came_by)
+    .bind(to_millis(at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
 
 impl Store {
     /// Begins a transaction in which a person's thread is found or opened,
@@ -57,155 +259,173 @@ impl Store {
 
     /// Stores an inquiry from the public form, committed before it returns
     /// (a caller acknowledges it only then). When the phone number or
-    /// e-mail address belongs to an open thread, the form joins it: it fills
-    /// in a contact the thread lacked, is kept as a message (with what the
-    /// form said), and the thread gets a callback task unless one is open.
-    /// Only when the form gives the thread's own name does it also take the
-    /// latest details (best times, time zone, pain): a number typed by
-    /// mistake must not rewrite someone else's thread.
+    /// e-mail address belongs to an open thread, the form joins it: it is
+    /// kept as a message of the thread (`repeat_note`, the words the web
+    /// layer wrote for it), and the thread gets a callback task unless one
+    /// is open. Only when the form gives the thread's own name does it also
+    /// take the latest details (best times, time zone, pain): a number typed
+    /// by mistake must not rewrite someone else's thread.
     pub async fn record_web_inquiry(
         &self,
         inquiry: &NewInquiry,
         at: Timestamp,
+        repeat_note: &str,
     ) -> StoreResult<WebContact> {
-        let phone = inquiry.phone.as_ref().map(|p| p.as_e164());
-        let email = inquiry.email.as_ref().map(|e| e.as_str());
-        let addresses: Vec<&str> = phone.into_iter().chain(email).collect();
-        let mut tx = self.begin_person(&addresses).await?;
-        let (contact, needs_callback) = match open_thread_of(&mut tx, phone, email).await? {
-            None => {
-                let id = inquiries::insert(&mut tx, inquiry, at, InquiryStatus::New).await?;
-                let contact = WebContact {
-                    inquiry_id: id,
-                    merged: false,
-                };
-                (contact, true)
+        let addresses = Addresses::of(inquiry);
+        let mut tx = self.begin_person(&addresses.list()).await?;
+        let thread = join_or_open(
+            &mut tx,
+            addresses,
+            addresses,
+            "web",
+            inquiry,
+            InquiryStatus::New,
+            at,
+        )
+        .await?;
+        let needs_callback = if thread.opened {
+            true
+        } else {
+            if thread.same_person(&inquiry.name) {
+                inquiries::update_details(&mut tx, thread.id, inquiry).await?;
             }
-            Some(thread) => {
-                let id = thread.id;
-                fill_contacts(&mut tx, id, phone, email).await?;
-                if thread.same_person(&inquiry.name) {
-                    sqlx::query(
-                        "UPDATE inquiries SET preferred_channel = $1, contact_windows = $2, \
-                         time_zone = $3, pain_area = $4, pain_duration = $5, \
-                         consent_at = COALESCE(consent_at, $6) WHERE id = $7",
-                    )
-                    .bind(inquiry.preferred_channel.as_str())
-                    .bind(inquiries::windows_text(inquiry))
-                    .bind(&inquiry.time_zone)
-                    .bind(inquiry.pain_area.as_str())
-                    .bind(inquiry.pain_duration.as_str())
-                    .bind(inquiry.consent_to_contact.then(|| to_millis(at)))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let mut body = format!(
-                    "Contact form from {}; best times {} ({}); pain: {}, {}.",
-                    inquiry.name,
-                    inquiries::windows_text(inquiry),
-                    inquiry.time_zone,
-                    inquiry.pain_area.as_str(),
-                    inquiry.pain_duration.as_str(),
-                );
-                if !inquiry.message.trim().is_empty() {
-                    body.push_str("\n\n");
-                    body.push_str(inquiry.message.trim());
-                }
-                let from = phone.or(email).unwrap_or("web form");
-                record_web_message(&mut tx, id, from, &body, at).await?;
-                let (open_tasks,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM callback_tasks WHERE inquiry_id = $1 AND done_at IS NULL",
-                )
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-                let contact = WebContact {
-                    inquiry_id: id,
-                    merged: true,
-                };
-                (contact, open_tasks == 0)
-            }
+            let from = addresses.phone.or(addresses.email).unwrap_or("web form");
+            record_web_message(&mut tx, thread.id, from, repeat_note, at).await?;
+            !inquiries::has_open_callback(&mut tx, thread.id).await?
         };
         if needs_callback {
             inquiries::create_callback_task(
                 &mut tx,
-                contact.inquiry_id,
+                thread.id,
                 CallbackReason::Inquiry,
-                phone,
+                addresses.phone,
                 None,
                 at,
             )
             .await?;
         }
-        crate::messages::record_form_consent(&mut tx, contact.inquiry_id, inquiry, at).await?;
+        if thread.opened {
+            // A form that joins a thread changes no consent (see
+            // `respite_domain::consent`).
+            crate::consents::record_form_consent(&mut tx, thread.id, inquiry, at).await?;
+        }
         tx.commit().await?;
-        Ok(contact)
+        Ok(WebContact {
+            inquiry_id: thread.id,
+            merged: !thread.opened,
+        })
     }
 }
 
-/// A person's open thread, as found by one of their addresses.
-pub(crate) struct OpenThread {
-    pub id: i64,
-    pub name: String,
-}
+impl Store {
+    /// The addresses contacts brought to thread `inquiry_id` that staff
+    /// have not confirmed, oldest first.
+    pub async fn unverified_contacts(
+        &self,
+        inquiry_id: i64,
+    ) -> StoreResult<Vec<UnverifiedContact>> {
+        let rows: Vec<UnverifiedRow> = sqlx::query_as(
+            "SELECT id, inquiry_id, kind, address, came_by, received_at \
+             FROM unverified_contacts WHERE inquiry_id = $1 AND verified_at IS NULL \
+             ORDER BY received_at, id",
+        )
+        .bind(inquiry_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(UnverifiedRow::parse).collect()
+    }
 
-impl OpenThread {
-    /// Whether `name` is the thread's own, ignoring case and spacing.
-    pub fn same_person(&self, name: &str) -> bool {
-        let fold = |text: &str| {
-            text.split_whitespace()
-                .map(str::to_lowercase)
-                .collect::<Vec<_>>()
-                .join(" ")
+    /// Staff confirmed unverified address `contact_id` of thread
+    /// `inquiry_id` with the person on a call: in one transaction it is
+    /// marked verified (by whom, when), becomes the thread's phone number or
+    /// e-mail address, and consent for it is recorded with the source
+    /// `staff-verified`. `Ok(None)` when the thread has no such unverified
+    /// address.
+    pub async fn verify_contact(
+        &self,
+        inquiry_id: i64,
+        contact_id: i64,
+        staff_user_id: i64,
+        at: Timestamp,
+    ) -> StoreResult<Option<VerifiedContact>> {
+        let mut tx = self.pool.begin().await?;
+        // Write first (SQLite takes its write lock before reading); a
+        // concurrent verification of the same row finds it verified.
+        let claimed: Option<UnverifiedRow> = sqlx::query_as(
+            "UPDATE unverified_contacts SET verified_at = $1, verified_by = $2 \
+             WHERE id = $3 AND inquiry_id = $4 AND verified_at IS NULL \
+             RETURNING id, inquiry_id, kind, address, came_by, received_at",
+        )
+        .bind(to_millis(at))
+        .bind(staff_user_id)
+        .bind(contact_id)
+        .bind(inquiry_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(contact) = claimed.map(UnverifiedRow::parse).transpose()? else {
+            tx.rollback().await?;
+            return Ok(None);
         };
-        fold(&self.name) == fold(name)
+        inquiries::set_address(&mut tx, inquiry_id, contact.kind, &contact.address).await?;
+        let address = match contact.kind {
+            AddressKind::Phone => PhoneNumber::from_e164(&contact.address)
+                .ok()
+                .map(ContactAddress::Phone),
+            AddressKind::Email => Email::parse(&contact.address)
+                .ok()
+                .map(ContactAddress::Email),
+        }
+        .ok_or_else(|| StoreError::Corrupt(format!("unverified {}", contact.kind.as_str())))?;
+        for channel in consent::verified_grants(&address) {
+            crate::consents::insert(
+                &mut tx,
+                Some(inquiry_id),
+                address.as_str(),
+                channel,
+                true,
+                at,
+                consent::STAFF_VERIFIED,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(VerifiedContact {
+            inquiry_id,
+            kind: contact.kind,
+            address: contact.address,
+        }))
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct FoundThread {
+    id: i64,
+    name: String,
+    phone_e164: Option<String>,
+    email: Option<String>,
 }
 
 /// The person's open thread (any status but closed), the most recent first,
-/// found by either address. E-mail addresses match without regard to case:
-/// RFC 5321 lets a server tell `Ana@` from `ana@`, but people do not, and
-/// no mail service in use does.
-pub(crate) async fn open_thread_of(
+/// found by either address: its id and name. E-mail addresses match without
+/// regard to case: RFC 5321 lets a server tell `Ana@` from `ana@`, but
+/// people do not, and no mail service in use does.
+async fn open_thread_of(
     conn: &mut sqlx::AnyConnection,
-    phone_e164: Option<&str>,
-    email: Option<&str>,
-) -> StoreResult<Option<OpenThread>> {
-    if phone_e164.is_none() && email.is_none() {
+    find: Addresses<'_>,
+) -> StoreResult<Option<FoundThread>> {
+    if find.phone.is_none() && find.email.is_none() {
         return Ok(None);
     }
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "SELECT id, name FROM inquiries \
+    Ok(sqlx::query_as(
+        "SELECT id, name, phone_e164, email FROM inquiries \
          WHERE status <> $1 AND (phone_e164 = $2 OR lower(email) = lower($3)) \
          ORDER BY received_at DESC, id DESC LIMIT 1",
     )
     .bind(InquiryStatus::Closed.as_str())
-    .bind(phone_e164)
-    .bind(email)
+    .bind(find.phone)
+    .bind(find.email)
     .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|(id, name)| OpenThread { id, name }))
-}
-
-/// Gives thread `id` a phone number or e-mail address it does not have yet;
-/// never replaces one it has.
-pub(crate) async fn fill_contacts(
-    conn: &mut sqlx::AnyConnection,
-    id: i64,
-    phone_e164: Option<&str>,
-    email: Option<&str>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE inquiries SET phone_e164 = COALESCE(phone_e164, $1), \
-         email = COALESCE(email, $2) WHERE id = $3",
-    )
-    .bind(phone_e164)
-    .bind(email)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await?)
 }
 
 /// Keeps a contact made through the public pages as a message of the

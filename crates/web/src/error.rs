@@ -129,12 +129,19 @@ impl IntoResponse for AppError {
                 "Please check your input",
                 &format!("{field}: {message}"),
             ),
-            AppError::Conflict { field, message }
-            | AppError::Store(StoreError::Conflict { field, message }) => page(
+            AppError::Conflict { field, message } => page(
                 StatusCode::CONFLICT,
                 "Please check your input",
                 &format!("{field}: {message}"),
             ),
+            AppError::Store(err) if conflict(&err).is_some() => {
+                let (field, message) = conflict(&err).unwrap_or_default();
+                page(
+                    StatusCode::CONFLICT,
+                    "Please check your input",
+                    &format!("{field}: {message}"),
+                )
+            }
             AppError::LinkRefused(err) => {
                 let status = match err {
                     TokenError::Forged => StatusCode::FORBIDDEN,
@@ -189,6 +196,52 @@ impl IntoResponse for AppError {
             }
         }
     }
+}
+
+/// The words for a store error that is the person's to resolve (409): the
+/// field and the rule. `None` for a server error.
+pub fn conflict(err: &StoreError) -> Option<(&'static str, String)> {
+    let (field, message) = match err {
+        StoreError::Conflict { field, message } => (*field, message.clone()),
+        StoreError::SlotTaken => (
+            "slot",
+            "this time was just taken by someone else; please choose another time".into(),
+        ),
+        StoreError::InquiryClosed => (
+            "inquiry",
+            "is closed or does not exist; reopen it before booking".into(),
+        ),
+        StoreError::CallbackDone => ("callback", "is already done; nothing was recorded".into()),
+        StoreError::AlreadyConverted => (
+            "inquiry",
+            "has already been converted to a patient chart".into(),
+        ),
+        StoreError::NoConsultationNote => (
+            "consultation_note",
+            "record the consultation before converting the inquiry to a chart".into(),
+        ),
+        StoreError::NotACandidate => (
+            "consultation_note",
+            "the latest consultation found the person not a candidate; \
+             record a new consultation note to convert"
+                .into(),
+        ),
+        StoreError::ClosedReasonMismatch => (
+            "closed_reason",
+            "is required to close a thread, and only then".into(),
+        ),
+        StoreError::WeekdayMismatch => (
+            "weekday",
+            "every interval must be of the weekday being replaced".into(),
+        ),
+        StoreError::HolidayExists(day) => ("day", format!("{day} is a holiday already")),
+        StoreError::AvailabilityOverlaps { starts, ends } => (
+            "starts",
+            format!("overlaps this staff member's interval {starts}–{ends} on the same day"),
+        ),
+        _ => return None,
+    };
+    Some((field, message))
 }
 
 /// The minimal page of every error and refusal, without the site template

@@ -4,6 +4,7 @@
 //! cannot shift an event; calendar programs show them in their own zone.
 
 use jiff::Timestamp;
+use respite_domain::booking::ConsultationStatus;
 
 /// One event.
 pub struct Event {
@@ -27,7 +28,7 @@ pub fn person_event(clinic_name: &str, record: &respite_store::ConsultationRecor
             "{} will call you. To change or cancel, use the link in your confirmation.",
             record.staff_name
         ),
-        cancelled: record.status == "cancelled",
+        cancelled: record.status == ConsultationStatus::Cancelled,
     }
 }
 

@@ -9,7 +9,7 @@
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use respite_domain::booking::{self, NewBooking};
+use respite_domain::booking::{self, ConsultationStatus, NewBooking};
 use respite_domain::{Email, PhoneNumber};
 use respite_mail::smtp::Attachment;
 use respite_store::{ConsultationRecord, Job, NewJob, StoreError};
@@ -197,10 +197,10 @@ async fn run(state: &AppState, job: &Job) -> Result<bool, StoreError> {
 /// The status a consultation must still have for a job of `kind` to be
 /// sent: a confirmation or reminder of a booking that was cancelled since
 /// is not sent, nor a cancellation of one that is booked again.
-fn wanted_status(kind: &str) -> &'static str {
+fn wanted_status(kind: &str) -> ConsultationStatus {
     match kind {
-        CANCELLATION | CANCELLATION_EMAIL => "cancelled",
-        _ => "booked",
+        CANCELLATION | CANCELLATION_EMAIL => ConsultationStatus::Cancelled,
+        _ => ConsultationStatus::Booked,
     }
 }
 

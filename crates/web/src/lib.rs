@@ -61,6 +61,10 @@ pub struct WebConfig {
     pub smtp: Option<respite_mail::smtp::SmtpSettings>,
     /// When consultation reminders go out.
     pub reminders: ReminderConfig,
+    /// How many public bookings one source address (the client's IP) may
+    /// make in 24 hours, so that one client cannot hoard the slots. A
+    /// clinic setting; default 3.
+    pub bookings_per_source_per_day: i64,
 }
 
 /// Reminders of a booked consultation.
@@ -165,6 +169,7 @@ impl Default for WebConfig {
             messaging: MessagingConfig::default(),
             reminders: ReminderConfig::default(),
             smtp: None,
+            bookings_per_source_per_day: 3,
         }
     }
 }

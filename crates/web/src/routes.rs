@@ -197,6 +197,17 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             post(staff::send_email),
         ),
         (
+            // Staff confirmed an unverified address with the person on a
+            // call: it becomes the thread's, with consent.
+            route(
+                "POST",
+                "/staff/inquiries/{id}/verify-contact",
+                Staff(WriteInquiries),
+                audited("Inquiry", "update"),
+            ),
+            post(staff::verify_contact),
+        ),
+        (
             route(
                 "GET",
                 "/staff/callbacks",

@@ -4,13 +4,13 @@
 //! no-shows.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use respite_domain::booking::{self, BookingForm, NewBooking, Slot, SlotError};
+use respite_domain::booking::{self, BookingForm, ConsultationStatus, NewBooking, Slot, SlotError};
 use respite_domain::inquiry::FieldError;
 use respite_domain::{Email, Permission, PhoneNumber};
 use respite_store::{Booker, ConsultationRecord, StoreError};
@@ -180,6 +180,7 @@ pub struct BookingInput {
 pub async fn book(
     State(state): State<AppState>,
     page: PublicPage,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Form(input): Form<BookingInput>,
 ) -> Result<Response, AppError> {
     let form = BookingForm {
@@ -203,19 +204,75 @@ pub async fn book(
         return refuse(vec![err], StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let now = page.now;
+    let joined_note = joined_note(&booking);
+    let source = peer.ip().to_string();
+    let booker = Booker::Public {
+        joined_note: &joined_note,
+        source_address: &source,
+        per_source_per_day: state.config.bookings_per_source_per_day,
+    };
     match state
         .store
-        .book_consultation(&booking, Booker::Public, now, |id| {
+        .book_consultation(&booking, booker, now, |id| {
             crate::jobs::booking_jobs(&state.config, id, &booking, now)
         })
         .await
     {
         Ok(id) => confirmed(&state, id, &booking).await,
-        Err(StoreError::Conflict { field, message }) => {
-            refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
+        Err(StoreError::AlreadyBooked { kind, starts_at }) => {
+            let when = TimeZone::get(&booking.time_zone)
+                .map(|zone| {
+                    starts_at
+                        .to_zoned(zone)
+                        .strftime("%A %-d %B, %-I:%M %p %Z")
+                        .to_string()
+                })
+                .unwrap_or_else(|_| starts_at.to_string());
+            let error = FieldError {
+                field: kind.as_str(),
+                message: format!(
+                    "already has a booked consultation on {when}; change or cancel it with \
+                     the link in the confirmation"
+                ),
+            };
+            refuse(vec![error], StatusCode::CONFLICT).await
         }
-        Err(err) => Err(err.into()),
+        Err(StoreError::TooManyBookingsFromSource { limit }) => {
+            let error = FieldError {
+                field: "source",
+                message: format!(
+                    "this connection has made {limit} bookings in the last 24 hours, the most \
+                     the clinic accepts; please call the clinic to book"
+                ),
+            };
+            refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await
+        }
+        Err(err) => match crate::error::conflict(&err) {
+            Some((field, message)) => {
+                refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
+            }
+            None => Err(err.into()),
+        },
     }
+}
+
+/// The thread's message when a public booking joins the person's open
+/// thread: when (in the person's zone) and under which name.
+fn joined_note(booking: &NewBooking) -> String {
+    let when = TimeZone::get(&booking.time_zone)
+        .map(|zone| {
+            booking
+                .slot
+                .starts_at
+                .to_zoned(zone)
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| booking.slot.starts_at.to_string());
+    format!(
+        "Booked the free phone consultation for {when} on the public page, as {}.",
+        booking.name
+    )
 }
 
 /// Whether the schedule offers `slot` at `now` (taken or not: the database
@@ -321,7 +378,7 @@ pub async fn booking_page(
             .to_string(),
         person_zone,
         clinic_zone: state.config.clinic_time_zone.clone(),
-        booked: record.status == "booked",
+        booked: record.status == ConsultationStatus::Booked,
         record,
     })?;
     response.extensions_mut().insert(AuditedRecord(id));
@@ -435,10 +492,14 @@ pub async fn reschedule(
                 message: "this consultation is no longer booked, so it cannot be moved".into(),
             })
         }
-        Err(StoreError::Conflict { field, message }) => {
-            return refuse(FieldError { field, message }, StatusCode::CONFLICT).await
+        Err(err) => {
+            return match crate::error::conflict(&err) {
+                Some((field, message)) => {
+                    refuse(FieldError { field, message }, StatusCode::CONFLICT).await
+                }
+                None => Err(err.into()),
+            }
         }
-        Err(err) => return Err(err.into()),
     }
     let booking = NewBooking {
         name: record.name,
@@ -464,7 +525,8 @@ fn staff_rows(page: &StaffPage, records: Vec<ConsultationRecord>) -> Vec<StaffRo
         .into_iter()
         .map(|record| StaffRow {
             clinic_time: page.time(record.starts_at),
-            can_mark_no_show: record.status == "booked" && record.starts_at <= page.now,
+            can_mark_no_show: record.status == ConsultationStatus::Booked
+                && record.starts_at <= page.now,
             record,
         })
         .collect()
@@ -655,7 +717,7 @@ pub async fn staff_feed(
                 },
                 record.status
             ),
-            cancelled: record.status == "cancelled",
+            cancelled: record.status == ConsultationStatus::Cancelled,
         })
         .collect();
     let body = crate::ical::calendar(&format!("Consultations: {staff_name}"), &events, now);

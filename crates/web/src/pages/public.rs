@@ -121,7 +121,10 @@ pub async fn submit_inquiry(
         Ok(inquiry) => {
             // Committed before we answer: an acknowledged inquiry is on disk.
             // A person who wrote before joins their open thread.
-            let contact = state.store.record_web_inquiry(&inquiry, page.now).await?;
+            let contact = state
+                .store
+                .record_web_inquiry(&inquiry, page.now, &repeat_note(&inquiry))
+                .await?;
             let mut response = Redirect::to("/inquiries/thanks").into_response();
             response
                 .extensions_mut()
@@ -207,4 +210,23 @@ pub async fn not_found(method: Method, uri: Uri) -> Result<Response, AppError> {
         return Ok(Redirect::permanent(&format!("{trimmed}{query}")).into_response());
     }
     Err(AppError::NoRoute)
+}
+
+/// The thread's message when a form joins the person's open thread: what
+/// the form said, for staff to read.
+fn repeat_note(inquiry: &respite_domain::inquiry::NewInquiry) -> String {
+    let windows = respite_domain::thread::windows_text(&inquiry.windows);
+    let mut body = format!(
+        "Contact form from {}; best times {} ({}); pain: {}, {}.",
+        inquiry.name,
+        windows,
+        inquiry.time_zone,
+        inquiry.pain_area.as_str(),
+        inquiry.pain_duration.as_str(),
+    );
+    if !inquiry.message.trim().is_empty() {
+        body.push_str("\n\n");
+        body.push_str(inquiry.message.trim());
+    }
+    body
 }

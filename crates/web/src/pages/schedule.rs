@@ -25,7 +25,7 @@ use respite_domain::schedule::{
     OPENS_FIELDS, WEEKDAYS,
 };
 use respite_domain::Permission;
-use respite_store::{AvailabilityRecord, StoreError};
+use respite_store::AvailabilityRecord;
 use serde::Deserialize;
 
 use super::{field_error, render_with, Nav, StaffPage};
@@ -198,10 +198,12 @@ pub async fn add_holiday(
     };
     match state.store.add_holiday(&holiday).await {
         Ok(()) => done(&format!("holiday-{}", holiday.day), "holidays"),
-        Err(StoreError::Conflict { field, message }) => {
-            refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => match crate::error::conflict(&err) {
+            Some((field, message)) => {
+                refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
+            }
+            None => Err(err.into()),
+        },
     }
 }
 
@@ -277,10 +279,12 @@ pub async fn add_availability(
     };
     match state.store.add_staff_availability(&availability).await {
         Ok(id) => done(&id.to_string(), "availability"),
-        Err(StoreError::Conflict { field, message }) => {
-            refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => match crate::error::conflict(&err) {
+            Some((field, message)) => {
+                refuse(vec![FieldError { field, message }], StatusCode::CONFLICT).await
+            }
+            None => Err(err.into()),
+        },
     }
 }
 

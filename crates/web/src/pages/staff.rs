@@ -75,6 +75,8 @@ struct InquiryPage {
     consultations: Vec<super::consultations::StaffRow>,
     slot_days: Vec<super::consultations::SlotDay>,
     can_email: bool,
+    /// Addresses contacts brought that staff have not confirmed.
+    unverified: Vec<respite_store::UnverifiedContact>,
 }
 
 /// One entry of a thread, as the inquiry page lists it: a message or call
@@ -131,7 +133,45 @@ pub async fn inquiry(
         consultations,
         slot_days,
         can_email,
+        unverified: state.store.unverified_contacts(id).await?,
     })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct VerifyContactForm {
+    contact: String,
+}
+
+/// `POST /staff/inquiries/{id}/verify-contact`: staff confirmed an
+/// unverified address with the person on a call. It becomes the thread's
+/// address with consent (recorded with who and when); the audit names the
+/// inquiry.
+pub async fn verify_contact(
+    State(state): State<AppState>,
+    page: StaffPage,
+    Path(id): Path<String>,
+    Form(form): Form<VerifyContactForm>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let contact = form
+        .contact
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::BadRequest {
+            field: "contact",
+            message: "must name one of the inquiry's unverified addresses".into(),
+        })?;
+    state
+        .store
+        .verify_contact(id, contact, page.session.user.id, page.now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut response = Redirect::to(&format!("/staff/inquiries/{id}")).into_response();
+    response
+        .extensions_mut()
+        .insert(AuditedRecord(id.to_string()));
+    Ok(response)
 }
 
 #[derive(Deserialize, Default)]

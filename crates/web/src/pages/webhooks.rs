@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use respite_domain::inquiry::MESSAGE_MAX_CHARS;
 use respite_domain::messaging::{MessageChannel, SmsKeyword};
 use respite_domain::PhoneNumber;
-use respite_store::{CallbackReason, ConsentEffect, ContactAddress, InboundMessage, SmsPermission};
+use respite_store::{CallbackReason, ContactAddress, InboundMessage, SmsPermission};
 
 use crate::access::AuditedRecord;
 use crate::twilio;
@@ -117,13 +117,9 @@ pub async fn sms(
             &format!("must be at most {MESSAGE_MAX_CHARS} characters"),
         ));
     }
+    // What the text does to consent is the domain's policy, applied by the
+    // store; the keyword here only chooses the answer.
     let keyword = SmsKeyword::parse(&text);
-    let (consent, source) = match keyword {
-        Some(SmsKeyword::Stop) => (ConsentEffect::Withdraw, "text keyword STOP"),
-        Some(SmsKeyword::Start) => (ConsentEffect::Grant, "text keyword START"),
-        Some(SmsKeyword::Help) => (ConsentEffect::Unchanged, ""),
-        None => (ConsentEffect::ImpliedByContact, "texted the clinic"),
-    };
     let outcome = state
         .store
         .record_inbound_message(&InboundMessage {
@@ -136,8 +132,6 @@ pub async fn sms(
             in_reply_to: None,
             at: config.clock.now(),
             callback: None,
-            consent,
-            consent_source: source.to_owned(),
             default_time_zone: config.clinic_time_zone.clone(),
             phone_in_text: None,
         })
@@ -241,8 +235,6 @@ pub async fn voice(
             in_reply_to: None,
             at: config.clock.now(),
             callback,
-            consent: ConsentEffect::ImpliedByContact,
-            consent_source: "called the clinic".to_owned(),
             default_time_zone: config.clinic_time_zone.clone(),
             phone_in_text: None,
         })

@@ -166,8 +166,13 @@ async fn a_second_form_and_a_booking_join_the_persons_open_thread(engine: Engine
         303
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 1);
+    // The new address is kept unverified: a form cannot change where
+    // the thread's messages go.
     let record = app.store.inquiry(id).await.unwrap().unwrap();
-    assert_eq!(record.email.as_deref(), Some("ana@example.org"));
+    assert_eq!(record.email, None, "{engine:?}");
+    let unverified = app.store.unverified_contacts(id).await.unwrap();
+    assert_eq!(unverified.len(), 1);
+    assert_eq!(unverified[0].address, "ana@example.org");
     assert_eq!(record.phone_e164.as_deref(), Some("+15037253000"));
     assert!(
         record.contact_windows.contains("10:00"),
@@ -202,8 +207,14 @@ async fn a_second_form_and_a_booking_join_the_persons_open_thread(engine: Engine
     assert_eq!(thread.len(), 2);
     assert!(thread[1].body.starts_with("Contact form from Carl Doe;"));
 
-    // She books from the public page giving only her e-mail: the
-    // booking joins the thread, and the callback is no longer needed.
+    // Staff confirm her address with her on a call; she books from the
+    // public page giving only her e-mail: the booking joins the thread,
+    // and the callback is no longer needed.
+    app.store
+        .verify_contact(id, unverified[0].id, staff, at(NOW))
+        .await
+        .unwrap()
+        .unwrap();
     let mut booking = booking_fields("Ana López", &slot_key(staff, SLOT_AT), "America/Chicago");
     booking[1].1 = String::new();
     booking[2].1 = "Ana@Example.org".into();

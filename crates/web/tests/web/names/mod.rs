@@ -4,7 +4,6 @@
 
 use respite_store::{Engine, InquiryStatus};
 
-use crate::both_engines;
 use crate::support::*;
 
 both_engines!(an_inquiry_name_with_invisible_characters_is_refused);
