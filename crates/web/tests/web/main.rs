@@ -9,6 +9,7 @@ mod access;
 mod audit;
 mod booking;
 mod callbacks;
+mod csrf_binding;
 mod email;
 mod health;
 mod inquiries;
