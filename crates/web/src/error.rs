@@ -79,8 +79,11 @@ pub enum AppError {
 pub enum CsrfRefusal {
     /// `Sec-Fetch-Site: cross-site`.
     CrossSite,
-    /// The form's token is missing or does not match the cookie.
+    /// The form's token is missing, does not match the cookie, or was not
+    /// signed for the request's session.
     Token,
+    /// `Origin` (or `Referer`) names another site than the clinic's.
+    ForeignOrigin,
 }
 
 impl From<TokenError> for AppError {
@@ -171,6 +174,11 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 "Refused",
                 "csrf: cross-site form posts are refused.",
+            ),
+            AppError::Csrf(CsrfRefusal::ForeignOrigin) => page(
+                StatusCode::FORBIDDEN,
+                "Refused",
+                "csrf: forms are accepted from this clinic's own pages only; the Origin of this one is another site.",
             ),
             AppError::Csrf(CsrfRefusal::Token) => page(
                 StatusCode::FORBIDDEN,

@@ -422,7 +422,10 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(public::not_found)
-        .layer(from_fn_with_state(state.clone(), csrf::protect))
+        .layer(from_fn_with_state(
+            csrf::Protection::new(state.clone()),
+            csrf::protect,
+        ))
         .merge(webhooks)
         .layer(RequestBodyLimitLayer::new(csrf::MAX_FORM_BYTES))
         // Spans name the matched route, never the URI: queries can hold

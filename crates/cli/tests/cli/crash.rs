@@ -6,19 +6,34 @@ use respite_store::{DatabaseUrl, PoolSettings, Store};
 
 use crate::support::*;
 
-const CSRF: &str = "0123456789abcdef0123456789abcdef";
+/// A CSRF token from the server, as a browser gets it: the cookie a page
+/// sets (the token is signed by the server, so none can be made up).
+async fn csrf_token(client: &reqwest::Client, base: &str) -> Option<String> {
+    let response = client.get(format!("{base}/")).send().await.ok()?;
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("respite_csrf="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
 
 async fn post_inquiry(client: &reqwest::Client, base: &str, n: usize) -> u16 {
+    let Some(csrf) = csrf_token(client, base).await else {
+        return 0; // the server is gone
+    };
     // One number per person: forms from one number join one thread.
     let line = 3000 + n;
     let body = format!(
-        "csrf={CSRF}&name=Crash+Test+{n}&phone=%28503%29+725-{line}&preferred_channel=phone\
+        "csrf={csrf}&name=Crash+Test+{n}&phone=%28503%29+725-{line}&preferred_channel=phone\
          &window_days=weekdays&window_start=17%3A00&window_end=19%3A00&time_zone=America%2FChicago\
          &pain_area=back&pain_duration=1-5-years&message=&consent=yes"
     );
     client
         .post(format!("{base}/inquiries"))
-        .header("cookie", format!("respite_csrf={CSRF}"))
+        .header("cookie", format!("respite_csrf={csrf}"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()

@@ -140,6 +140,8 @@ pub async fn sign_in(
     audit_sign_in(&state, &email, peer, now, Outcome::Success).await?;
     let mut response = Redirect::to(&next).into_response();
     session_cookie_header(response.headers_mut(), &token, &state.config);
+    let csrf = crate::csrf::issue_for(&state, Some(&token_hash(&token))).await?;
+    response.headers_mut().append(SET_COOKIE, csrf);
     Ok(response)
 }
 
@@ -153,6 +155,8 @@ pub async fn sign_out(
         SET_COOKIE,
         clear_cookie(SESSION_COOKIE, state.config.secure_cookies),
     );
+    let csrf = crate::csrf::issue_for(&state, None).await?;
+    response.headers_mut().append(SET_COOKIE, csrf);
     Ok(response)
 }
 

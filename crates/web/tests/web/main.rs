@@ -11,6 +11,7 @@ mod audit_chain;
 mod booking;
 mod booking_caps;
 mod callbacks;
+mod csrf_binding;
 mod email;
 mod health;
 mod inquiries;

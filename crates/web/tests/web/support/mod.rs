@@ -1,8 +1,9 @@
 //! Test harness: the real application on port 0, on a fresh SQLite file and,
 //! when the test command provides one, a fresh PostgreSQL database.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -56,6 +57,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// User ids by role.
     pub users: Vec<(Role, String)>,
+    /// The CSRF token the server gave each session ("" before sign-in).
+    csrf_tokens: Mutex<HashMap<String, String>>,
     /// Declared last: dropped after the store.
     _scratch: Scratch,
 }
@@ -190,12 +193,13 @@ pub async fn spawn_with(engine: Engine, config: WebConfig) -> TestApp {
         url,
         client,
         users,
+        csrf_tokens: Mutex::default(),
         _scratch: scratch,
     }
 }
 
-/// The CSRF token the tests use: any 32 hex digits, sent as cookie and field
-/// (double submit).
+/// A CSRF token an attacker could choose: the 32 hex digits of the old,
+/// unsigned token. The server refuses it as cookie and field alike.
 pub const CSRF: &str = "0123456789abcdef0123456789abcdef";
 
 impl TestApp {
@@ -204,23 +208,28 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, session: Option<&str>) -> reqwest::Response {
+        let token = self.cached_csrf(session);
         let mut request = self.client.get(self.url(path));
-        request = request.header("cookie", cookies(session));
+        let cookies = cookies(session, token.as_deref());
+        if !cookies.is_empty() {
+            request = request.header("cookie", cookies);
+        }
         request.send().await.unwrap()
     }
 
-    /// Posts a form with a valid CSRF token.
+    /// Posts a form with a valid CSRF token for `session`.
     pub async fn post_form(
         &self,
         path: &str,
         session: Option<&str>,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let mut all: Vec<(&str, &str)> = vec![("csrf", CSRF)];
+        let token = self.csrf_token(session).await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf", &token)];
         all.extend_from_slice(fields);
         self.client
             .post(self.url(path))
-            .header("cookie", cookies(session))
+            .header("cookie", cookies(session, Some(&token)))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(encode(&all))
             .send()
@@ -228,7 +237,35 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Signs in as `role` and returns the session token.
+    /// The CSRF token the server gives `session` (`None`: a visitor who is
+    /// not signed in), as a browser gets it: from the cookie a page sets.
+    /// Asked once per session.
+    pub async fn csrf_token(&self, session: Option<&str>) -> String {
+        if let Some(token) = self.cached_csrf(session) {
+            return token;
+        }
+        let mut request = self.client.get(self.url("/"));
+        if let Some(session) = session {
+            request = request.header("cookie", cookies(Some(session), None));
+        }
+        let response = request.send().await.unwrap();
+        let token = csrf_from(&response).expect("a page sets the CSRF cookie");
+        self.keep_csrf(session, &token);
+        token
+    }
+
+    fn cached_csrf(&self, session: Option<&str>) -> Option<String> {
+        let tokens = self.csrf_tokens.lock().unwrap();
+        tokens.get(session.unwrap_or("")).cloned()
+    }
+
+    fn keep_csrf(&self, session: Option<&str>, token: &str) {
+        let mut tokens = self.csrf_tokens.lock().unwrap();
+        tokens.insert(session.unwrap_or("").to_owned(), token.to_owned());
+    }
+
+    /// Signs in as `role` and returns the session token; keeps the CSRF
+    /// token the sign-in set for the new session.
     pub async fn sign_in(&self, role: Role) -> String {
         let email = &self.users.iter().find(|(r, _)| *r == role).unwrap().1;
         let response = self
@@ -239,7 +276,10 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status(), 303, "sign-in as {role}");
-        session_from(&response).expect("session cookie")
+        let session = session_from(&response).expect("session cookie");
+        let token = csrf_from(&response).expect("sign-in sets a new CSRF token");
+        self.keep_csrf(Some(&session), &token);
+        session
     }
 
     pub async fn audit_count(&self) -> usize {
@@ -264,21 +304,34 @@ impl TestApp {
 }
 
 pub fn session_from(response: &reqwest::Response) -> Option<String> {
+    set_cookie(response, "respite_session")
+}
+
+/// The CSRF token a response sets.
+pub fn csrf_from(response: &reqwest::Response) -> Option<String> {
+    set_cookie(response, "respite_csrf")
+}
+
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("respite_session="))
+        .find_map(|v| v.strip_prefix(prefix.as_str()))
         .map(|v| v.split(';').next().unwrap_or("").to_owned())
         .filter(|v| !v.is_empty())
 }
 
-fn cookies(session: Option<&str>) -> String {
-    match session {
-        Some(token) => format!("respite_csrf={CSRF}; respite_session={token}"),
-        None => format!("respite_csrf={CSRF}"),
-    }
+fn cookies(session: Option<&str>, csrf: Option<&str>) -> String {
+    let csrf = csrf.map(|token| format!("respite_csrf={token}"));
+    let session = session.map(|token| format!("respite_session={token}"));
+    [csrf, session]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub fn encode(fields: &[(&str, &str)]) -> String {
