@@ -507,7 +507,7 @@ crate::both_engines!(incremental_verification_sees_a_removal_before_its_anchor);
 /// The admin's audit page on a server keyed and checkpointed like
 /// `respite serve`: intact, then TRUNCATED once the newest entries are gone.
 async fn the_audit_page_shows_a_truncated_trail(engine: Engine) {
-    use crate::support::{encode, session_from, CSRF, PASSWORD};
+    use crate::support::{csrf_from, encode, session_from, PASSWORD};
     let trail = trail(engine, 0).await;
     let hash = respite_web::auth::hash_password(PASSWORD).unwrap();
     trail
@@ -532,12 +532,15 @@ async fn the_audit_page_shows_a_truncated_trail(engine: Engine) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    // A token as a browser gets it: from the page's cookie.
+    let home = client.get(format!("{base}/")).send().await.unwrap();
+    let csrf = csrf_from(&home).expect("csrf cookie");
     let signed_in = client
         .post(format!("{base}/staff/login"))
-        .header("cookie", format!("respite_csrf={CSRF}"))
+        .header("cookie", format!("respite_csrf={csrf}"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(encode(&[
-            ("csrf", CSRF),
+            ("csrf", csrf.as_str()),
             ("email", "admin@clinic.test"),
             ("password", PASSWORD),
         ]))
@@ -545,12 +548,13 @@ async fn the_audit_page_shows_a_truncated_trail(engine: Engine) {
         .await
         .unwrap();
     let session = session_from(&signed_in).expect("signed in");
+    let csrf = csrf_from(&signed_in).expect("csrf rotated at sign-in");
     let page = || async {
         client
             .get(format!("{base}/staff/audit"))
             .header(
                 "cookie",
-                format!("respite_csrf={CSRF}; respite_session={session}"),
+                format!("respite_csrf={csrf}; respite_session={session}"),
             )
             .send()
             .await
