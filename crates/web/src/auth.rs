@@ -57,6 +57,105 @@ pub fn verify_password(password: &str, stored_hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Bounds on the argon2 work of sign-ins: each check holds 19 MiB for
+/// tens of milliseconds, so unbounded concurrency turns a burst of failed
+/// sign-ins into gigabytes of memory. At most `workers` checks run at once
+/// and at most `queue` more wait; beyond that a sign-in is answered 503 with
+/// `Retry-After` without hashing anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordCheckLimits {
+    /// Checks that run at once; default: the number of CPUs.
+    pub workers: usize,
+    /// Checks that may wait for a worker; default: four per worker.
+    pub queue: usize,
+}
+
+impl Default for PasswordCheckLimits {
+    fn default() -> PasswordCheckLimits {
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        PasswordCheckLimits {
+            workers,
+            queue: 4 * workers,
+        }
+    }
+}
+
+/// The sign-in could not be checked now: every worker is busy and the queue
+/// is full. Answered 503 with `Retry-After`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("sign-in: the server is busy checking other sign-ins; try again in a moment")]
+pub struct PasswordChecksBusy;
+
+/// The one way a sign-in runs argon2: on the blocking pool, a bounded number
+/// at a time, with a bounded number waiting. Shared by every request of one
+/// process (each server bounds its own memory).
+#[derive(Debug)]
+pub struct PasswordChecks {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    queue: usize,
+}
+
+impl PasswordChecks {
+    pub fn new(limits: PasswordCheckLimits) -> PasswordChecks {
+        PasswordChecks {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(limits.workers.max(1))),
+            waiting: std::sync::Arc::default(),
+            queue: limits.queue,
+        }
+    }
+
+    /// Whether `password` matches `stored_hash`, checked by a worker.
+    pub async fn verify(
+        &self,
+        password: String,
+        stored_hash: String,
+    ) -> Result<bool, PasswordChecksBusy> {
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let _waiting = QueueSeat::take(&self.waiting, self.queue)?;
+                self.permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| PasswordChecksBusy)?
+            }
+        };
+        // The permit moves into the blocking task: if the request is
+        // dropped meanwhile, the worker stays counted until argon2 is done.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_password(&password, &stored_hash)
+        })
+        .await
+        .map_err(|_| PasswordChecksBusy)
+    }
+}
+
+/// A place in the queue of waiting checks, given back when dropped (also
+/// when the waiting request is cancelled).
+struct QueueSeat<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> QueueSeat<'a> {
+    fn take(
+        waiting: &'a std::sync::atomic::AtomicUsize,
+        queue: usize,
+    ) -> Result<QueueSeat<'a>, PasswordChecksBusy> {
+        use std::sync::atomic::Ordering::SeqCst;
+        waiting
+            .fetch_update(SeqCst, SeqCst, |n| (n < queue).then_some(n + 1))
+            .map(|_| QueueSeat(waiting))
+            .map_err(|_| PasswordChecksBusy)
+    }
+}
+
+impl Drop for QueueSeat<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Random bytes as lower-case hex, from the operating system's generator.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -177,6 +276,39 @@ mod tests {
         assert!(!verify_password("correct horse batterY", &hash));
         assert!(!verify_password("anything", "not a hash"));
         assert_eq!(hash_password("short"), Err(PasswordError::TooShort));
+    }
+
+    #[tokio::test]
+    async fn password_checks_beyond_the_queue_are_refused_at_once() {
+        let hash = hash_password("correct horse battery").unwrap();
+        let checks = std::sync::Arc::new(PasswordChecks::new(PasswordCheckLimits {
+            workers: 1,
+            queue: 2,
+        }));
+        let attempts = (0..12).map(|_| {
+            let checks = checks.clone();
+            let hash = hash.clone();
+            tokio::spawn(async move { checks.verify("wrong password!".into(), hash).await })
+        });
+        let mut checked = 0;
+        let mut busy = 0;
+        for attempt in attempts.collect::<Vec<_>>() {
+            match attempt.await.unwrap() {
+                Ok(matches) => {
+                    assert!(!matches);
+                    checked += 1;
+                }
+                Err(PasswordChecksBusy) => busy += 1,
+            }
+        }
+        // One running and two waiting at most when the burst arrives.
+        assert!((1..=3).contains(&checked), "{checked} checked");
+        assert_eq!(checked + busy, 12);
+        assert_eq!(
+            checks.verify("correct horse battery".into(), hash).await,
+            Ok(true),
+            "the queue is free again after the burst"
+        );
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct WebConfig {
     pub smtp: Option<respite_mail::smtp::SmtpSettings>,
     /// When consultation reminders go out.
     pub reminders: ReminderConfig,
+    /// How many sign-in password checks (argon2, 19 MiB each) run and wait
+    /// at once.
+    pub password_checks: auth::PasswordCheckLimits,
 }
 
 /// Reminders of a booked consultation.
@@ -165,6 +168,7 @@ impl Default for WebConfig {
             messaging: MessagingConfig::default(),
             reminders: ReminderConfig::default(),
             smtp: None,
+            password_checks: auth::PasswordCheckLimits::default(),
         }
     }
 }
@@ -177,6 +181,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Sends texts: Twilio's REST API when configured.
     pub sms: Arc<dyn sms::SmsSender>,
+    /// The bounded pool every sign-in's password check runs on.
+    pub passwords: Arc<auth::PasswordChecks>,
 }
 
 impl AppState {
@@ -184,7 +190,13 @@ impl AppState {
     /// configuration names.
     pub fn new(store: Store, config: Arc<WebConfig>) -> AppState {
         let sms = sms::sender_from_config(&config.messaging);
-        AppState { store, config, sms }
+        let passwords = Arc::new(auth::PasswordChecks::new(config.password_checks));
+        AppState {
+            store,
+            config,
+            sms,
+            passwords,
+        }
     }
 }
 

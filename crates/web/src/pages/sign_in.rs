@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Extension, Query, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::StatusCode;
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use jiff::Timestamp;
@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::render;
 use crate::auth::{
-    clear_cookie, decoy_hash, random_hex, session_cookie_header, signed, token_hash,
-    verify_password, StaffSession, SESSION_COOKIE,
+    clear_cookie, decoy_hash, random_hex, session_cookie_header, signed, token_hash, StaffSession,
+    SESSION_COOKIE,
 };
 use crate::csrf::CsrfToken;
 use crate::{AppError, AppState};
@@ -101,21 +101,26 @@ pub async fn sign_in(
     }
 
     let user = state.store.staff_user_for_sign_in(&email).await?;
-    let password = input.password.clone();
-    let (user, matches) = match user {
-        Some((user, hash)) => {
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            (Some(user), ok)
-        }
-        None => {
-            // Same cost as a real check, so timing does not reveal accounts.
-            let _ =
-                tokio::task::spawn_blocking(move || verify_password(&password, decoy_hash())).await;
-            (None, false)
+    // Same cost for an unknown e-mail as for a wrong password, so that
+    // timing does not reveal accounts.
+    let stored_hash = user
+        .as_ref()
+        .map_or_else(|| decoy_hash().to_owned(), |(_, hash)| hash.clone());
+    let matches = match state
+        .passwords
+        .verify(input.password.clone(), stored_hash)
+        .await
+    {
+        Ok(matches) => matches,
+        Err(busy) => {
+            let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, busy.to_string())?;
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("2"));
+            return Ok(response);
         }
     };
+    let user = user.map(|(user, _)| user);
     let Some(user) = user.filter(|u| matches && u.active) else {
         state.store.record_login_failure(&email, now).await?;
         audit_sign_in(&state, &email, peer, now, Outcome::Denied).await?;
