@@ -8,6 +8,7 @@
 pub mod access;
 pub mod auth;
 pub mod booking_token;
+pub mod connections;
 mod csrf;
 pub mod email;
 mod error;
@@ -64,6 +65,8 @@ pub struct WebConfig {
     /// How many sign-in password checks (argon2, 19 MiB each) run and wait
     /// at once.
     pub password_checks: auth::PasswordCheckLimits,
+    /// Header-read and request timeouts, and the cap on open connections.
+    pub connections: connections::ConnectionLimits,
 }
 
 /// Reminders of a booked consultation.
@@ -169,6 +172,7 @@ impl Default for WebConfig {
             reminders: ReminderConfig::default(),
             smtp: None,
             password_checks: auth::PasswordCheckLimits::default(),
+            connections: connections::ConnectionLimits::default(),
         }
     }
 }
@@ -205,17 +209,13 @@ pub fn app(state: AppState) -> Router {
     routes::router(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves, with the connection limits of the
+/// configuration (see [`connections`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = state.config.connections;
+    connections::serve(listener, app(state), limits, shutdown).await
 }

@@ -8,6 +8,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use respite_domain::Permission::*;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
@@ -390,7 +391,8 @@ pub fn router(state: AppState) -> Router {
             router = router.route(spec.path, handler);
         }
     }
-    router
+    let limits = state.config.connections;
+    let router = router
         .fallback(public::not_found)
         .layer(from_fn(csrf::protect))
         .merge(webhooks)
@@ -405,6 +407,19 @@ pub fn router(state: AppState) -> Router {
                     .map_or("unmatched", |p| p.as_str());
                 tracing::info_span!("request", method = %request.method(), route)
             }),
-        )
-        .with_state(state)
+        );
+    hardening_layers(router, limits).with_state(state)
+}
+
+/// The layers against abuse, outside everything else (docs/SECURITY.md):
+/// a request that takes longer than the request timeout (a slow body, a
+/// stuck handler) is answered 408.
+fn hardening_layers(
+    router: Router<AppState>,
+    limits: crate::connections::ConnectionLimits,
+) -> Router<AppState> {
+    router.layer(TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        limits.request_timeout,
+    ))
 }

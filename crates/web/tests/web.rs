@@ -3,6 +3,7 @@
 mod booking;
 mod callbacks;
 mod email;
+mod hardening;
 mod messaging;
 mod schedule;
 mod support;

@@ -124,6 +124,11 @@ pub async fn spawn(engine: Engine) -> TestApp {
 }
 
 pub async fn spawn_with(engine: Engine, config: WebConfig) -> TestApp {
+    spawn_configured(engine, config).await
+}
+
+/// The app with `config` exactly as given.
+pub async fn spawn_configured(engine: Engine, config: WebConfig) -> TestApp {
     let (url, dir) = fresh_database(engine).await;
     let store = Store::connect(&url, PoolSettings::default()).await.unwrap();
     store.migrate().await.unwrap();
