@@ -25,6 +25,13 @@ def build():
     )
 
 
+def flags(*wanted):
+    """`wanted`, unless RESPITE_BENCH_FLAGS overrides them (for a binary that
+    predates a flag)."""
+    override = os.environ.get("RESPITE_BENCH_FLAGS")
+    return override.split() if override is not None else list(wanted)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ def main():
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args()
     common.build()
-    server = common.Server("--limit-sign-ins-per-minute", "100000")
+    server = common.Server(*common.flags("--limit-sign-ins-per-minute", "100000"))
     try:
         cookie, token = common.csrf(server.port)
         before = server.memory()

@@ -32,9 +32,8 @@ pub async fn migrate(url: DatabaseUrl) -> anyhow::Result<()> {
 pub async fn serve(
     url: DatabaseUrl,
     bind: SocketAddr,
-    messaging: respite_web::MessagingConfig,
-    mail: crate::MailConfig,
-    reminders: respite_web::ReminderConfig,
+    imap: Option<respite_mail::imap::ImapSettings>,
+    config: WebConfig,
 ) -> anyhow::Result<()> {
     let store = open(&url).await?;
     let listener = TcpListener::bind(bind)
@@ -45,7 +44,7 @@ pub async fn serve(
         "Respite is serving http://{address}/ (database: {})",
         url.redacted()
     );
-    if let Some(imap) = mail.imap {
+    if let Some(imap) = imap {
         println!(
             "Polling the mailbox {} on {}:{} every {} s",
             imap.mailbox,
@@ -55,12 +54,6 @@ pub async fn serve(
         );
         tokio::spawn(respite_mail::imap::run(store.clone(), imap));
     }
-    let config = WebConfig {
-        messaging,
-        smtp: mail.smtp,
-        reminders,
-        ..WebConfig::default()
-    };
     run_server(listener, store, config).await
 }
 

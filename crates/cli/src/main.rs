@@ -36,6 +36,8 @@ enum Command {
         mail: Box<MailArgs>,
         #[command(flatten)]
         reminders: ReminderArgs,
+        #[command(flatten)]
+        security: SecurityArgs,
     },
     /// Serve a fresh database filled with a synthetic demo clinic, and print
     /// the URL and the demo logins.
@@ -141,6 +143,27 @@ impl MessagingArgs {
             clinic_phone: self.clinic_phone,
         })
     }
+}
+
+/// Defences against abuse from the internet (docs/SECURITY.md).
+#[derive(Args)]
+struct SecurityArgs {
+    /// Reverse proxies whose X-Forwarded-For names the client: addresses or
+    /// CIDR networks, comma-separated (e.g. 127.0.0.1,10.0.0.0/8). Without
+    /// it the header is ignored and the peer is the client.
+    #[arg(long, env = "RESPITE_TRUSTED_PROXY", value_parser = parse_trusted_proxies, default_value = "")]
+    trusted_proxy: respite_web::client::TrustedProxies,
+}
+
+impl SecurityArgs {
+    fn apply(self, config: &mut respite_web::WebConfig) {
+        config.trusted_proxies = self.trusted_proxy;
+    }
+}
+
+fn parse_trusted_proxies(text: &str) -> Result<respite_web::client::TrustedProxies, String> {
+    text.parse()
+        .map_err(|err: respite_web::client::TrustedProxyError| err.to_string())
 }
 
 /// When the confirmations and reminders of a booked consultation go out.
@@ -386,13 +409,20 @@ fn run_async(command: Command) -> anyhow::Result<()> {
                 messaging,
                 mail,
                 reminders,
+                security,
             } => {
                 let mail = mail.into_config(&respite_web::WebConfig::default())?;
-                let reminders = respite_web::ReminderConfig {
-                    before: reminders.reminders.0,
-                    quiet_hours: reminders.quiet_hours,
+                let mut config = respite_web::WebConfig {
+                    messaging: messaging.into_config()?,
+                    smtp: mail.smtp,
+                    reminders: respite_web::ReminderConfig {
+                        before: reminders.reminders.0,
+                        quiet_hours: reminders.quiet_hours,
+                    },
+                    ..respite_web::WebConfig::default()
                 };
-                commands::serve(db.url(), bind, messaging.into_config()?, mail, reminders).await
+                security.apply(&mut config);
+                commands::serve(db.url(), bind, mail.imap, config).await
             }
             Command::Demo { bind } => commands::demo(bind).await,
             Command::Migrate { db } => commands::migrate(db.url()).await,

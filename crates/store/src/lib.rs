@@ -45,7 +45,7 @@ pub use messages::{
 };
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
 pub use schedule::AvailabilityRecord;
-pub use staff::{LoginFailures, SessionRecord, StaffUser};
+pub use staff::{LoginFailures, SessionRecord, StaffUser, MAX_STORED_EMAIL_CHARS};
 pub use threads::WebContact;
 
 /// Which database engine a [`Store`] talks to.

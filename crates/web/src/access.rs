@@ -4,9 +4,7 @@
 //! otherwise, and writes the audit entry for every route that touches health
 //! data, with its outcome.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, RawPathParams, Request, State};
+use axum::extract::{RawPathParams, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -63,10 +61,7 @@ pub struct Guard {
 pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     let Guard { app, spec } = guard;
     let now = Timestamp::now();
-    let source = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+    let source = crate::client::of_extensions(request.extensions()).to_string();
     let (mut parts, body) = request.into_parts();
     let resource_id = match axum::RequestPartsExt::extract::<RawPathParams>(&mut parts).await {
         Ok(params) => params.iter().next().map_or_else(

@@ -156,6 +156,29 @@ impl Drop for QueueSeat<'_> {
     }
 }
 
+/// How long more an account must wait before the next sign-in from a
+/// source with `failures` within the window: nothing up to the threshold,
+/// then the first delay doubled for each failure beyond it, at most the
+/// window, counted from the latest failure.
+pub fn sign_in_wait(
+    failures: &respite_store::LoginFailures,
+    config: &WebConfig,
+    now: Timestamp,
+) -> Option<SignedDuration> {
+    let beyond = failures.count - config.lockout_threshold;
+    let latest = failures.latest?;
+    if beyond < 0 {
+        return None;
+    }
+    let doublings = u32::try_from(beyond).unwrap_or(u32::MAX).min(20);
+    let delay = config
+        .lockout_first_delay
+        .saturating_mul(1 << doublings)
+        .min(config.lockout_window);
+    let wait = (latest + signed(delay)).duration_since(now);
+    wait.is_positive().then_some(wait)
+}
+
 /// Random bytes as lower-case hex, from the operating system's generator.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -309,6 +332,31 @@ mod tests {
             Ok(true),
             "the queue is free again after the burst"
         );
+    }
+
+    #[test]
+    fn sign_in_delays_grow_from_the_threshold_and_stop_at_the_window() {
+        let config = WebConfig::default();
+        let now: Timestamp = "2026-11-27T10:00:00Z".parse().unwrap();
+        let wait = |count: i64, seconds_ago: i64| {
+            sign_in_wait(
+                &respite_store::LoginFailures {
+                    count,
+                    latest: Some(now - SignedDuration::from_secs(seconds_ago)),
+                },
+                &config,
+                now,
+            )
+            .map(|wait| wait.as_secs())
+        };
+        assert_eq!(wait(4, 0), None, "below the threshold: free");
+        assert_eq!(wait(5, 0), Some(30));
+        assert_eq!(wait(5, 10), Some(20));
+        assert_eq!(wait(5, 30), None, "the delay has passed");
+        assert_eq!(wait(6, 0), Some(60));
+        assert_eq!(wait(8, 0), Some(240));
+        assert_eq!(wait(20, 0), Some(15 * 60), "at most the window");
+        assert_eq!(wait(1_000_000, 0), Some(15 * 60));
     }
 
     #[test]

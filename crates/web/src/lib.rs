@@ -8,6 +8,7 @@
 pub mod access;
 pub mod auth;
 pub mod booking_token;
+pub mod client;
 pub mod connections;
 mod csrf;
 pub mod email;
@@ -42,11 +43,18 @@ pub struct WebConfig {
     pub idle_timeout: Duration,
     /// A session ends this long after sign-in, whatever the activity.
     pub absolute_timeout: Duration,
-    /// After this many failed sign-ins for one e-mail within
-    /// `lockout_window`, further attempts are refused until the window has
-    /// passed since the last failure.
+    /// Failed sign-ins are counted per account *and* source address within
+    /// `lockout_window`. Up to `lockout_threshold` failures cost nothing;
+    /// after that the pair waits `lockout_first_delay`, doubled for each
+    /// further failure, at most `lockout_window`, since its last failure.
+    /// Other addresses (the person who knows the password) are not slowed.
+    /// Defaults: 5, 15 minutes, 30 seconds.
     pub lockout_threshold: i64,
     pub lockout_window: Duration,
+    pub lockout_first_delay: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; empty: the
+    /// peer is the client.
+    pub trusted_proxies: client::TrustedProxies,
     /// Mark cookies `Secure` (set when served behind HTTPS).
     pub secure_cookies: bool,
     /// After this many unanswered callback attempts (no answer, voicemail)
@@ -165,6 +173,8 @@ impl Default for WebConfig {
             absolute_timeout: Duration::from_secs(12 * 60 * 60),
             lockout_threshold: 5,
             lockout_window: Duration::from_secs(15 * 60),
+            lockout_first_delay: Duration::from_secs(30),
+            trusted_proxies: client::TrustedProxies::default(),
             secure_cookies: false,
             unanswered_attempts_before_closing: 3,
             clock: Clock::System,

@@ -391,7 +391,7 @@ pub fn router(state: AppState) -> Router {
             router = router.route(spec.path, handler);
         }
     }
-    let limits = state.config.connections;
+    let config = state.config.clone();
     let router = router
         .fallback(public::not_found)
         .layer(from_fn(csrf::protect))
@@ -408,18 +408,19 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("request", method = %request.method(), route)
             }),
         );
-    hardening_layers(router, limits).with_state(state)
+    hardening_layers(router, &config).with_state(state)
 }
 
-/// The layers against abuse, outside everything else (docs/SECURITY.md):
-/// a request that takes longer than the request timeout (a slow body, a
-/// stuck handler) is answered 408.
-fn hardening_layers(
-    router: Router<AppState>,
-    limits: crate::connections::ConnectionLimits,
-) -> Router<AppState> {
-    router.layer(TimeoutLayer::with_status_code(
-        axum::http::StatusCode::REQUEST_TIMEOUT,
-        limits.request_timeout,
-    ))
+/// The layers against abuse, outside everything else (docs/SECURITY.md),
+/// outermost last: a request that takes longer than the request timeout (a
+/// slow body, a stuck handler) is answered 408; each request learns its
+/// client's address (from a trusted proxy's `X-Forwarded-For`).
+fn hardening_layers(router: Router<AppState>, config: &crate::WebConfig) -> Router<AppState> {
+    let trusted = std::sync::Arc::new(config.trusted_proxies.clone());
+    router
+        .layer(from_fn_with_state(trusted, crate::client::identify))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            config.connections.request_timeout,
+        ))
 }

@@ -10,6 +10,7 @@ use respite_web::WebConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::both_engines;
 use crate::support::*;
 
 fn address(app: &TestApp) -> String {
@@ -127,4 +128,143 @@ async fn a_slow_request_body_is_answered_408_at_the_request_timeout() {
     assert!(started.elapsed() < Duration::from_secs(3));
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+/// A sign-in form posted as if from `client` through the trusted proxy
+/// (the test server trusts 127.0.0.1 as its proxy).
+async fn sign_in_from(
+    app: &TestApp,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/staff/login"))
+        .header("cookie", format!("respite_csrf={CSRF}"))
+        .header("x-forwarded-for", client)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&[
+            ("csrf", CSRF),
+            ("email", email),
+            ("password", password),
+        ]))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn behind_proxy() -> WebConfig {
+    WebConfig {
+        trusted_proxies: "127.0.0.1".parse().unwrap(),
+        ..WebConfig::default()
+    }
+}
+
+both_engines!(an_attacker_slows_only_their_own_address_and_the_owner_signs_in_from_another);
+async fn an_attacker_slows_only_their_own_address_and_the_owner_signs_in_from_another(
+    engine: Engine,
+) {
+    let app = spawn_configured(engine, behind_proxy()).await;
+    let email = "nurse@clinic.test";
+    let attacker = "203.0.113.7";
+    for attempt in 1..=5 {
+        let response = sign_in_from(&app, attacker, email, "wrong password!").await;
+        assert_eq!(response.status(), 401, "{engine:?} attempt {attempt}");
+    }
+    // The attacker's sixth try, even with the right password, waits.
+    for password in ["wrong password!", PASSWORD] {
+        let response = sign_in_from(&app, attacker, email, password).await;
+        assert_eq!(response.status(), 429, "{engine:?}");
+        let retry: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(0 < retry && retry <= 30, "first delay 30 s: {retry}");
+        assert!(session_from(&response).is_none());
+    }
+    // The nurse, from the clinic's address, signs in at once.
+    let response = sign_in_from(&app, "198.51.100.20", email, PASSWORD).await;
+    assert_eq!(
+        response.status(),
+        303,
+        "{engine:?}: the owner is not locked out"
+    );
+    assert!(session_from(&response).is_some());
+    // The audit names each source: the proxy's header was believed.
+    let entries = app
+        .store
+        .audit_entries(&respite_store::AuditFilter::default())
+        .await
+        .unwrap();
+    let sources: Vec<&str> = entries.iter().map(|e| e.source_address.as_str()).collect();
+    assert_eq!(
+        sources.iter().filter(|s| **s == attacker).count(),
+        7,
+        "{sources:?}"
+    );
+    assert_eq!(sources[0], "198.51.100.20", "newest first");
+}
+
+both_engines!(x_forwarded_for_is_ignored_without_a_trusted_proxy);
+async fn x_forwarded_for_is_ignored_without_a_trusted_proxy(engine: Engine) {
+    let app = spawn_configured(engine, WebConfig::default()).await;
+    let email = "admin@clinic.test";
+    for attempt in 1..=5 {
+        // A fresh "address" each time, written by the attacker.
+        let forged = format!("192.0.2.{attempt}");
+        let response = sign_in_from(&app, &forged, email, "wrong password!").await;
+        assert_eq!(response.status(), 401, "{engine:?}");
+    }
+    let response = sign_in_from(&app, "192.0.2.99", email, "wrong password!").await;
+    assert_eq!(
+        response.status(),
+        429,
+        "{engine:?}: every try came from 127.0.0.1, whatever the header said"
+    );
+}
+
+both_engines!(failed_sign_ins_store_a_capped_email_and_old_rows_are_pruned);
+async fn failed_sign_ins_store_a_capped_email_and_old_rows_are_pruned(engine: Engine) {
+    let app = spawn_configured(engine, WebConfig::default()).await;
+    // A 10,000-character "e-mail" is refused by rule, before any hashing.
+    let long = format!("{}@clinic.test", "a".repeat(10_000));
+    let response = app
+        .post_form(
+            "/staff/login",
+            None,
+            &[("email", &long), ("password", "wrong password!")],
+        )
+        .await;
+    assert_eq!(response.status(), 422, "{engine:?}");
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("email: must be at most 254 characters"));
+    // The store cuts what it is given, whoever calls it.
+    let now = jiff::Timestamp::now();
+    let hour = jiff::SignedDuration::from_hours(1);
+    app.store
+        .record_login_failure(&long, "192.0.2.1", now - hour * 2, now - hour * 3)
+        .await
+        .unwrap();
+    assert_eq!(app.store.login_failure_rows().await.unwrap(), (1, 254));
+    // A failure now prunes rows older than the window (15 minutes).
+    let response = app
+        .post_form(
+            "/staff/login",
+            None,
+            &[
+                ("email", "nobody@clinic.test"),
+                ("password", "wrong password!"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        app.store.login_failure_rows().await.unwrap(),
+        (1, "nobody@clinic.test".len() as i64),
+        "{engine:?}: the two-hour-old row is gone"
+    );
 }
