@@ -153,11 +153,53 @@ struct SecurityArgs {
     /// it the header is ignored and the peer is the client.
     #[arg(long, env = "RESPITE_TRUSTED_PROXY", value_parser = parse_trusted_proxies, default_value = "")]
     trusted_proxy: respite_web::client::TrustedProxies,
+    /// Inquiry forms per source address per minute (0: no limit).
+    #[arg(long, env = "RESPITE_LIMIT_INQUIRIES_PER_MINUTE", default_value_t = 10)]
+    limit_inquiries_per_minute: u32,
+    /// Public bookings per source address per hour (0: no limit).
+    #[arg(long, env = "RESPITE_LIMIT_BOOKINGS_PER_HOUR", default_value_t = 5)]
+    limit_bookings_per_hour: u32,
+    /// Cancellations and moves of bookings per source address per hour.
+    #[arg(
+        long,
+        env = "RESPITE_LIMIT_BOOKING_CHANGES_PER_HOUR",
+        default_value_t = 10
+    )]
+    limit_booking_changes_per_hour: u32,
+    /// Webhook requests per source address per minute.
+    #[arg(long, env = "RESPITE_LIMIT_WEBHOOKS_PER_MINUTE", default_value_t = 300)]
+    limit_webhooks_per_minute: u32,
+    /// Staff sign-in attempts per source address per minute, all accounts.
+    #[arg(long, env = "RESPITE_LIMIT_SIGN_INS_PER_MINUTE", default_value_t = 20)]
+    limit_sign_ins_per_minute: u32,
+    /// Seconds a client has to send a request head, and a kept-alive
+    /// connection may stay idle.
+    #[arg(long, env = "RESPITE_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    header_timeout_seconds: u64,
+    /// Seconds a request (body and answer) may take before it is answered 408.
+    #[arg(long, env = "RESPITE_REQUEST_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout_seconds: u64,
+    /// Open connections at most; more are closed at once.
+    #[arg(long, env = "RESPITE_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
 }
 
 impl SecurityArgs {
     fn apply(self, config: &mut respite_web::WebConfig) {
         config.trusted_proxies = self.trusted_proxy;
+        config.rate_limits = respite_web::limits::RateLimits {
+            inquiries_per_minute: self.limit_inquiries_per_minute,
+            bookings_per_hour: self.limit_bookings_per_hour,
+            booking_changes_per_hour: self.limit_booking_changes_per_hour,
+            webhooks_per_minute: self.limit_webhooks_per_minute,
+            sign_ins_per_minute: self.limit_sign_ins_per_minute,
+        };
+        config.connections = respite_web::connections::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            ..config.connections
+        };
     }
 }
 

@@ -15,6 +15,7 @@ pub mod email;
 mod error;
 mod ical;
 pub mod jobs;
+pub mod limits;
 mod pages;
 pub mod routes;
 pub mod sms;
@@ -55,6 +56,9 @@ pub struct WebConfig {
     /// Reverse proxies whose `X-Forwarded-For` names the client; empty: the
     /// peer is the client.
     pub trusted_proxies: client::TrustedProxies,
+    /// Requests per source address on the public forms, the booking
+    /// routes, the webhooks and sign-in (per process).
+    pub rate_limits: limits::RateLimits,
     /// Mark cookies `Secure` (set when served behind HTTPS).
     pub secure_cookies: bool,
     /// After this many unanswered callback attempts (no answer, voicemail)
@@ -175,6 +179,7 @@ impl Default for WebConfig {
             lockout_window: Duration::from_secs(15 * 60),
             lockout_first_delay: Duration::from_secs(30),
             trusted_proxies: client::TrustedProxies::default(),
+            rate_limits: limits::RateLimits::default(),
             secure_cookies: false,
             unanswered_attempts_before_closing: 3,
             clock: Clock::System,

@@ -414,10 +414,13 @@ pub fn router(state: AppState) -> Router {
 /// The layers against abuse, outside everything else (docs/SECURITY.md),
 /// outermost last: a request that takes longer than the request timeout (a
 /// slow body, a stuck handler) is answered 408; each request learns its
-/// client's address (from a trusted proxy's `X-Forwarded-For`).
+/// client's address (from a trusted proxy's `X-Forwarded-For`); the public
+/// forms, webhooks and sign-in are rate-limited per client address.
 fn hardening_layers(router: Router<AppState>, config: &crate::WebConfig) -> Router<AppState> {
     let trusted = std::sync::Arc::new(config.trusted_proxies.clone());
+    let limiter = std::sync::Arc::new(crate::limits::RateLimiter::new(&config.rate_limits));
     router
+        .layer(from_fn_with_state(limiter, crate::limits::limit))
         .layer(from_fn_with_state(trusted, crate::client::identify))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -268,3 +268,112 @@ async fn failed_sign_ins_store_a_capped_email_and_old_rows_are_pruned(engine: En
         "{engine:?}: the two-hour-old row is gone"
     );
 }
+
+/// Posts a form as if from `client` through the trusted proxy.
+async fn post_from(
+    app: &TestApp,
+    client: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut all: Vec<(&str, &str)> = vec![("csrf", CSRF)];
+    all.extend_from_slice(fields);
+    app.client
+        .post(app.url(path))
+        .header("cookie", format!("respite_csrf={CSRF}"))
+        .header("x-forwarded-for", client)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&all))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response
+        .headers()
+        .get("retry-after")
+        .expect("Retry-After on a 429")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_inquiry_flood_is_answered_429_with_retry_after_after_ten() {
+    // The default limits, as `respite serve` has them.
+    let app = spawn_configured(Engine::Sqlite, behind_proxy()).await;
+    let mut statuses = Vec::new();
+    for n in 0..15 {
+        let mut fields = inquiry_fields(&format!("Flood {n}"));
+        fields[1].1 = format!("(503) 725-30{n:02}");
+        let response = post_from(&app, "203.0.113.7", "/inquiries", &as_refs(&fields)).await;
+        if response.status() == 429 {
+            let wait = retry_after(&response);
+            assert!((1..=6).contains(&wait), "one more every 6 s: {wait}");
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses[..10], [303; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [429; 5], "{statuses:?}");
+    assert_eq!(app.store.count_inquiries().await.unwrap(), 10);
+    // Someone else is not affected.
+    let fields = inquiry_fields("Someone Else");
+    let response = post_from(&app, "198.51.100.9", "/inquiries", &as_refs(&fields)).await;
+    assert_eq!(response.status(), 303);
+}
+
+#[tokio::test]
+async fn one_client_cannot_book_every_slot() {
+    // Monday 23 November 2026, 08:00 PST; the front desk takes calls 09:00–12:00.
+    let config = WebConfig {
+        clock: respite_web::Clock::Fixed("2026-11-23T16:00Z".parse().unwrap()),
+        ..behind_proxy()
+    };
+    let app = spawn_configured(Engine::Sqlite, config).await;
+    let staff = crate::booking::front_desk_takes_monday_mornings(&app).await;
+    let slot = |minutes: i64| {
+        let at: jiff::Timestamp = "2026-11-23T17:00Z".parse().unwrap();
+        format!(
+            "{staff}@{}",
+            (at + jiff::SignedDuration::from_mins(15 * minutes)).as_millisecond()
+        )
+    };
+    let mut statuses = Vec::new();
+    for n in 0..8 {
+        let slot = slot(n);
+        let phone = format!("(503) 725-31{n:02}");
+        let name = format!("Hoarder {n}");
+        let fields = [
+            ("name", name.as_str()),
+            ("phone", phone.as_str()),
+            ("email", ""),
+            ("time_zone", "America/Los_Angeles"),
+            ("slot", slot.as_str()),
+            ("consent", "yes"),
+        ];
+        let response = post_from(&app, "203.0.113.7", "/consultations", &fields).await;
+        if response.status() == 429 {
+            let wait = retry_after(&response);
+            assert!(wait > 10 * 60, "one more every 12 minutes: {wait}");
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert!(
+        statuses[..5].iter().all(|s| *s != 429),
+        "five bookings an hour are allowed: {statuses:?}"
+    );
+    assert_eq!(statuses[5..], [429; 3], "{statuses:?}");
+    // The slots left are someone else's to book.
+    let fields = [
+        ("name", "Someone Else"),
+        ("phone", "(503) 725-3199"),
+        ("email", ""),
+        ("time_zone", "America/Los_Angeles"),
+        ("slot", &slot(9)),
+        ("consent", "yes"),
+    ];
+    let response = post_from(&app, "198.51.100.9", "/consultations", &fields).await;
+    assert_eq!(response.status(), 303);
+}
