@@ -463,6 +463,12 @@ fn run_async(command: Command) -> anyhow::Result<()> {
                     },
                     ..respite_web::WebConfig::default()
                 };
+                // Served over HTTPS: Secure, __Host- cookies and HSTS.
+                config.secure_cookies = config
+                    .messaging
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|url| url.starts_with("https://"));
                 security.apply(&mut config);
                 commands::serve(db.url(), bind, mail.imap, config).await
             }

@@ -9,8 +9,11 @@ use jiff::{SignedDuration, Timestamp};
 use respite_store::{StaffUser, Store, StoreResult};
 use sha2::{Digest, Sha256};
 
+pub use crate::headers::CookieNames;
 use crate::WebConfig;
 
+/// The session cookie's name over plain HTTP; over HTTPS it is
+/// `__Host-respite_session` ([`CookieNames`]).
 pub const SESSION_COOKIE: &str = "respite_session";
 
 /// The shortest password we accept for staff: NIST SP 800-63B §5.1.1.2 asks
@@ -239,7 +242,8 @@ pub async fn current_session(
     headers: &HeaderMap,
     now: Timestamp,
 ) -> StoreResult<Option<StaffSession>> {
-    let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| t.len() == 64) else {
+    let name = CookieNames::new(config.secure_cookies).session;
+    let Some(token) = cookie(headers, name).filter(|t| t.len() == 64) else {
         return Ok(None);
     };
     let hash = token_hash(token);
@@ -269,13 +273,14 @@ pub fn signed(duration: std::time::Duration) -> SignedDuration {
 
 /// Adds a session cookie to a response's headers.
 pub fn session_cookie_header(headers: &mut HeaderMap, token: &str, config: &WebConfig) {
+    let names = CookieNames::new(config.secure_cookies);
     headers.append(
         SET_COOKIE,
         set_cookie(
-            SESSION_COOKIE,
+            names.session,
             token,
             Some(config.absolute_timeout.as_secs()),
-            config.secure_cookies,
+            names.secure,
         ),
     );
 }

@@ -14,6 +14,8 @@ use axum::response::Response;
 use crate::auth::{cookie, random_hex, set_cookie};
 use crate::error::page;
 
+/// The CSRF cookie's name over plain HTTP; over HTTPS it is
+/// `__Host-respite_csrf` (`headers::CookieNames`).
 pub const CSRF_COOKIE: &str = "respite_csrf";
 pub const CSRF_FIELD: &str = "csrf";
 /// The largest form body we read: a complete inquiry is a few kilobytes.
@@ -26,7 +28,8 @@ pub struct CsrfToken(pub String);
 /// Checks unsafe requests and hands the token to handlers. Webhooks are not
 /// behind this layer: they carry the provider's signature instead.
 pub async fn protect(request: Request, next: Next) -> Response {
-    let existing = cookie(request.headers(), CSRF_COOKIE)
+    let names = crate::headers::CookieNames::of(request.extensions());
+    let existing = cookie(request.headers(), names.csrf)
         .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_owned);
     let unsafe_method = !matches!(
@@ -81,9 +84,10 @@ pub async fn protect(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     if fresh {
         // A session cookie (no Max-Age): it lives as long as the browser.
-        response
-            .headers_mut()
-            .append(SET_COOKIE, set_cookie(CSRF_COOKIE, &token, None, false));
+        response.headers_mut().append(
+            SET_COOKIE,
+            set_cookie(names.csrf, &token, None, names.secure),
+        );
     }
     response
 }

@@ -13,6 +13,7 @@ pub mod connections;
 mod csrf;
 pub mod email;
 mod error;
+pub mod headers;
 mod ical;
 pub mod jobs;
 pub mod limits;
@@ -59,7 +60,9 @@ pub struct WebConfig {
     /// Requests per source address on the public forms, the booking
     /// routes, the webhooks and sign-in (per process).
     pub rate_limits: limits::RateLimits,
-    /// Mark cookies `Secure` (set when served behind HTTPS).
+    /// Served over HTTPS (`respite serve` sets it when `--public-url` is
+    /// `https://…`): cookies are `Secure` with the `__Host-` prefix, and
+    /// responses carry `Strict-Transport-Security`.
     pub secure_cookies: bool,
     /// After this many unanswered callback attempts (no answer, voicemail)
     /// an inquiry closes as "no answer". A clinic setting, not a clinical

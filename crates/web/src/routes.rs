@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{audit, callbacks, consultations, public, schedule, sign_in, staff, webhooks};
-use crate::{csrf, AppState};
+use crate::{csrf, headers, AppState};
 
 const fn route(
     method: &'static str,
@@ -141,6 +141,16 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             route("GET", "/static/site.css", Public, None),
             get(public::stylesheet),
+        ),
+        // Page scripts are files, never inline: the Content-Security-Policy
+        // refuses inline script.
+        (
+            route("GET", "/static/home.js", Public, None),
+            get(headers::home_script),
+        ),
+        (
+            route("GET", "/static/book.js", Public, None),
+            get(headers::book_script),
         ),
         (
             route("GET", "/staff/login", Public, None),
@@ -415,7 +425,8 @@ pub fn router(state: AppState) -> Router {
 /// outermost last: a request that takes longer than the request timeout (a
 /// slow body, a stuck handler) is answered 408; each request learns its
 /// client's address (from a trusted proxy's `X-Forwarded-For`); the public
-/// forms, webhooks and sign-in are rate-limited per client address.
+/// forms, webhooks and sign-in are rate-limited per client address; every
+/// response carries the security headers (`headers.rs`).
 fn hardening_layers(router: Router<AppState>, config: &crate::WebConfig) -> Router<AppState> {
     let trusted = std::sync::Arc::new(config.trusted_proxies.clone());
     let limiter = std::sync::Arc::new(crate::limits::RateLimiter::new(&config.rate_limits));
@@ -425,5 +436,9 @@ fn hardening_layers(router: Router<AppState>, config: &crate::WebConfig) -> Rout
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.connections.request_timeout,
+        ))
+        .layer(from_fn_with_state(
+            headers::Https(config.secure_cookies),
+            headers::secure,
         ))
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::render;
 use crate::auth::{
     clear_cookie, decoy_hash, random_hex, session_cookie_header, sign_in_wait, signed, token_hash,
-    StaffSession, SESSION_COOKIE,
+    CookieNames, StaffSession,
 };
 use crate::client::ClientAddress;
 use crate::csrf::CsrfToken;
@@ -173,10 +173,10 @@ pub async fn sign_out(
 ) -> Result<Response, AppError> {
     state.store.delete_session(&session.token_hash).await?;
     let mut response = Redirect::to("/staff/login").into_response();
-    response.headers_mut().append(
-        SET_COOKIE,
-        clear_cookie(SESSION_COOKIE, state.config.secure_cookies),
-    );
+    let names = CookieNames::new(state.config.secure_cookies);
+    response
+        .headers_mut()
+        .append(SET_COOKIE, clear_cookie(names.session, names.secure));
     Ok(response)
 }
 

@@ -377,3 +377,189 @@ async fn one_client_cannot_book_every_slot() {
     let response = post_from(&app, "198.51.100.9", "/consultations", &fields).await;
     assert_eq!(response.status(), 303);
 }
+
+/// Every route's response, signed in or not, carries the security headers.
+async fn check_headers_on_every_route(app: &TestApp, session: Option<&str>, https: bool) {
+    use respite_web::headers::CONTENT_SECURITY_POLICY_VALUE;
+    assert!(!CONTENT_SECURITY_POLICY_VALUE.contains("unsafe-inline"));
+    assert!(CONTENT_SECURITY_POLICY_VALUE.contains("frame-ancestors 'none'"));
+    let names = respite_web::headers::CookieNames::new(https);
+    let cookie = match session {
+        Some(token) => format!("{}={CSRF}; {}={token}", names.csrf, names.session),
+        None => format!("{}={CSRF}", names.csrf),
+    };
+    let mut checked = 0;
+    for spec in respite_web::routes::route_specs() {
+        let path = spec.path.replace("{id}", "1").replace("{file}", "none.ics");
+        let request = match spec.method {
+            "GET" => app.client.get(app.url(&path)),
+            _ => app
+                .client
+                .post(app.url(&path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("csrf={CSRF}")),
+        };
+        let response = request.header("cookie", &cookie).send().await.unwrap();
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let what = format!("{} {path} ({status})", spec.method);
+        assert_eq!(
+            header("content-security-policy").as_deref(),
+            Some(CONTENT_SECURITY_POLICY_VALUE),
+            "{what}"
+        );
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{what}"
+        );
+        assert_eq!(
+            header("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{what}"
+        );
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{what}");
+        if !path.starts_with("/static/") {
+            assert_eq!(
+                header("cache-control").as_deref(),
+                Some("no-store"),
+                "{what}"
+            );
+        }
+        assert_eq!(
+            header("strict-transport-security").is_some(),
+            https,
+            "{what}: HSTS exactly when served over HTTPS"
+        );
+        for set_cookie in response.headers().get_all("set-cookie") {
+            let set_cookie = set_cookie.to_str().unwrap();
+            assert_eq!(
+                set_cookie.starts_with("__Host-"),
+                https,
+                "{what}: {set_cookie}"
+            );
+            assert_eq!(
+                set_cookie.contains("; Secure"),
+                https,
+                "{what}: {set_cookie}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "too few routes walked: {checked}");
+    // An address no route has: the fallback's 404 too.
+    let response = app.get("/no/such/page", None).await;
+    assert_eq!(response.status(), 404);
+    assert!(response.headers().contains_key("content-security-policy"));
+}
+
+#[tokio::test]
+async fn every_route_answers_with_the_security_headers() {
+    let app = spawn(Engine::Sqlite).await;
+    check_headers_on_every_route(&app, None, false).await;
+    let session = app.sign_in(respite_domain::Role::Admin).await;
+    check_headers_on_every_route(&app, Some(&session), false).await;
+
+    let https = WebConfig {
+        secure_cookies: true,
+        rate_limits: respite_web::limits::RateLimits::off(),
+        ..WebConfig::default()
+    };
+    let app = spawn_configured(Engine::Sqlite, https).await;
+    check_headers_on_every_route(&app, None, true).await;
+}
+
+#[tokio::test]
+async fn pages_have_no_inline_script_and_their_scripts_are_served() {
+    let app = spawn(Engine::Sqlite).await;
+    for (page, script) in [
+        ("/", "/static/home.js"),
+        ("/consultations", "/static/book.js"),
+    ] {
+        let body = app.get(page, None).await.text().await.unwrap();
+        assert!(!body.contains("<script>"), "{page}: inline script");
+        assert!(
+            !body.contains(" onchange=") && !body.contains(" onclick="),
+            "{page}"
+        );
+        assert!(!body.contains(" style="), "{page}: inline style");
+        assert!(
+            body.contains(&format!("<script src=\"{script}\">")),
+            "{page}"
+        );
+        let response = app.get(script, None).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/javascript; charset=utf-8"
+        );
+    }
+}
+
+#[tokio::test]
+async fn over_https_cookies_are_secure_and_host_prefixed() {
+    let config = WebConfig {
+        secure_cookies: true,
+        ..WebConfig::default()
+    };
+    let app = spawn_configured(Engine::Sqlite, config).await;
+    let form = app.get("/staff/login", None).await;
+    let csrf = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(csrf.starts_with("__Host-respite_csrf="), "{csrf}");
+    assert!(csrf.contains("; Path=/") && csrf.contains("; Secure") && !csrf.contains("Domain"));
+    let sign_in = |cookie_name: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/staff/login"))
+                .header("cookie", format!("{cookie_name}={CSRF}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(encode(&[
+                    ("csrf", CSRF),
+                    ("email", "admin@clinic.test"),
+                    ("password", PASSWORD),
+                ]))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The plain-HTTP name is not the CSRF cookie over HTTPS.
+    assert_eq!(sign_in("respite_csrf").await.status(), 403);
+    let response = sign_in("__Host-respite_csrf").await;
+    assert_eq!(response.status(), 303);
+    let session = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(session.starts_with("__Host-respite_session="), "{session}");
+    assert!(session.contains("; Secure") && session.contains("HttpOnly"));
+    let token = session
+        .trim_start_matches("__Host-respite_session=")
+        .split(';')
+        .next()
+        .unwrap();
+    let staff = |cookie: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/staff"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(staff(format!("__Host-respite_session={token}")).await, 200);
+    assert_eq!(
+        staff(format!("respite_session={token}")).await,
+        303,
+        "only the __Host- cookie is the session over HTTPS"
+    );
+}
