@@ -139,6 +139,19 @@ fn bad_messaging_settings_name_the_setting() {
 }
 
 #[test]
+fn bad_security_settings_name_the_setting_and_the_rule() {
+    let (ok, _, stderr) = run(&["serve", "--trusted-proxy", "proxy.example.org"], "");
+    assert!(!ok);
+    assert!(
+        stderr.contains("--trusted-proxy") && stderr.contains("is not an IPv4 or IPv6 address"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(&["serve", "--header-timeout-seconds", "0"], "");
+    assert!(!ok);
+    assert!(stderr.contains("--header-timeout-seconds"), "{stderr}");
+}
+
+#[test]
 fn bad_reminder_settings_name_the_setting_and_the_rule() {
     let (ok, _, stderr) = run(&["serve", "--reminders", "1d"], "");
     assert!(!ok);
@@ -259,6 +272,8 @@ impl Drop for Server {
 fn start_server(db: &str) -> Server {
     let mut child = respite()
         .args(["serve", "--db", db, "--bind", "127.0.0.1:0"])
+        // The crash test posts hundreds of forms from one address.
+        .args(["--limit-inquiries-per-minute", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
