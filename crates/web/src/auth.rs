@@ -109,10 +109,12 @@ impl PasswordChecks {
     }
 
     /// Whether `password` matches `stored_hash`, checked by a worker.
+    /// `None` (no such account) costs the same, against a decoy hash, so
+    /// that timing does not reveal which accounts exist.
     pub async fn verify(
         &self,
         password: String,
-        stored_hash: String,
+        stored_hash: Option<String>,
     ) -> Result<bool, PasswordChecksBusy> {
         let permit = match self.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
@@ -129,7 +131,13 @@ impl PasswordChecks {
         // dropped meanwhile, the worker stays counted until argon2 is done.
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            verify_password(&password, &stored_hash)
+            match stored_hash {
+                Some(hash) => verify_password(&password, &hash),
+                None => {
+                    verify_password(&password, decoy_hash());
+                    false
+                }
+            }
         })
         .await
         .map_err(|_| PasswordChecksBusy)
@@ -316,7 +324,7 @@ mod tests {
         let attempts = (0..12).map(|_| {
             let checks = checks.clone();
             let hash = hash.clone();
-            tokio::spawn(async move { checks.verify("wrong password!".into(), hash).await })
+            tokio::spawn(async move { checks.verify("wrong password!".into(), Some(hash)).await })
         });
         let mut checked = 0;
         let mut busy = 0;
@@ -333,7 +341,9 @@ mod tests {
         assert!((1..=3).contains(&checked), "{checked} checked");
         assert_eq!(checked + busy, 12);
         assert_eq!(
-            checks.verify("correct horse battery".into(), hash).await,
+            checks
+                .verify("correct horse battery".into(), Some(hash))
+                .await,
             Ok(true),
             "the queue is free again after the burst"
         );

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::render;
 use crate::auth::{
-    clear_cookie, decoy_hash, random_hex, session_cookie_header, sign_in_wait, signed, token_hash,
-    CookieNames, StaffSession,
+    clear_cookie, random_hex, session_cookie_header, sign_in_wait, signed, token_hash, CookieNames,
+    StaffSession,
 };
 use crate::client::ClientAddress;
 use crate::csrf::CsrfToken;
@@ -117,11 +117,8 @@ pub async fn sign_in(
     }
 
     let user = state.store.staff_user_for_sign_in(&email).await?;
-    // Same cost for an unknown e-mail as for a wrong password, so that
-    // timing does not reveal accounts.
-    let stored_hash = user
-        .as_ref()
-        .map_or_else(|| decoy_hash().to_owned(), |(_, hash)| hash.clone());
+    // An unknown e-mail costs the same as a wrong password.
+    let stored_hash = user.as_ref().map(|(_, hash)| hash.clone());
     let matches = match state
         .passwords
         .verify(input.password.clone(), stored_hash)
