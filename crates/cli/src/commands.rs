@@ -35,9 +35,8 @@ pub async fn migrate(url: DatabaseUrl) -> anyhow::Result<()> {
 pub async fn serve(
     url: DatabaseUrl,
     bind: SocketAddr,
-    messaging: respite_web::MessagingConfig,
-    mail: crate::MailConfig,
-    reminders: respite_web::ReminderConfig,
+    imap: Option<respite_mail::imap::ImapSettings>,
+    config: WebConfig,
 ) -> anyhow::Result<()> {
     let data_dir = crate::default_data_dir();
     let store = open(&url)
@@ -53,7 +52,7 @@ pub async fn serve(
         "Respite is serving http://{address}/ (database: {})",
         url.redacted()
     );
-    if let Some(imap) = mail.imap {
+    if let Some(imap) = imap {
         println!(
             "Polling the mailbox {} on {}:{} every {} s",
             imap.mailbox,
@@ -63,12 +62,6 @@ pub async fn serve(
         );
         tokio::spawn(respite_mail::imap::run(store.clone(), imap));
     }
-    let config = WebConfig {
-        messaging,
-        smtp: mail.smtp,
-        reminders,
-        ..WebConfig::default()
-    };
     run_server(listener, store, config).await
 }
 

@@ -36,6 +36,8 @@ enum Command {
         mail: Box<MailArgs>,
         #[command(flatten)]
         reminders: ReminderArgs,
+        #[command(flatten)]
+        security: SecurityArgs,
     },
     /// Serve a fresh database filled with a synthetic demo clinic, and print
     /// the URL and the demo logins.
@@ -159,6 +161,69 @@ impl MessagingArgs {
             clinic_phone: self.clinic_phone,
         })
     }
+}
+
+/// Defences against abuse from the internet (docs/SECURITY.md).
+#[derive(Args)]
+struct SecurityArgs {
+    /// Reverse proxies whose X-Forwarded-For names the client: addresses or
+    /// CIDR networks, comma-separated (e.g. 127.0.0.1,10.0.0.0/8). Without
+    /// it the header is ignored and the peer is the client.
+    #[arg(long, env = "RESPITE_TRUSTED_PROXY", value_parser = parse_trusted_proxies, default_value = "")]
+    trusted_proxy: respite_web::client::TrustedProxies,
+    /// Inquiry forms per source address per minute (0: no limit).
+    #[arg(long, env = "RESPITE_LIMIT_INQUIRIES_PER_MINUTE", default_value_t = 10)]
+    limit_inquiries_per_minute: u32,
+    /// Public bookings per source address per hour (0: no limit).
+    #[arg(long, env = "RESPITE_LIMIT_BOOKINGS_PER_HOUR", default_value_t = 5)]
+    limit_bookings_per_hour: u32,
+    /// Cancellations and moves of bookings per source address per hour.
+    #[arg(
+        long,
+        env = "RESPITE_LIMIT_BOOKING_CHANGES_PER_HOUR",
+        default_value_t = 10
+    )]
+    limit_booking_changes_per_hour: u32,
+    /// Webhook requests per source address per minute.
+    #[arg(long, env = "RESPITE_LIMIT_WEBHOOKS_PER_MINUTE", default_value_t = 300)]
+    limit_webhooks_per_minute: u32,
+    /// Staff sign-in attempts per source address per minute, all accounts.
+    #[arg(long, env = "RESPITE_LIMIT_SIGN_INS_PER_MINUTE", default_value_t = 20)]
+    limit_sign_ins_per_minute: u32,
+    /// Seconds a client has to send a request head, and a kept-alive
+    /// connection may stay idle.
+    #[arg(long, env = "RESPITE_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    header_timeout_seconds: u64,
+    /// Seconds a request (body and answer) may take before it is answered 408.
+    #[arg(long, env = "RESPITE_REQUEST_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout_seconds: u64,
+    /// Open connections at most; more are closed at once.
+    #[arg(long, env = "RESPITE_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+}
+
+impl SecurityArgs {
+    fn apply(self, config: &mut respite_web::WebConfig) {
+        config.trusted_proxies = self.trusted_proxy;
+        config.rate_limits = respite_web::limits::RateLimits {
+            inquiries_per_minute: self.limit_inquiries_per_minute,
+            bookings_per_hour: self.limit_bookings_per_hour,
+            booking_changes_per_hour: self.limit_booking_changes_per_hour,
+            webhooks_per_minute: self.limit_webhooks_per_minute,
+            sign_ins_per_minute: self.limit_sign_ins_per_minute,
+        };
+        config.connections = respite_web::connections::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            ..config.connections
+        };
+    }
+}
+
+fn parse_trusted_proxies(text: &str) -> Result<respite_web::client::TrustedProxies, String> {
+    text.parse()
+        .map_err(|err: respite_web::client::TrustedProxyError| err.to_string())
 }
 
 /// When the confirmations and reminders of a booked consultation go out.
@@ -362,7 +427,28 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from("respite-data")
 }
 
+/// Allocations of at least this size are mapped from the system and given
+/// back when freed. glibc's default threshold grows up to 32 MiB after the
+/// first large block is freed, after which every argon2 buffer (19 MiB) of
+/// a sign-in came from, and stayed in, one of up to 8 × CPUs arenas: a burst
+/// of 23 checks left 360 MiB resident. Fixed at 1 MiB, a burst's memory is
+/// returned as each check ends (bench/security/sign_in_memory.py).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_blocks_to_the_system() {
+    const MMAP_THRESHOLD_BYTES: libc::c_int = 1024 * 1024;
+    // SAFETY: mallopt only changes the allocator's tuning; it is called
+    // before any other thread exists.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_blocks_to_the_system() {}
+
 fn main() -> ExitCode {
+    return_large_blocks_to_the_system();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -404,13 +490,26 @@ fn run_async(command: Command) -> anyhow::Result<()> {
                 messaging,
                 mail,
                 reminders,
+                security,
             } => {
                 let mail = mail.into_config(&respite_web::WebConfig::default())?;
-                let reminders = respite_web::ReminderConfig {
-                    before: reminders.reminders.0,
-                    quiet_hours: reminders.quiet_hours,
+                let mut config = respite_web::WebConfig {
+                    messaging: messaging.into_config()?,
+                    smtp: mail.smtp,
+                    reminders: respite_web::ReminderConfig {
+                        before: reminders.reminders.0,
+                        quiet_hours: reminders.quiet_hours,
+                    },
+                    ..respite_web::WebConfig::default()
                 };
-                commands::serve(db.url(), bind, messaging.into_config()?, mail, reminders).await
+                // Served over HTTPS: Secure, __Host- cookies and HSTS.
+                config.secure_cookies = config
+                    .messaging
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|url| url.starts_with("https://"));
+                security.apply(&mut config);
+                commands::serve(db.url(), bind, mail.imap, config).await
             }
             Command::Demo { bind } => commands::demo(bind).await,
             Command::Migrate { db } => commands::migrate(db.url()).await,

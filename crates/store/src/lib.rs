@@ -55,7 +55,7 @@ pub use patients::{NewPatient, PatientRecord, PatientSummary};
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
-pub use staff::{LoginFailures, SessionRecord, StaffUser};
+pub use staff::{LoginFailures, SessionRecord, StaffUser, MAX_STORED_EMAIL_CHARS};
 pub use threads::{UnverifiedContact, VerifiedContact, WebContact};
 
 /// Which database engine a [`Store`] talks to.

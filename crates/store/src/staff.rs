@@ -23,7 +23,11 @@ pub struct SessionRecord {
     pub last_seen_at: Timestamp,
 }
 
-/// Failed sign-ins for one e-mail address within a window.
+/// The longest e-mail a failed sign-in stores: RFC 5321 §4.5.3.1.3 limits a
+/// path to 256 octets including the angle brackets.
+pub const MAX_STORED_EMAIL_CHARS: usize = 254;
+
+/// Failed sign-ins for one e-mail address (from one source) within a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoginFailures {
     pub count: i64,
@@ -178,24 +182,48 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    pub async fn record_login_failure(&self, email: &str, now: Timestamp) -> StoreResult<()> {
-        sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
+    /// Records a failed sign-in for `email` from `source` (an address or
+    /// network, as the web layer keys it), and prunes failures older than
+    /// `prune_before`: the table holds one throttle window, not a history
+    /// (the audit trail is the history). The e-mail is cut to 254
+    /// characters (RFC 5321's longest path), so that a failed sign-in cannot
+    /// grow the database by more than a short row.
+    pub async fn record_login_failure(
+        &self,
+        email: &str,
+        source: &str,
+        now: Timestamp,
+        prune_before: Timestamp,
+    ) -> StoreResult<()> {
+        let email: String = email.chars().take(MAX_STORED_EMAIL_CHARS).collect();
+        let source: String = source.chars().take(64).collect();
+        sqlx::query("INSERT INTO login_failures (email, source, at) VALUES ($1, $2, $3)")
             .bind(email)
+            .bind(source)
             .bind(to_millis(now))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(to_millis(prune_before))
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
+    /// Failed sign-ins for `email` from `source` since `since`.
     pub async fn login_failures_since(
         &self,
         email: &str,
+        source: &str,
         since: Timestamp,
     ) -> StoreResult<LoginFailures> {
+        let email: String = email.chars().take(MAX_STORED_EMAIL_CHARS).collect();
         let (count, latest): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MAX(at) FROM login_failures WHERE email = $1 AND at >= $2",
+            "SELECT COUNT(*), MAX(at) FROM login_failures \
+             WHERE email = $1 AND source = $2 AND at >= $3",
         )
         .bind(email)
+        .bind(source)
         .bind(to_millis(since))
         .fetch_one(&self.pool)
         .await?;
@@ -205,11 +233,26 @@ impl Store {
         })
     }
 
-    pub async fn clear_login_failures(&self, email: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+    /// Forgets the failures of `email` from `source` (after a successful
+    /// sign-in from there); failures from other sources stay counted.
+    pub async fn clear_login_failures(&self, email: &str, source: &str) -> StoreResult<()> {
+        let email: String = email.chars().take(MAX_STORED_EMAIL_CHARS).collect();
+        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND source = $2")
             .bind(email)
+            .bind(source)
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Rows in the failed sign-in table and the longest e-mail among them,
+    /// for tests and the operator.
+    pub async fn login_failure_rows(&self) -> StoreResult<(i64, i64)> {
+        let (rows, longest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MAX(CAST(LENGTH(email) AS BIGINT)) FROM login_failures",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((rows, longest.unwrap_or(0)))
     }
 }

@@ -6,9 +6,7 @@
 //! audited through [`audit_refusal`], so that every request to an audited
 //! route leaves exactly one entry.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, RawPathParams, Request, State};
+use axum::extract::{RawPathParams, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::middleware::Next;
@@ -188,10 +186,7 @@ struct Subject {
 
 impl Subject {
     async fn of(parts: &mut Parts) -> Subject {
-        let source = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+        let source = crate::client::of_extensions(&parts.extensions).to_string();
         let resource_id = match axum::RequestPartsExt::extract::<RawPathParams>(parts).await {
             Ok(params) => params.iter().next().map_or_else(
                 || "*".to_owned(),

@@ -33,10 +33,13 @@ use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::auth::{cookie, random_hex, set_cookie, token_hash, SESSION_COOKIE};
+use crate::auth::{cookie, random_hex, set_cookie, token_hash};
 use crate::error::CsrfRefusal;
+use crate::headers::CookieNames;
 use crate::{AppError, AppState};
 
+/// The CSRF cookie's name over plain HTTP; over HTTPS it is
+/// `__Host-respite_csrf` (`headers::CookieNames`).
 pub const CSRF_COOKIE: &str = "respite_csrf";
 pub const CSRF_FIELD: &str = "csrf";
 /// The largest form body we read: a complete inquiry is a few kilobytes.
@@ -79,12 +82,20 @@ pub async fn protect(
         Ok(secret) => secret.as_slice(),
         Err(err) => return AppError::from(err).into_response(),
     };
-    match check(request, secret, app.config.messaging.public_url.as_deref()).await {
+    let names = CookieNames::new(app.config.secure_cookies);
+    match check(
+        request,
+        secret,
+        app.config.messaging.public_url.as_deref(),
+        names,
+    )
+    .await
+    {
         Ok((request, token, fresh)) => {
             let mut response = next.run(request).await;
             // A handler that changed the session (sign-in, sign-out) has set
             // the token of the new session already.
-            if fresh && !sets_cookie(response.headers(), CSRF_COOKIE) {
+            if fresh && !sets_cookie(response.headers(), names.csrf) {
                 response
                     .headers_mut()
                     .append(SET_COOKIE, token_cookie(&token, app));
@@ -133,15 +144,16 @@ async fn secret(state: &AppState) -> Result<Vec<u8>, respite_store::StoreError> 
 
 /// A session cookie (no Max-Age): it lives as long as the browser.
 fn token_cookie(token: &str, state: &AppState) -> HeaderValue {
-    set_cookie(CSRF_COOKIE, token, None, state.config.secure_cookies)
+    let names = CookieNames::new(state.config.secure_cookies);
+    set_cookie(names.csrf, token, None, names.secure)
 }
 
 /// What a token is bound to: the hash of the request's staff session token,
 /// or the empty string when it carries none. The cookie is read as sent, not
 /// looked up: an expired session keeps its binding until the browser signs
 /// in again, which sets a new one.
-fn binding_of(headers: &HeaderMap) -> String {
-    cookie(headers, SESSION_COOKIE)
+fn binding_of(headers: &HeaderMap, names: CookieNames) -> String {
+    cookie(headers, names.session)
         .filter(|token| token.len() == 64)
         .map(token_hash)
         .unwrap_or_default()
@@ -192,9 +204,10 @@ async fn check(
     request: Request,
     secret: &[u8],
     public_url: Option<&str>,
+    names: CookieNames,
 ) -> Result<(Request, String, bool), (axum::http::request::Parts, AppError)> {
-    let binding = binding_of(request.headers());
-    let existing = cookie(request.headers(), CSRF_COOKIE)
+    let binding = binding_of(request.headers(), names);
+    let existing = cookie(request.headers(), names.csrf)
         .filter(|token| verify(secret, &binding, token))
         .map(str::to_owned);
     let unsafe_method = !matches!(

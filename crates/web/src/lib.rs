@@ -8,11 +8,15 @@
 pub mod access;
 pub mod auth;
 pub mod booking_token;
+pub mod client;
+pub mod connections;
 mod csrf;
 pub mod email;
 mod error;
+pub mod headers;
 mod ical;
 pub mod jobs;
+pub mod limits;
 mod pages;
 pub mod routes;
 pub mod sms;
@@ -41,12 +45,24 @@ pub struct WebConfig {
     pub idle_timeout: Duration,
     /// A session ends this long after sign-in, whatever the activity.
     pub absolute_timeout: Duration,
-    /// After this many failed sign-ins for one e-mail within
-    /// `lockout_window`, further attempts are refused until the window has
-    /// passed since the last failure.
+    /// Failed sign-ins are counted per account *and* source address within
+    /// `lockout_window`. Up to `lockout_threshold` failures cost nothing;
+    /// after that the pair waits `lockout_first_delay`, doubled for each
+    /// further failure, at most `lockout_window`, since its last failure.
+    /// Other addresses (the person who knows the password) are not slowed.
+    /// Defaults: 5, 15 minutes, 30 seconds.
     pub lockout_threshold: i64,
     pub lockout_window: Duration,
-    /// Mark cookies `Secure` (set when served behind HTTPS).
+    pub lockout_first_delay: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; empty: the
+    /// peer is the client.
+    pub trusted_proxies: client::TrustedProxies,
+    /// Requests per source address on the public forms, the booking
+    /// routes, the webhooks and sign-in (per process).
+    pub rate_limits: limits::RateLimits,
+    /// Served over HTTPS (`respite serve` sets it when `--public-url` is
+    /// `https://…`): cookies are `Secure` with the `__Host-` prefix, and
+    /// responses carry `Strict-Transport-Security`.
     pub secure_cookies: bool,
     /// After this many unanswered callback attempts (no answer, voicemail)
     /// an inquiry closes as "no answer". A clinic setting, not a clinical
@@ -65,6 +81,11 @@ pub struct WebConfig {
     /// make in 24 hours, so that one client cannot hoard the slots. A
     /// clinic setting; default 3.
     pub bookings_per_source_per_day: i64,
+    /// How many sign-in password checks (argon2, 19 MiB each) run and wait
+    /// at once.
+    pub password_checks: auth::PasswordCheckLimits,
+    /// Header-read and request timeouts, and the cap on open connections.
+    pub connections: connections::ConnectionLimits,
 }
 
 /// Reminders of a booked consultation.
@@ -163,6 +184,9 @@ impl Default for WebConfig {
             absolute_timeout: Duration::from_secs(12 * 60 * 60),
             lockout_threshold: 5,
             lockout_window: Duration::from_secs(15 * 60),
+            lockout_first_delay: Duration::from_secs(30),
+            trusted_proxies: client::TrustedProxies::default(),
+            rate_limits: limits::RateLimits::default(),
             secure_cookies: false,
             unanswered_attempts_before_closing: 3,
             clock: Clock::System,
@@ -170,6 +194,8 @@ impl Default for WebConfig {
             reminders: ReminderConfig::default(),
             smtp: None,
             bookings_per_source_per_day: 3,
+            password_checks: auth::PasswordCheckLimits::default(),
+            connections: connections::ConnectionLimits::default(),
         }
     }
 }
@@ -185,6 +211,8 @@ pub struct AppState {
     /// `config.clinic_time_zone`, parsed once at start-up (UTC, with a
     /// warning, when the name is not an IANA zone).
     pub clinic_zone: jiff::tz::TimeZone,
+    /// The bounded pool every sign-in's password check runs on.
+    pub passwords: Arc<auth::PasswordChecks>,
 }
 
 impl AppState {
@@ -196,11 +224,13 @@ impl AppState {
             tracing::warn!(zone = %config.clinic_time_zone, error = %err, "clinic time zone unknown: times shown in UTC");
             jiff::tz::TimeZone::UTC
         });
+        let passwords = Arc::new(auth::PasswordChecks::new(config.password_checks));
         AppState {
             store,
             config,
             sms,
             clinic_zone,
+            passwords,
         }
     }
 }
@@ -210,17 +240,13 @@ pub fn app(state: AppState) -> Router {
     routes::router(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves, with the connection limits of the
+/// configuration (see [`connections`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = state.config.connections;
+    connections::serve(listener, app(state), limits, shutdown).await
 }

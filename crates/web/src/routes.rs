@@ -8,6 +8,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use respite_domain::Permission::*;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
@@ -15,7 +16,7 @@ use crate::pages::{
     account, audit, callbacks, consultation_notes, consultations, public, schedule, sign_in, staff,
     webhooks,
 };
-use crate::{csrf, AppState};
+use crate::{csrf, headers, AppState};
 
 const fn route(
     method: &'static str,
@@ -143,6 +144,16 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             route("GET", "/static/site.css", Public, None),
             get(public::stylesheet),
+        ),
+        // Page scripts are files, never inline: the Content-Security-Policy
+        // refuses inline script.
+        (
+            route("GET", "/static/home.js", Public, None),
+            get(headers::home_script),
+        ),
+        (
+            route("GET", "/static/book.js", Public, None),
+            get(headers::book_script),
         ),
         (
             route("GET", "/staff/login", Public, None),
@@ -420,7 +431,8 @@ pub fn router(state: AppState) -> Router {
             router = router.route(spec.path, handler);
         }
     }
-    router
+    let config = state.config.clone();
+    let router = router
         .fallback(public::not_found)
         .layer(from_fn_with_state(
             csrf::Protection::new(state.clone()),
@@ -438,6 +450,28 @@ pub fn router(state: AppState) -> Router {
                     .map_or("unmatched", |p| p.as_str());
                 tracing::info_span!("request", method = %request.method(), route)
             }),
-        )
-        .with_state(state)
+        );
+    hardening_layers(router, &config).with_state(state)
+}
+
+/// The layers against abuse, outside everything else (docs/SECURITY.md),
+/// outermost last: a request that takes longer than the request timeout (a
+/// slow body, a stuck handler) is answered 408; each request learns its
+/// client's address (from a trusted proxy's `X-Forwarded-For`); the public
+/// forms, webhooks and sign-in are rate-limited per client address; every
+/// response carries the security headers (`headers.rs`).
+fn hardening_layers(router: Router<AppState>, config: &crate::WebConfig) -> Router<AppState> {
+    let trusted = std::sync::Arc::new(config.trusted_proxies.clone());
+    let limiter = std::sync::Arc::new(crate::limits::RateLimiter::new(&config.rate_limits));
+    router
+        .layer(from_fn_with_state(limiter, crate::limits::limit))
+        .layer(from_fn_with_state(trusted, crate::client::identify))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            config.connections.request_timeout,
+        ))
+        .layer(from_fn_with_state(
+            headers::Https(config.secure_cookies),
+            headers::secure,
+        ))
 }

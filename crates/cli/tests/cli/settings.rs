@@ -95,6 +95,19 @@ fn bad_messaging_settings_name_the_setting() {
 }
 
 #[test]
+fn bad_security_settings_name_the_setting_and_the_rule() {
+    let (ok, _, stderr) = run(&["serve", "--trusted-proxy", "proxy.example.org"], "");
+    assert!(!ok);
+    assert!(
+        stderr.contains("--trusted-proxy") && stderr.contains("is not an IPv4 or IPv6 address"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(&["serve", "--header-timeout-seconds", "0"], "");
+    assert!(!ok);
+    assert!(stderr.contains("--header-timeout-seconds"), "{stderr}");
+}
+
+#[test]
 fn bad_reminder_settings_name_the_setting_and_the_rule() {
     let (ok, _, stderr) = run(&["serve", "--reminders", "1d"], "");
     assert!(!ok);

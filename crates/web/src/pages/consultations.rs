@@ -4,7 +4,7 @@
 //! no-shows.
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -180,7 +180,7 @@ pub struct BookingInput {
 pub async fn book(
     State(state): State<AppState>,
     page: PublicPage,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    client: crate::client::ClientAddress,
     Form(input): Form<BookingInput>,
 ) -> Result<Response, AppError> {
     let form = BookingForm {
@@ -205,7 +205,7 @@ pub async fn book(
     }
     let now = page.now;
     let joined_note = joined_note(&booking);
-    let source = peer.ip().to_string();
+    let source = client.to_string();
     let booker = Booker::Public {
         joined_note: &joined_note,
         source_address: &source,
@@ -245,7 +245,14 @@ pub async fn book(
                      the clinic accepts; please call the clinic to book"
                 ),
             };
-            refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await
+            // The window is a rolling 24 hours: an hour is an honest hint
+            // of when to look again, not a promise.
+            let mut response = refuse(vec![error], StatusCode::TOO_MANY_REQUESTS).await?;
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("3600"),
+            );
+            Ok(response)
         }
         Err(err) => match crate::error::conflict(&err) {
             Some((field, message)) => {

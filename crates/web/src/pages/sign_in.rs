@@ -1,22 +1,21 @@
 //! Staff sign-in and sign-out.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, Extension, Query, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::StatusCode;
+use axum::extract::{Extension, Query, State};
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use jiff::Timestamp;
-use respite_store::{AuditEntry, Outcome};
+use respite_store::{AuditEntry, Outcome, MAX_STORED_EMAIL_CHARS};
 use serde::Deserialize;
 
 use super::render;
 use crate::auth::{
-    clear_cookie, decoy_hash, random_hex, session_cookie_header, signed, token_hash,
-    verify_password, StaffSession, SESSION_COOKIE,
+    clear_cookie, random_hex, session_cookie_header, sign_in_wait, signed, token_hash, CookieNames,
+    StaffSession,
 };
+use crate::client::ClientAddress;
 use crate::csrf::CsrfToken;
 use crate::{AppError, AppState};
 
@@ -61,7 +60,7 @@ pub struct SignInInput {
 pub async fn sign_in(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     Form(input): Form<SignInInput>,
 ) -> Result<Response, AppError> {
     let now = state.config.clock.now();
@@ -85,47 +84,69 @@ pub async fn sign_in(
         );
     }
 
-    // Back-off: after too many failures, refuse without checking the password.
-    let window = signed(state.config.lockout_window);
-    let failures = state
-        .store
-        .login_failures_since(&email, now - window)
-        .await?;
-    if failures.count >= state.config.lockout_threshold {
-        let minutes = state.config.lockout_window.as_secs().div_ceil(60);
-        audit_sign_in(&state, &email, peer, now, Outcome::Denied).await?;
+    if email.chars().count() > MAX_STORED_EMAIL_CHARS {
         return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many failed attempts for this account. Try again in {minutes} minutes."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("email: must be at most {MAX_STORED_EMAIL_CHARS} characters."),
         );
     }
 
+    // Back-off per account and source: after too many failures from this
+    // address, refuse without checking the password; other addresses are
+    // not slowed (docs/SECURITY.md, "Sign-in throttle").
+    let source = client.limit_key_text();
+    let window = signed(state.config.lockout_window);
+    let failures = state
+        .store
+        .login_failures_since(&email, &source, now - window)
+        .await?;
+    if let Some(wait) = sign_in_wait(&failures, &state.config, now) {
+        audit_sign_in(&state, &email, client, now, Outcome::Denied).await?;
+        let seconds = wait.as_secs().max(1).unsigned_abs();
+        let mut response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed attempts for this account from this address. Try again in {}.",
+                in_words(seconds)
+            ),
+        )?;
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        return Ok(response);
+    }
+
     let user = state.store.staff_user_for_sign_in(&email).await?;
-    let password = input.password.clone();
-    let (user, matches) = match user {
-        Some((user, hash)) => {
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            (Some(user), ok)
-        }
-        None => {
-            // Same cost as a real check, so timing does not reveal accounts.
-            let _ =
-                tokio::task::spawn_blocking(move || verify_password(&password, decoy_hash())).await;
-            (None, false)
+    // An unknown e-mail costs the same as a wrong password.
+    let stored_hash = user.as_ref().map(|(_, hash)| hash.clone());
+    let matches = match state
+        .passwords
+        .verify(input.password.clone(), stored_hash)
+        .await
+    {
+        Ok(matches) => matches,
+        Err(busy) => {
+            let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, busy.to_string())?;
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("2"));
+            return Ok(response);
         }
     };
+    let user = user.map(|(user, _)| user);
     let Some(user) = user.filter(|u| matches && u.active) else {
-        state.store.record_login_failure(&email, now).await?;
-        audit_sign_in(&state, &email, peer, now, Outcome::Denied).await?;
+        state
+            .store
+            .record_login_failure(&email, &source, now, now - window)
+            .await?;
+        audit_sign_in(&state, &email, client, now, Outcome::Denied).await?;
         return refuse(
             StatusCode::UNAUTHORIZED,
             "The e-mail or the password is not right.".into(),
         );
     };
 
-    state.store.clear_login_failures(&email).await?;
+    state.store.clear_login_failures(&email, &source).await?;
     let token = random_hex(32);
     if token.is_empty() {
         return Err(AppError::BadRequest {
@@ -137,7 +158,7 @@ pub async fn sign_in(
         .store
         .create_session(&token_hash(&token), user.id, now)
         .await?;
-    audit_sign_in(&state, &email, peer, now, Outcome::Success).await?;
+    audit_sign_in(&state, &email, client, now, Outcome::Success).await?;
     let mut response = Redirect::to(&next).into_response();
     session_cookie_header(response.headers_mut(), &token, &state.config);
     let csrf = crate::csrf::issue_for(&state, Some(&token_hash(&token))).await?;
@@ -151,10 +172,10 @@ pub async fn sign_out(
 ) -> Result<Response, AppError> {
     state.store.delete_session(&session.token_hash).await?;
     let mut response = Redirect::to("/staff/login").into_response();
-    response.headers_mut().append(
-        SET_COOKIE,
-        clear_cookie(SESSION_COOKIE, state.config.secure_cookies),
-    );
+    let names = CookieNames::new(state.config.secure_cookies);
+    response
+        .headers_mut()
+        .append(SET_COOKIE, clear_cookie(names.session, names.secure));
     let csrf = crate::csrf::issue_for(&state, None).await?;
     response.headers_mut().append(SET_COOKIE, csrf);
     Ok(response)
@@ -163,7 +184,7 @@ pub async fn sign_out(
 async fn audit_sign_in(
     state: &AppState,
     email: &str,
-    peer: SocketAddr,
+    client: ClientAddress,
     at: Timestamp,
     outcome: Outcome,
 ) -> Result<(), AppError> {
@@ -176,11 +197,20 @@ async fn audit_sign_in(
             action: "sign-in".into(),
             resource_type: "Session".into(),
             resource_id: "*".into(),
-            source_address: peer.ip().to_string(),
+            source_address: client.to_string(),
             outcome,
         })
         .await?;
     Ok(())
+}
+
+/// A wait as a person reads it: seconds under two minutes, else minutes.
+fn in_words(seconds: u64) -> String {
+    if seconds < 120 {
+        format!("{seconds} seconds")
+    } else {
+        format!("{} minutes", seconds.div_ceil(60))
+    }
 }
 
 /// Only staff pages of this site are valid places to return to.

@@ -73,6 +73,8 @@ const SPEC_ACCESS: &[Expected] = &[
     row("POST", "/consultations/booking/reschedule",         Y,   Y,    Y,    Y,   Y,     RefusedByRule(403, "token: this link is not valid"),                "the person's own booking: the signed link is the credential"),
     row("POST", "/webhooks/sms",                             Y,   Y,    Y,    Y,   Y,     RefusedByRule(403, "X-Twilio-Signature"),                           "the SMS provider: its signature is the credential"),
     row("POST", "/webhooks/voice",                           Y,   Y,    Y,    Y,   Y,     RefusedByRule(403, "X-Twilio-Signature"),                           "the voice provider: its signature is the credential"),
+    row("GET",  "/static/home.js",                           Y,   Y,    Y,    Y,   Y,     Shows("preselect the visitor's own time zone"),                        "the public form's script: no data"),
+    row("GET",  "/static/book.js",                           Y,   Y,    Y,    Y,   Y,     Shows("addEventListener"),                                          "the booking page's script: no data"),
     row("GET",  "/static/site.css",                          Y,   Y,    Y,    Y,   Y,     Shows(":root {"),                                                    "the stylesheet: no data"),
     row("GET",  "/staff/login",                              Y,   Y,    Y,    Y,   Y,     Shows("<h1>Staff sign-in</h1>"),                                    "staff sign in from here"),
     row("POST", "/staff/login",                              Y,   Y,    Y,    Y,   Y,     RefusedByRule(422, "email and password: both are required."),     "staff sign in from here"),

@@ -13,6 +13,7 @@ mod booking_caps;
 mod callbacks;
 mod csrf_binding;
 mod email;
+mod hardening;
 mod health;
 mod inquiries;
 mod messaging;

@@ -164,7 +164,18 @@ pub async fn spawn(engine: Engine) -> TestApp {
     spawn_with(engine, WebConfig::default()).await
 }
 
+/// The app with `config`, but no per-source rate limits: every test request
+/// comes from 127.0.0.1 (the limits are tested in `hardening`).
 pub async fn spawn_with(engine: Engine, config: WebConfig) -> TestApp {
+    let config = WebConfig {
+        rate_limits: respite_web::limits::RateLimits::off(),
+        ..config
+    };
+    spawn_configured(engine, config).await
+}
+
+/// The app with `config` exactly as given.
+pub async fn spawn_configured(engine: Engine, config: WebConfig) -> TestApp {
     let (url, scratch) = fresh_database(engine).await;
     let store = Store::connect(&url, PoolSettings::default()).await.unwrap();
     store.migrate().await.unwrap();
