@@ -1,13 +1,15 @@
 //! The library, through `simulate_json`, against every committed oracle fixture: opentiva 1.1.2
 //! plasma (oracles/pk/opentiva_fixtures.py) and an independent scipy matrix-exponential solver for
 //! the effect site, instantaneous boluses, off-grid doses and allometric Kamp
-//! (oracles/pk/expm_fixtures.py). Within 0.5 % relative or 0.1 ng/mL absolute at every point.
+//! (oracles/pk/expm_fixtures.py). Each file is held to what its oracle can promise (docs/pk.md,
+//! "Tests and oracles"): 1e-6 relative, far above the fixtures' 9 significant figures and far
+//! below any mistake in a model's numbers.
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::{run, series, within_tolerance};
+use crate::{run, series, Tolerance};
 
 fn fixture(name: &str) -> Value {
     let path: PathBuf = [
@@ -31,8 +33,25 @@ fn fixture(name: &str) -> Value {
     }
 }
 
+/// The matrix-exponential oracle is exact up to its 9 significant figures (plans.py `rounded`,
+/// at most 5e-9 relative) and the solver's own rounding, so 1e-6 relative catches any real
+/// difference; the absolute floor only absorbs floating-point dust where both sides are zero (at
+/// t = 0, or the effect site at the instant of a bolus): under 1e-6 of the smallest non-zero
+/// value in the file (0.0028 ng/mL).
+const EXACT_ORACLE: Tolerance = Tolerance {
+    relative: 1e-6,
+    absolute_ng_ml: 1e-9,
+};
+
+/// opentiva 1.1.2's plasma. Its approximation is in the effect site (it drops the rising-ramp
+/// term and lags by about 1.2 %, pk-models.md), which is why only plasma is compared; its plasma
+/// is the exact sum of exponentials and agrees with ours to the fixtures' 9 significant figures
+/// (every point passes at 6e-9), so it is held to the exact oracle's 1e-6: at 0.5 % a mistyped
+/// volume (Kamp's V1 25 → 25.1 L, 0.4 %) would pass.
+const OPENTIVA: Tolerance = EXACT_ORACLE;
+
 /// Compares every case of a fixture file; returns how many points were compared.
-fn check_fixture(name: &str) -> usize {
+fn check_fixture(name: &str, tolerance: Tolerance) -> usize {
     let fixture = fixture(name);
     let keys: Vec<&str> = fixture["compare"]
         .as_array()
@@ -67,7 +86,7 @@ fn check_fixture(name: &str) -> usize {
                     "{case_name}: time grid differs at {t}"
                 );
                 compared += 1;
-                if !within_tolerance(*got, *want) {
+                if !tolerance.holds(*got, *want) {
                     failures.push(format!(
                         "{case_name} {key} at {t} min: got {got}, oracle {want}"
                     ));
@@ -77,7 +96,7 @@ fn check_fixture(name: &str) -> usize {
     }
     assert!(
         failures.is_empty(),
-        "{} of {compared} points outside tolerance in {name}, first: {:?}",
+        "{} of {compared} points outside {tolerance:?} in {name}, first: {:?}",
         failures.len(),
         &failures[..failures.len().min(10)]
     );
@@ -86,13 +105,32 @@ fn check_fixture(name: &str) -> usize {
 
 #[test]
 fn plasma_matches_opentiva_for_domino_clements250_and_hijazi() {
-    let compared = check_fixture("opentiva.json");
+    let compared = check_fixture("opentiva.json", OPENTIVA);
     assert!(compared > 5000, "only {compared} points compared");
+}
+
+/// Kamp against a second implementation: opentiva's Klamp scales clearances by W/70 where the
+/// paper (and we) scale them by (W/70)^0.75, so the two models are the same at 70 kg only, and
+/// every case there must be at 70 kg. Away from 70 kg, Kamp rests on the paper's equations: the
+/// scipy oracle and `closed_form::kamp_bolus_*` (docs/pk.md).
+#[test]
+fn kamp_plasma_at_70_kg_matches_opentiva_klamp() {
+    let fixture = fixture("opentiva_kamp_70kg.json");
+    for case in fixture["cases"].as_array().cloned().unwrap_or_default() {
+        assert_eq!(case["input"]["model"], "kamp", "{}", case["name"]);
+        assert_eq!(
+            case["input"]["patient"]["weight_kg"], 70,
+            "{}",
+            case["name"]
+        );
+    }
+    let compared = check_fixture("opentiva_kamp_70kg.json", OPENTIVA);
+    assert!(compared > 1500, "only {compared} points compared");
 }
 
 #[test]
 fn plasma_and_effect_site_match_the_matrix_exponential_oracle() {
-    let compared = check_fixture("expm.json");
+    let compared = check_fixture("expm.json", EXACT_ORACLE);
     assert!(compared > 5000, "only {compared} points compared");
 }
 

@@ -1,6 +1,8 @@
 //! Random plans: the simulator never panics, concentrations are finite and non-negative, no drug
 //! gives no concentration, and the model is linear (the sum of two plans gives the sum of their
-//! concentrations), which any exact solution of a linear system must satisfy.
+//! concentrations), which any exact solution of a linear system must satisfy. Every generated
+//! request is a valid plan, so every case must be accepted: a refusal fails the property instead of
+//! leaving it nothing to check.
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -78,9 +80,17 @@ proptest! {
                 }
             }
         }
-        let output = simulate(&input).unwrap_or_default();
+        // Every generated request is a valid plan (the property above accepts them all), so a
+        // refusal here is a failure, not a case to skip: an empty answer would pass `all`.
+        let output = simulate(&input);
+        prop_assert!(output.is_ok(), "{input} refused: {output:?}");
+        let output = output.unwrap_or_default();
+        let n = numbers(&output, "t_min").len();
+        prop_assert!(n >= 1, "no samples for {input}");
         for key in ["plasma_ng_ml", "effect_ng_ml"] {
-            prop_assert!(numbers(&output, key).iter().all(|c| *c == 0.0));
+            let values = numbers(&output, key);
+            prop_assert_eq!(values.len(), n, "{}", key);
+            prop_assert!(values.iter().all(|c| *c == 0.0), "{key}: {values:?}");
         }
     }
 
@@ -95,7 +105,12 @@ proptest! {
         let (a, b, ab) = (simulate(&first), simulate(&other), simulate(&both));
         prop_assert!(a.is_ok() && b.is_ok() && ab.is_ok());
         let (a, b, ab) = (a.unwrap_or_default(), b.unwrap_or_default(), ab.unwrap_or_default());
+        let n = numbers(&ab, "t_min").len();
+        prop_assert!(n >= 1);
         for key in ["plasma_ng_ml", "effect_ng_ml"] {
+            for output in [&a, &b, &ab] {
+                prop_assert_eq!(numbers(output, key).len(), n, "{}", key);
+            }
             for ((x, y), z) in numbers(&a, key).iter().zip(numbers(&b, key)).zip(numbers(&ab, key)) {
                 prop_assert!((x + y - z).abs() <= 1e-9 * z.abs() + 1e-9, "{key}: {x} + {y} != {z}");
             }
@@ -150,9 +165,12 @@ fn the_effect_site_peaks_at_the_requested_t_peak() {
             "patient": {"weight_kg": 70, "age_years": 40, "sex": "male", "height_cm": 170},
             "doses": [{"start_min": 0, "duration_min": 0, "amount_mg": 20}],
             "until_min": 10, "step_s": 1, "t_peak_min": t_peak
-        }))
-        .unwrap_or_default();
+        }));
+        let Ok(output) = output else {
+            panic!("{model}: refused: {output:?}");
+        };
         let effect = numbers(&output, "effect_ng_ml");
+        assert_eq!(effect.len(), 601, "{model}: one sample a second for 10 min");
         let peak = effect
             .iter()
             .enumerate()
