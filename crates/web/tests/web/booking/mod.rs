@@ -1,4 +1,4 @@
-//! Booking the free 15-minute phone consultation (issue 5 item 3), each on
+//! Booking the free 15-minute phone consultation (SPEC §1 step 2), each on
 //! SQLite and PostgreSQL: no double booking under 50 concurrent requests,
 //! the confirmation in both zones, the signed link, bad input, staff
 //! booking and no-shows.

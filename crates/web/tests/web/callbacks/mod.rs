@@ -1,5 +1,5 @@
 //! Best-time callbacks, contact attempts, the consultation note and the
-//! conversion of an inquiry to a chart (issue 5 items 2 and 4), each on
+//! conversion of an inquiry to a chart (SPEC §1 steps 2 and 3), each on
 //! SQLite and PostgreSQL.
 
 use jiff::Timestamp;

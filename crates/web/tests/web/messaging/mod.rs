@@ -1,4 +1,4 @@
-//! Texts and calls (issue 5, items 1 and 5): signed webhooks into one thread
+//! Texts and calls (SPEC §1 steps 1 and 2): signed webhooks into one thread
 //! per person, STOP/START honoured by every outbound text, voicemails and
 //! missed calls as callback tasks. Twilio's REST API is played by a local
 //! HTTP server that records and checks every request.
