@@ -6,11 +6,13 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use axum::Form;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use respite_domain::callbacks::{self, AttemptOutcome, Opening};
 use respite_domain::Permission;
+use respite_store::AuditStamp;
 use respite_store::{AttemptPolicy, NewContactAttempt, OpenCallback};
 use serde::Deserialize;
 
@@ -154,6 +156,7 @@ pub struct AttemptInput {
 
 pub async fn record_attempt(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Path(id): Path<String>,
     Form(input): Form<AttemptInput>,
@@ -172,6 +175,7 @@ pub async fn record_attempt(
     };
     state
         .store
+        .stamped(&audit)
         .record_contact_attempt(
             &NewContactAttempt {
                 callback_task_id: task_id,
