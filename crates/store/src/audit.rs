@@ -435,10 +435,14 @@ impl Store {
                 .await?;
         }
         let head = append_after_last(&mut tx, self.audit.keys.signing(), entry).await?;
+        // Checked on this transaction's connection: after the commit the
+        // pool may have none to spare (writers waiting for this lock hold
+        // theirs).
+        let extends = self.head_extends_checkpoint(&mut tx, &head).await;
         tx.commit().await?;
         // After the commit, so that the checkpoint is never ahead of a
         // durable head; under the lock, so that checkpoints go out in order.
-        self.record_checkpoint(&head, false).await;
+        self.record_checkpoint(&head, extends, false).await;
         Ok(())
     }
 
@@ -468,7 +472,11 @@ impl Store {
                 ChainHead { seq, hash, entries }
             }
         };
-        self.record_checkpoint(&head, true).await;
+        let extends = match self.pool.acquire().await {
+            Ok(mut conn) => self.head_extends_checkpoint(&mut conn, &head).await,
+            Err(err) => Err(err.into()),
+        };
+        self.record_checkpoint(&head, extends, true).await;
         Ok(AuditCheckpoint::sign(self.audit.keys.signing(), &head))
     }
 
@@ -736,11 +744,16 @@ impl Store {
     /// rename: a reader sees the old checkpoint or the new, never half) and
     /// now and then to the log. A failed write is logged, not returned: the
     /// entry is committed, and the next append writes a newer checkpoint.
-    async fn record_checkpoint(&self, head: &ChainHead, always_log: bool) {
+    async fn record_checkpoint(
+        &self,
+        head: &ChainHead,
+        extends: StoreResult<bool>,
+        always_log: bool,
+    ) {
         let Some(path) = self.audit.checkpoint.clone() else {
             return;
         };
-        match self.head_extends_checkpoint(head).await {
+        match extends {
             Ok(true) => {}
             Ok(false) => {
                 // Overwriting would erase the evidence: the chain no longer
@@ -804,7 +817,11 @@ impl Store {
     /// Whether `head` is a later state of the chain the current checkpoint
     /// describes: beyond it, and the checkpointed entry still there with
     /// its hash. True when there is no checkpoint yet.
-    async fn head_extends_checkpoint(&self, head: &ChainHead) -> StoreResult<bool> {
+    async fn head_extends_checkpoint(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        head: &ChainHead,
+    ) -> StoreResult<bool> {
         let checkpoint = match self.audit_checkpoint().await {
             AuditCheckpointFile::Present(checkpoint) => checkpoint,
             AuditCheckpointFile::NotConfigured | AuditCheckpointFile::Missing { .. } => {
@@ -823,7 +840,7 @@ impl Store {
         }
         let stored: Option<(String,)> = sqlx::query_as("SELECT hash FROM audit_log WHERE seq = $1")
             .bind(checkpoint.seq)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
         Ok(stored.is_some_and(|(hash,)| hash == checkpoint.hash))
     }
