@@ -17,10 +17,6 @@ use crate::support::*;
 /// front desk takes consultations 09:00–12:00 PST (17:00Z–20:00Z).
 const NOW: &str = "2026-11-23T16:00Z";
 
-/// The resource types whose entries the trigger refuses: the inquiry form,
-/// the public booking and the callback attempt.
-const REFUSED: &str = "('Inquiry', 'Appointment', 'CallbackTask')";
-
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(sql)
         .fetch_one(&mut app.raw().await)
@@ -30,23 +26,23 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 }
 
 /// A trigger on the audit table that makes every insert of an entry for
-/// one of the `REFUSED` resource types fail, as a full disk or a lost
-/// connection would at the worst moment.
-async fn refuse_audit_entries(app: &TestApp, engine: Engine) {
+/// one of the `refused` resource types (an SQL list) fail, as a full disk
+/// or a lost connection would at the worst moment.
+async fn refuse_audit_entries(app: &TestApp, engine: Engine, refused: &str) {
     let mut raw = app.raw().await;
     let statements = match engine {
         Engine::Sqlite => vec![format!(
             "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
-             WHEN NEW.resource_type IN {REFUSED} \
+             WHEN NEW.resource_type IN {refused} \
              BEGIN SELECT RAISE(ABORT, 'audit entry refused by test'); END"
         )],
         Engine::Postgres => vec![
-            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+            "CREATE OR REPLACE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ \
              BEGIN RAISE EXCEPTION 'audit entry refused by test'; END $$"
                 .to_owned(),
             format!(
                 "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW \
-                 WHEN (NEW.resource_type IN {REFUSED}) EXECUTE FUNCTION refuse_audit()"
+                 WHEN (NEW.resource_type IN {refused}) EXECUTE FUNCTION refuse_audit()"
             ),
         ],
     };
@@ -100,6 +96,12 @@ async fn front_desk_takes_monday_mornings(app: &TestApp) -> i64 {
 /// An inquiry stored directly (no request, so no entry) and its callback
 /// task's id.
 async fn callback_task(app: &TestApp) -> i64 {
+    callback_task_of(app).await.1
+}
+
+/// An inquiry stored directly (no request, so no entry): its id and its
+/// callback task's.
+async fn callback_task_of(app: &TestApp) -> (i64, i64) {
     let form = InquiryForm {
         name: "Cal Lee".into(),
         phone: "(503) 725-3999".into(),
@@ -119,14 +121,16 @@ async fn callback_task(app: &TestApp) -> i64 {
         .insert_inquiry(&inquiry, NOW.parse().unwrap())
         .await
         .unwrap();
-    app.store
+    let task = app
+        .store
         .open_callbacks(100)
         .await
         .unwrap()
         .into_iter()
         .find(|t| t.inquiry_id == id)
         .unwrap()
-        .task_id
+        .task_id;
+    (id, task)
 }
 
 fn booking(staff: i64, starts: &str, name: &str, phone: &str) -> Vec<(&'static str, String)> {
@@ -156,7 +160,9 @@ async fn a_write_whose_audit_entry_fails_stores_nothing(engine: Engine) {
     let attempt = || app.post_form(&attempt_path, Some(&front_desk), &attempt_fields);
     let before = entries(&app).await.len();
 
-    refuse_audit_entries(&app, engine).await;
+    // The inquiry form, the public booking and the callback attempt.
+    let refused = "('Inquiry', 'Appointment', 'CallbackTask')";
+    refuse_audit_entries(&app, engine, refused).await;
 
     // The inquiry form: refused with a server error, and no inquiry,
     // callback task or consent was stored.
@@ -305,6 +311,99 @@ async fn concurrent_writes_keep_one_chain_with_one_entry_each(engine: Engine) {
         .count();
     assert_eq!(created, 12, "{engine:?}");
     assert_eq!(all.len(), before + 24, "{engine:?}");
+    let status = app.store.verify_audit_chain().await.unwrap();
+    assert!(status.is_intact(), "{engine:?}: {status}");
+}
+
+both_engines!(staff_writes_whose_audit_entry_fails_store_nothing);
+/// The same for staff: a booking made by the front desk and the
+/// administrator's schedule changes.
+async fn staff_writes_whose_audit_entry_fails_store_nothing(engine: Engine) {
+    let config = WebConfig {
+        clock: Clock::Fixed(NOW.parse().unwrap()),
+        ..WebConfig::default()
+    };
+    let app = spawn_with(engine, config).await;
+    let staff = front_desk_takes_monday_mornings(&app).await;
+    let (inquiry, _) = callback_task_of(&app).await;
+    let front_desk = app.sign_in(Role::FrontDesk).await;
+    let admin = app.sign_in(Role::Admin).await;
+    let slot = format!(
+        "{staff}@{}",
+        "2026-11-23T17:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_millisecond()
+    );
+    let book_path = format!("/staff/inquiries/{inquiry}/consultations");
+    let book_fields = [("slot", slot.as_str())];
+    let book = || app.post_form(&book_path, Some(&front_desk), &book_fields);
+    let holiday_fields = [("day", "2026-11-24"), ("name", "Staff training")];
+    let holiday = || app.post_form("/staff/schedule/holidays", Some(&admin), &holiday_fields);
+    let staff_id = staff.to_string();
+    let availability_fields = [
+        ("staff_user_id", staff_id.as_str()),
+        ("weekday", "tuesday"),
+        ("starts", "09:00"),
+        ("ends", "10:00"),
+    ];
+    let availability = || {
+        app.post_form(
+            "/staff/schedule/availability",
+            Some(&admin),
+            &availability_fields,
+        )
+    };
+    let before = entries(&app).await.len();
+
+    refuse_audit_entries(&app, engine, "('Appointment', 'Schedule')").await;
+    for (what, response) in [
+        ("staff booking", book().await),
+        ("holiday", holiday().await),
+        ("availability", availability().await),
+    ] {
+        assert!(
+            response.status().is_server_error(),
+            "{engine:?}: {what} answered {}",
+            response.status()
+        );
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM consultations").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM inquiries WHERE status = 'new'").await,
+        1
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM clinic_holidays").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM staff_availability").await,
+        1
+    );
+    assert_eq!(entries(&app).await.len(), before, "{engine:?}");
+
+    allow_audit_entries(&app, engine).await;
+    for (what, response) in [
+        ("staff booking", book().await),
+        ("holiday", holiday().await),
+        ("availability", availability().await),
+    ] {
+        assert_eq!(response.status(), 303, "{engine:?}: {what}");
+    }
+    let consultation = count(&app, "SELECT MAX(id) FROM consultations").await;
+    let interval = count(&app, "SELECT MAX(id) FROM staff_availability").await;
+    let all = entries(&app).await;
+    assert_eq!(all.len(), before + 3, "{engine:?}: {all:#?}");
+    let named = |resource: &str, action: &str| -> Vec<String> {
+        all.iter()
+            .filter(|e| e.resource_type == resource && e.action == action)
+            .map(|e| e.resource_id.clone())
+            .collect()
+    };
+    assert_eq!(named("Appointment", "create"), [consultation.to_string()]);
+    assert_eq!(
+        named("Schedule", "create"),
+        [interval.to_string(), "holiday-2026-11-24".to_owned()]
+    );
     let status = app.store.verify_audit_chain().await.unwrap();
     assert!(status.is_intact(), "{engine:?}: {status}");
 }
