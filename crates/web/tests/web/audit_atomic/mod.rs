@@ -407,3 +407,80 @@ async fn staff_writes_whose_audit_entry_fails_store_nothing(engine: Engine) {
     let status = app.store.verify_audit_chain().await.unwrap();
     assert!(status.is_intact(), "{engine:?}: {status}");
 }
+
+both_engines!(a_note_and_a_chart_whose_audit_entry_fails_store_nothing);
+/// The clinical writes: the consultation note and the chart it becomes.
+async fn a_note_and_a_chart_whose_audit_entry_fails_store_nothing(engine: Engine) {
+    let app = spawn(engine).await;
+    let (inquiry, _) = callback_task_of(&app).await;
+    let clinician = app.sign_in(Role::Clinician).await;
+    let note_path = format!("/staff/inquiries/{inquiry}/consultation");
+    let note_fields = [
+        ("pain_location", "Lower back and left leg"),
+        ("pain_duration_amount", "2"),
+        ("pain_duration_unit", "years"),
+        ("diagnosis", "Lumbar radiculopathy"),
+        ("diagnosed_by", "Dr Ruiz, neurologist"),
+        ("diagnosed_on", "2025-03-14"),
+        ("icd10cm_code", "m54.16"),
+        ("treatments_tried", "Physiotherapy: no lasting relief"),
+        ("hopes", "Walk the dog again"),
+        ("red_flags", ""),
+        ("next_step", "book-screening-visit"),
+        ("not_candidate_reason", ""),
+    ];
+    let chart_path = format!("/staff/inquiries/{inquiry}/chart");
+    let demographics = [
+        ("given_name", "Cal"),
+        ("family_name", "Lee"),
+        ("birth_date", "1979-06-02"),
+        ("sex", "female"),
+    ];
+    let before = entries(&app).await.len();
+
+    refuse_audit_entries(&app, engine, "('ConsultationNote')").await;
+    let response = app
+        .post_form(&note_path, Some(&clinician), &note_fields)
+        .await;
+    assert!(response.status().is_server_error(), "{engine:?}: note");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM consultation_notes").await,
+        0
+    );
+    allow_audit_entries(&app, engine).await;
+    let response = app
+        .post_form(&note_path, Some(&clinician), &note_fields)
+        .await;
+    assert_eq!(response.status(), 303, "{engine:?}: note");
+
+    refuse_audit_entries(&app, engine, "('Patient')").await;
+    let response = app
+        .post_form(&chart_path, Some(&clinician), &demographics)
+        .await;
+    assert!(response.status().is_server_error(), "{engine:?}: chart");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM patients").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM conditions").await, 0);
+    allow_audit_entries(&app, engine).await;
+    let response = app
+        .post_form(&chart_path, Some(&clinician), &demographics)
+        .await;
+    assert_eq!(response.status(), 303, "{engine:?}: chart");
+    let patient = count(&app, "SELECT MAX(id) FROM patients").await;
+
+    let all = entries(&app).await;
+    assert_eq!(all.len(), before + 2, "{engine:?}: {all:#?}");
+    let note = &all[1];
+    assert_eq!(
+        (note.resource_type.as_str(), note.action.as_str()),
+        ("ConsultationNote", "create")
+    );
+    assert_eq!(note.resource_id, inquiry.to_string());
+    let chart = &all[0];
+    assert_eq!(
+        (chart.resource_type.as_str(), chart.action.as_str()),
+        ("Patient", "create")
+    );
+    assert_eq!(chart.resource_id, patient.to_string());
+    let status = app.store.verify_audit_chain().await.unwrap();
+    assert!(status.is_intact(), "{engine:?}: {status}");
+}
