@@ -6,14 +6,12 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
-use axum::Form;
+use axum::{Extension, Form};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use respite_domain::callbacks::{self, AttemptOutcome, Opening};
 use respite_domain::Permission;
-use respite_store::AuditStamp;
-use respite_store::{AttemptPolicy, NewContactAttempt, OpenCallback};
+use respite_store::{AttemptPolicy, AuditStamp, NewContactAttempt, OpenCallback};
 use serde::Deserialize;
 
 use super::{parse_id, render, Nav, StaffPage};

@@ -6,13 +6,11 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
-use axum::Form;
+use axum::{Extension, Form};
 use respite_domain::consultation::{ConsultationNoteForm, DurationUnit, NextStep};
 use respite_domain::inquiry::FieldError;
 use respite_domain::Permission;
-use respite_store::AuditStamp;
-use respite_store::{ConsultationNoteRecord, InquiryRecord, NewChart};
+use respite_store::{AuditStamp, ConsultationNoteRecord, InquiryRecord, NewChart};
 use serde::Deserialize;
 
 use super::{field_error, form_status, load_inquiry, parse_id, render_with, Nav, StaffPage};

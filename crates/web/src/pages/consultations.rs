@@ -7,15 +7,13 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
-use axum::Form;
+use axum::{Extension, Form};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use respite_domain::booking::{self, BookingForm, ConsultationStatus, NewBooking, Slot, SlotError};
 use respite_domain::inquiry::FieldError;
 use respite_domain::{Email, Permission, PhoneNumber};
-use respite_store::AuditStamp;
-use respite_store::{Booker, ConsultationRecord, StoreError};
+use respite_store::{AuditStamp, Booker, ConsultationRecord, StoreError};
 use serde::Deserialize;
 
 use super::public::TIME_ZONES;

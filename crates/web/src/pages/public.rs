@@ -4,8 +4,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
-use axum::{Form, Json};
+use axum::{Extension, Form, Json};
 use respite_domain::inquiry::{
     Days, FieldError, InquiryForm, PainArea, PainDuration, PreferredChannel,
 };

@@ -14,8 +14,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
-use axum::Form;
+use axum::{Extension, Form};
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -26,8 +25,7 @@ use respite_domain::schedule::{
     OPENS_FIELDS, WEEKDAYS,
 };
 use respite_domain::Permission;
-use respite_store::AuditStamp;
-use respite_store::AvailabilityRecord;
+use respite_store::{AuditStamp, AvailabilityRecord};
 use serde::Deserialize;
 
 use super::{field_error, render_with, Nav, StaffPage};

@@ -3,13 +3,11 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
-use axum::Form;
+use axum::{Extension, Form};
 use respite_domain::{Email, Permission, PhoneNumber};
-use respite_store::AuditStamp;
 use respite_store::{
-    ConditionRecord, InfusionSessionRecord, InquiryRecord, InquiryStatus, MessageRecord,
-    ObservationRecord, PatientRecord, PatientSummary,
+    AuditStamp, ConditionRecord, InfusionSessionRecord, InquiryRecord, InquiryStatus,
+    MessageRecord, ObservationRecord, PatientRecord, PatientSummary,
 };
 use serde::Deserialize;
 

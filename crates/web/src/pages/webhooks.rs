@@ -10,8 +10,7 @@ use axum::Extension;
 use respite_domain::inquiry::MESSAGE_MAX_CHARS;
 use respite_domain::messaging::{MessageChannel, SmsKeyword};
 use respite_domain::PhoneNumber;
-use respite_store::AuditStamp;
-use respite_store::{CallbackReason, ContactAddress, InboundMessage, SmsPermission};
+use respite_store::{AuditStamp, CallbackReason, ContactAddress, InboundMessage, SmsPermission};
 
 use crate::access::AuditedRecord;
 use crate::twilio;
