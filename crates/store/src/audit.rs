@@ -70,6 +70,42 @@ pub struct AuditEntry {
     pub outcome: Outcome,
 }
 
+/// The entry a request's write appends inside its own transaction (see
+/// [`Store::stamped`]): who asked, from where, what the route does, and the
+/// record its path names, with outcome success. Once the write committed
+/// it is marked written, so that the request does not append a second.
+#[derive(Clone, Debug)]
+pub struct AuditStamp {
+    entry: AuditEntry,
+    written: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AuditStamp {
+    /// A stamp for `entry`, whose outcome it sets to success (a write that
+    /// fails rolls back and leaves no entry for its stamp).
+    pub fn new(mut entry: AuditEntry) -> AuditStamp {
+        entry.outcome = Outcome::Success;
+        AuditStamp {
+            entry,
+            written: Default::default(),
+        }
+    }
+
+    /// The same stamp (written once for both) naming `record` instead of
+    /// the path's id: for a write whose record the handler names, e.g. a
+    /// weekday's opening hours.
+    pub fn naming(&self, record: impl Into<String>) -> AuditStamp {
+        let mut stamp = self.clone();
+        stamp.entry.resource_id = record.into();
+        stamp
+    }
+
+    /// Whether a write committed with this stamp's entry.
+    pub fn is_written(&self) -> bool {
+        self.written.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// A stored entry.
 #[derive(Clone, Debug)]
 pub struct AuditRecord {
@@ -320,36 +356,93 @@ impl Store {
         self
     }
 
-    /// Appends one entry to the chain, then writes the checkpoint.
+    /// Appends one entry to the chain in a transaction of its own, then
+    /// writes the checkpoint. For an entry that records a write, use
+    /// [`Store::stamped`] instead, so that the two commit together.
     pub async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let tx = self.begin_write().await?;
+        self.commit_with_entry(tx, entry).await
+    }
+
+    /// This store, carrying `stamp`: the first write made through it appends
+    /// the stamp's entry inside its own transaction, just before its commit
+    /// (see [`Store::commit`]), and marks the stamp written. Writers
+    /// without a request (the job worker, the mail poller) use the store
+    /// unstamped and append their entries, if any, on their own.
+    pub fn stamped(&self, stamp: &AuditStamp) -> Store {
+        let mut store = self.clone();
+        store.stamp = Some(std::sync::Arc::new(stamp.clone()));
+        store
+    }
+
+    /// Begins a write transaction: on SQLite it takes the write lock before
+    /// reading (a deferred transaction would fail with SQLITE_BUSY_SNAPSHOT
+    /// when another write lands between its read and its first write, and
+    /// holding the lock is what serialises the audit chain there).
+    pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Commits a write transaction. On a stamped store whose stamp is not yet
+    /// written, the stamp's entry (naming `record`, the record the write
+    /// created or changed, when given) is appended first, in `tx`, so that
+    /// the change and its entry commit together or not at all.
+    pub(crate) async fn commit(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        record: Option<&str>,
+    ) -> StoreResult<()> {
+        let Some(stamp) = self.stamp.as_ref().filter(|s| !s.is_written()) else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        let mut entry = stamp.entry.clone();
+        if let Some(record) = record {
+            entry.resource_id = record.to_owned();
+        }
+        self.commit_with_entry(tx, &entry).await?;
+        stamp
+            .written
+            .store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    /// Appends `entry` in `tx`, commits, then writes the checkpoint.
+    ///
+    /// Lock order (every path takes them in this order, never back):
+    /// 1. the transaction's own locks: SQLite's write lock (`BEGIN
+    ///    IMMEDIATE`, see [`Store::begin_write`]); PostgreSQL's per-person,
+    ///    schedule or row locks its statements took;
+    /// 2. `audit_lock`, this process's mutex, held from the append to after
+    ///    the checkpoint is written, so that checkpoints go out in order;
+    /// 3. on PostgreSQL the chain's advisory lock (one chain across every
+    ///    server sharing the database), released by the commit.
+    async fn commit_with_entry(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        entry: &AuditEntry,
+    ) -> StoreResult<()> {
         let _in_process = self.audit_lock.lock().await;
         if self.audit.ephemeral {
             warn_once_unkeyed();
         }
-        let key = self.audit.keys.signing();
-        let head = match self.engine {
-            Engine::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                // One chain across every server sharing this database.
-                sqlx::query("SELECT pg_advisory_xact_lock(727465)")
-                    .execute(&mut *tx)
-                    .await?;
-                let head = append_after_last(&mut tx, key, entry).await?;
-                tx.commit().await?;
-                head
-            }
-            Engine::Sqlite => {
-                // SQLite has one writing process (the server), whose appends
-                // the mutex above already serialises. A deferred transaction
-                // here would fail with SQLITE_BUSY_SNAPSHOT whenever another
-                // write lands between its read and its insert.
-                let mut conn = self.pool.acquire().await?;
-                append_after_last(&mut conn, key, entry).await?
-            }
-        };
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(727465)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let head = append_after_last(&mut tx, self.audit.keys.signing(), entry).await?;
+        // Checked on this transaction's connection: after the commit the
+        // pool may have none to spare (writers waiting for this lock hold
+        // theirs).
+        let extends = self.head_extends_checkpoint(&mut tx, &head).await;
+        tx.commit().await?;
         // After the commit, so that the checkpoint is never ahead of a
         // durable head; under the lock, so that checkpoints go out in order.
-        self.record_checkpoint(&head, false).await;
+        self.record_checkpoint(&head, extends, false).await;
         Ok(())
     }
 
@@ -379,7 +472,11 @@ impl Store {
                 ChainHead { seq, hash, entries }
             }
         };
-        self.record_checkpoint(&head, true).await;
+        let extends = match self.pool.acquire().await {
+            Ok(mut conn) => self.head_extends_checkpoint(&mut conn, &head).await,
+            Err(err) => Err(err.into()),
+        };
+        self.record_checkpoint(&head, extends, true).await;
         Ok(AuditCheckpoint::sign(self.audit.keys.signing(), &head))
     }
 
@@ -647,11 +744,16 @@ impl Store {
     /// rename: a reader sees the old checkpoint or the new, never half) and
     /// now and then to the log. A failed write is logged, not returned: the
     /// entry is committed, and the next append writes a newer checkpoint.
-    async fn record_checkpoint(&self, head: &ChainHead, always_log: bool) {
+    async fn record_checkpoint(
+        &self,
+        head: &ChainHead,
+        extends: StoreResult<bool>,
+        always_log: bool,
+    ) {
         let Some(path) = self.audit.checkpoint.clone() else {
             return;
         };
-        match self.head_extends_checkpoint(head).await {
+        match extends {
             Ok(true) => {}
             Ok(false) => {
                 // Overwriting would erase the evidence: the chain no longer
@@ -715,7 +817,11 @@ impl Store {
     /// Whether `head` is a later state of the chain the current checkpoint
     /// describes: beyond it, and the checkpointed entry still there with
     /// its hash. True when there is no checkpoint yet.
-    async fn head_extends_checkpoint(&self, head: &ChainHead) -> StoreResult<bool> {
+    async fn head_extends_checkpoint(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        head: &ChainHead,
+    ) -> StoreResult<bool> {
         let checkpoint = match self.audit_checkpoint().await {
             AuditCheckpointFile::Present(checkpoint) => checkpoint,
             AuditCheckpointFile::NotConfigured | AuditCheckpointFile::Missing { .. } => {
@@ -734,7 +840,7 @@ impl Store {
         }
         let stored: Option<(String,)> = sqlx::query_as("SELECT hash FROM audit_log WHERE seq = $1")
             .bind(checkpoint.seq)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
         Ok(stored.is_some_and(|(hash,)| hash == checkpoint.hash))
     }

@@ -200,7 +200,7 @@ impl Store {
         for job in jobs(id) {
             crate::jobs::enqueue(&mut tx, &job, at).await?;
         }
-        tx.commit().await?;
+        self.commit(tx, Some(&id.to_string())).await?;
         Ok(id)
     }
 
@@ -253,7 +253,7 @@ impl Store {
         at: Timestamp,
         jobs: &[crate::NewJob],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE consultations SET status = 'cancelled' WHERE id = $1 AND status = 'booked'",
         )
@@ -266,7 +266,7 @@ impl Store {
         for job in jobs {
             crate::jobs::enqueue(&mut tx, job, at).await?;
         }
-        tx.commit().await?;
+        self.commit(tx, Some(&id.to_string())).await?;
         Ok(true)
     }
 
@@ -279,7 +279,7 @@ impl Store {
         at: Timestamp,
         jobs: &[crate::NewJob],
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE consultations SET staff_user_id = $1, starts_at = $2 \
              WHERE id = $3 AND status = 'booked'",
@@ -299,22 +299,27 @@ impl Store {
         for job in jobs {
             crate::jobs::enqueue(&mut tx, job, at).await?;
         }
-        tx.commit().await?;
+        self.commit(tx, Some(&id.to_string())).await?;
         Ok(true)
     }
 
     /// Marks a booked consultation that has started as a no-show; false if
     /// it is not booked or has not started by `now`.
     pub async fn mark_no_show(&self, id: i64, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE consultations SET status = 'no-show' \
              WHERE id = $1 AND status = 'booked' AND starts_at <= $2",
         )
         .bind(id)
         .bind(to_millis(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.commit(tx, Some(&id.to_string())).await?;
+        Ok(true)
     }
 }
 

@@ -158,9 +158,7 @@ impl Store {
         attempt: &NewContactAttempt<'_>,
         policy: AttemptPolicy,
     ) -> StoreResult<Option<AttemptRecorded>> {
-        let mut tx = self.pool.begin().await?;
-        // Write first, so that SQLite takes the write lock (waiting on a
-        // busy writer) before anything is read.
+        let mut tx = self.begin_write().await?;
         let inserted: Option<(i64, i64)> = sqlx::query_as(
             "INSERT INTO contact_attempts (inquiry_id, callback_task_id, staff_user_id, at, \
              outcome, note) \
@@ -236,7 +234,8 @@ impl Store {
                 .await?;
         }
         let status = inquiries::status_of(&mut tx, inquiry_id).await?;
-        tx.commit().await?;
+        // The entry names the callback task (the route's path id).
+        self.commit(tx, None).await?;
         Ok(Some(AttemptRecorded {
             attempt_id,
             inquiry_id,

@@ -116,7 +116,7 @@ impl Store {
             NextStep::NotACandidate { reason } => Some(reason.as_str()),
             _ => None,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO consultation_notes (inquiry_id, author_user_id, at, pain_location, \
              pain_duration_amount, pain_duration_unit, diagnosis, diagnosed_by, diagnosed_on, \
@@ -153,7 +153,8 @@ impl Store {
             inquiries::close(&mut tx, inquiry_id, ClosedReason::NotACandidate).await?;
             inquiries::finish_callbacks(&mut tx, inquiry_id, at).await?;
         }
-        tx.commit().await?;
+        // The entry names the inquiry (the route's path id).
+        self.commit(tx, None).await?;
         Ok(Some(id))
     }
 
@@ -240,9 +241,8 @@ impl Store {
             return Err(already());
         }
 
-        let mut tx = self.pool.begin().await?;
-        // Write first (SQLite takes the write lock before reading). The
-        // placeholder MRN is unique per inquiry and replaced below.
+        let mut tx = self.begin_write().await?;
+        // The placeholder MRN is unique per inquiry and replaced below.
         let (patient_id,): (i64,) = sqlx::query_as(
             "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex, phone_e164, \
              email, time_zone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -298,7 +298,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        self.commit(tx, Some(&patient_id.to_string())).await?;
         Ok(Some(ConvertedChart { patient_id, mrn }))
     }
 }

@@ -92,7 +92,7 @@ impl Store {
         status: InquiryStatus,
     ) -> StoreResult<i64> {
         // The inquiry and its first callback task commit together.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert(&mut tx, inquiry, received_at, status).await?;
         crate::consents::record_form_consent(&mut tx, id, inquiry, received_at).await?;
         if status == InquiryStatus::New {
@@ -107,7 +107,7 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
+        self.commit(tx, Some(&id.to_string())).await?;
         Ok(id)
     }
 

@@ -32,7 +32,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{
     audit_checkpoint_path, AuditChainStatus, AuditCheckpoint, AuditCheckpointFile, AuditEntry,
-    AuditFilter, AuditRecord, Outcome,
+    AuditFilter, AuditRecord, AuditStamp, Outcome,
 };
 pub use audit_keys::{
     AuditKey, AuditKeyError, AuditKeys, MissingKeyFile, AUDIT_KEY_ENV, AUDIT_KEY_FILE,
@@ -267,6 +267,9 @@ pub struct Store {
     /// The audit keys, where the checkpoint goes, and how far verification
     /// got; set by `with_audit_key` and `with_audit_checkpoint`.
     audit: Arc<audit::AuditSeal>,
+    /// The audit entry the next write appends in its transaction; set by
+    /// `Store::stamped` on the request's copy of the store.
+    stamp: Option<Arc<audit::AuditStamp>>,
 }
 
 /// How many pooled connections to open at most.
@@ -321,6 +324,7 @@ impl Store {
             engine,
             audit_lock: Arc::new(tokio::sync::Mutex::new(())),
             audit: Arc::new(audit::AuditSeal::unkeyed()),
+            stamp: None,
         })
     }
 

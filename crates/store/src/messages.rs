@@ -214,7 +214,7 @@ impl Store {
             message.at,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, Some(&message_id.to_string())).await?;
         Ok(InboundOutcome {
             inquiry_id,
             message_id,
@@ -243,6 +243,7 @@ impl Store {
 
     /// Records a message the clinic sent (after the provider accepted it).
     pub async fn record_outbound_message(&self, message: &OutboundMessage) -> StoreResult<i64> {
+        let mut tx = self.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO messages (inquiry_id, at, direction, channel, from_address, to_address, \
              body, external_id, recording_url, in_reply_to) \
@@ -256,8 +257,9 @@ impl Store {
         .bind(&message.body)
         .bind(&message.external_id)
         .bind(message.in_reply_to.as_deref())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        self.commit(tx, Some(&id.to_string())).await?;
         Ok(id)
     }
 

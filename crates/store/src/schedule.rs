@@ -110,7 +110,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        self.commit(tx, None).await?;
         Ok(())
     }
 
@@ -130,7 +130,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        self.commit(tx, None).await?;
         Ok(())
     }
 
@@ -155,13 +155,14 @@ impl Store {
     /// Adds a holiday; a day that is a holiday already is refused with
     /// [`StoreError::Conflict`] on `day`.
     pub async fn add_holiday(&self, holiday: &Holiday) -> StoreResult<()> {
+        let mut tx = self.schedule_transaction().await?;
         let inserted = sqlx::query("INSERT INTO clinic_holidays (day, name) VALUES ($1, $2)")
             .bind(holiday.day.to_string())
             .bind(&holiday.name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await;
         match inserted {
-            Ok(_) => Ok(()),
+            Ok(_) => self.commit(tx, None).await,
             Err(err) if is_unique_violation(&err) => Err(StoreError::HolidayExists(holiday.day)),
             Err(err) => Err(err.into()),
         }
@@ -169,11 +170,16 @@ impl Store {
 
     /// Removes the holiday on `day`; false if there is none.
     pub async fn remove_holiday(&self, day: Date) -> StoreResult<bool> {
+        let mut tx = self.schedule_transaction().await?;
         let done = sqlx::query("DELETE FROM clinic_holidays WHERE day = $1")
             .bind(day.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.commit(tx, None).await?;
+        Ok(true)
     }
 
     /// Every recorded interval of weekly availability, by staff member,
@@ -234,17 +240,22 @@ impl Store {
         .bind(hhmm(availability.ends))
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit(tx, Some(&id.to_string())).await?;
         Ok(id)
     }
 
     /// Removes one interval of availability; false if there is none.
     pub async fn remove_staff_availability(&self, id: i64) -> StoreResult<bool> {
+        let mut tx = self.schedule_transaction().await?;
         let done = sqlx::query("DELETE FROM staff_availability WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.commit(tx, None).await?;
+        Ok(true)
     }
 
     /// The start of every consultation booked (not cancelled, not yet held)

@@ -309,7 +309,7 @@ impl Store {
             // `respite_domain::consent`).
             crate::consents::record_form_consent(&mut tx, thread.id, inquiry, at).await?;
         }
-        tx.commit().await?;
+        self.commit(tx, Some(&thread.id.to_string())).await?;
         Ok(WebContact {
             inquiry_id: thread.id,
             merged: !thread.opened,
@@ -348,9 +348,8 @@ impl Store {
         staff_user_id: i64,
         at: Timestamp,
     ) -> StoreResult<Option<VerifiedContact>> {
-        let mut tx = self.pool.begin().await?;
-        // Write first (SQLite takes its write lock before reading); a
-        // concurrent verification of the same row finds it verified.
+        let mut tx = self.begin_write().await?;
+        // A concurrent verification of the same row finds it verified.
         let claimed: Option<UnverifiedRow> = sqlx::query_as(
             "UPDATE unverified_contacts SET verified_at = $1, verified_by = $2 \
              WHERE id = $3 AND inquiry_id = $4 AND verified_at IS NULL \
@@ -388,7 +387,7 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
+        self.commit(tx, None).await?;
         Ok(Some(VerifiedContact {
             inquiry_id,
             kind: contact.kind,

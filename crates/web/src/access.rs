@@ -5,6 +5,15 @@
 //! data, with its outcome. A request refused earlier, by the CSRF layer, is
 //! audited through [`audit_refusal`], so that every request to an audited
 //! route leaves exactly one entry.
+//!
+//! A write must not be stored without its entry, nor the entry without the
+//! write (SPEC §1). So the guard puts the request's entry, outcome success,
+//! into the request's extensions as an [`AuditStamp`]; the handler of a
+//! write route makes its write through `state.store.stamped(&stamp)`, whose
+//! transaction appends the entry just before it commits. The guard then
+//! sees the stamp written and appends nothing. A request whose write did
+//! not commit (refused, failed, rolled back) is audited by the guard as
+//! before, with its outcome: there is no change to pair it with.
 
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::request::Parts;
@@ -13,7 +22,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use respite_domain::Permission;
-use respite_store::{AuditEntry, Outcome};
+use respite_store::{AuditEntry, AuditStamp, Outcome};
 
 use crate::auth::{current_session, StaffSession};
 use crate::{AppError, AppState};
@@ -39,7 +48,8 @@ pub struct Audited {
 }
 
 /// Put in a response's extensions by a handler that created a record, so
-/// that the audit entry names it rather than `*`.
+/// that an entry the guard appends (when the write did not carry it, e.g. a
+/// webhook delivered twice) names it rather than `*`.
 #[derive(Clone, Debug)]
 pub struct AuditedRecord(pub String);
 
@@ -83,11 +93,21 @@ pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next)
         return refusal.into_response();
     }
 
+    let stamp = subject
+        .entry(spec, session.as_ref(), Outcome::Success, now)
+        .map(AuditStamp::new);
     let mut request = Request::from_parts(parts, body);
     if let Some(session) = &session {
         request.extensions_mut().insert(session.clone());
     }
+    if let Some(stamp) = &stamp {
+        request.extensions_mut().insert(stamp.clone());
+    }
     let response = next.run(request).await;
+    if stamp.as_ref().is_some_and(AuditStamp::is_written) {
+        // The handler's write committed with its entry.
+        return no_store(spec, response);
+    }
     finish(&app, spec, subject, session.as_ref(), response, now).await
 }
 
@@ -144,7 +164,7 @@ async fn finish(
     spec: RouteSpec,
     mut subject: Subject,
     session: Option<&StaffSession>,
-    mut response: Response,
+    response: Response,
     now: Timestamp,
 ) -> Response {
     let status = response.status();
@@ -166,6 +186,11 @@ async fn finish(
         // An access to health data that cannot be audited is not served.
         return AppError::Unavailable(AUDIT_UNWRITABLE).into_response();
     }
+    no_store(spec, response)
+}
+
+/// Staff pages are marked not to be cached.
+fn no_store(spec: RouteSpec, mut response: Response) -> Response {
     if spec.access != Access::Public {
         // Staff pages hold health data: never keep them in a shared cache.
         response.headers_mut().insert(
@@ -200,6 +225,32 @@ impl Subject {
         }
     }
 
+    /// The route's audit entry, if it has one.
+    fn entry(
+        &self,
+        spec: RouteSpec,
+        session: Option<&StaffSession>,
+        outcome: Outcome,
+        at: Timestamp,
+    ) -> Option<AuditEntry> {
+        let audited = spec.audited?;
+        let (actor, actor_role) = match session {
+            Some(s) => (s.user.email.clone(), s.user.role.as_str().to_owned()),
+            None if spec.access == Access::Public => ("public".to_owned(), "public".to_owned()),
+            None => ("anonymous".to_owned(), "none".to_owned()),
+        };
+        Some(AuditEntry {
+            at,
+            actor,
+            actor_role,
+            action: audited.action.to_owned(),
+            resource_type: audited.resource.to_owned(),
+            resource_id: self.resource_id.clone(),
+            source_address: self.source.clone(),
+            outcome,
+        })
+    }
+
     /// Appends the route's audit entry, if it has one; a failure is logged
     /// and returned.
     async fn record(
@@ -210,25 +261,11 @@ impl Subject {
         outcome: Outcome,
         at: Timestamp,
     ) -> Result<(), ()> {
-        let Some(audited) = spec.audited else {
+        let Some(entry) = self.entry(spec, session, outcome, at) else {
             return Ok(());
         };
-        let (actor, actor_role) = match session {
-            Some(s) => (s.user.email.clone(), s.user.role.as_str().to_owned()),
-            None if spec.access == Access::Public => ("public".to_owned(), "public".to_owned()),
-            None => ("anonymous".to_owned(), "none".to_owned()),
-        };
         app.store
-            .append_audit(&AuditEntry {
-                at,
-                actor,
-                actor_role,
-                action: audited.action.to_owned(),
-                resource_type: audited.resource.to_owned(),
-                resource_id: self.resource_id.clone(),
-                source_address: self.source.clone(),
-                outcome,
-            })
+            .append_audit(&entry)
             .await
             .map_err(|err| tracing::error!(error = %err, "audit append failed"))
     }

@@ -216,6 +216,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// This state with its store stamped with a request's audit entry
+    /// (`Store::stamped`): the first write through it commits with the
+    /// entry. For handlers whose write happens in a helper that takes the
+    /// state (a text or e-mail sent from an inquiry).
+    pub fn stamped(&self, stamp: &respite_store::AuditStamp) -> AppState {
+        AppState {
+            store: self.store.stamped(stamp),
+            ..self.clone()
+        }
+    }
+
     /// The state for `store` and `config`, with the SMS sender the
     /// configuration names.
     pub fn new(store: Store, config: Arc<WebConfig>) -> AppState {

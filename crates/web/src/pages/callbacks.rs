@@ -6,12 +6,12 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use respite_domain::callbacks::{self, AttemptOutcome, Opening};
 use respite_domain::Permission;
-use respite_store::{AttemptPolicy, NewContactAttempt, OpenCallback};
+use respite_store::{AttemptPolicy, AuditStamp, NewContactAttempt, OpenCallback};
 use serde::Deserialize;
 
 use super::{parse_id, render, Nav, StaffPage};
@@ -154,6 +154,7 @@ pub struct AttemptInput {
 
 pub async fn record_attempt(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Path(id): Path<String>,
     Form(input): Form<AttemptInput>,
@@ -172,6 +173,7 @@ pub async fn record_attempt(
     };
     state
         .store
+        .stamped(&audit)
         .record_contact_attempt(
             &NewContactAttempt {
                 callback_task_id: task_id,

@@ -6,11 +6,11 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use respite_domain::consultation::{ConsultationNoteForm, DurationUnit, NextStep};
 use respite_domain::inquiry::FieldError;
 use respite_domain::Permission;
-use respite_store::{ConsultationNoteRecord, InquiryRecord, NewChart};
+use respite_store::{AuditStamp, ConsultationNoteRecord, InquiryRecord, NewChart};
 use serde::Deserialize;
 
 use super::{field_error, form_status, load_inquiry, parse_id, render_with, Nav, StaffPage};
@@ -109,6 +109,7 @@ pub struct NoteInput {
 
 pub async fn save_consultation(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Path(id): Path<String>,
     Form(input): Form<NoteInput>,
@@ -132,6 +133,7 @@ pub async fn save_consultation(
         Ok(note) => {
             state
                 .store
+                .stamped(&audit)
                 .insert_consultation_note(id, page.session.user.id, &note, page.now)
                 .await?
                 .ok_or(AppError::NotFound)?;
@@ -223,6 +225,7 @@ async fn convert_page(
 
 pub async fn convert(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Path(id): Path<String>,
     Form(input): Form<ChartInput>,
@@ -274,6 +277,7 @@ pub async fn convert(
     };
     let chart = state
         .store
+        .stamped(&audit)
         .convert_inquiry_to_patient(
             id,
             &NewChart {

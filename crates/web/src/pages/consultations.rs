@@ -7,13 +7,13 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use respite_domain::booking::{self, BookingForm, ConsultationStatus, NewBooking, Slot, SlotError};
 use respite_domain::inquiry::FieldError;
 use respite_domain::{Email, Permission, PhoneNumber};
-use respite_store::{Booker, ConsultationRecord, StoreError};
+use respite_store::{AuditStamp, Booker, ConsultationRecord, StoreError};
 use serde::Deserialize;
 
 use super::public::TIME_ZONES;
@@ -179,6 +179,7 @@ pub struct BookingInput {
 /// `POST /consultations`: books from the public page.
 pub async fn book(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: PublicPage,
     client: crate::client::ClientAddress,
     Form(input): Form<BookingInput>,
@@ -213,6 +214,7 @@ pub async fn book(
     };
     match state
         .store
+        .stamped(&audit)
         .book_consultation(&booking, booker, now, |id| {
             crate::jobs::booking_jobs(&state.config, id, &booking, now)
         })
@@ -395,6 +397,7 @@ pub async fn booking_page(
 /// `POST /consultations/booking/cancel`.
 pub async fn cancel(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: PublicPage,
     Form(input): Form<TokenInput>,
 ) -> Result<Response, AppError> {
@@ -403,6 +406,7 @@ pub async fn cancel(
     let jobs = crate::jobs::cancellation_jobs(&state.config, &record, now);
     if !state
         .store
+        .stamped(&audit)
         .cancel_consultation(record.id, now, &jobs)
         .await?
     {
@@ -449,6 +453,7 @@ pub async fn reschedule_form(
 /// `POST /consultations/booking/reschedule`: moves the booking to `slot`.
 pub async fn reschedule(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: PublicPage,
     Form(input): Form<TokenInput>,
 ) -> Result<Response, AppError> {
@@ -489,6 +494,7 @@ pub async fn reschedule(
     let jobs = crate::jobs::booking_jobs(&state.config, record.id, &moved, now);
     match state
         .store
+        .stamped(&audit)
         .reschedule_consultation(record.id, slot, now, &jobs)
         .await
     {
@@ -594,6 +600,7 @@ pub struct StaffBookingInput {
 /// inquiry, in their zone.
 pub async fn staff_book(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Path(id): Path<String>,
     Form(input): Form<StaffBookingInput>,
@@ -619,6 +626,7 @@ pub async fn staff_book(
     let now = page.now;
     state
         .store
+        .stamped(&audit)
         .book_consultation(&booking, booker, now, |id| {
             crate::jobs::booking_jobs(&state.config, id, &booking, now)
         })
@@ -630,6 +638,7 @@ pub async fn staff_book(
 /// a consultation that has begun.
 pub async fn no_show(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
@@ -639,7 +648,12 @@ pub async fn no_show(
         .consultation(id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !state.store.mark_no_show(id, page.now).await? {
+    if !state
+        .store
+        .stamped(&audit)
+        .mark_no_show(id, page.now)
+        .await?
+    {
         return Err(AppError::BadRequest {
             field: "status",
             message: "only a booked consultation that has begun can be marked as a no-show".into(),

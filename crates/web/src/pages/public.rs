@@ -4,10 +4,11 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, Json};
+use axum::{Extension, Form, Json};
 use respite_domain::inquiry::{
     Days, FieldError, InquiryForm, PainArea, PainDuration, PreferredChannel,
 };
+use respite_store::AuditStamp;
 use serde::Deserialize;
 
 use super::{field_error, render, render_with, PublicPage};
@@ -100,6 +101,7 @@ pub struct InquiryInput {
 
 pub async fn submit_inquiry(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: PublicPage,
     Form(input): Form<InquiryInput>,
 ) -> Result<Response, AppError> {
@@ -123,6 +125,7 @@ pub async fn submit_inquiry(
             // A person who wrote before joins their open thread.
             let contact = state
                 .store
+                .stamped(&audit)
                 .record_web_inquiry(&inquiry, page.now, &repeat_note(&inquiry))
                 .await?;
             let mut response = Redirect::to("/inquiries/thanks").into_response();

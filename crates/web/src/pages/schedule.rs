@@ -14,7 +14,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -25,7 +25,7 @@ use respite_domain::schedule::{
     OPENS_FIELDS, WEEKDAYS,
 };
 use respite_domain::Permission;
-use respite_store::AvailabilityRecord;
+use respite_store::{AuditStamp, AvailabilityRecord};
 use serde::Deserialize;
 
 use super::{field_error, render_with, Nav, StaffPage};
@@ -142,6 +142,7 @@ pub struct HoursInput {
 /// `POST /staff/schedule/hours`: replaces one weekday's opening hours.
 pub async fn save_hours(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Form(input): Form<HoursInput>,
 ) -> Result<Response, AppError> {
@@ -162,12 +163,13 @@ pub async fn save_hours(
             return show(&state, &page, refused, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
+    let record = format!("hours-{}", schedule::weekday_value(hours.weekday));
     state
         .store
+        .stamped(&audit.naming(record.as_str()))
         .replace_opening_hours_of(hours.weekday, &hours.hours)
         .await?;
-    let value = schedule::weekday_value(hours.weekday);
-    done(&format!("hours-{value}"), "hours")
+    done(&record, "hours")
 }
 
 #[derive(Deserialize, Default)]
@@ -180,6 +182,7 @@ pub struct HolidayInput {
 /// `POST /staff/schedule/holidays`: adds a holiday.
 pub async fn add_holiday(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Form(input): Form<HolidayInput>,
 ) -> Result<Response, AppError> {
@@ -196,7 +199,12 @@ pub async fn add_holiday(
         Ok(holiday) => holiday,
         Err(errors) => return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
-    match state.store.add_holiday(&holiday).await {
+    match state
+        .store
+        .stamped(&audit.naming(format!("holiday-{}", holiday.day)))
+        .add_holiday(&holiday)
+        .await
+    {
         Ok(()) => done(&format!("holiday-{}", holiday.day), "holidays"),
         Err(err) => match crate::error::conflict(&err) {
             Some((field, message)) => {
@@ -217,6 +225,7 @@ pub struct DayInput {
 /// all.
 pub async fn remove_holiday(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     _page: StaffPage,
     Form(input): Form<DayInput>,
 ) -> Result<Response, AppError> {
@@ -224,7 +233,12 @@ pub async fn remove_holiday(
         field: "day",
         message,
     })?;
-    if !state.store.remove_holiday(day).await? {
+    if !state
+        .store
+        .stamped(&audit.naming(format!("holiday-{day}")))
+        .remove_holiday(day)
+        .await?
+    {
         return Err(AppError::BadRequest {
             field: "day",
             message: format!("{day} is not a holiday (was it removed already?)"),
@@ -246,6 +260,7 @@ pub struct AvailabilityInput {
 /// staff member takes consultations.
 pub async fn add_availability(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Form(input): Form<AvailabilityInput>,
 ) -> Result<Response, AppError> {
@@ -277,7 +292,12 @@ pub async fn add_availability(
         Ok(availability) => availability,
         Err(errors) => return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
-    match state.store.add_staff_availability(&availability).await {
+    match state
+        .store
+        .stamped(&audit)
+        .add_staff_availability(&availability)
+        .await
+    {
         Ok(id) => done(&id.to_string(), "availability"),
         Err(err) => match crate::error::conflict(&err) {
             Some((field, message)) => {
@@ -291,11 +311,17 @@ pub async fn add_availability(
 /// `POST /staff/schedule/availability/{id}/remove`.
 pub async fn remove_availability(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     _page: StaffPage,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    if !state.store.remove_staff_availability(id).await? {
+    if !state
+        .store
+        .stamped(&audit)
+        .remove_staff_availability(id)
+        .await?
+    {
         return Err(AppError::NotFound);
     }
     Ok(Redirect::to("/staff/schedule#availability").into_response())

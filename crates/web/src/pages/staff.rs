@@ -3,11 +3,11 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use respite_domain::{Email, Permission, PhoneNumber};
 use respite_store::{
-    ConditionRecord, InfusionSessionRecord, InquiryRecord, InquiryStatus, MessageRecord,
-    ObservationRecord, PatientRecord, PatientSummary,
+    AuditStamp, ConditionRecord, InfusionSessionRecord, InquiryRecord, InquiryStatus,
+    MessageRecord, ObservationRecord, PatientRecord, PatientSummary,
 };
 use serde::Deserialize;
 
@@ -149,6 +149,7 @@ pub struct VerifyContactForm {
 /// inquiry.
 pub async fn verify_contact(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
     Path(id): Path<String>,
     Form(form): Form<VerifyContactForm>,
@@ -164,6 +165,7 @@ pub async fn verify_contact(
         })?;
     state
         .store
+        .stamped(&audit)
         .verify_contact(id, contact, page.session.user.id, page.now)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -221,6 +223,7 @@ const SMS_MAX_CHARS: usize = 1600;
 /// consent to texts is recorded (`sms::send_text`).
 pub async fn send_sms(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     _page: StaffPage,
     Path(id): Path<String>,
     Form(form): Form<TextForm>,
@@ -236,7 +239,7 @@ pub async fn send_sms(
             field: "phone",
             message: "this inquiry has no phone number to text".into(),
         })?;
-    match send_text(&state, id, &phone, body).await {
+    match send_text(&state.stamped(&audit), id, &phone, body).await {
         Ok(message_id) => Ok(sent(id, message_id)),
         Err(err @ (SendError::OptedOut | SendError::NoConsent)) => {
             Err(AppError::NotSent(err.to_string()))
@@ -264,6 +267,7 @@ const EMAIL_BODY_MAX_CHARS: usize = 20_000;
 /// (`email::send_email`); the reply threads under their last e-mail.
 pub async fn send_email(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     _page: StaffPage,
     Path(id): Path<String>,
     Form(form): Form<EmailForm>,
@@ -296,7 +300,7 @@ pub async fn send_email(
             field: "email",
             message: "this inquiry has no e-mail address to write to".into(),
         })?;
-    match crate::email::send_email(&state, id, &to, subject, body).await {
+    match crate::email::send_email(&state.stamped(&audit), id, &to, subject, body).await {
         Ok(message_id) => Ok(sent(id, message_id)),
         Err(err @ (SendEmailError::NoConsent | SendEmailError::NotConfigured)) => {
             Err(AppError::NotSent(err.to_string()))

@@ -6,10 +6,11 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use respite_domain::inquiry::MESSAGE_MAX_CHARS;
 use respite_domain::messaging::{MessageChannel, SmsKeyword};
 use respite_domain::PhoneNumber;
-use respite_store::{CallbackReason, ContactAddress, InboundMessage, SmsPermission};
+use respite_store::{AuditStamp, CallbackReason, ContactAddress, InboundMessage, SmsPermission};
 
 use crate::access::AuditedRecord;
 use crate::twilio;
@@ -99,6 +100,7 @@ fn verified(
 /// are answered and honoured. Replies in TwiML.
 pub async fn sms(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
@@ -122,6 +124,7 @@ pub async fn sms(
     let keyword = SmsKeyword::parse(&text);
     let outcome = state
         .store
+        .stamped(&audit)
         .record_inbound_message(&InboundMessage {
             channel: MessageChannel::Sms,
             from: ContactAddress::Phone(from.clone()),
@@ -169,6 +172,7 @@ pub async fn sms(
 /// tasks with the caller's number and the recording link.
 pub async fn voice(
     State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
@@ -225,6 +229,7 @@ pub async fn voice(
     };
     let outcome = state
         .store
+        .stamped(&audit)
         .record_inbound_message(&InboundMessage {
             channel: MessageChannel::Voice,
             from: ContactAddress::Phone(from),

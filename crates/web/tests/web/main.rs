@@ -7,6 +7,7 @@ mod support;
 
 mod access;
 mod audit;
+mod audit_atomic;
 mod audit_chain;
 mod booking;
 mod booking_caps;
