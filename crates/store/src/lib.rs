@@ -199,13 +199,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    /// A conflict the web layer reports with its own words (staff
-    /// accounts); the typed variants below are preferred.
-    #[error("{field}: {message}")]
-    Conflict {
-        field: &'static str,
-        message: String,
-    },
+    /// A staff account with this e-mail exists already.
+    #[error("email: a staff user with the e-mail {0} exists already")]
+    StaffEmailTaken(String),
     /// The consultation slot is held by another booking.
     #[error("slot: is taken")]
     SlotTaken,

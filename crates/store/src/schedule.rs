@@ -153,7 +153,7 @@ impl Store {
     }
 
     /// Adds a holiday; a day that is a holiday already is refused with
-    /// [`StoreError::Conflict`] on `day`.
+    /// [`StoreError::HolidayExists`].
     pub async fn add_holiday(&self, holiday: &Holiday) -> StoreResult<()> {
         let mut tx = self.schedule_transaction().await?;
         let inserted = sqlx::query("INSERT INTO clinic_holidays (day, name) VALUES ($1, $2)")
@@ -208,7 +208,7 @@ impl Store {
 
     /// Adds a weekly interval in which a staff member takes consultations
     /// and returns its id. One that overlaps an interval of the same staff
-    /// member and weekday is refused with [`StoreError::Conflict`] on
+    /// member and weekday is refused with [`StoreError::AvailabilityOverlaps`] on
     /// `starts` (the domain checks this first; this is the guard against two
     /// administrators adding at once).
     pub async fn add_staff_availability(

@@ -34,18 +34,44 @@ pub struct LoginFailures {
     pub latest: Option<Timestamp>,
 }
 
-type UserRow = (i64, String, String, String, i64);
+/// A staff user as stored.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    role: String,
+    active: i64,
+}
 
-fn user_from_row((id, email, display_name, role, active): UserRow) -> StoreResult<StaffUser> {
-    let role = role
+/// A staff user with their password hash, for sign-in.
+#[derive(sqlx::FromRow)]
+struct SignInRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+/// A session with its user.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    created_at: i64,
+    last_seen_at: i64,
+}
+
+fn user_from_row(row: UserRow) -> StoreResult<StaffUser> {
+    let role = row
+        .role
         .parse::<Role>()
         .map_err(|err| StoreError::Corrupt(err.to_string()))?;
     Ok(StaffUser {
-        id,
-        email,
-        display_name,
+        id: row.id,
+        email: row.email,
+        display_name: row.display_name,
         role,
-        active: active != 0,
+        active: row.active != 0,
     })
 }
 
@@ -77,10 +103,9 @@ impl Store {
                 role,
                 active: true,
             }),
-            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict {
-                field: "email",
-                message: format!("a staff user with the e-mail {email} exists already"),
-            }),
+            Err(err) if is_unique_violation(&err) => {
+                Err(StoreError::StaffEmailTaken(email.to_owned()))
+            }
             Err(err) => Err(err.into()),
         }
     }
@@ -90,17 +115,15 @@ impl Store {
         &self,
         email: &str,
     ) -> StoreResult<Option<(StaffUser, String)>> {
-        let row: Option<(i64, String, String, String, i64, String)> = sqlx::query_as(
+        let row: Option<SignInRow> = sqlx::query_as(
             "SELECT id, email, display_name, role, active, password_hash \
              FROM staff_users WHERE email = $1",
         )
         .bind(email)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(id, email, name, role, active, hash)| {
-            Ok((user_from_row((id, email, name, role, active))?, hash))
-        })
-        .transpose()
+        row.map(|row| Ok((user_from_row(row.user)?, row.password_hash)))
+            .transpose()
     }
 
     pub async fn staff_users(&self) -> StoreResult<Vec<StaffUser>> {
@@ -131,7 +154,7 @@ impl Store {
     }
 
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
-        let row: Option<(i64, String, String, String, i64, i64, i64)> = sqlx::query_as(
+        let row: Option<SessionRow> = sqlx::query_as(
             "SELECT u.id, u.email, u.display_name, u.role, u.active, s.created_at, s.last_seen_at \
              FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id \
              WHERE s.token_hash = $1",
@@ -139,13 +162,13 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, email, name, role, active, created, seen)) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
         Ok(Some(SessionRecord {
-            user: user_from_row((id, email, name, role, active))?,
-            created_at: from_millis(created)?,
-            last_seen_at: from_millis(seen)?,
+            user: user_from_row(row.user)?,
+            created_at: from_millis(row.created_at)?,
+            last_seen_at: from_millis(row.last_seen_at)?,
         }))
     }
 

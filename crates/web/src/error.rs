@@ -210,7 +210,10 @@ impl IntoResponse for AppError {
 /// field and the rule. `None` for a server error.
 pub fn conflict(err: &StoreError) -> Option<(&'static str, String)> {
     let (field, message) = match err {
-        StoreError::Conflict { field, message } => (*field, message.clone()),
+        StoreError::StaffEmailTaken(email) => (
+            "email",
+            format!("a staff user with the e-mail {email} exists already"),
+        ),
         StoreError::SlotTaken => (
             "slot",
             "this time was just taken by someone else; please choose another time".into(),
