@@ -73,13 +73,16 @@ def main():
         )
         _, headers, _ = common.post_form(server.port, "/staff/login", body, cookie)
         session = next(c.split(";")[0] for c in headers["set-cookie"] if "session" in c)
-        staff_cookie = f"{cookie}; {session}"
+        # Sign-in replaces the CSRF token with one bound to the new session.
+        staff_csrf = next(c.split(";")[0] for c in headers["set-cookie"] if "csrf" in c)
+        staff_token = staff_csrf.partition("=")[2]
+        staff_cookie = f"{staff_csrf}; {session}"
         _, _, page = common.get(server.port, "/staff/schedule", staff_cookie)
         desk = re.search(rb'<option value="(\d+)"[^>]*>[^<]*\(Front desk\)', page)
         desk = desk.group(1).decode() if desk else "2"
         for day in ["monday", "tuesday", "wednesday", "thursday", "friday"]:
             body = urllib.parse.urlencode(
-                {"csrf": token, "staff_user_id": desk, "weekday": day, "starts": "09:00", "ends": "17:00"}
+                {"csrf": staff_token, "staff_user_id": desk, "weekday": day, "starts": "09:00", "ends": "17:00"}
             )
             common.post_form(server.port, "/staff/schedule/availability", body, staff_cookie)
         _, _, page = common.get(server.port, "/consultations?time_zone=America/Los_Angeles", cookie)
