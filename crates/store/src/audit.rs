@@ -307,35 +307,28 @@ struct ChainHead {
     entries: i64,
 }
 
-type AuditRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
+/// One stored entry, every column: what the trail shows and what the
+/// chain covers.
+#[derive(sqlx::FromRow)]
+struct StoredEntry {
+    seq: i64,
+    at: i64,
+    actor: String,
+    actor_role: String,
+    action: String,
+    resource_type: String,
+    resource_id: String,
+    source_address: String,
+    outcome: String,
+    prev_hash: String,
+    hash: String,
+    key_id: String,
+    entry_count: i64,
+}
 
-type ChainTuple = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-);
+/// The columns of [`StoredEntry`], for every query that reads entries.
+const ENTRY_COLUMNS: &str = "seq, at, actor, actor_role, action, resource_type, resource_id, \
+     source_address, outcome, prev_hash, hash, key_id, entry_count";
 
 impl Store {
     /// This store signs new audit entries with the last of `keys` and
@@ -512,13 +505,12 @@ impl Store {
     pub async fn audit_entries(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
         // Each filter is `($n = '' OR column = $n)` so one statement serves
         // every combination without building SQL from input.
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, at, actor, actor_role, action, resource_type, resource_id, \
-             source_address, outcome, prev_hash, hash FROM audit_log \
+        let rows: Vec<StoredEntry> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log \
              WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR resource_type = $2) \
              AND ($3 = '' OR outcome = $3) AND at >= $4 AND at <= $5 \
-             ORDER BY seq DESC LIMIT $6",
-        )
+             ORDER BY seq DESC LIMIT $6"
+        ))
         .bind(filter.actor.clone().unwrap_or_default())
         .bind(filter.resource_type.clone().unwrap_or_default())
         .bind(filter.outcome.clone().unwrap_or_default())
@@ -528,45 +520,29 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(
-                |(
-                    seq,
-                    at,
-                    actor,
-                    actor_role,
-                    action,
-                    resource_type,
-                    resource_id,
-                    source_address,
-                    outcome,
-                    _prev,
-                    hash,
-                )| {
-                    Ok(AuditRecord {
-                        seq,
-                        at: from_millis(at)?,
-                        actor,
-                        actor_role,
-                        action,
-                        resource_type,
-                        resource_id,
-                        source_address,
-                        outcome,
-                        hash,
-                    })
-                },
-            )
+            .map(|row| {
+                Ok(AuditRecord {
+                    seq: row.seq,
+                    at: from_millis(row.at)?,
+                    actor: row.actor,
+                    actor_role: row.actor_role,
+                    action: row.action,
+                    resource_type: row.resource_type,
+                    resource_id: row.resource_id,
+                    source_address: row.source_address,
+                    outcome: row.outcome,
+                    hash: row.hash,
+                })
+            })
             .collect()
     }
 
     /// Walks the whole chain, recomputes every hash, and checks it against
     /// the checkpoint.
     pub async fn verify_audit_chain(&self) -> StoreResult<AuditChainStatus> {
-        let rows: Vec<ChainTuple> = sqlx::query_as(
-            "SELECT seq, at, actor, actor_role, action, resource_type, resource_id, \
-             source_address, outcome, prev_hash, hash, key_id, entry_count \
-             FROM audit_log ORDER BY seq",
-        )
+        let rows: Vec<StoredEntry> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq"
+        ))
         .fetch_all(&self.pool)
         .await?;
         let mut walk = ChainWalk {
@@ -626,11 +602,9 @@ impl Store {
 
     async fn verify_after(&self, anchor: &Anchor) -> StoreResult<AuditChainStatus> {
         let broken_anchor = AuditChainStatus::BrokenAt { seq: anchor.seq };
-        let anchor_row: Option<ChainTuple> = sqlx::query_as(
-            "SELECT seq, at, actor, actor_role, action, resource_type, resource_id, \
-             source_address, outcome, prev_hash, hash, key_id, entry_count \
-             FROM audit_log WHERE seq = $1",
-        )
+        let anchor_row: Option<StoredEntry> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq = $1"
+        ))
         .bind(anchor.seq)
         .fetch_optional(&self.pool)
         .await?;
@@ -654,11 +628,9 @@ impl Store {
         if anchor_row.hash != anchor.hash || before != anchor.entries {
             return Ok(broken_anchor);
         }
-        let rows: Vec<ChainTuple> = sqlx::query_as(
-            "SELECT seq, at, actor, actor_role, action, resource_type, resource_id, \
-             source_address, outcome, prev_hash, hash, key_id, entry_count \
-             FROM audit_log WHERE seq > $1 ORDER BY seq",
-        )
+        let rows: Vec<StoredEntry> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq"
+        ))
         .bind(anchor.seq)
         .fetch_all(&self.pool)
         .await?;
@@ -907,32 +879,24 @@ struct ChainRow {
     entry_count: i64,
 }
 
-impl From<ChainTuple> for ChainRow {
-    fn from(
-        (
-            seq,
-            at,
-            actor,
-            role,
-            action,
-            rtype,
-            rid,
-            source,
-            outcome,
-            prev_hash,
-            hash,
-            key_id,
-            entry_count,
-        ): ChainTuple,
-    ) -> ChainRow {
+impl From<StoredEntry> for ChainRow {
+    fn from(row: StoredEntry) -> ChainRow {
         ChainRow {
-            seq,
-            at,
-            fields: [actor, role, action, rtype, rid, source, outcome],
-            prev_hash,
-            hash,
-            key_id,
-            entry_count,
+            seq: row.seq,
+            at: row.at,
+            fields: [
+                row.actor,
+                row.actor_role,
+                row.action,
+                row.resource_type,
+                row.resource_id,
+                row.source_address,
+                row.outcome,
+            ],
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+            key_id: row.key_id,
+            entry_count: row.entry_count,
         }
     }
 }
