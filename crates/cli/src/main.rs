@@ -330,6 +330,7 @@ impl MailArgs {
                     clinic_address,
                     clinic_region: web.clinic_region.clone(),
                     default_time_zone: web.clinic_time_zone.clone(),
+                    clock: jiff::Timestamp::now,
                 })
             }
         };

@@ -47,6 +47,9 @@ pub struct ImapSettings {
     pub clinic_region: String,
     /// The time zone a new inquiry gets until the person tells theirs.
     pub default_time_zone: String,
+    /// Where a stored message's time is read: `jiff::Timestamp::now` in
+    /// service; tests fix it.
+    pub clock: fn() -> Timestamp,
 }
 
 impl std::fmt::Debug for ImapSettings {
@@ -121,7 +124,7 @@ pub async fn process_message(
                 .unwrap_or_else(|| fallback_id.to_owned()),
             recording_url: None,
             in_reply_to: email.in_reply_to.clone(),
-            at: Timestamp::now(),
+            at: (settings.clock)(),
             callback: None,
             default_time_zone: settings.default_time_zone.clone(),
             phone_in_text: email.phones.first().cloned(),

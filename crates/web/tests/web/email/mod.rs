@@ -363,6 +363,7 @@ fn imap_settings(port: u16) -> ImapSettings {
         clinic_address: USER.into(),
         clinic_region: "US".into(),
         default_time_zone: "America/Los_Angeles".into(),
+        clock: jiff::Timestamp::now,
     }
 }
 
