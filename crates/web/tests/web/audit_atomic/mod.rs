@@ -3,14 +3,13 @@
 //! change is not stored either, and a stored change has exactly one entry,
 //! naming the record. Each on SQLite and PostgreSQL.
 
-use jiff::civil::{Time, Weekday};
 use jiff::Timestamp;
-use respite_domain::booking::StaffAvailability;
 use respite_domain::inquiry::InquiryForm;
 use respite_domain::Role;
 use respite_store::{AuditFilter, AuditRecord, Engine};
 use respite_web::{Clock, WebConfig};
 
+use crate::booking::front_desk_takes_monday_mornings;
 use crate::support::*;
 
 /// Monday 23 November 2026, 08:00 PST at the clinic (Los Angeles); the
@@ -68,29 +67,6 @@ async fn entries(app: &TestApp) -> Vec<AuditRecord> {
         })
         .await
         .unwrap()
-}
-
-/// The front desk takes consultations on Mondays 09:00–12:00; their id.
-async fn front_desk_takes_monday_mornings(app: &TestApp) -> i64 {
-    let staff = app
-        .store
-        .staff_users()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|u| u.email == "front-desk@clinic.test")
-        .unwrap()
-        .id;
-    app.store
-        .add_staff_availability(&StaffAvailability {
-            staff_user_id: staff,
-            weekday: Weekday::Monday,
-            starts: Time::constant(9, 0, 0, 0),
-            ends: Time::constant(12, 0, 0, 0),
-        })
-        .await
-        .unwrap();
-    staff
 }
 
 /// An inquiry stored directly (no request, so no entry) and its callback

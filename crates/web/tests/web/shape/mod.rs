@@ -3,13 +3,12 @@
 //! is still audited, and a booking link from before a reschedule is refused.
 //! Self-contained: its fixtures are its own.
 
-use jiff::civil::{Time, Weekday};
 use jiff::Timestamp;
-use respite_domain::booking::StaffAvailability;
 use respite_domain::Role;
 use respite_store::{AuditFilter, AuditRecord, Engine};
 use respite_web::{Clock, WebConfig};
 
+use crate::booking::front_desk_takes_monday_mornings;
 use crate::support::*;
 
 both_engines!(the_staff_home_answers_at_its_address_with_a_trailing_slash);
@@ -266,30 +265,6 @@ async fn last_entry(app: &TestApp) -> AuditRecord {
         .into_iter()
         .max_by_key(|entry| entry.seq)
         .unwrap()
-}
-
-/// The front desk takes consultations on Mondays 09:00–12:00, inside the
-/// default clinic hours; returns their user id.
-async fn front_desk_takes_monday_mornings(app: &TestApp) -> i64 {
-    let staff = app
-        .store
-        .staff_users()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|u| u.email == "front-desk@clinic.test")
-        .unwrap()
-        .id;
-    app.store
-        .add_staff_availability(&StaffAvailability {
-            staff_user_id: staff,
-            weekday: Weekday::Monday,
-            starts: Time::constant(9, 0, 0, 0),
-            ends: Time::constant(12, 0, 0, 0),
-        })
-        .await
-        .unwrap();
-    staff
 }
 
 /// The token of a redirect to a booking's confirmation.
