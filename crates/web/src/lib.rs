@@ -21,6 +21,7 @@ mod pages;
 pub mod routes;
 pub mod sms;
 pub mod twilio;
+pub mod words;
 
 use std::sync::Arc;
 use std::time::Duration;

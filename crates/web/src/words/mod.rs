@@ -1,0 +1,9 @@
+//! The words people read. Every value shown on a page (a status, a duration, a unit, a
+//! phone number, a clinical verdict) is turned into words here and nowhere else; codes
+//! stay in the data and in exports. One file per area of the product.
+
+pub mod booking;
+pub mod chart;
+pub mod common;
+pub mod plan;
+pub mod screening;
