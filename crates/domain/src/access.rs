@@ -35,6 +35,15 @@ pub enum Permission {
     ReadSchedule,
     /// Change opening hours, holidays and consultation availability.
     ManageSchedule,
+    /// Sign a screening decision (eligible, not eligible, deferred) and any
+    /// override it needs: clinicians only (SPEC §2, "screening decisions").
+    SignScreeningDecisions,
+    /// Write and revise a patient's multimodal treatment plan: clinicians only
+    /// (SPEC §2, "treatment plans").
+    WriteTreatmentPlans,
+    /// Change the clinic's settings (contacts and hours shown to the public,
+    /// screening windows and tiers): administrators (SPEC §2, "clinic settings").
+    ManageClinicSettings,
 }
 
 impl Role {
@@ -90,6 +99,8 @@ impl Role {
                     | ReadPatientDirectory
                     | ReadClinicalRecords
                     | WriteClinicalRecords
+                    | SignScreeningDecisions
+                    | WriteTreatmentPlans
             ),
             Role::Admin => matches!(
                 permission,
@@ -99,6 +110,7 @@ impl Role {
                     | ManageUsers
                     | ReadSchedule
                     | ManageSchedule
+                    | ManageClinicSettings
             ),
         }
     }
