@@ -47,6 +47,23 @@ impl PhoneNumber {
     pub fn as_e164(&self) -> &str {
         &self.0
     }
+
+    /// The number as people write it: in national format when it belongs
+    /// to `clinic_region` (ISO 3166-1 alpha-2), e.g. `(312) 555-0147` for a
+    /// US clinic, and in international format otherwise, e.g.
+    /// `+44 20 7946 0958` (libphonenumber's formats, ITU-T E.123).
+    pub fn for_people(&self, clinic_region: &str) -> String {
+        let Ok(number) = phonenumber::parse(None, &self.0) else {
+            return self.0.clone();
+        };
+        let home = clinic_region.parse::<phonenumber::country::Id>().ok();
+        let mode = if home.is_some() && number.country().id() == home {
+            phonenumber::Mode::National
+        } else {
+            phonenumber::Mode::International
+        };
+        number.format().mode(mode).to_string()
+    }
 }
 
 impl fmt::Display for PhoneNumber {
@@ -115,6 +132,16 @@ impl fmt::Display for Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_written_nationally_at_home_and_internationally_abroad() {
+        let chicago = PhoneNumber::from_e164("+13125550147").unwrap();
+        assert_eq!(chicago.for_people("US"), "(312) 555-0147");
+        assert_eq!(chicago.for_people("GB"), "+1 312-555-0147");
+        let london = PhoneNumber::from_e164("+442079460958").unwrap();
+        assert_eq!(london.for_people("US"), "+44 20 7946 0958");
+        assert_eq!(london.for_people("GB"), "020 7946 0958");
+    }
 
     #[test]
     fn us_numbers_as_typed_become_e164() {

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod booking;
 pub mod callbacks;
+pub mod clinic;
 pub mod consent;
 pub mod consultation;
 pub mod contact;

@@ -10,6 +10,7 @@ mod audit;
 mod audit_keys;
 mod bookings;
 mod callback_queue;
+mod clinic_profile;
 mod clinical;
 mod consents;
 mod consultation_notes;
@@ -41,6 +42,7 @@ pub use bookings::{Booker, ConsultationRecord};
 pub use callback_queue::{
     AttemptPolicy, AttemptRecorded, ContactAttemptRecord, NewContactAttempt, OpenCallback,
 };
+pub use clinic_profile::ClinicProfileRecord;
 pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
 pub use consents::{ConsentRecord, SmsPermission};
 pub use consultation_notes::{

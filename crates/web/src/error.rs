@@ -112,12 +112,12 @@ impl IntoResponse for AppError {
             AppError::Unauthorised { return_to: None } => page(
                 StatusCode::UNAUTHORIZED,
                 "Please sign in",
-                "session: sign in to continue.",
+                "Please sign in to continue.",
             ),
             AppError::Forbidden { role } => page(
                 StatusCode::FORBIDDEN,
                 "Not allowed",
-                &format!("role: the {role} role does not give access to this page."),
+                &format!("The {role} role does not give access to this page."),
             ),
             AppError::NotFound => {
                 page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.")
@@ -130,19 +130,19 @@ impl IntoResponse for AppError {
             AppError::BadRequest { field, message } => page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Please check your input",
-                &format!("{field}: {message}"),
+                &refusal(field, &message),
             ),
             AppError::Conflict { field, message } => page(
                 StatusCode::CONFLICT,
                 "Please check your input",
-                &format!("{field}: {message}"),
+                &refusal(field, &message),
             ),
             AppError::Store(err) if conflict(&err).is_some() => {
                 let (field, message) = conflict(&err).unwrap_or_default();
                 page(
                     StatusCode::CONFLICT,
                     "Please check your input",
-                    &format!("{field}: {message}"),
+                    &refusal(field, &message),
                 )
             }
             AppError::LinkRefused(err) => {
@@ -150,7 +150,7 @@ impl IntoResponse for AppError {
                     TokenError::Forged => StatusCode::FORBIDDEN,
                     TokenError::Expired | TokenError::Moved => StatusCode::GONE,
                 };
-                page(status, "This link cannot be used", &err.to_string())
+                page(status, "This link cannot be used", &link_refusal(err))
             }
             AppError::NotSent(reason) => page(
                 StatusCode::CONFLICT,
@@ -168,22 +168,22 @@ impl IntoResponse for AppError {
             AppError::TooLarge => page(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too large",
-                "form: the form is larger than 64 KiB.",
+                "The form is larger than 64 KiB; shorten it and send it again.",
             ),
             AppError::Csrf(CsrfRefusal::CrossSite) => page(
                 StatusCode::FORBIDDEN,
                 "Refused",
-                "csrf: cross-site form posts are refused.",
+                "Forms sent from other sites are refused.",
             ),
             AppError::Csrf(CsrfRefusal::ForeignOrigin) => page(
                 StatusCode::FORBIDDEN,
                 "Refused",
-                "csrf: forms are accepted from this clinic's own pages only; the Origin of this one is another site.",
+                "Forms are accepted from this clinic's own pages only; this one came from another site.",
             ),
             AppError::Csrf(CsrfRefusal::Token) => page(
                 StatusCode::FORBIDDEN,
                 "Please reload the page",
-                "csrf: the form's security token is missing or out of date. Reload the page and send it again.",
+                "The form's security token is missing or out of date. Reload the page and send it again.",
             ),
             AppError::SignatureRefused(rule) => {
                 plain_text(StatusCode::FORBIDDEN, "X-Twilio-Signature", rule)
@@ -204,6 +204,23 @@ impl IntoResponse for AppError {
             }
         }
     }
+}
+
+/// A refused field in words: the field named as people know it, then the
+/// rule ("Your booking link: this consultation is no longer booked…").
+fn refusal(field: &str, message: &str) -> String {
+    format!(
+        "{}: {}.",
+        crate::words::public::field_label(field),
+        message.trim_end_matches('.')
+    )
+}
+
+/// Why a booking link cannot be used, in words.
+fn link_refusal(err: TokenError) -> String {
+    let rule = err.to_string();
+    let rule = rule.strip_prefix("token: ").unwrap_or(&rule);
+    format!("{}.", crate::words::public::sentence(rule))
 }
 
 /// The words for a store error that is the person's to resolve (409): the
@@ -255,6 +272,15 @@ pub fn conflict(err: &StoreError) -> Option<(&'static str, String)> {
     Some((field, message))
 }
 
+/// An error page's title and message, kept on its response so that the
+/// layer of `pages::errors` can show it again inside the navigation that
+/// fits the visitor.
+#[derive(Clone, Debug)]
+pub struct ErrorPage {
+    pub title: String,
+    pub message: String,
+}
+
 /// The minimal page of every error and refusal, without the site template
 /// so that it cannot fail itself. Also the one-line confirmation of a
 /// cancelled consultation.
@@ -262,12 +288,17 @@ pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head>\
+         <title>{title}</title><link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/static/site.css\"></head>\
          <body><main class=\"narrow\"><h1>{title}</h1><p class=\"error-message\">{}</p>\
          <p><a href=\"/\">Clinic home</a> · <a href=\"/staff\">Staff</a></p></main></body></html>",
         escape(message)
     );
-    (status, Html(body)).into_response()
+    let mut response = (status, Html(body)).into_response();
+    response.extensions_mut().insert(ErrorPage {
+        title: title.to_owned(),
+        message: message.to_owned(),
+    });
+    response
 }
 
 /// A refusal for a machine caller (a provider's webhook): `field: rule`.

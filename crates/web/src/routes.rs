@@ -13,8 +13,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
-    account, audit, callbacks, consultation_notes, consultations, public, schedule, sign_in, staff,
-    webhooks,
+    account, audit, callbacks, consultation_notes, consultations, public, schedule, settings,
+    sign_in, staff, webhooks,
 };
 use crate::{csrf, headers, AppState};
 
@@ -140,6 +140,19 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("Communication", "create"),
             ),
             post(webhooks::voice),
+        ),
+        (
+            route("GET", "/treatment", Public, None),
+            get(public::treatment),
+        ),
+        (route("GET", "/privacy", Public, None), get(public::privacy)),
+        (
+            route("GET", "/static/favicon.svg", Public, None),
+            get(public::favicon),
+        ),
+        (
+            route("GET", "/favicon.ico", Public, None),
+            get(public::favicon),
         ),
         (
             route("GET", "/static/site.css", Public, None),
@@ -379,6 +392,21 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             get(staff::patient_chart),
         ),
+        // The clinic's public details (clinic settings, SPEC §2: admin); not
+        // health data, but each change is audited.
+        (
+            route("GET", "/staff/settings", Staff(ManageClinicSettings), None),
+            get(settings::settings_page),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/settings",
+                Staff(ManageClinicSettings),
+                audited("Organization", "update"),
+            ),
+            post(settings::save_settings),
+        ),
         (
             route(
                 "GET",
@@ -434,6 +462,10 @@ pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let router = router
         .fallback(public::not_found)
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::pages::errors::with_navigation,
+        ))
         .layer(from_fn_with_state(
             csrf::Protection::new(state.clone()),
             csrf::protect,

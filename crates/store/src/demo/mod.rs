@@ -2,6 +2,8 @@
 //! `respite demo`. The same anchor date gives the same clinic, row for row.
 //! Every person here is invented; names are drawn from common name lists.
 
+pub mod public;
+
 use jiff::civil::{Date, Time};
 use jiff::{tz::TimeZone, Span, Timestamp, ToSpan};
 use respite_domain::inquiry::{
@@ -178,6 +180,7 @@ pub async fn seed(
     demo.consultations(&mut tx, &inquiry_ids, consulting_staff)
         .await?;
     insert_availability(&mut tx, consulting_staff).await?;
+    public::clinic_profile(&mut tx, now).await?;
     tx.commit().await?;
     Ok(demo.summary)
 }

@@ -43,6 +43,7 @@ pub struct SlotDay {
 #[template(path = "book.html")]
 struct BookPage<'a> {
     clinic_name: &'a str,
+    clinic: &'a crate::words::public::ClinicFacts,
     csrf: &'a str,
     form: BookingForm,
     errors: Vec<FieldError>,
@@ -141,6 +142,7 @@ async fn book_page(
         status,
         &BookPage {
             clinic_name: &page.clinic_name,
+            clinic: &page.clinic,
             csrf: &page.csrf,
             days: open_days(state, page.now, &tz).await?,
             time_zones: zone_list(&name),
@@ -350,6 +352,7 @@ async fn from_token(
 #[template(path = "booking.html")]
 struct BookingPage<'a> {
     clinic_name: &'a str,
+    clinic: &'a crate::words::public::ClinicFacts,
     csrf: &'a str,
     token: &'a str,
     record: ConsultationRecord,
@@ -373,6 +376,7 @@ pub async fn booking_page(
     let format = "%A %-d %B %Y, %-I:%M %p %Z";
     let mut response = render(&BookingPage {
         clinic_name: &page.clinic_name,
+        clinic: &page.clinic,
         csrf: &page.csrf,
         token: &input.token,
         person_time: record

@@ -14,6 +14,7 @@ use respite_domain::Permission;
 use super::Nav;
 use crate::auth::StaffSession;
 use crate::csrf::CsrfToken;
+use crate::words::public::ClinicFacts;
 use crate::{AppError, AppState};
 
 /// A staff page's request: who is signed in, the form token, the clinic's
@@ -26,12 +27,14 @@ pub struct StaffPage {
     pub csrf: String,
     pub zone: TimeZone,
     pub now: Timestamp,
+    /// The clinic's country, for phone numbers (`WebConfig::clinic_region`).
+    pub region: String,
 }
 
 impl StaffPage {
     /// The navigation bar: who is signed in and what they may open.
     pub fn nav(&self) -> Nav {
-        Nav::new(&self.session, &self.csrf)
+        Nav::new(&self.session, &self.csrf, &self.region)
     }
 
     /// Whether the signed-in role grants `permission`.
@@ -64,15 +67,18 @@ impl FromRequestParts<AppState> for StaffPage {
             csrf: csrf_token(parts)?,
             zone: state.clinic_zone.clone(),
             now: state.config.clock.now(),
+            region: state.config.clinic_region.clone(),
         })
     }
 }
 
-/// A public page's request: the clinic's name, the form token, the
+/// A public page's request: the clinic (its name and the details every
+/// public page shows, from the clinic settings), the form token, the
 /// clinic's zone and the time.
 #[derive(Clone)]
 pub struct PublicPage {
     pub clinic_name: String,
+    pub clinic: ClinicFacts,
     pub csrf: String,
     pub zone: TimeZone,
     pub now: Timestamp,
@@ -82,13 +88,25 @@ impl FromRequestParts<AppState> for PublicPage {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let clinic = clinic_facts(state).await?;
         Ok(PublicPage {
-            clinic_name: state.config.clinic_name.clone(),
+            clinic_name: clinic.name.clone(),
+            clinic,
             csrf: csrf_token(parts)?,
             zone: state.clinic_zone.clone(),
             now: state.config.clock.now(),
         })
     }
+}
+
+/// The clinic as the public pages show it, from the clinic settings.
+pub async fn clinic_facts(state: &AppState) -> Result<ClinicFacts, AppError> {
+    let stored = state.store.clinic_profile().await?;
+    Ok(ClinicFacts::from_settings(
+        stored.as_ref(),
+        &state.config.clinic_name,
+        &state.config.clinic_region,
+    ))
 }
 
 /// A timestamp shown on the clinic's clock, e.g. `2026-11-25 09:30`.

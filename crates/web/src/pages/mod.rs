@@ -7,13 +7,15 @@ pub mod callbacks;
 pub mod consultation_notes;
 pub mod consultations;
 mod context;
+pub mod errors;
 pub mod public;
 pub mod schedule;
+pub mod settings;
 pub mod sign_in;
 pub mod staff;
 pub mod webhooks;
 
-pub use context::{PublicPage, StaffPage};
+pub use context::{clinic_facts, PublicPage, StaffPage};
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -55,11 +57,15 @@ pub struct Nav {
     pub charts: bool,
     pub audit: bool,
     pub schedule: bool,
+    pub settings: bool,
     pub csrf: String,
+    /// The clinic's country (ISO 3166-1 alpha-2), in which phone numbers
+    /// are written in national format.
+    pub region: String,
 }
 
 impl Nav {
-    pub fn new(session: &StaffSession, csrf: &str) -> Nav {
+    pub fn new(session: &StaffSession, csrf: &str, region: &str) -> Nav {
         let role = session.user.role;
         Nav {
             name: session.user.display_name.clone(),
@@ -70,7 +76,25 @@ impl Nav {
             charts: role.grants(Permission::ReadClinicalRecords),
             audit: role.grants(Permission::ReadAuditTrail),
             schedule: role.grants(Permission::ReadSchedule),
+            settings: role.grants(Permission::ManageClinicSettings),
             csrf: csrf.to_owned(),
+            region: region.to_owned(),
+        }
+    }
+
+    /// A stored E.164 number as people write it in the clinic's country
+    /// (`words::common::phone`).
+    pub fn phone(&self, e164: &str) -> String {
+        crate::words::common::phone(e164, &self.region)
+    }
+
+    /// An address a message came from or went to: a phone number written
+    /// for people, an e-mail address as it is.
+    pub fn contact(&self, address: &str) -> String {
+        if address.starts_with('+') {
+            self.phone(address)
+        } else {
+            address.to_owned()
         }
     }
 }

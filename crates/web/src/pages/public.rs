@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::{field_error, render, render_with, PublicPage};
 use crate::access::AuditedRecord;
+use crate::words::public::ClinicFacts;
 use crate::{AppError, AppState};
 
 /// Time zones offered in the form; the page's script adds the browser's own
@@ -35,7 +36,7 @@ pub(crate) const TIME_ZONES: &[&str] = &[
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage<'a> {
-    clinic_name: &'a str,
+    clinic: &'a ClinicFacts,
     csrf: &'a str,
     form: InquiryForm,
     errors: Vec<FieldError>,
@@ -68,7 +69,7 @@ fn home_page(page: &PublicPage, form: InquiryForm, errors: Vec<FieldError>) -> H
         time_zones.push(form.time_zone.clone());
     }
     HomePage {
-        clinic_name: &page.clinic_name,
+        clinic: &page.clinic,
         csrf: &page.csrf,
         form,
         errors,
@@ -151,13 +152,55 @@ pub async fn submit_inquiry(
 #[derive(Template)]
 #[template(path = "thanks.html")]
 struct ThanksPage<'a> {
-    clinic_name: &'a str,
+    clinic: &'a ClinicFacts,
 }
 
 pub async fn thanks(page: PublicPage) -> Result<Response, AppError> {
     render(&ThanksPage {
-        clinic_name: &page.clinic_name,
+        clinic: &page.clinic,
     })
+}
+
+#[derive(Template)]
+#[template(path = "treatment.html")]
+struct TreatmentPage<'a> {
+    clinic: &'a ClinicFacts,
+}
+
+/// `GET /treatment`: what chronic pain is, what the clinic treats, how
+/// ketamine acts and at what doses, what the evidence says, the safeguards,
+/// the other parts of care and how to start — each with its source
+/// (shared/clinical/education.md).
+pub async fn treatment(page: PublicPage) -> Result<Response, AppError> {
+    render(&TreatmentPage {
+        clinic: &page.clinic,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage<'a> {
+    clinic: &'a ClinicFacts,
+}
+
+/// `GET /privacy`: the clinic's whole privacy notice (clinic settings).
+pub async fn privacy(page: PublicPage) -> Result<Response, AppError> {
+    render(&PrivacyPage {
+        clinic: &page.clinic,
+    })
+}
+
+/// The site's icon (`/static/favicon.svg`, and `/favicon.ico` for the
+/// browsers and tools that ask there without reading the page's link).
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
+    )
+        .into_response()
 }
 
 /// Liveness and database reachability.

@@ -23,6 +23,7 @@ use crate::{AppError, AppState};
 #[template(path = "sign_in.html")]
 struct SignInPage<'a> {
     clinic_name: &'a str,
+    clinic: &'a crate::words::public::ClinicFacts,
     csrf: &'a str,
     email: String,
     next: String,
@@ -40,8 +41,10 @@ pub async fn form(
     Extension(csrf): Extension<CsrfToken>,
     Query(query): Query<NextQuery>,
 ) -> Result<Response, AppError> {
+    let clinic = super::clinic_facts(&state).await?;
     render(&SignInPage {
-        clinic_name: &state.config.clinic_name,
+        clinic_name: &clinic.name,
+        clinic: &clinic,
         csrf: &csrf.0,
         email: String::new(),
         next: safe_next(&query.next),
@@ -66,9 +69,11 @@ pub async fn sign_in(
     let now = state.config.clock.now();
     let email = input.email.trim().to_lowercase();
     let next = safe_next(&input.next);
+    let clinic = super::clinic_facts(&state).await?;
     let refuse = |status: StatusCode, message: String| -> Result<Response, AppError> {
         let mut response = render(&SignInPage {
-            clinic_name: &state.config.clinic_name,
+            clinic_name: &clinic.name,
+            clinic: &clinic,
             csrf: &csrf.0,
             email: input.email.clone(),
             next: next.clone(),

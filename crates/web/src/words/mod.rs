@@ -6,4 +6,5 @@ pub mod booking;
 pub mod chart;
 pub mod common;
 pub mod plan;
+pub mod public;
 pub mod screening;

@@ -20,6 +20,7 @@ mod inquiries;
 mod messaging;
 mod names;
 mod patients;
+mod public_pages;
 mod schedule;
 mod shape;
 mod sign_in;

@@ -400,7 +400,7 @@ async fn forged_and_expired_links_are_refused(engine: Engine) {
             .text()
             .await
             .unwrap()
-            .contains("token: this link is not valid"));
+            .contains("This link is not valid"));
         let cancel = app
             .post_form("/consultations/booking/cancel", None, &[("token", bad)])
             .await;
@@ -418,11 +418,7 @@ async fn forged_and_expired_links_are_refused(engine: Engine) {
         .get(&format!("/consultations/booking?token={expired}"), None)
         .await;
     assert_eq!(page.status(), 410, "{engine:?}");
-    assert!(page
-        .text()
-        .await
-        .unwrap()
-        .contains("token: this link has expired"));
+    assert!(page.text().await.unwrap().contains("This link has expired"));
     let cancel = app
         .post_form(
             "/consultations/booking/cancel",
@@ -464,7 +460,7 @@ async fn bad_bookings_name_the_field_and_store_nothing(engine: Engine) {
         "slot",
         slot_key(staff, "2026-11-23T15:45Z"),
         422,
-        "slot: this time has already passed",
+        "Choose a time</a>: this time has already passed",
     )
     .await;
     // Not on the quarter hour; outside the staff member's hours; no one.
@@ -472,40 +468,46 @@ async fn bad_bookings_name_the_field_and_store_nothing(engine: Engine) {
         "slot",
         slot_key(staff, "2026-11-23T18:07Z"),
         422,
-        "slot: the clinic offers no consultation",
+        "Choose a time</a>: the clinic offers no consultation",
     )
     .await;
     check(
         "slot",
         slot_key(staff, "2026-11-23T21:00Z"),
         422,
-        "slot: the clinic offers no consultation",
+        "Choose a time</a>: the clinic offers no consultation",
     )
     .await;
     check(
         "slot",
         slot_key(staff + 99, SLOT_AT),
         422,
-        "slot: the clinic offers no consultation",
+        "Choose a time</a>: the clinic offers no consultation",
     )
     .await;
     check(
         "slot",
         "next tuesday".into(),
         422,
-        "slot: choose one of the listed times",
+        "Choose a time</a>: choose one of the listed times",
     )
     .await;
-    check("consent", String::new(), 422, "consent: please agree").await;
-    check("phone", "12".into(), 422, "phone:").await;
+    check(
+        "consent",
+        String::new(),
+        422,
+        "Permission to contact you</a>: please agree",
+    )
+    .await;
+    check("phone", "12".into(), 422, "Phone</a>:").await;
     check(
         "time_zone",
         "Mars/Olympus".into(),
         422,
-        "time_zone: choose your time zone",
+        "Time zone</a>: choose your time zone",
     )
     .await;
-    check("name", String::new(), 422, "name: is required").await;
+    check("name", String::new(), 422, "Your name</a>: is required").await;
     assert_eq!(count(&app, "SELECT COUNT(*) FROM consultations").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM inquiries").await, 0);
 }

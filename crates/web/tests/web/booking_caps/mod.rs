@@ -69,7 +69,7 @@ async fn one_person_holds_one_open_consultation(engine: Engine) {
     assert_eq!(status, 409, "{engine:?}: {body}");
     assert!(
         body.contains(
-            "phone: already has a booked consultation on Monday 23 November, 11:00 AM CST; \
+            "Phone</a>: already has a booked consultation on Monday 23 November, 11:00 AM CST; \
              change or cancel it with the link in the confirmation"
         ),
         "{engine:?}: {body}"
@@ -83,7 +83,7 @@ async fn one_person_holds_one_open_consultation(engine: Engine) {
     let (status, body) = book(&app, staff, "2026-11-23T17:45Z", ben_again).await;
     assert_eq!(status, 409, "{engine:?}: {body}");
     assert!(
-        body.contains("email: already has a booked consultation on"),
+        body.contains("E-mail</a>: already has a booked consultation on"),
         "{body}"
     );
     // Nothing half-written.
@@ -125,7 +125,9 @@ async fn one_source_makes_at_most_three_public_bookings_a_day(engine: Engine) {
     let (status, body) = book(&app, staff, "2026-11-23T17:45Z", fourth).await;
     assert_eq!(status, 429, "{engine:?}: {body}");
     assert!(
-        body.contains("source: this connection has made 3 bookings in the last 24 hours"),
+        body.contains(
+            "Bookings from this connection</a>: this connection has made 3 bookings in the last 24 hours"
+        ),
         "{body}"
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM consultations").await, 3);

@@ -246,7 +246,7 @@ async fn attempts_move_the_thread_on_and_the_third_unanswered_closes_it(engine: 
         .text()
         .await
         .unwrap()
-        .contains("callback: is already done"));
+        .contains("Callback: is already done"));
 
     attempt(stop_task, "asked-to-stop").await;
     assert_eq!(
@@ -300,7 +300,7 @@ async fn attempts_move_the_thread_on_and_the_third_unanswered_closes_it(engine: 
         .collect();
     assert_eq!(
         listed,
-        ["no-answer", "left-voicemail", "no-answer"],
+        ["No answer", "Left voicemail", "No answer"],
         "{engine:?}"
     );
     assert!(thread.contains("rang twice"));
@@ -320,7 +320,7 @@ async fn attempts_move_the_thread_on_and_the_third_unanswered_closes_it(engine: 
         .text()
         .await
         .unwrap()
-        .contains("outcome: choose reached"));
+        .contains("Outcome: choose reached"));
     assert_eq!(attempt(999_999, "reached").await.status(), 404);
     assert_eq!(
         s.open_callbacks(100).await.unwrap()[0].attempts,
@@ -554,7 +554,7 @@ async fn conversion_creates_one_chart_with_the_stated_diagnosis_and_refuses_a_se
         .text()
         .await
         .unwrap()
-        .contains("consultation_note: record the consultation"));
+        .contains("Consultation note: record the consultation"));
 
     let note = app
         .post_form(
@@ -630,7 +630,7 @@ async fn conversion_creates_one_chart_with_the_stated_diagnosis_and_refuses_a_se
         .text()
         .await
         .unwrap()
-        .contains("inquiry: has already been converted to a patient chart"));
+        .contains("Inquiry: has already been converted to a patient chart"));
     assert_eq!(count(&app, "patients").await, 1, "{engine:?}");
     assert_eq!(count(&app, "conditions").await, 1, "{engine:?}");
 

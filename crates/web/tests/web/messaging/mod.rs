@@ -838,7 +838,11 @@ async fn texts_need_recorded_consent_and_the_web_form_gives_it(engine: Engine) {
         )
         .await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("body: is required"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Message: is required"));
     assert_eq!(api.received().len(), 1);
 }
 

@@ -203,7 +203,7 @@ async fn a_booking_link_from_before_a_reschedule_is_refused(engine: Engine) {
     let new = token_of(&moved);
 
     // The old link neither shows, nor moves, nor cancels the booking.
-    let refused = "token: this link is from before your consultation was moved";
+    let refused = "This link is from before your consultation was moved";
     let page = app
         .get(&format!("/consultations/booking?token={old}"), None)
         .await;
