@@ -12,6 +12,7 @@ import {
   DESKTOP,
   LOGINS,
   PHONE,
+  checkPage,
   firstStatusOf,
   horizontalOverflow,
   inContext,
@@ -55,6 +56,7 @@ const SCENARIO = { timeout: 90_000 };
 async function open(page, path) {
   const response = await page.goto(path);
   assert.ok(response, `${path}: no response`);
+  await checkPage(page);
   return response;
 }
 
@@ -65,6 +67,7 @@ async function clickAndWait(page, selector, pathname) {
     page.click(selector),
   ]);
   await page.waitForLoadState('load');
+  await checkPage(page);
   return response;
 }
 
@@ -147,7 +150,8 @@ test('2. a front-desk user signs in and sees that inquiry among the new ones', S
     const cells = (await row.locator('td').allInnerTexts()).map((c) => c.trim());
     assert.equal(cells[1], visitor.name);
     assert.match(cells[2], /web/i, 'it came in through the web form');
-    assert.ok(cells[3].includes(visitor.phoneE164), `the phone is stored in E.164: ${cells[3]}`);
+    assert.ok(cells[3].includes(visitor.typedPhone), `the phone is written as people write it: ${cells[3]}`);
+    assert.ok(!cells[3].includes(visitor.phoneE164), `not as stored (E.164): ${cells[3]}`);
     assert.ok(cells[3].includes(visitor.email), `the e-mail is shown: ${cells[3]}`);
     assert.ok(cells[4].includes('America/Chicago'), `the best time keeps the time zone: ${cells[4]}`);
     await row.scrollIntoViewIfNeeded();
@@ -310,8 +314,9 @@ test('6. an admin sees the audit trail intact, with the refusals of scenarios 3 
     const rows = () =>
       page.locator('table#audit tbody tr').evaluateAll((trs) =>
         trs.map((tr) => {
-          const [seq, when, who, role, action, resource, from, outcome] = [...tr.cells].map((td) =>
-            td.innerText.trim(),
+          // The codes are in the cells' data attributes; the words are for people.
+          const [seq, when, who, role, action, resource, from, outcome] = [...tr.cells].map(
+            (td) => td.dataset.role ?? td.dataset.action ?? td.dataset.resource ?? td.dataset.outcome ?? td.innerText.trim(),
           );
           return { seq, when, who, role, action, resource, from, outcome, css: tr.className };
         }),
@@ -403,7 +408,7 @@ test('7. the front desk, on a phone, sees the callback queue in window order and
     assert.equal(await page.locator('h1').innerText(), `Inquiry from ${name}`);
     const attempt = page.locator('#thread li.attempt');
     assert.equal(await attempt.count(), 1);
-    assert.match(await attempt.innerText(), /call attempt by frontdesk@demo\.respite\.test: no-answer\s+Rang, no answer/);
+    assert.match(await attempt.innerText(), /call attempt by frontdesk@demo\.respite\.test: No answer\s+Rang, no answer/);
     assert.equal(await horizontalOverflow(page), 0, 'the inquiry page, with its thread, fits a phone');
     await shot('inquiry-with-attempt');
   });

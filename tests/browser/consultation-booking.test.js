@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { PHONE, artifactsDir, horizontalOverflow, inContext, launchChromium, startRespite } from './support.js';
+import { PHONE, artifactsDir, checkPage, horizontalOverflow, inContext, launchChromium, startRespite } from './support.js';
 
 let server;
 let browser;
@@ -70,6 +70,7 @@ test('a person books a consultation on a phone, and a second cannot take the sam
     const other = await second.newPage();
     await other.goto('/consultations');
     await other.waitForURL((url) => url.searchParams.get('time_zone') === 'Europe/London');
+    await checkPage(other);
 
     let chosen;
     await inContext(browser, server.url, '8-book-consultation-on-phone', PHONE, async ({ page, shot }) => {
@@ -119,7 +120,9 @@ test('a person books a consultation on a phone, and a second cannot take the sam
     ]);
     assert.equal(response.status(), 409);
     await other.locator('#errors').waitFor();
-    assert.match(await other.innerText('#errors'), /slot: this time was just taken/);
+    assert.match(await other.innerText('#errors'), /Choose a time: this time was just taken/);
+    assert.equal(await other.getAttribute('#errors li', 'data-field'), 'slot', 'the field keeps its name in the markup');
+    await checkPage(other);
     // The taken time is no longer offered; the person's entries are kept.
     assert.equal(await other.locator(`input[name=slot][value="${chosen.key}"]`).count(), 0);
     assert.equal(await other.inputValue('#name'), `Sam Second ${runId}`);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { DESKTOP, LOGINS, launchChromium, signIn, startRespite } from './support.js';
+import { DESKTOP, LOGINS, checkPage, launchChromium, signIn, startRespite } from './support.js';
 
 let server;
 let browser;
@@ -40,10 +40,13 @@ test('pages run under the Content-Security-Policy with no violation', { timeout:
     await page.goto('/');
     // home.js ran: the visitor's zone is preselected.
     assert.equal(await page.inputValue('#time_zone'), 'America/Chicago');
+    await checkPage(page);
     await page.goto('/consultations');
     // book.js ran: the page switched to the visitor's zone by itself.
     await page.waitForURL((url) => url.searchParams.get('time_zone') === 'America/Chicago');
+    await checkPage(page);
     await page.goto('/staff/login');
+    await checkPage(page);
     await signIn(page, LOGINS.admin);
     for (const path of ['/staff', '/staff/callbacks', '/staff/consultations', '/staff/schedule', '/staff/patients', '/staff/audit']) {
       const response = await page.goto(path);
@@ -51,6 +54,7 @@ test('pages run under the Content-Security-Policy with no violation', { timeout:
       const headers = response.headers();
       assert.match(headers['content-security-policy'], /frame-ancestors 'none'/, path);
       assert.equal(headers['cache-control'], 'no-store', path);
+      await checkPage(page);
     }
     assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
 

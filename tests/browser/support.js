@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -165,6 +166,9 @@ export async function inContext(browser, baseURL, scenario, contextOptions, body
     step += 1;
     const file = path.join(artifactsDir, `${scenario}--${String(step).padStart(2, '0')}-${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
+    // Every page a scenario photographs is also checked for internal codes
+    // and for accessibility.
+    await checkPage(page, `${scenario} ${name}`);
     return file;
   };
   try {
@@ -209,4 +213,102 @@ export async function firstStatusOf(response) {
   while (request.redirectedFrom()) request = request.redirectedFrom();
   const first = await request.response();
   return first.status();
+}
+
+// ---- What every page must be: written for people, and accessible ----------
+
+/**
+ * The internal codes of respite-domain that must never reach a page: the
+ * hyphenated codes of inquiry, callback and booking statuses, closing
+ * reasons, call outcomes, pain durations, best-time days, next steps and
+ * roles, read from the domain's own source (everything before its tests),
+ * so that a new code is scanned for as soon as it exists. One-word codes
+ * ("new", "booked", "held") are English words and cannot be told from them;
+ * "no-show" is an English noun (Merriam-Webster) and the word staff use.
+ */
+export function domainCodes() {
+  const files = ['thread', 'booking', 'inquiry', 'callbacks', 'consultation', 'access', 'messaging'];
+  const codes = new Set();
+  for (const file of files) {
+    const source = fs.readFileSync(path.join(repoRoot, 'crates', 'domain', 'src', `${file}.rs`), 'utf8');
+    const code = source.split('#[cfg(test)]')[0];
+    for (const [, literal] of code.matchAll(/"([a-z0-9]+(?:-[a-z0-9]+)+)"/g)) {
+      if (/[a-z]/.test(literal) && literal !== 'no-show') codes.add(literal);
+    }
+  }
+  return [...codes].sort();
+}
+
+const CODES = domainCodes();
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const RAW_CODE_PATTERNS = [
+  ...CODES.map((code) => ({ what: `status code ${code}`, re: new RegExp(`(?<![\\w-])${escapeRegExp(code)}(?![\\w-])`) })),
+  // UCUM annotations and bracketed units: {score}, mm[Hg], [degF].
+  { what: 'a UCUM annotation', re: /\{[A-Za-z#][^{}\s]*\}/ },
+  { what: 'a bracketed UCUM unit', re: /[A-Za-z]*\[[A-Za-z]+\]/ },
+  // A phone number as stored (E.164), not as people write it.
+  { what: 'an unformatted E.164 number', re: /\+\d{8,15}(?!\d)/ },
+];
+
+/**
+ * Fails when the page's text (not its attributes: codes may stay there)
+ * holds an internal code. Scans every text node but those of scripts and
+ * styles, including the title and the options of selects.
+ */
+export async function assertNoRawCodes(page, where = page.url()) {
+  const texts = await page.evaluate(() => {
+    const out = [];
+    const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const parent = node.parentElement?.tagName;
+      if (parent === 'SCRIPT' || parent === 'STYLE' || parent === 'NOSCRIPT') continue;
+      const text = node.nodeValue.trim();
+      if (text) out.push(text);
+    }
+    return out;
+  });
+  const found = [];
+  for (const text of texts) {
+    for (const { what, re } of RAW_CODE_PATTERNS) {
+      const match = re.exec(text);
+      if (match) found.push(`${what}: «${match[0]}» in «${text.slice(0, 120)}»`);
+    }
+  }
+  assert.deepEqual(found, [], `${where}: internal codes shown to people`);
+}
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (injected through the browser's debugging protocol, which
+ * the page's Content-Security-Policy does not govern) and fails on any
+ * violation, whatever its impact.
+ */
+export async function assertAccessible(page, where = page.url()) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    await page.evaluate(AXE_SOURCE);
+  }
+  const violations = await page.evaluate(async () => {
+    const results = await window.axe.run(document, { resultTypes: ['violations'] });
+    return results.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+    }));
+  });
+  assert.deepEqual(
+    violations,
+    [],
+    `${where}: accessibility violations:\n${violations
+      .map((v) => `  ${v.id} (${v.impact}): ${v.help} — ${v.nodes.join(', ')}`)
+      .join('\n')}`,
+  );
+}
+
+/** Both checks of a page, as a scenario sees it now. */
+export async function checkPage(page, where = page.url()) {
+  await assertNoRawCodes(page, where);
+  await assertAccessible(page, where);
 }
