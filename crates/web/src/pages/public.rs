@@ -261,14 +261,19 @@ pub async fn not_found(method: Method, uri: Uri) -> Result<Response, AppError> {
 /// The thread's message when a form joins the person's open thread: what
 /// the form said, for staff to read.
 fn repeat_note(inquiry: &respite_domain::inquiry::NewInquiry) -> String {
-    let windows = respite_domain::thread::windows_text(&inquiry.windows);
+    let windows = inquiry
+        .windows
+        .iter()
+        .map(crate::words::common::window_words)
+        .collect::<Vec<_>>()
+        .join("; ");
     let mut body = format!(
         "Contact form from {}; best times {} ({}); pain: {}, {}.",
         inquiry.name,
         windows,
         inquiry.time_zone,
-        inquiry.pain_area.as_str(),
-        inquiry.pain_duration.as_str(),
+        inquiry.pain_area.label().to_lowercase(),
+        inquiry.pain_duration.label().to_lowercase(),
     );
     if !inquiry.message.trim().is_empty() {
         body.push_str("\n\n");

@@ -313,6 +313,11 @@ pub fn observation_value(loinc: &str, value: impl Borrow<f64>, ucum: &str) -> St
     }
     if ucum.starts_with('{') || ucum == "1" {
         return match score_scale(loinc) {
+            // "7 out of 21 (GAD-7 total)"; a name with brackets of its
+            // own after a comma: "8 out of 10, Pain intensity (NRS)".
+            Some((name, highest)) if name.contains('(') => {
+                format!("{number} out of {}, {name}", self::number(highest))
+            }
             Some((name, highest)) => {
                 format!("{number} out of {} ({name})", self::number(highest))
             }
@@ -394,6 +399,12 @@ mod tests {
         check("9279-1", 14.0, "/min", "14 breaths per minute");
         check("59408-5", 97.0, "%", "97%");
         check("44261-6", 12.0, "{score}", "12 out of 27 (PHQ-9 total)");
+        check(
+            "72514-3",
+            8.0,
+            "{score}",
+            "8 out of 10, Pain intensity (NRS)",
+        );
         check("0000-0", 3.0, "{score}", "3 points");
     }
 }

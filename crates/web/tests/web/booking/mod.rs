@@ -184,7 +184,7 @@ async fn a_second_form_and_a_booking_join_the_persons_open_thread(engine: Engine
     assert_eq!(thread[0].channel, "web");
     assert!(
         thread[0].body.starts_with(
-            "Contact form from Ana López; best times weekends 10:00-12:00 (America/Chicago)"
+            "Contact form from Ana López; best times weekends, 10 am–noon (America/Chicago)"
         ) && thread[0]
             .body
             .ends_with("\n\nWorse since last week; mornings are best."),
