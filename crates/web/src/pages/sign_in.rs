@@ -85,14 +85,14 @@ pub async fn sign_in(
     if email.is_empty() || input.password.is_empty() {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "email and password: both are required.".into(),
+            "E-mail and password: both are required.".into(),
         );
     }
 
     if email.chars().count() > MAX_STORED_EMAIL_CHARS {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("email: must be at most {MAX_STORED_EMAIL_CHARS} characters."),
+            format!("E-mail: must be at most {MAX_STORED_EMAIL_CHARS} characters."),
         );
     }
 

@@ -77,7 +77,7 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/static/book.js",                           Y,   Y,    Y,    Y,   Y,     Shows("addEventListener"),                                          "the booking page's script: no data"),
     row("GET",  "/static/site.css",                          Y,   Y,    Y,    Y,   Y,     Shows(":root {"),                                                    "the stylesheet: no data"),
     row("GET",  "/staff/login",                              Y,   Y,    Y,    Y,   Y,     Shows("<h1>Staff sign-in</h1>"),                                    "staff sign in from here"),
-    row("POST", "/staff/login",                              Y,   Y,    Y,    Y,   Y,     RefusedByRule(422, "email and password: both are required."),     "staff sign in from here"),
+    row("POST", "/staff/login",                              Y,   Y,    Y,    Y,   Y,     RefusedByRule(422, "E-mail and password: both are required."),     "staff sign in from here"),
     row("POST", "/staff/logout",                             N,   Y,    Y,    Y,   Y,     Redirects("/staff/login"),                                          "every signed-in staff member signs out"),
     row("GET",  "/staff/account",                            N,   Y,    Y,    Y,   Y,     Shows("<h1>Your account</h1>"),                                     "every staff member's own account"),
     row("GET",  "/staff",                                    N,   Y,    Y,    Y,   Y,     Shows("<h1>New inquiries"),                                         "inquiry queue: front desk; clinician screens from it; nurse charts from it; admin oversight (beyond the letter of §2)"),

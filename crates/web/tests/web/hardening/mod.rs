@@ -243,7 +243,7 @@ async fn failed_sign_ins_store_a_capped_email_and_old_rows_are_pruned(engine: En
         .text()
         .await
         .unwrap()
-        .contains("email: must be at most 254 characters"));
+        .contains("E-mail: must be at most 254 characters"));
     // The store cuts what it is given, whoever calls it.
     let now = jiff::Timestamp::now();
     let hour = jiff::SignedDuration::from_hours(1);
