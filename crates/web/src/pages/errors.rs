@@ -1,7 +1,7 @@
-//! The clinic around a refusal: a 403 or 404 page (`error::page`, which
-//! stays minimal so that it cannot fail itself) is shown again inside the
-//! staff navigation for a signed-in staff member, or inside the public
-//! pages' header and footer for anyone else. A layer inside the CSRF check
+//! The clinic around a refusal: a 403, 404 or other client error page
+//! (`error::page`, which stays minimal so that it cannot fail itself) is
+//! shown again inside the staff navigation for a signed-in staff member, or
+//! inside the public pages' header and footer for anyone else. A layer inside the CSRF check
 //! (it needs the request's form token for the sign-out button), around every
 //! route and the fallback. If the session or the clinic's details cannot be
 //! read, the minimal page goes out as it was.
@@ -22,6 +22,8 @@ use crate::AppState;
 #[template(path = "error_staff.html")]
 struct StaffErrorPage<'a> {
     nav: Nav,
+    /// A refusal by role: the page points to what the role gives access to.
+    forbidden: bool,
     title: &'a str,
     message: &'a str,
 }
@@ -34,8 +36,8 @@ struct PublicErrorPage<'a> {
     message: &'a str,
 }
 
-/// The layer: refusals (403) and pages not found (404) get the navigation
-/// that fits the visitor.
+/// The layer: refusals, pages not found and other client errors get the
+/// navigation that fits the visitor.
 pub async fn with_navigation(
     State(state): State<AppState>,
     request: Request,
@@ -45,7 +47,10 @@ pub async fn with_navigation(
     let headers = request.headers().clone();
     let response = next.run(request).await;
     let status = response.status();
-    if status != StatusCode::FORBIDDEN && status != StatusCode::NOT_FOUND {
+    // Refusals (403), pages not found (404) and the other client errors a
+    // person can meet (a used booking link, 410; a conflict, 409). A 401
+    // leads to the sign-in page or answers a form without a session.
+    if !status.is_client_error() || status == StatusCode::UNAUTHORIZED {
         return response;
     }
     let Some(error) = response.extensions().get::<ErrorPage>().cloned() else {
@@ -63,6 +68,7 @@ pub async fn with_navigation(
     let rendered = match (session, csrf) {
         (Some(session), Some(csrf)) => StaffErrorPage {
             nav: Nav::new(&session, &csrf.0, &state.config.clinic_region),
+            forbidden: status == StatusCode::FORBIDDEN,
             title: &error.title,
             message: &error.message,
         }
