@@ -139,7 +139,10 @@ pub async fn sms(
             phone_in_text: None,
         })
         .await?;
-    let clinic = &config.clinic_name;
+    // The clinic as its settings name it (falling back to the
+    // configuration), so that texts say what the public pages say.
+    let facts = super::clinic_facts(&state).await?;
+    let clinic = &facts.name;
     let reply = if outcome.duplicate {
         // Answered the first time already.
         None
@@ -153,7 +156,10 @@ pub async fn sms(
             )),
             Some(SmsKeyword::Help) => Some(format!(
                 "{clinic}: call us at {}. Reply STOP to stop texts.",
-                config.messaging.clinic_phone
+                facts
+                    .phone
+                    .as_deref()
+                    .unwrap_or(&config.messaging.clinic_phone)
             )),
             None => match state.store.sms_permission(&from).await? {
                 SmsPermission::Allowed => Some(format!(
@@ -244,7 +250,8 @@ pub async fn voice(
             phone_in_text: None,
         })
         .await?;
-    let clinic = &config.clinic_name;
+    let facts = super::clinic_facts(&state).await?;
+    let clinic = &facts.name;
     let verbs = match event {
         CallEvent::Incoming => {
             let action = format!(

@@ -746,6 +746,31 @@ async fn after_stop_no_text_reaches_the_provider_until_start(engine: Engine) {
         reply[0].contains("Respite Pain Clinic") && reply[0].contains("(503) 555-0100"),
         "{reply:?}"
     );
+    // Once the administrator set the clinic's details, HELP gives those.
+    let profile = respite_domain::clinic::ClinicProfileForm {
+        name: "Lakeside Pain Clinic".into(),
+        phone: "+1 312 555 0147".into(),
+        privacy_notice: "Private.".into(),
+        ..Default::default()
+    }
+    .validate("US")
+    .unwrap();
+    app.store
+        .save_clinic_profile(&profile, "admin@clinic.test", jiff::Timestamp::now())
+        .await
+        .unwrap();
+    let response = webhook(
+        &app,
+        "/webhooks/sms",
+        &sms(CALLER, "SM0313", "HELP"),
+        Signature::Valid,
+    )
+    .await;
+    let reply = twiml_messages(&assert_twiml(response).await);
+    assert!(
+        reply[0].starts_with("Lakeside Pain Clinic: call us at (312) 555-0147."),
+        "{reply:?}"
+    );
 
     // START: texts flow again.
     let response = webhook(
