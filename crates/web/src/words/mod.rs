@@ -5,5 +5,7 @@
 pub mod booking;
 pub mod chart;
 pub mod common;
+pub mod lists;
+pub mod notes;
 pub mod plan;
 pub mod screening;

@@ -1,0 +1,108 @@
+//! Words of the consultation's two records: the front desk's call record
+//! and the clinical note (SPEC §2), their versions and next steps.
+
+use respite_domain::consultation::{DurationUnit, NextStep};
+use respite_domain::inquiry::{PainArea, PainDuration};
+
+/// A next step's code in words; an unknown code is shown as unknown, never raw.
+pub fn next_step(code: &str) -> &'static str {
+    NextStep::CODES.iter().find(|(c, _)| *c == code).map_or(
+        "Next step not recognised",
+        |(_, label)| match *label {
+            "Not a candidate (give the reason)" => "Not a candidate",
+            label => label,
+        },
+    )
+}
+
+/// "for 18 months", "for 1 year".
+pub fn duration(amount: i64, unit: &str) -> String {
+    let unit = match (unit.parse::<DurationUnit>(), amount == 1) {
+        (Ok(DurationUnit::Weeks), true) => "week",
+        (Ok(DurationUnit::Weeks), false) => "weeks",
+        (Ok(DurationUnit::Months), true) => "month",
+        (Ok(DurationUnit::Months), false) => "months",
+        (Ok(DurationUnit::Years), true) => "year",
+        (Ok(DurationUnit::Years), false) => "years",
+        (Err(()), _) => "(unit not recorded)",
+    };
+    format!("{amount} {unit}")
+}
+
+/// The unit choices of the note's form, in words.
+pub fn unit_label(unit: DurationUnit) -> &'static str {
+    match unit {
+        DurationUnit::Weeks => "weeks",
+        DurationUnit::Months => "months",
+        DurationUnit::Years => "years",
+    }
+}
+
+pub fn yes_no(answer: bool) -> &'static str {
+    if answer {
+        "Yes"
+    } else {
+        "No"
+    }
+}
+
+/// What the inquiry said about the pain, in words: "Back, 1 to 5 years".
+pub fn stated_pain(area: &str, duration: &str) -> String {
+    let area = area
+        .parse::<PainArea>()
+        .map_or("Area not given", PainArea::label);
+    let duration = duration
+        .parse::<PainDuration>()
+        .map_or("duration not given", PainDuration::label);
+    format!("{area}, {}", lower_first(duration))
+}
+
+/// The unit the inquiry's duration suggests for the note's form (the
+/// amount stays for staff to ask: a range is not an answer).
+pub fn suggested_unit(duration: &str) -> &'static str {
+    match duration.parse::<PainDuration>() {
+        Ok(PainDuration::OneToFiveYears | PainDuration::OverFiveYears) => "years",
+        _ => "months",
+    }
+}
+
+/// Where the pain is, prefilled from the inquiry's area.
+pub fn suggested_location(area: &str) -> String {
+    match area.parse::<PainArea>() {
+        Ok(PainArea::Other) | Err(()) => String::new(),
+        Ok(area) => area.label().to_owned(),
+    }
+}
+
+/// The flag of an estimated onset after the diagnosis date.
+pub fn onset_after_diagnosis(onset: jiff::civil::Date, diagnosed: jiff::civil::Date) -> String {
+    format!(
+        "Check the dates: the stated duration puts the onset at about {onset}, \
+         after the diagnosis on {diagnosed}. The pain cannot have been diagnosed \
+         before it began: ask again how long it has lasted, or when it was diagnosed."
+    )
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_become_words() {
+        assert_eq!(next_step("book-screening-visit"), "Book a screening visit");
+        assert_eq!(next_step("not-a-candidate"), "Not a candidate");
+        assert_eq!(duration(1, "years"), "1 year");
+        assert_eq!(duration(18, "months"), "18 months");
+        assert_eq!(stated_pain("back", "1-5-years"), "Back, 1 to 5 years");
+        assert_eq!(suggested_unit("over-5-years"), "years");
+        assert_eq!(suggested_location("other"), "");
+    }
+}
