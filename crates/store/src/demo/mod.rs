@@ -620,7 +620,7 @@ struct DemoBody {
 
 impl DemoBody {
     fn of(patient: &DemoPatient) -> DemoBody {
-        let mut rng = SplitMix64(0xB0D1_E5 ^ ((patient.index as u64 + 1) << 20));
+        let mut rng = SplitMix64(0x00B0_D1E5 ^ ((patient.index as u64 + 1) << 20));
         // Adult outpatients: women 50–88 kg, men 62–98 kg, so that the
         // series below stays inside the clinic's 200 mg session ceiling
         // (shared/clinical/dosing.md) without an override.
