@@ -157,6 +157,9 @@ struct InquiryPage {
     can_email: bool,
     /// Addresses contacts brought that staff have not confirmed.
     unverified: Vec<respite_store::UnverifiedContact>,
+    /// The latest version of the consultation call's record, in words:
+    /// (reached, booked, what was asked). No clinical content (SPEC §2).
+    call: Option<(&'static str, &'static str, String)>,
 }
 
 /// One entry of a thread, as the inquiry page lists it: a message or call
@@ -214,6 +217,19 @@ pub async fn inquiry(
         slot_days,
         can_email,
         unverified: state.store.unverified_contacts(id).await?,
+        call: state
+            .store
+            .consultation_calls(id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|c| {
+                (
+                    crate::words::notes::yes_no(c.reached),
+                    crate::words::notes::yes_no(c.booked),
+                    c.asked,
+                )
+            }),
     })
 }
 

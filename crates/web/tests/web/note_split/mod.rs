@@ -178,6 +178,16 @@ async fn the_front_desk_records_the_call_and_is_refused_the_clinical_note_everyw
             "{path} links the note"
         );
     }
+    let inquiry_page = app
+        .get(&format!("/staff/inquiries/{id}"), Some(&front_desk))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        inquiry_page.contains("id=\"call-summary\"")
+            && inquiry_page.contains("Is it covered by insurance?")
+    );
     let call = app
         .get(&call_path, Some(&front_desk))
         .await
