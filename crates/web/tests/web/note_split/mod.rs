@@ -361,3 +361,48 @@ async fn an_onset_after_the_diagnosis_is_flagged_and_the_next_step_leads_to_the_
     );
     assert!(page.contains("Book a screening visit: open the chart RSP-"));
 }
+
+both_engines!(two_edits_of_the_same_version_at_once_save_one);
+/// Two clinicians edit version 1 and save at the same moment: one becomes
+/// version 2, the others are told the note changed; nothing is overwritten.
+async fn two_edits_of_the_same_version_at_once_save_one(engine: Engine) {
+    let app = spawn(engine).await;
+    let id = new_inquiry(&app, "Race Person").await;
+    let clinician = app.sign_in(Role::Clinician).await;
+    let nurse = app.sign_in(Role::Nurse).await;
+    let path = format!("/staff/inquiries/{id}/consultation");
+    let first = app
+        .post_form(
+            &path,
+            Some(&clinician),
+            &with_based_on(note("2025-03-14", ""), "0"),
+        )
+        .await;
+    assert_eq!(first.status(), 303);
+    let edits = [&clinician, &nurse, &clinician, &nurse].map(|token| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            app.post_form(
+                &path,
+                Some(token),
+                &with_based_on(note("2025-03-14", "Edited"), "1"),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    });
+    let mut statuses = futures::future::join_all(edits).await;
+    statuses.sort();
+    assert_eq!(statuses, [303, 409, 409, 409], "{engine:?}");
+    let versions: Vec<i64> = app
+        .store
+        .consultation_notes(id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.version)
+        .collect();
+    assert_eq!(versions, [2, 1], "{engine:?}");
+}
