@@ -1,18 +1,17 @@
 //! Words of the consultation's two records: the front desk's call record
 //! and the clinical note (SPEC §2), their versions and next steps.
 
-use respite_domain::consultation::{DurationUnit, NextStep};
+use respite_domain::consultation::DurationUnit;
 use respite_domain::inquiry::{PainArea, PainDuration};
 
 /// A next step's code in words; an unknown code is shown as unknown, never raw.
 pub fn next_step(code: &str) -> &'static str {
-    NextStep::CODES.iter().find(|(c, _)| *c == code).map_or(
-        "Next step not recognised",
-        |(_, label)| match *label {
-            "Not a candidate (give the reason)" => "Not a candidate",
-            label => label,
-        },
-    )
+    match code {
+        "send-records-request" => "Send a records request",
+        "book-screening-visit" => "Book a screening visit",
+        "not-a-candidate" => "Not a candidate",
+        _ => "Next step not recognised",
+    }
 }
 
 /// "for 18 months", "for 1 year".
@@ -94,6 +93,13 @@ fn lower_first(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_next_step_of_the_form_has_words() {
+        for (code, _) in respite_domain::consultation::NextStep::CODES {
+            assert_ne!(next_step(code), "Next step not recognised", "{code}");
+        }
+    }
 
     #[test]
     fn codes_become_words() {
