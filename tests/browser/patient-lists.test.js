@@ -116,7 +116,7 @@ test('a consultation note is saved, edited into version 2, and version 1 stays r
     await page.goto('/staff?status=new');
     await Promise.all([
       page.waitForURL(/\/staff\/inquiries\/\d+$/),
-      page.locator('#inquiries tbody tr a').first().click(),
+      page.locator('table#new-inquiries tbody tr a').first().click(),
     ]);
     const inquiryPath = new URL(page.url()).pathname;
     await Promise.all([page.waitForURL(/\/consultation$/), page.click('#consultation-link')]);

@@ -430,8 +430,8 @@ async fn callbacks_page_and_filter_to_windows_open_now(engine: Engine) {
     let search = page_of(&app, "/staff/callbacks?q=503-555-0101", &token).await;
     assert_eq!(attributes(&search, "data-task").len(), 1);
     assert!(search.contains("Later 1"));
-    // Compact: no more than a few lines per callback.
-    assert!(!first.contains("<dl class=\"times\">"));
+    // Compact: the times on a line or two, the attempt form on one.
+    assert!(first.contains("<ol class=\"callbacks compact\""));
 }
 
 both_engines!(the_audit_trail_pages_while_its_own_views_add_entries);
