@@ -407,6 +407,71 @@ impl ConsultationNoteForm {
     }
 }
 
+impl ConsultationNote {
+    /// The onset the stated duration implies, counted back from
+    /// `stated_on`, when it falls after the stated diagnosis date: a pain
+    /// diagnosed before it began means the duration or the date was heard
+    /// or typed wrong. `(estimated onset, diagnosed on)`, for staff to check.
+    pub fn onset_after_diagnosis(&self, stated_on: Date) -> Option<(Date, Date)> {
+        let diagnosed_on = self.diagnosis.as_ref()?.diagnosed_on?;
+        let onset = self.pain_duration.estimated_onset(stated_on)?;
+        (onset > diagnosed_on).then_some((onset, diagnosed_on))
+    }
+}
+
+/// The front desk's record of the consultation call (SPEC §2: contact
+/// data, never the clinical part): whether the person was reached, whether
+/// a visit was booked, and what they asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRecord {
+    pub reached: bool,
+    pub booked: bool,
+    pub asked: String,
+}
+
+/// The call record form as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallRecordForm {
+    /// `yes` or `no`.
+    pub reached: String,
+    /// `yes` or `no`.
+    pub booked: String,
+    pub asked: String,
+}
+
+impl CallRecordForm {
+    /// Checks every field and reports every error at once.
+    pub fn validate(&self) -> Result<CallRecord, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut yes_no = |field: &'static str, typed: &str, question: &str| match typed.trim() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => {
+                fail(&mut errors, field, format!("choose yes or no: {question}"));
+                None
+            }
+        };
+        let reached = yes_no("reached", &self.reached, "was the person reached?");
+        let booked = yes_no("booked", &self.booked, "was a visit booked on the call?");
+        let asked = long_text("asked", &self.asked, &mut errors);
+        if booked == Some(true) && reached == Some(false) {
+            fail(
+                &mut errors,
+                "booked",
+                "a visit can be booked only with a person who was reached",
+            );
+        }
+        match (reached, booked) {
+            (Some(reached), Some(booked)) if errors.is_empty() => Ok(CallRecord {
+                reached,
+                booked,
+                asked,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 fn fail(errors: &mut Vec<FieldError>, field: &'static str, message: impl Into<String>) {
     errors.push(FieldError {
         field,
@@ -569,6 +634,50 @@ mod tests {
             stated.estimated_onset(date(2026, 3, 31)),
             Some(date(2026, 2, 28))
         );
+    }
+
+    #[test]
+    fn an_onset_after_the_diagnosis_date_is_flagged() {
+        // Stated on 2026-11-25: "2 years" puts the onset at 2024-11-25.
+        let mut form = valid_form();
+        form.diagnosed_on = "2024-05-10".into();
+        let note = form.validate(TODAY).unwrap();
+        assert_eq!(
+            note.onset_after_diagnosis(TODAY),
+            Some((date(2024, 11, 25), date(2024, 5, 10)))
+        );
+        form.diagnosed_on = "2025-01-10".into();
+        assert_eq!(
+            form.validate(TODAY).unwrap().onset_after_diagnosis(TODAY),
+            None
+        );
+        form.diagnosed_on = String::new();
+        assert_eq!(
+            form.validate(TODAY).unwrap().onset_after_diagnosis(TODAY),
+            None
+        );
+    }
+
+    #[test]
+    fn a_call_record_needs_both_answers_and_no_booking_without_reaching() {
+        let form = |reached: &str, booked: &str| CallRecordForm {
+            reached: reached.into(),
+            booked: booked.into(),
+            asked: "  How long is a session?  ".into(),
+        };
+        assert_eq!(
+            form("yes", "no").validate(),
+            Ok(CallRecord {
+                reached: true,
+                booked: false,
+                asked: "How long is a session?".into()
+            })
+        );
+        let fields = |f: CallRecordForm| -> Vec<&str> {
+            f.validate().unwrap_err().iter().map(|e| e.field).collect()
+        };
+        assert_eq!(fields(form("", "maybe")), ["reached", "booked"]);
+        assert_eq!(fields(form("no", "yes")), ["booked"]);
     }
 
     #[test]

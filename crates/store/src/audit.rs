@@ -326,6 +326,23 @@ struct StoredEntry {
     entry_count: i64,
 }
 
+impl StoredEntry {
+    fn record(self) -> StoreResult<AuditRecord> {
+        Ok(AuditRecord {
+            seq: self.seq,
+            at: from_millis(self.at)?,
+            actor: self.actor,
+            actor_role: self.actor_role,
+            action: self.action,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            source_address: self.source_address,
+            outcome: self.outcome,
+            hash: self.hash,
+        })
+    }
+}
+
 /// The columns of [`StoredEntry`], for every query that reads entries.
 const ENTRY_COLUMNS: &str = "seq, at, actor, actor_role, action, resource_type, resource_id, \
      source_address, outcome, prev_hash, hash, key_id, entry_count";
@@ -501,6 +518,67 @@ impl Store {
         }
     }
 
+    /// One page of the entries matching `filter` (its `limit` unused), newest
+    /// first, keyset on `seq` (see `lists`): new entries, which every view
+    /// of the page adds, come before the first page and never shift a later
+    /// one. Only the filters given become clauses, so that the indexes by
+    /// actor and by resource (migration 0010) serve them.
+    pub async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        at: crate::PageAt,
+        size: i64,
+    ) -> StoreResult<crate::Paged<AuditRecord>> {
+        use crate::lists::{Keyset, Param};
+        let mut clauses = Vec::new();
+        let mut params = Vec::new();
+        for (column, value) in [
+            ("actor", &filter.actor),
+            ("resource_type", &filter.resource_type),
+            ("outcome", &filter.outcome),
+        ] {
+            if let Some(value) = value {
+                params.push(Param::Text(value.clone()));
+                clauses.push(format!("{column} = ${}", params.len()));
+            }
+        }
+        if let Some(since) = filter.since {
+            params.push(Param::Int(to_millis(since)));
+            clauses.push(format!("at >= ${}", params.len()));
+        }
+        if let Some(until) = filter.until {
+            params.push(Param::Int(to_millis(until)));
+            clauses.push(format!("at <= ${}", params.len()));
+        }
+        if clauses.is_empty() {
+            clauses.push("1 = 1".to_owned());
+        }
+        let select = format!("SELECT {ENTRY_COLUMNS} FROM audit_log");
+        let list = Keyset {
+            select: &select,
+            from: "FROM audit_log",
+            filter: clauses.join(" AND "),
+            params,
+            key: "seq",
+            key_of: "SELECT seq FROM audit_log WHERE seq = ",
+            descending: true,
+        };
+        let page = self
+            .keyset_page(&list, at, size, |row: &StoredEntry| row.seq)
+            .await?;
+        Ok(crate::Paged {
+            rows: page
+                .rows
+                .into_iter()
+                .map(StoredEntry::record)
+                .collect::<StoreResult<_>>()?,
+            offset: page.offset,
+            total: page.total,
+            has_previous: page.has_previous,
+            has_next: page.has_next,
+        })
+    }
+
     /// Entries matching `filter`, newest first.
     pub async fn audit_entries(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
         // Each filter is `($n = '' OR column = $n)` so one statement serves
@@ -519,22 +597,7 @@ impl Store {
         .bind(if filter.limit > 0 { filter.limit } else { 200 })
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(AuditRecord {
-                    seq: row.seq,
-                    at: from_millis(row.at)?,
-                    actor: row.actor,
-                    actor_role: row.actor_role,
-                    action: row.action,
-                    resource_type: row.resource_type,
-                    resource_id: row.resource_id,
-                    source_address: row.source_address,
-                    outcome: row.outcome,
-                    hash: row.hash,
-                })
-            })
-            .collect()
+        rows.into_iter().map(StoredEntry::record).collect()
     }
 
     /// Walks the whole chain, recomputes every hash, and checks it against

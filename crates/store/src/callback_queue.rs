@@ -114,6 +114,26 @@ impl OpenRow {
     }
 }
 
+/// What orders one open callback in the queue (see
+/// [`Store::open_callback_keys`]).
+#[derive(Clone, Debug)]
+pub struct CallbackKey {
+    pub task_id: i64,
+    pub created_at: Timestamp,
+    pub contact_windows: String,
+    pub time_zone: String,
+    pub last_attempt_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    task_id: i64,
+    created_at: i64,
+    contact_windows: String,
+    time_zone: String,
+    last_attempt_at: Option<i64>,
+}
+
 #[derive(sqlx::FromRow)]
 struct AttemptRow {
     id: i64,
@@ -143,6 +163,81 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        rows.into_iter().map(OpenRow::parse).collect()
+    }
+
+    /// What orders the open callbacks, for each open callback whose person
+    /// matches `text` (name, e-mail or phone in any formatting; empty for
+    /// all): the queue is ordered by the next opening of the person's
+    /// windows, which depends on the time, their zone and daylight-saving
+    /// rules (`respite_domain::callbacks`), none of which SQL can compute.
+    /// So the web layer orders these small rows — ids, times and windows,
+    /// no names — and reads only its page's callbacks in full
+    /// ([`Store::open_callbacks_by_ids`]). The open set is the clinic's
+    /// working queue (tasks not done, threads not closed), not its history.
+    pub async fn open_callback_keys(&self, text: &str) -> StoreResult<Vec<CallbackKey>> {
+        let mut params = Vec::new();
+        let mut clauses = vec!["t.done_at IS NULL AND i.status <> 'closed'".to_owned()];
+        clauses.extend(crate::lists::contact_clauses(
+            text,
+            "i.name",
+            "i.email",
+            "COALESCE(t.phone_e164, i.phone_e164)",
+            &mut params,
+        ));
+        let sql = format!(
+            "SELECT t.id AS task_id, t.created_at, i.contact_windows, i.time_zone, \
+                    (SELECT MAX(a.at) FROM contact_attempts a WHERE a.callback_task_id = t.id) \
+                        AS last_attempt_at \
+             FROM callback_tasks t JOIN inquiries i ON i.id = t.inquiry_id \
+             WHERE {}",
+            clauses.join(" AND ")
+        );
+        let mut query = sqlx::query_as::<_, KeyRow>(&sql);
+        for param in &params {
+            if let crate::lists::Param::Text(text) = param {
+                query = query.bind(text.as_str());
+            }
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(CallbackKey {
+                    task_id: row.task_id,
+                    created_at: from_millis(row.created_at)?,
+                    contact_windows: row.contact_windows,
+                    time_zone: row.time_zone,
+                    last_attempt_at: row.last_attempt_at.map(from_millis).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The open callbacks with these task ids (in no particular order).
+    pub async fn open_callbacks_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<OpenCallback>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (1..=ids.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT t.id AS task_id, t.inquiry_id, t.created_at, t.reason, t.phone_e164, \
+                    t.recording_url, i.name, i.contact_windows, i.time_zone, \
+                    i.status AS inquiry_status, \
+                    (SELECT COUNT(*) FROM contact_attempts a WHERE a.callback_task_id = t.id) \
+                        AS attempts, \
+                    (SELECT MAX(a.at) FROM contact_attempts a WHERE a.callback_task_id = t.id) \
+                        AS last_attempt_at \
+             FROM callback_tasks t JOIN inquiries i ON i.id = t.inquiry_id \
+             WHERE t.id IN ({placeholders})"
+        );
+        let mut query = sqlx::query_as::<_, OpenRow>(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.into_iter().map(OpenRow::parse).collect()
     }
 

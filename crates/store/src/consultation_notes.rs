@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 use respite_domain::consultation::{ConsultationNote, NextStep};
 
-use respite_domain::thread::ClosedReason;
+use respite_domain::thread::{ClosedReason, InquiryStatus};
 
 use crate::{from_millis, inquiries, to_millis, Store, StoreError, StoreResult};
 
@@ -14,6 +14,8 @@ use crate::{from_millis, inquiries, to_millis, Store, StoreError, StoreResult};
 #[derive(Clone, Debug)]
 pub struct ConsultationNoteRecord {
     pub id: i64,
+    /// 1 for the first note of the inquiry; each edit adds the next.
+    pub version: i64,
     pub author_email: String,
     pub at: Timestamp,
     pub pain_location: String,
@@ -51,6 +53,7 @@ pub struct ConvertedChart {
 #[derive(sqlx::FromRow)]
 struct NoteRow {
     id: i64,
+    version: i64,
     author_email: String,
     at: i64,
     pain_location: String,
@@ -71,6 +74,7 @@ impl NoteRow {
     fn parse(self) -> StoreResult<ConsultationNoteRecord> {
         Ok(ConsultationNoteRecord {
             id: self.id,
+            version: self.version,
             author_email: self.author_email,
             at: from_millis(self.at)?,
             pain_location: self.pain_location,
@@ -95,14 +99,34 @@ impl NoteRow {
 }
 
 impl Store {
-    /// Stores a consultation note. A "not a candidate" note closes the
-    /// thread (reason not-a-candidate) and its open callbacks in the same
-    /// transaction. `Ok(None)` when there is no such inquiry.
+    /// Stores a consultation note as the inquiry's first version, or as the
+    /// next version on top of whatever is latest (see
+    /// [`Store::save_consultation_note`]).
     pub async fn insert_consultation_note(
         &self,
         inquiry_id: i64,
         author_user_id: i64,
         note: &ConsultationNote,
+        at: Timestamp,
+    ) -> StoreResult<Option<i64>> {
+        self.save_consultation_note(inquiry_id, author_user_id, note, None, at)
+            .await
+    }
+
+    /// Stores a version of the inquiry's clinical consultation note: the
+    /// next after the latest. `based_on` is the version the author edited
+    /// (0 for a first note): when another version was saved meanwhile the
+    /// note is refused (`NoteChanged`), so that no one overwrites what they
+    /// have not read; `None` adds on top without the check. Earlier versions
+    /// are kept as they were. A "not a candidate" note closes the thread
+    /// (reason not-a-candidate) and its open callbacks in the same
+    /// transaction. `Ok(None)` when there is no such inquiry.
+    pub async fn save_consultation_note(
+        &self,
+        inquiry_id: i64,
+        author_user_id: i64,
+        note: &ConsultationNote,
+        based_on: Option<i64>,
         at: Timestamp,
     ) -> StoreResult<Option<i64>> {
         let diagnosis = note.diagnosis.as_ref();
@@ -117,11 +141,13 @@ impl Store {
             _ => None,
         };
         let mut tx = self.begin_write().await?;
+        let version = next_version(&mut tx, "consultation_notes", inquiry_id, based_on).await?;
         let inserted: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO consultation_notes (inquiry_id, author_user_id, at, pain_location, \
              pain_duration_amount, pain_duration_unit, diagnosis, diagnosed_by, diagnosed_on, \
-             icd10cm_code, treatments_tried, hopes, red_flags, next_step, not_candidate_reason) \
-             SELECT id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+             icd10cm_code, treatments_tried, hopes, red_flags, next_step, not_candidate_reason, \
+             version) \
+             SELECT id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16 \
              FROM inquiries WHERE id = $15 RETURNING id",
         )
         .bind(author_user_id)
@@ -143,8 +169,10 @@ impl Store {
         .bind(note.next_step.as_str())
         .bind(reason)
         .bind(inquiry_id)
+        .bind(version)
         .fetch_optional(&mut *tx)
-        .await?;
+        .await
+        .map_err(|err| version_taken(err, version))?;
         let Some((id,)) = inserted else {
             tx.rollback().await?;
             return Ok(None);
@@ -158,7 +186,76 @@ impl Store {
         Ok(Some(id))
     }
 
-    /// The inquiry's consultation notes, newest first.
+    /// Stores a version of the front desk's record of the consultation call
+    /// (as [`Store::save_consultation_note`]: the next version, refused when
+    /// `based_on` is not the latest). A person reached on a thread that was
+    /// new is now contacted, in the same transaction. `Ok(None)` when there
+    /// is no such inquiry.
+    pub async fn save_consultation_call(
+        &self,
+        inquiry_id: i64,
+        author_user_id: i64,
+        call: &ConsultationCall,
+        based_on: Option<i64>,
+        at: Timestamp,
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = self.begin_write().await?;
+        let version = next_version(&mut tx, "consultation_calls", inquiry_id, based_on).await?;
+        let inserted: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO consultation_calls (inquiry_id, version, author_user_id, at, reached, \
+             booked, asked) SELECT id, $1, $2, $3, $4, $5, $6 FROM inquiries WHERE id = $7 \
+             RETURNING id",
+        )
+        .bind(version)
+        .bind(author_user_id)
+        .bind(to_millis(at))
+        .bind(i64::from(call.reached))
+        .bind(i64::from(call.booked))
+        .bind(&call.asked)
+        .bind(inquiry_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|err| version_taken(err, version))?;
+        let Some((id,)) = inserted else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        if call.reached && inquiries::status_of(&mut tx, inquiry_id).await? == InquiryStatus::New {
+            inquiries::mark_contacted(&mut tx, inquiry_id).await?;
+        }
+        self.commit(tx, None).await?;
+        Ok(Some(id))
+    }
+
+    /// The versions of the inquiry's call record, newest first.
+    pub async fn consultation_calls(
+        &self,
+        inquiry_id: i64,
+    ) -> StoreResult<Vec<ConsultationCallRecord>> {
+        let rows: Vec<CallRow> = sqlx::query_as(
+            "SELECT c.id, c.version, u.email AS author_email, c.at, c.reached, c.booked, c.asked \
+             FROM consultation_calls c JOIN staff_users u ON u.id = c.author_user_id \
+             WHERE c.inquiry_id = $1 ORDER BY c.version DESC",
+        )
+        .bind(inquiry_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(ConsultationCallRecord {
+                    id: row.id,
+                    version: row.version,
+                    author_email: row.author_email,
+                    at: from_millis(row.at)?,
+                    reached: row.reached != 0,
+                    booked: row.booked != 0,
+                    asked: row.asked,
+                })
+            })
+            .collect()
+    }
+
+    /// The versions of the inquiry's consultation note, newest first.
     pub async fn consultation_notes(
         &self,
         inquiry_id: i64,
@@ -166,9 +263,10 @@ impl Store {
         let rows: Vec<NoteRow> = sqlx::query_as(
             "SELECT n.id, u.email AS author_email, n.at, n.pain_location, n.pain_duration_amount, \
              n.pain_duration_unit, n.diagnosis, n.diagnosed_by, n.diagnosed_on, n.icd10cm_code, \
-             n.treatments_tried, n.hopes, n.red_flags, n.next_step, n.not_candidate_reason \
+             n.treatments_tried, n.hopes, n.red_flags, n.next_step, n.not_candidate_reason, \
+             n.version \
              FROM consultation_notes n JOIN staff_users u ON u.id = n.author_user_id \
-             WHERE n.inquiry_id = $1 ORDER BY n.at DESC, n.id DESC",
+             WHERE n.inquiry_id = $1 ORDER BY n.version DESC",
         )
         .bind(inquiry_id)
         .fetch_all(&self.pool)
@@ -300,6 +398,71 @@ impl Store {
         }
         self.commit(tx, Some(&patient_id.to_string())).await?;
         Ok(Some(ConvertedChart { patient_id, mrn }))
+    }
+}
+
+/// The front desk's record of the consultation call, to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsultationCall {
+    /// The person was reached on the call.
+    pub reached: bool,
+    /// A visit was booked on the call.
+    pub booked: bool,
+    /// What the person asked, in the front desk's words.
+    pub asked: String,
+}
+
+/// A stored version of the call record.
+#[derive(Clone, Debug)]
+pub struct ConsultationCallRecord {
+    pub id: i64,
+    pub version: i64,
+    pub author_email: String,
+    pub at: Timestamp,
+    pub reached: bool,
+    pub booked: bool,
+    pub asked: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CallRow {
+    id: i64,
+    version: i64,
+    author_email: String,
+    at: i64,
+    reached: i64,
+    booked: i64,
+    asked: String,
+}
+
+/// The version a new note or call record of the inquiry takes: one after
+/// the latest. Refused when the author edited another version than the
+/// latest (`based_on`; 0 for "there was none").
+async fn next_version(
+    conn: &mut sqlx::AnyConnection,
+    table: &'static str,
+    inquiry_id: i64,
+    based_on: Option<i64>,
+) -> StoreResult<i64> {
+    let (latest,): (i64,) = sqlx::query_as(&format!(
+        "SELECT COALESCE(MAX(version), 0) FROM {table} WHERE inquiry_id = $1"
+    ))
+    .bind(inquiry_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    match based_on {
+        Some(edited) if edited != latest => Err(StoreError::NoteChanged { latest }),
+        _ => Ok(latest + 1),
+    }
+}
+
+/// Two authors saving at once on PostgreSQL: the unique (inquiry, version)
+/// index refuses the second, who is told that the note changed.
+fn version_taken(err: sqlx::Error, version: i64) -> StoreError {
+    if crate::is_unique_violation(&err) {
+        StoreError::NoteChanged { latest: version }
+    } else {
+        err.into()
     }
 }
 

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use respite_domain::inquiry::NewInquiry;
 use respite_domain::thread::{windows_text, CallbackReason, ClosedReason, InquiryStatus};
 
+use crate::lists::{contact_clauses, Keyset, PageAt, Paged, Param};
 use crate::{from_millis, to_millis, Store, StoreError, StoreResult};
 
 /// A stored inquiry, as the staff pages show it.
@@ -65,6 +66,23 @@ impl InquiryRow {
             status: parse_status(&self.status)?,
         })
     }
+}
+
+/// [`COLUMNS`] of the table aliased `i`.
+fn prefixed_columns() -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("i.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the inquiry queue is searched for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InquiryQuery {
+    pub status: InquiryStatus,
+    /// A name, e-mail address or phone number (any formatting), or part of one.
+    pub text: String,
 }
 
 /// Reads a stored status.
@@ -126,6 +144,62 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(InquiryRow::parse).collect()
+    }
+
+    /// One page of the inquiries with `query.status` whose name, e-mail or
+    /// phone matches `query.text`: the open ones (new, contacted) oldest
+    /// first, the queue's order; booked and closed ones newest first
+    /// (keyset on received time and id: see `lists`).
+    pub async fn inquiry_page(
+        &self,
+        query: &InquiryQuery,
+        at: PageAt,
+        size: i64,
+    ) -> StoreResult<Paged<InquiryRecord>> {
+        let mut params = vec![Param::Text(query.status.as_str().to_owned())];
+        let mut clauses = vec!["i.status = $1".to_owned()];
+        clauses.extend(contact_clauses(
+            &query.text,
+            "i.name",
+            "i.email",
+            "i.phone_e164",
+            &mut params,
+        ));
+        let select = format!("SELECT {} FROM inquiries i", prefixed_columns());
+        let list = Keyset {
+            select: &select,
+            from: "FROM inquiries i",
+            filter: clauses.join(" AND "),
+            params,
+            key: "i.received_at, i.id",
+            key_of: "SELECT received_at, id FROM inquiries WHERE id = ",
+            descending: !query.status.awaits_contact(),
+        };
+        let page = self
+            .keyset_page(&list, at, size, |row: &InquiryRow| row.id)
+            .await?;
+        Ok(Paged {
+            rows: page
+                .rows
+                .into_iter()
+                .map(InquiryRow::parse)
+                .collect::<StoreResult<_>>()?,
+            offset: page.offset,
+            total: page.total,
+            has_previous: page.has_previous,
+            has_next: page.has_next,
+        })
+    }
+
+    /// How many inquiries have each status.
+    pub async fn inquiry_counts(&self) -> StoreResult<Vec<(InquiryStatus, i64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM inquiries GROUP BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(status, n)| Ok((parse_status(&status)?, n)))
+            .collect()
     }
 
     pub async fn inquiry(&self, id: i64) -> StoreResult<Option<InquiryRecord>> {

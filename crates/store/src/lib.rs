@@ -17,6 +17,7 @@ mod consultation_notes;
 pub mod demo;
 mod inquiries;
 mod jobs;
+mod lists;
 mod messages;
 mod patients;
 mod schedule;
@@ -40,20 +41,23 @@ pub use audit_keys::{
 };
 pub use bookings::{Booker, ConsultationRecord};
 pub use callback_queue::{
-    AttemptPolicy, AttemptRecorded, ContactAttemptRecord, NewContactAttempt, OpenCallback,
+    AttemptPolicy, AttemptRecorded, CallbackKey, ContactAttemptRecord, NewContactAttempt,
+    OpenCallback,
 };
 pub use clinic_profile::ClinicProfileRecord;
 pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
 pub use consents::{ConsentRecord, SmsPermission};
 pub use consultation_notes::{
-    medical_record_number, ConsultationNoteRecord, ConvertedChart, NewChart,
+    medical_record_number, ConsultationCall, ConsultationCallRecord, ConsultationNoteRecord,
+    ConvertedChart, NewChart,
 };
-pub use inquiries::InquiryRecord;
+pub use inquiries::{InquiryQuery, InquiryRecord};
 pub use jobs::{Job, JobRecord, NewJob};
 pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessage};
 // Domain concepts the store's callers name; they live in respite-domain.
 pub use inquiries::AddressKind;
-pub use patients::{NewPatient, PatientRecord, PatientSummary};
+pub use lists::{PageAt, Paged};
+pub use patients::{phone_digits, NewPatient, PatientQuery, PatientRecord, PatientSummary};
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
@@ -246,6 +250,10 @@ pub enum StoreError {
     /// `starts`–`ends` (`HH:MM`) on the same weekday.
     #[error("starts: overlaps {starts}-{ends}")]
     AvailabilityOverlaps { starts: String, ends: String },
+    /// A note or call record edited from a version that is no longer the
+    /// latest: someone saved version `latest` meanwhile.
+    #[error("version: another version ({latest}) was saved meanwhile")]
+    NoteChanged { latest: i64 },
     #[error("stored value is not valid: {0}")]
     Corrupt(String),
 }

@@ -53,6 +53,12 @@ pub struct Audited {
 #[derive(Clone, Debug)]
 pub struct AuditedRecord(pub String);
 
+/// Put on a response by `AppError::Forbidden`: the handler refused the
+/// signed-in role a part of what it asked (e.g. the front desk asking the
+/// patient list by condition), audited as denied rather than invalid.
+#[derive(Clone, Copy, Debug)]
+pub struct RefusedByRole;
+
 /// One route of the application and the rules it obeys.
 #[derive(Clone, Copy, Debug)]
 pub struct RouteSpec {
@@ -170,6 +176,8 @@ async fn finish(
     let status = response.status();
     let outcome = if status.is_server_error() {
         Outcome::Error
+    } else if response.extensions().get::<RefusedByRole>().is_some() {
+        Outcome::Denied
     } else if status.is_client_error() {
         Outcome::Invalid
     } else {

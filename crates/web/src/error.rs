@@ -114,11 +114,19 @@ impl IntoResponse for AppError {
                 "Please sign in",
                 "Please sign in to continue.",
             ),
-            AppError::Forbidden { role } => page(
-                StatusCode::FORBIDDEN,
-                "Not allowed",
-                &format!("The {role} role does not give access to this page."),
-            ),
+            AppError::Forbidden { role } => {
+                let mut response = page(
+                    StatusCode::FORBIDDEN,
+                    "Not allowed",
+                    &format!("The {role} role does not give access to this page."),
+                );
+                // A handler's refusal by role (a part of a page the role may
+                // not see) is audited as denied, like the guard's.
+                response
+                    .extensions_mut()
+                    .insert(crate::access::RefusedByRole);
+                response
+            }
             AppError::NotFound => {
                 page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.")
             }
@@ -263,6 +271,13 @@ pub fn conflict(err: &StoreError) -> Option<(&'static str, String)> {
             "every interval must be of the weekday being replaced".into(),
         ),
         StoreError::HolidayExists(day) => ("day", format!("{day} is a holiday already")),
+        StoreError::NoteChanged { latest } => (
+            "version",
+            format!(
+                "someone saved version {latest} while you were editing; \
+                 read it, then edit again"
+            ),
+        ),
         StoreError::AvailabilityOverlaps { starts, ends } => (
             "starts",
             format!("overlaps this staff member's interval {starts}–{ends} on the same day"),

@@ -251,23 +251,24 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             post(callbacks::record_attempt),
         ),
         (
-            // The note is the front desk's or a clinician's record of the
-            // call (WriteInquiries: SPEC §2 gives the front desk the phone
-            // consultation). The path id, and so the audit's resource id, is
-            // the inquiry's.
+            // The consultation's clinical note (pain history, onset,
+            // diagnosis, treatments tried, red flags, next step): nurses and
+            // clinicians; SPEC §2 keeps clinical notes from the front desk.
+            // The path id, and so the audit's resource id, is the inquiry's.
             route(
                 "GET",
                 "/staff/inquiries/{id}/consultation",
-                Staff(WriteInquiries),
+                Staff(ReadClinicalRecords),
                 audited("ConsultationNote", "read"),
             ),
             get(consultation_notes::consultation_form),
         ),
         (
+            // Each save is a new version; earlier ones are kept.
             route(
                 "POST",
                 "/staff/inquiries/{id}/consultation",
-                Staff(WriteInquiries),
+                Staff(WriteClinicalRecords),
                 audited("ConsultationNote", "create"),
             ),
             post(consultation_notes::save_consultation),
@@ -415,6 +416,27 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("AuditEvent", "search"),
             ),
             get(audit::audit_trail),
+        ),
+        // The front desk's record of the consultation call (reached, booked,
+        // what was asked): contact data, no clinical content (SPEC §2). The
+        // path id is the inquiry's; each save is a new version.
+        (
+            route(
+                "GET",
+                "/staff/inquiries/{id}/call",
+                Staff(ReadInquiries),
+                audited("ConsultationCall", "read"),
+            ),
+            get(consultation_notes::call_form),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/inquiries/{id}/call",
+                Staff(WriteInquiries),
+                audited("ConsultationCall", "create"),
+            ),
+            post(consultation_notes::save_call),
         ),
     ]
 }

@@ -11,6 +11,12 @@ use respite_domain::inquiry::{
 };
 use respite_domain::{Email, PhoneNumber};
 
+use respite_clinical::dosing::units::{MgPerKgPerHour, MgPerMl, Minutes};
+use respite_clinical::dosing::{
+    calculate_session, seeded_protocol, DosingSettings, KetamineForm, PatientBody, Protocol,
+    ProtocolStep, SessionDose, Vial,
+};
+
 use crate::patients::{insert_patient, NewPatient};
 use crate::{to_millis, Store, StoreError, StoreResult};
 use respite_domain::thread::{ClosedReason, InquiryStatus};
@@ -310,11 +316,7 @@ impl Demo<'_> {
         conn: &mut sqlx::AnyConnection,
         patient: &DemoPatient,
     ) -> StoreResult<()> {
-        let mut condition = &CONDITIONS[patient.index % CONDITIONS.len()];
-        if condition.area == PainArea::Endometriosis && !patient.female {
-            condition = &CONDITIONS[11]; // fibromyalgia
-        }
-        let mut conditions = vec![condition];
+        let mut conditions = vec![primary_condition(patient)];
         if self.rng.chance(0.2) {
             conditions.push(&CONDITIONS[self.rng.below(CONDITIONS.len() as u64) as usize]);
         }
@@ -338,52 +340,56 @@ impl Demo<'_> {
         Ok(())
     }
 
-    /// Six sessions from `series_start`, each with its vital signs.
+    /// Six sessions from `series_start`, each with its vital signs. The
+    /// patient's weight stays within half a kilogram of their own (scales and
+    /// a day's meals), their vital signs near their own baseline, and each
+    /// session's dose is the protocol's mg/kg for that day's weight, worked
+    /// out by the clinic's calculator (`respite_clinical::dosing`) with its
+    /// ceilings: never a number of its own.
     async fn infusion_series(
         &mut self,
         conn: &mut sqlx::AnyConnection,
         patient: &DemoPatient,
         series_start: Date,
     ) -> StoreResult<()> {
+        let body = DemoBody::of(patient);
+        let protocol = demo_protocol(primary_condition(patient).area == PainArea::Crps)?;
         for session in 0..6i64 {
             let date = add_days(series_start, session * 2 + session / 3)?;
             let started = self.clock.at(date, 9 + (patient.index % 4) as i8, 0)?;
-            let weight = 58.0 + self.rng.below(50) as f64;
-            // 0.5 mg/kg/h for 4 h within the outpatient ceiling of
-            // shared/clinical/dosing.md (2 mg/kg and 200 mg per session).
-            let total_mg = (0.5 * weight * 4.0_f64).min(200.0).round();
+            // The same five draws per session as ever, so that the rest of the
+            // demo stays row for row what it was; each now moves a value a
+            // little around the patient's own.
+            let rng = &mut self.rng;
+            let weight = round_to_tenth(body.weight_kg + (rng.below(50) as f64 - 24.5) / 50.0);
+            let heart_rate = (body.heart_rate + (rng.below(30) as f64 - 14.5) / 5.0).round();
+            let systolic = (body.systolic + (rng.below(30) as f64 - 14.5) / 3.0).round();
+            let diastolic = (body.diastolic + (rng.below(20) as f64 - 9.5) / 3.0).round();
+            let saturation = (body.saturation + (rng.below(5) as f64 - 2.0) / 2.0)
+                .round()
+                .min(100.0);
+            let dose = demo_dose(&protocol, weight)?;
             sqlx::query(
                 "INSERT INTO infusion_sessions (patient_id, started_at, protocol, total_mg, \
                  minutes) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(patient.id)
             .bind(to_millis(started))
-            .bind("Refractory chronic pain, 0.5 mg/kg/h × 4 h")
-            .bind(total_mg)
-            .bind(240i64)
+            .bind(&protocol.name)
+            .bind(round_to_tenth(dose.total.value()))
+            .bind(dose.duration.value().round() as i64)
             .execute(&mut *conn)
             .await?;
             self.summary.infusion_sessions += 1;
-            let rng = &mut self.rng;
             for (code, display, value, unit) in [
                 ("29463-7", "Body weight", weight, "kg"),
-                ("8867-4", "Heart rate", 62.0 + rng.below(30) as f64, "/min"),
-                (
-                    "8480-6",
-                    "Systolic blood pressure",
-                    112.0 + rng.below(30) as f64,
-                    "mm[Hg]",
-                ),
-                (
-                    "8462-4",
-                    "Diastolic blood pressure",
-                    68.0 + rng.below(20) as f64,
-                    "mm[Hg]",
-                ),
+                ("8867-4", "Heart rate", heart_rate, "/min"),
+                ("8480-6", "Systolic blood pressure", systolic, "mm[Hg]"),
+                ("8462-4", "Diastolic blood pressure", diastolic, "mm[Hg]"),
                 (
                     "59408-5",
                     "Oxygen saturation by pulse oximetry",
-                    95.0 + rng.below(5) as f64,
+                    saturation,
                     "%",
                 ),
             ] {
@@ -592,6 +598,101 @@ impl Demo<'_> {
         }
         Ok(())
     }
+}
+
+/// A patient's first condition: every condition in turn by index;
+/// endometriosis only for women (fibromyalgia instead).
+fn primary_condition(patient: &DemoPatient) -> &'static DemoCondition {
+    let condition = &CONDITIONS[patient.index % CONDITIONS.len()];
+    if condition.area == PainArea::Endometriosis && !patient.female {
+        return &CONDITIONS[11]; // fibromyalgia
+    }
+    condition
+}
+
+/// A demo patient's own body: a weight that stays put, and the baseline
+/// their vital signs vary around. From a generator of its own per patient,
+/// so that the demo's other rows do not move.
+struct DemoBody {
+    weight_kg: f64,
+    heart_rate: f64,
+    systolic: f64,
+    diastolic: f64,
+    saturation: f64,
+}
+
+impl DemoBody {
+    fn of(patient: &DemoPatient) -> DemoBody {
+        let mut rng = SplitMix64(0x00B0_D1E5 ^ ((patient.index as u64 + 1) << 20));
+        // Adult outpatients: women 50–88 kg, men 62–98 kg, so that the
+        // series below stays inside the clinic's 200 mg session ceiling
+        // (shared/clinical/dosing.md) without an override.
+        let whole = if patient.female {
+            50 + rng.below(38)
+        } else {
+            62 + rng.below(36)
+        };
+        DemoBody {
+            weight_kg: whole as f64 + rng.below(10) as f64 / 10.0,
+            heart_rate: 62.0 + rng.below(24) as f64,
+            systolic: 112.0 + rng.below(24) as f64,
+            diastolic: 68.0 + rng.below(16) as f64,
+            saturation: 96.0 + rng.below(3) as f64,
+        }
+    }
+}
+
+/// The protocol of a demo series. CRPS: the seeded Schwartzman 2009
+/// outpatient protocol (0.35 mg/kg/h, at most 25 mg/h, 4 h;
+/// shared/clinical/dosing.md). Other conditions: the demo clinic's own
+/// outpatient series, as a clinic may add one (a `Protocol` is data):
+/// 0.5 mg/kg/h — the low end of the guideline's 0.5–2 mg/kg/h infusion
+/// range (Cohen 2018, dosing.md) — for 3.5 h, 1.75 mg/kg a session, which
+/// meets the guideline's first-trial target of at least 80 mg over more
+/// than 2 h from 46 kg and stays under the default 2 mg/kg and 200 mg
+/// session ceilings.
+fn demo_protocol(crps: bool) -> StoreResult<Protocol> {
+    let missing = |id: &str| StoreError::Corrupt(format!("demo: no seeded protocol {id}"));
+    if crps {
+        return seeded_protocol("crps-outpatient-10-day").ok_or_else(|| missing("crps"));
+    }
+    let guideline =
+        seeded_protocol("first-trial-guideline").ok_or_else(|| missing("first-trial"))?;
+    Ok(Protocol {
+        id: "demo-clinic-outpatient-series".into(),
+        name: "Outpatient series, 0.5 mg/kg/h for 3.5 h (clinic protocol)".into(),
+        indication: "refractory chronic pain, outpatient series".into(),
+        steps: vec![ProtocolStep::Infusion {
+            rate: MgPerKgPerHour::literal(0.5), // Cohen 2018: 0.5–2 mg/kg/h
+            duration: Minutes::literal(210.0),  // 3.5 h: > 2 h, Cohen 2018
+        }],
+        session_length: Some(Minutes::literal(210.0)),
+        sessions_per_series: Some(6),
+        minimum_gap_days: Some(1),
+        note: "the demo clinic's own protocol within the guideline's range".into(),
+        ..guideline
+    })
+}
+
+/// One session's dose of `protocol` for a patient weighing `weight_kg` that
+/// day, from 10 mg/mL racemic ketamine (dosing.md's example vial), against
+/// the clinic's default ceilings.
+fn demo_dose(protocol: &Protocol, weight_kg: f64) -> StoreResult<SessionDose> {
+    let settings = DosingSettings::default();
+    let fail = |err: respite_clinical::dosing::DosingError| {
+        StoreError::Corrupt(format!("demo dose: {err}"))
+    };
+    let body = PatientBody::new(weight_kg, None, None, &settings).map_err(fail)?;
+    let vial = Vial {
+        drug: KetamineForm::Racemic,
+        concentration: MgPerMl::literal(10.0),
+    };
+    calculate_session(protocol, &body, vial, &settings, &[]).map_err(fail)
+}
+
+/// `value` to one decimal, the nearest such double (as 87.5, not 87.50000000000001).
+fn round_to_tenth(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
 }
 
 /// Consulting staff take phone consultations on weekdays within the clinic's

@@ -8,6 +8,7 @@ use jiff::civil::Date;
 use respite_store::{AuditChainStatus, AuditFilter, AuditRecord};
 use serde::Deserialize;
 
+use super::lists::{Cursor, Pager};
 use super::{render, Nav, StaffPage};
 use crate::{AppError, AppState};
 
@@ -19,6 +20,8 @@ pub struct AuditQuery {
     outcome: String,
     since: String,
     until: String,
+    after: String,
+    before: String,
 }
 
 pub struct AuditRow {
@@ -32,9 +35,13 @@ struct AuditPage {
     nav: Nav,
     query: AuditQuery,
     rows: Vec<AuditRow>,
+    pager: Pager,
     chain: String,
     chain_ok: bool,
 }
+
+/// Entries per page of the trail.
+const AUDIT_PAGE_SIZE: i64 = 50;
 
 const OUTCOMES: &[&str] = &["success", "denied", "invalid", "error"];
 
@@ -81,10 +88,33 @@ pub async fn audit_trail(
         until: day("until", &query.until, true)?,
         limit: 500,
     };
-    let rows = state
-        .store
-        .audit_entries(&filter)
-        .await?
+    let at = Cursor {
+        after: query.after.clone(),
+        before: query.before.clone(),
+    }
+    .page_at()?;
+    let found = state.store.audit_page(&filter, at, AUDIT_PAGE_SIZE).await?;
+    let ids = found
+        .rows
+        .first()
+        .zip(found.rows.last())
+        .map(|(a, b)| (a.seq, b.seq));
+    let pager = Pager::new(
+        &found,
+        ids,
+        "/staff/audit",
+        &[
+            ("actor", &query.actor),
+            ("resource_type", &query.resource_type),
+            ("outcome", &query.outcome),
+            ("since", &query.since),
+            ("until", &query.until),
+        ],
+        "entry",
+        "entries",
+    );
+    let rows = found
+        .rows
         .into_iter()
         .map(|record| AuditRow {
             when: page.time(record.at),
@@ -116,6 +146,7 @@ pub async fn audit_trail(
         nav: page.nav(),
         query,
         rows,
+        pager,
         chain,
         chain_ok,
     })

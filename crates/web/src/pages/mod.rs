@@ -8,6 +8,7 @@ pub mod consultation_notes;
 pub mod consultations;
 mod context;
 pub mod errors;
+pub mod lists;
 pub mod public;
 pub mod schedule;
 pub mod settings;

@@ -6,15 +6,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use respite_domain::{Email, Permission, PhoneNumber};
 use respite_store::{
-    AuditStamp, ConditionRecord, InfusionSessionRecord, InquiryRecord, InquiryStatus,
-    MessageRecord, ObservationRecord, PatientRecord, PatientSummary,
+    AuditStamp, ConditionRecord, InfusionSessionRecord, InquiryQuery, InquiryRecord, InquiryStatus,
+    MessageRecord, ObservationRecord, PatientQuery, PatientRecord, PatientSummary,
 };
 use serde::Deserialize;
 
+use super::lists::{Cursor, Pager};
 use super::{load_inquiry, parse_id, render, Nav, StaffPage};
 use crate::access::AuditedRecord;
 use crate::email::SendEmailError;
 use crate::sms::{send_text, SendError};
+use crate::words::lists as words;
 use crate::{AppError, AppState};
 
 /// An inquiry as the queue shows it.
@@ -23,40 +25,118 @@ pub struct InquiryRow {
     pub received: String,
 }
 
+/// One tab of the queue: a status, its words, how many, and whether shown.
+pub struct QueueTab {
+    pub href: String,
+    pub label: &'static str,
+    pub count: i64,
+    pub current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "staff_home.html")]
 struct StaffHome {
     nav: Nav,
-    new_inquiries: Vec<InquiryRow>,
-    contacted: Vec<InquiryRow>,
+    heading: &'static str,
+    tabs: Vec<QueueTab>,
+    status: String,
+    query: String,
+    rows: Vec<InquiryRow>,
+    pager: Pager,
+    /// The open statuses show best times; booked and closed do not.
+    open: bool,
 }
 
-pub async fn home(State(state): State<AppState>, page: StaffPage) -> Result<Response, AppError> {
-    let rows = |records: Vec<InquiryRecord>| -> Vec<InquiryRow> {
-        records
-            .into_iter()
-            .map(|record| InquiryRow {
-                received: page.time(record.received_at),
-                record,
-            })
-            .collect()
+/// The queue's query string: a status tab, a search, the cursor.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct QueueQuery {
+    status: String,
+    q: String,
+    after: String,
+    before: String,
+}
+
+/// Rows per page of the staff lists.
+pub const LIST_PAGE_SIZE: i64 = 25;
+
+/// The longest search anyone types; the rest is cut.
+const SEARCH_MAX_CHARS: usize = 100;
+
+/// `GET /staff`: the inquiry queue, one status at a time (new by default),
+/// searchable by name, e-mail or phone, paged.
+pub async fn home(
+    State(state): State<AppState>,
+    page: StaffPage,
+    Query(query): Query<QueueQuery>,
+) -> Result<Response, AppError> {
+    let status = match query.status.trim() {
+        "" => InquiryStatus::New,
+        typed => InquiryStatus::parse(typed).ok_or(AppError::BadRequest {
+            field: "status",
+            message: "choose one of the queue's tabs".into(),
+        })?,
     };
-    let new_inquiries = rows(
-        state
-            .store
-            .inquiries_with_status(InquiryStatus::New, 200)
-            .await?,
+    let text: String = query.q.trim().chars().take(SEARCH_MAX_CHARS).collect();
+    let at = Cursor {
+        after: query.after,
+        before: query.before,
+    }
+    .page_at()?;
+    let found = state
+        .store
+        .inquiry_page(
+            &InquiryQuery {
+                status,
+                text: text.clone(),
+            },
+            at,
+            LIST_PAGE_SIZE,
+        )
+        .await?;
+    let ids = found
+        .rows
+        .first()
+        .zip(found.rows.last())
+        .map(|(a, b)| (a.id, b.id));
+    let pager = Pager::new(
+        &found,
+        ids,
+        "/staff",
+        &[("status", status.as_str()), ("q", &text)],
+        "inquiry",
+        "inquiries",
     );
-    let contacted = rows(
-        state
-            .store
-            .inquiries_with_status(InquiryStatus::Contacted, 200)
-            .await?,
-    );
+    let counts = state.store.inquiry_counts().await?;
+    let tabs = InquiryStatus::ALL
+        .into_iter()
+        .map(|tab| QueueTab {
+            href: format!("/staff?status={}", tab.as_str()),
+            label: words::queue_tab(tab),
+            count: counts
+                .iter()
+                .find(|(s, _)| *s == tab)
+                .map_or(0, |(_, n)| *n),
+            current: tab == status,
+        })
+        .collect();
+    let rows = found
+        .rows
+        .into_iter()
+        .map(|record| InquiryRow {
+            received: page.time(record.received_at),
+            record,
+        })
+        .collect();
     render(&StaffHome {
         nav: page.nav(),
-        new_inquiries,
-        contacted,
+        heading: words::queue_heading(status),
+        tabs,
+        status: status.as_str().to_owned(),
+        query: text,
+        rows,
+        pager,
+        open: status.awaits_contact(),
     })
 }
 
@@ -77,6 +157,9 @@ struct InquiryPage {
     can_email: bool,
     /// Addresses contacts brought that staff have not confirmed.
     unverified: Vec<respite_store::UnverifiedContact>,
+    /// The latest version of the consultation call's record, in words:
+    /// (reached, booked, what was asked). No clinical content (SPEC §2).
+    call: Option<(&'static str, &'static str, String)>,
 }
 
 /// One entry of a thread, as the inquiry page lists it: a message or call
@@ -134,6 +217,19 @@ pub async fn inquiry(
         slot_days,
         can_email,
         unverified: state.store.unverified_contacts(id).await?,
+        call: state
+            .store
+            .consultation_calls(id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|c| {
+                (
+                    crate::words::notes::yes_no(c.reached),
+                    crate::words::notes::yes_no(c.booked),
+                    c.asked,
+                )
+            }),
     })
 }
 
@@ -319,6 +415,9 @@ pub async fn send_email(
 #[serde(default)]
 pub struct SearchQuery {
     q: String,
+    condition: String,
+    after: String,
+    before: String,
 }
 
 #[derive(Template)]
@@ -326,30 +425,119 @@ pub struct SearchQuery {
 struct PatientsPage {
     nav: Nav,
     query: String,
+    condition: String,
     patients: Vec<PatientSummary>,
-    total: i64,
+    pager: Pager,
+    /// Whether this role may search by condition (clinical records).
+    by_condition: bool,
 }
 
-/// The most patients one page lists; refine the search to see others.
-const PATIENT_PAGE_LIMIT: i64 = 100;
-
+/// `GET /staff/patients`: the patient directory, by family name, paged;
+/// searched by name, MRN, phone (any formatting, any part) and e-mail, and
+/// — for the roles that read clinical records — by condition (SPEC §2: the
+/// front desk sees contact data, and a list of who has which diagnosis is
+/// clinical, so the front desk asking for it is refused and audited).
 pub async fn patients(
     State(state): State<AppState>,
     page: StaffPage,
     Query(search): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
-    let query: String = search.q.trim().chars().take(100).collect();
-    let patients = state
+    let query: String = search.q.trim().chars().take(SEARCH_MAX_CHARS).collect();
+    let condition: String = search
+        .condition
+        .trim()
+        .chars()
+        .take(SEARCH_MAX_CHARS)
+        .collect();
+    let by_condition = page.may(Permission::ReadClinicalRecords);
+    if !condition.is_empty() && !by_condition {
+        return Err(AppError::Forbidden {
+            role: page.session.user.role.label(),
+        });
+    }
+    let at = Cursor {
+        after: search.after,
+        before: search.before,
+    }
+    .page_at()?;
+    let found = state
         .store
-        .search_patients(&query, PATIENT_PAGE_LIMIT)
+        .patient_page(
+            &PatientQuery {
+                text: query.clone(),
+                condition_codes: condition_codes(&condition),
+                condition: condition.clone(),
+            },
+            at,
+            LIST_PAGE_SIZE,
+        )
         .await?;
-    let total = state.store.count_patients().await?;
+    let ids = found
+        .rows
+        .first()
+        .zip(found.rows.last())
+        .map(|(a, b)| (a.id, b.id));
+    let pager = Pager::new(
+        &found,
+        ids,
+        "/staff/patients",
+        &[("q", &query), ("condition", &condition)],
+        "patient",
+        "patients",
+    );
     render(&PatientsPage {
         nav: page.nav(),
         query,
-        patients,
-        total,
+        condition,
+        patients: found.rows,
+        pager,
+        by_condition,
     })
+}
+
+/// The ICD-10-CM code prefixes of the clinic's code table whose condition
+/// names contain `words` ("CRPS" → G90.5, G56.4, G57.7; "migraine" → G43),
+/// so that a condition is found by the name staff use, not only by the
+/// words of its stored display. The table is `respite-clinical`'s
+/// (shared/clinical/codes.md).
+fn condition_codes(words: &str) -> Vec<String> {
+    use respite_clinical::screening::codes::{seeded_condition_codes, CodePattern};
+    let words = words.trim().to_lowercase();
+    if words.chars().count() < 3 {
+        return Vec::new();
+    }
+    let mut codes = Vec::new();
+    for entry in seeded_condition_codes() {
+        if !entry.condition.to_lowercase().contains(&words) {
+            continue;
+        }
+        match &entry.pattern {
+            CodePattern::Prefix(prefix) => codes.push(prefix.to_string()),
+            CodePattern::CategoryRange { from, to } => {
+                codes.extend(category_range(from, to));
+            }
+            CodePattern::InjurySequela => {}
+        }
+    }
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// The categories from `from` to `to` ("M15"–"M19"), same letter.
+fn category_range(from: &str, to: &str) -> Vec<String> {
+    let split = |code: &str| {
+        let mut chars = code.chars();
+        let letter = chars.next()?;
+        let number: u32 = chars.as_str().parse().ok()?;
+        Some((letter, number))
+    };
+    match (split(from), split(to)) {
+        (Some((a, lo)), Some((b, hi))) if a == b && lo <= hi && hi - lo < 100 => {
+            (lo..=hi).map(|n| format!("{a}{n:02}")).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 pub struct ObservationRow {
@@ -407,10 +595,7 @@ pub async fn patient_chart(
         .consultation_notes_for_patient(id)
         .await?
         .into_iter()
-        .map(|record| super::consultation_notes::NoteView {
-            when: page.time(record.at),
-            record,
-        })
+        .map(|record| super::consultation_notes::NoteView::new(record, &page, &patient.time_zone))
         .collect();
     render(&PatientPage {
         nav: page.nav(),

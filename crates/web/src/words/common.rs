@@ -199,13 +199,14 @@ pub fn stated_duration(amount: impl Borrow<i64>, unit: &str) -> String {
     }
 }
 
-/// The next step a consultation note records.
-pub fn next_step(code: &str) -> &str {
+/// The next step a consultation note records; an unknown code is shown as
+/// unknown, never raw.
+pub fn next_step(code: &str) -> &'static str {
     match code {
         "send-records-request" => "Send a records request",
         "book-screening-visit" => "Book a screening visit",
         "not-a-candidate" => "Not a candidate",
-        other => other,
+        _ => "Next step not recognised",
     }
 }
 

@@ -5,6 +5,8 @@
 pub mod booking;
 pub mod chart;
 pub mod common;
+pub mod lists;
+pub mod notes;
 pub mod plan;
 pub mod public;
 pub mod screening;

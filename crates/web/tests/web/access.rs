@@ -87,8 +87,8 @@ const SPEC_ACCESS: &[Expected] = &[
     row("POST", "/staff/inquiries/{id}/verify-contact",      N,   Y,    N,    Y,   N,     RefusedByRule(422, "Contact: must name one of the inquiry"),        "contact data: front desk confirms an address on a call; clinician calls too"),
     row("GET",  "/staff/callbacks",                          N,   Y,    Y,    Y,   Y,     Shows("<h1>Callbacks"),                                             "callbacks: front desk (the others read the queue as /staff)"),
     row("POST", "/staff/callbacks/{id}/attempts",            N,   Y,    N,    Y,   N,     Redirects("/staff/callbacks?logged=1"),                             "callbacks: front desk; clinician screening calls; not nurse or admin"),
-    row("GET",  "/staff/inquiries/{id}/consultation",        N,   Y,    N,    Y,   N,     Shows("<h1>Consultation with Route Test</h1>"),                     "consultation calendar: front desk takes the phone consultation; clinician screens"),
-    row("POST", "/staff/inquiries/{id}/consultation",        N,   Y,    N,    Y,   N,     Redirects("/staff/inquiries/{id}/consultation"),                    "consultation calendar: as the GET"),
+    row("GET",  "/staff/inquiries/{id}/consultation",        N,   N,    Y,    Y,   N,     Shows("<h1>Consultation with Route Test</h1>"),                     "the clinical note (pain history, diagnosis, treatments, red flags): records, nurse and clinician; front desk sees no clinical notes; admin no records"),
+    row("POST", "/staff/inquiries/{id}/consultation",        N,   N,    Y,    Y,   N,     Redirects("/staff/inquiries/{id}/consultation"),                    "the clinical note: as the GET"),
     row("GET",  "/staff/inquiries/{id}/chart",               N,   N,    Y,    Y,   N,     Shows("<h1>Convert Route Test to a patient chart</h1>"),            "records: nurse and clinician; front desk sees no clinical notes; admin no records"),
     row("POST", "/staff/inquiries/{id}/chart",               N,   N,    Y,    Y,   N,     Once("/staff/patients/", 409, "Inquiry: has already been converted"),      "records: as the GET"),
     row("GET",  "/staff/consultations",                      N,   Y,    Y,    Y,   Y,     Shows("<h1>Phone consultations"),                                   "consultation calendar: front desk (the others read the queue as /staff)"),
@@ -110,6 +110,9 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/favicon.ico",                              Y,   Y,    Y,    Y,   Y,     Shows("<svg"),                                                      "the site's icon: no data"),
     row("GET",  "/staff/settings",                           N,   N,    N,    N,   Y,     Shows("<h1>Clinic settings</h1>"),                                  "clinic settings: admin"),
     row("POST", "/staff/settings",                           N,   N,    N,    N,   Y,     Redirects("/staff/settings?saved=1"),                               "clinic settings: admin"),
+    // The consultation call record (lists and notes): the front desk's part of the split note.
+    row("GET",  "/staff/inquiries/{id}/call",                N,   Y,    Y,    Y,   Y,     Shows("<h1>Call with Route Test</h1>"),                             "contact data of the inquiry queue: as /staff/inquiries/{id}; no clinical content"),
+    row("POST", "/staff/inquiries/{id}/call",                N,   Y,    N,    Y,   N,     Redirects("/staff/inquiries/{id}/call"),                            "callbacks and the consultation calendar: front desk records the call; clinician calls too; not nurse or admin"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -559,6 +562,11 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
             ("pain_duration_amount", "18"),
             ("pain_duration_unit", "months"),
             ("next_step", "book-screening-visit"),
+        ],
+        "/staff/inquiries/{id}/call" => &[
+            ("reached", "yes"),
+            ("booked", "no"),
+            ("asked", "How long is a session?"),
         ],
         "/staff/inquiries/{id}/chart" => &[
             ("given_name", "Route"),

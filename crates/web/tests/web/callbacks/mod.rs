@@ -414,7 +414,8 @@ async fn note_errors_name_each_field_keep_the_values_and_store_nothing(engine: E
         "2026-11-02T12:00Z",
     )
     .await;
-    let token = app.sign_in(Role::FrontDesk).await;
+    // The clinical note is a nurse's or clinician's (SPEC §2).
+    let token = app.sign_in(Role::Clinician).await;
     let path = format!("/staff/inquiries/{id}/consultation");
     let base = note_fields();
     let check = |changes: Vec<(&'static str, &'static str)>,
