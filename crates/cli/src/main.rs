@@ -107,6 +107,15 @@ enum PkCommand {
         #[arg(long)]
         plan: String,
     },
+    /// Propose a loading bolus and rate schedule that reaches and holds a target
+    /// effect-site concentration within dose limits (JSON request from FILE, or
+    /// `-` for standard input); prints the `pk simulate` output of the plan with
+    /// its `doses`, `reached_at_min` and `warnings`. Exits non-zero, naming the
+    /// limit, when the target cannot be reached and held.
+    Target {
+        #[arg(long)]
+        plan: String,
+    },
     /// List the models, their sources and validity ranges.
     Models,
 }
@@ -462,6 +471,9 @@ fn main() -> ExitCode {
         Command::Pk {
             command: PkCommand::Simulate { plan },
         } => commands::pk_simulate(&plan),
+        Command::Pk {
+            command: PkCommand::Target { plan },
+        } => commands::pk_target(&plan),
         Command::Pk {
             command: PkCommand::Models,
         } => {
