@@ -5,8 +5,8 @@
 //! Method (docs/pk.md, "Target-guided plan"): effect-site targeting after Shafer SL, Gregg KM.
 //! J Pharmacokinet Biopharm 1992;20:147–169 (choose the infusion by predicting the effect site
 //! exactly from the model, instead of targeting plasma), with the effect-site-sized loading bolus
-//! of Jacobs JR, Williams EA. IEEE Trans Biomed Eng 1993;40:993–999 and Van Poucke GE et al.
-//! IEEE Trans Biomed Eng 2004;51:1869–1875 (the bolus whose effect-site peak is the target),
+//! of Jacobs JR, Williams EA. IEEE Trans Biomed Eng 1993;40:993–999 [to check] and Van Poucke GE et al.
+//! IEEE Trans Biomed Eng 2004;51:1869–1875 [to check] (the bolus whose effect-site peak is the target),
 //! adapted to rates held constant for at least the minimum interval:
 //!
 //! 1. Unit responses: the effect site after a 1 mg bolus at 0 (`b`) and under 1 mg/min from 0
@@ -26,8 +26,10 @@
 //!    planning ceiling (or the bolus limit, if smaller) down to none; each is followed by the
 //!    segments of step 3 over the first few segments, and the one that reaches the floor
 //!    earliest (any time up to the reach time counts the same), then holds, then stays closest
-//!    to the target, is kept; it is refined by bisection between its neighbours.
-//! 5. The plan is rounded (0.01 mg, 0.01 mg/h, never above a limit), simulated afresh by
+//!    to the target, is kept; it is refined by ternary search between its neighbours.
+//! 5. If that plan does not reach and hold the target by the reach time, the reach time used in
+//!    step 3 is moved later, by bisection, to the earliest for which it does.
+//! 6. The plan is rounded (0.01 mg, 0.01 mg/h, never above a limit), simulated afresh by
 //!    `simulate`, and every guarantee is checked on that simulation: the answer never rests on
 //!    the planner's own arithmetic. When one fails, the planner is run again with the bolus
 //!    limit, the rate limit, and both lifted, to name the limit that binds.
