@@ -327,6 +327,15 @@ pub fn pk_target(plan: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// All of standard input (JSON for a command); `what` names it in the error.
+pub fn read_standard_input(what: &str) -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .with_context(|| format!("{what}: cannot read standard input"))?;
+    Ok(text)
+}
+
 /// The JSON of `--plan FILE`, or of standard input for `--plan -`.
 fn read_plan(plan: &str) -> anyhow::Result<String> {
     let text = if plan == "-" {

@@ -2,6 +2,7 @@
 //! needs, and calls the library crates; no logic of its own lives here.
 
 mod commands;
+mod instruments;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +62,12 @@ enum Command {
         #[command(subcommand)]
         command: PkCommand,
     },
+    /// The validated questionnaires: with no subcommand, list them (id, name,
+    /// LOINC, items in order, answer options, licence) as JSON.
+    Instruments {
+        #[command(subcommand)]
+        command: Option<InstrumentsCommand>,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -78,6 +85,19 @@ enum AuditCommand {
     Verify {
         #[command(flatten)]
         db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum InstrumentsCommand {
+    /// Score one response: reads {"answers": …} on standard input (a list in
+    /// item order with null for a missing answer; objects of lists for bpi and
+    /// fiqr) and prints the score, band, flags and prorating as JSON. Exits
+    /// non-zero naming the item and the rule when an answer is invalid.
+    Score {
+        /// nrs, peg, bpi, phq9, gad7, odi, hit6, fiqr or aldrete.
+        #[arg(long)]
+        instrument: String,
     },
 }
 
@@ -480,6 +500,11 @@ fn main() -> ExitCode {
             print!("{}", respite_pk::json::models_description());
             Ok(())
         }
+        Command::Instruments { command: None } => instruments::list(),
+        Command::Instruments {
+            command: Some(InstrumentsCommand::Score { instrument }),
+        } => commands::read_standard_input("answers")
+            .and_then(|input| instruments::score(&instrument, &input)),
         command => run_async(command),
     };
     match result {
@@ -538,7 +563,9 @@ fn run_async(command: Command) -> anyhow::Result<()> {
             Command::Audit {
                 command: AuditCommand::Verify { db },
             } => commands::audit_verify(db.url()).await,
-            Command::Pk { .. } => unreachable!("handled synchronously"),
+            Command::Pk { .. } | Command::Instruments { .. } => {
+                unreachable!("handled synchronously")
+            }
         }
     })
 }
