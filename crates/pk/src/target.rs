@@ -30,9 +30,10 @@
 //! 5. If that plan does not reach and hold the target by the reach time, the reach time used in
 //!    step 3 is moved later, by bisection, to the earliest for which it does.
 //! 6. The plan is rounded (0.01 mg, 0.01 mg/h, never above a limit), simulated afresh by
-//!    `simulate`, and every guarantee is checked on that simulation: the answer never rests on
-//!    the planner's own arithmetic. When one fails, the planner is run again with the bolus
-//!    limit, the rate limit, and both lifted, to name the limit that binds.
+//!    `simulate`, and every guarantee is checked on that simulation (the target counts as
+//!    reached at the first sample from which Ce stays within ±10 % to the end of the hold): the
+//!    answer never rests on the planner's own arithmetic. When one fails, the planner is run
+//!    again with the bolus limit, the rate limit, and both lifted, to name the limit that binds.
 //!
 //! The planner aims inside the guarantees by a margin (±9 % instead of ±10 %) so that the
 //! continuous curve between samples and another solver's rounding stay inside them.
@@ -184,7 +185,8 @@ pub struct TargetPlan {
     pub plan: DosingPlan,
     /// The plan simulated afresh from `plan` (until the end of the hold).
     pub simulation: Simulation,
-    /// The first sample at which the effect site is within ±10 % of the target.
+    /// The first sample from which the effect site stays within ±10 % of the target until the
+    /// end of the hold.
     pub reached_at: ElapsedMinutes,
     pub warnings: Vec<TargetWarning>,
 }
@@ -327,7 +329,7 @@ pub fn propose_plan(
     let schedule = problem.schedule(target.limits);
     let plan = schedule.to_plan(&problem)?;
     let simulation = simulate(model, patient, &plan, &settings)?;
-    let verdict = problem.check(&simulation.concentrations.effect_ng_ml, problem.reach_index);
+    let verdict = problem.check(&simulation.concentrations.effect_ng_ml);
     let reached = match verdict {
         Verdict::NeverReached { highest } => {
             return Err(TargetError::Unreachable {
@@ -761,25 +763,47 @@ impl<'a> Problem<'a> {
         }
     }
 
-    /// Step 5: what an effect-site curve achieves against the guarantees, the floor holding from
-    /// `floor_from` (or from the reach, if later).
-    fn check(&self, effect: &[f64], floor_from: usize) -> Verdict {
-        let Some(reached) = effect.iter().position(|&e| e >= self.floor) else {
+    /// Step 6 (and 5): what an effect-site curve achieves against the guarantees. The target is
+    /// reached at the first sample from which Ce stays within ±10 % until the end of the hold
+    /// (a transient crossing before a dip does not count), and Ce is never above the ceiling.
+    fn check(&self, effect: &[f64]) -> Verdict {
+        self.check_within(effect, self.floor, self.ceiling)
+    }
+
+    /// As `check`, against the planner's own bounds (inside the guarantees by the margin), so
+    /// that a plan judged good before rounding stays good after it.
+    fn check_planned(&self, effect: &[f64]) -> Verdict {
+        self.check_within(effect, self.aim_low, self.aim_high * (1.0 + 1e-9))
+    }
+
+    fn check_within(&self, effect: &[f64], floor: f64, ceiling: f64) -> Verdict {
+        let Some(first) = effect.iter().position(|&e| e >= floor) else {
             return Verdict::NeverReached {
                 highest: effect.iter().fold(0.0_f64, |m, &v| m.max(v)),
             };
         };
-        for (i, &e) in effect.iter().enumerate() {
-            let after_reach = i >= reached.max(floor_from);
-            if e > self.ceiling || (after_reach && e < self.floor) {
-                return Verdict::NotHeld {
-                    reached,
-                    leaves: i,
-                    concentration: e,
-                };
-            }
+        if let Some(above) = effect.iter().position(|&e| e > ceiling) {
+            return Verdict::NotHeld {
+                reached: first,
+                leaves: above,
+                concentration: effect[above],
+            };
         }
-        Verdict::Held { reached }
+        match effect.iter().rposition(|&e| e < floor) {
+            // Below the floor at the end: reached (at `first`) but not held.
+            Some(below) if below + 1 == effect.len() => {
+                let leaves = (first..effect.len())
+                    .find(|&i| effect[i] < floor)
+                    .unwrap_or(below);
+                Verdict::NotHeld {
+                    reached: first,
+                    leaves,
+                    concentration: effect[leaves],
+                }
+            }
+            Some(below) => Verdict::Held { reached: below + 1 },
+            None => Verdict::Held { reached: 0 },
+        }
     }
 
     /// The schedule for `limits`: planned with the floor from the reach time, or, when that plan
@@ -789,7 +813,7 @@ impl<'a> Problem<'a> {
         let holds_from = |floor_from: usize| {
             let schedule = self.plan(limits, floor_from);
             let held = matches!(
-                self.check(&self.predict(&schedule), floor_from),
+                self.check_planned(&self.predict(&schedule)),
                 Verdict::Held { reached } if reached <= floor_from
             );
             (schedule, held)
@@ -832,7 +856,7 @@ impl<'a> Problem<'a> {
     /// The verdict of planning with `limits`, predicted on the grid (no rounding).
     fn predicted_verdict(&self, limits: DoseLimits) -> Verdict {
         let schedule = self.schedule(limits);
-        self.check(&self.predict(&schedule), self.reach_index)
+        self.check_planned(&self.predict(&schedule))
     }
 
     /// Which limit keeps the plan from `good`: lift the bolus limit, the rate limit, then both.

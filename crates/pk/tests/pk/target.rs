@@ -64,14 +64,14 @@ fn violations(request: &Value, output: &Value) -> Vec<String> {
             wrong.push(format!("Ce {ce} at {t} min below 0.90 × {target}"));
         }
     }
-    let first_reached = times
+    // Reached: the first sample from which Ce stays at or above 90 % to the end of the hold.
+    let held_from = effect
         .iter()
-        .zip(&effect)
-        .find(|&(_, &ce)| ce >= 0.9 * target)
-        .map(|(&t, _)| t);
-    if first_reached.is_none_or(|t| (t - reached_at).abs() > 1e-9) {
+        .rposition(|&ce| ce < 0.9 * target)
+        .and_then(|below| times.get(below + 1).copied());
+    if held_from.is_none_or(|t| (t - reached_at).abs() > 1e-9) {
         wrong.push(format!(
-            "reached_at_min {reached_at} is not the first sample ≥ 90 %"
+            "reached_at_min {reached_at} is not the first sample from which Ce stays ≥ 90 %"
         ));
     }
     // Doses: within the limits, and rate changes (every start and stop) an interval apart.
@@ -262,4 +262,40 @@ fn bad_requests_name_the_field_and_the_rule() {
     check("patient.weight_kg", json!(-70), "patient.weight_kg");
     let error = propose(&json!({"model": "kamp"})).expect_err("missing fields");
     assert!(error.contains("missing field"), "{error}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Any sensible request either meets every guarantee or is refused naming a limit or the
+    /// rate-change interval: never a plan that breaks one.
+    #[test]
+    fn any_request_meets_the_guarantees_or_is_refused_naming_the_limit(
+        model in proptest::sample::select(MODELS.to_vec()),
+        weight in 40.0f64..150.0,
+        target in 50.0f64..400.0,
+        reach in 0.0f64..30.0,
+        hold in 30.0f64..240.0,
+        interval in 5.0f64..30.0,
+        bolus in 0.0f64..0.5,
+        rate in 0.05f64..2.5,
+        step_s in proptest::sample::select(vec![5.0, 10.0, 30.0, 60.0]),
+    ) {
+        let request = json!({"model": model,
+            "patient": {"weight_kg": weight, "age_years": 50, "sex": "male", "height_cm": 175},
+            "target_effect_ng_ml": target, "reach_within_min": reach, "hold_until_min": hold,
+            "min_rate_change_interval_min": interval,
+            "limits": {"bolus_mg_per_kg": bolus, "rate_mg_per_kg_per_h": rate}, "step_s": step_s});
+        match propose(&request) {
+            Ok(output) => {
+                let wrong = violations(&request, &output);
+                proptest::prop_assert!(wrong.is_empty(), "{request}: {wrong:?}");
+            }
+            Err(error) => proptest::prop_assert!(
+                (error.contains("cannot be reached") || error.contains("cannot be held"))
+                    && (error.contains("limits.") || error.contains("min_rate_change_interval_min")),
+                "{request}: {error}"
+            ),
+        }
+    }
 }
