@@ -32,5 +32,6 @@ pub use simulate::{
 pub use solver::{CompartmentModel, Concentrations, Ke0Error, ParameterError};
 pub use target::{
     propose_plan, BindingLimit, DoseLimits, EffectSiteTarget, TargetError, TargetPlan,
-    TargetWarning, CEILING_SHARE, FLOOR_SHARE, MAX_TARGET_NG_ML,
+    TargetWarning, CEILING_SHARE, FLOOR_SHARE, MAX_TARGET_NG_ML, MAX_TARGET_SAMPLES,
+    MIN_RATE_CHANGE_INTERVAL_MIN,
 };

@@ -56,6 +56,12 @@ const PLANNING_MARGIN_SHARE: f64 = 0.01;
 /// Largest accepted target: above the anaesthesia band of pk-models.md (≤ 2,400 ng/mL) with room;
 /// a larger number is a unit error (µg/L for ng/L), not a plan.
 pub const MAX_TARGET_NG_ML: f64 = 5_000.0;
+/// Shortest accepted interval between rate changes: a nurse changes the pump by hand, and the
+/// planner's work grows with the number of changes.
+pub const MIN_RATE_CHANGE_INTERVAL_MIN: f64 = 1.0;
+/// Most samples a plan is proposed on (4 h at 1 s is 14,401): planning costs about a
+/// simulation per rate change, so the grid is bounded more tightly than `simulate`'s.
+pub const MAX_TARGET_SAMPLES: usize = 20_000;
 /// Bolus candidates scanned before refinement (step 4).
 const BOLUS_CANDIDATES: usize = 16;
 /// Bisection steps refining the best bolus candidate.
@@ -99,6 +105,8 @@ pub enum TargetError {
         max: f64,
         value: f64,
     },
+    #[error("hold_until_min / step_s gives {samples} samples; pk target plans on at most {max}: use a longer step_s")]
+    TooManySamples { samples: usize, max: usize },
     #[error("reach_within_min ({reach_within}) must not be after hold_until_min ({hold_until})")]
     ReachAfterHold { reach_within: f64, hold_until: f64 },
     #[error(
@@ -228,7 +236,7 @@ impl EffectSiteTarget {
         check_range(
             "min_rate_change_interval_min",
             min_rate_change_interval.value(),
-            f64::MIN_POSITIVE,
+            MIN_RATE_CHANGE_INTERVAL_MIN,
             crate::plan::MAX_TIME_MIN,
         )?;
         Ok(EffectSiteTarget {
@@ -318,6 +326,12 @@ pub fn propose_plan(
         time_to_peak,
     };
     let grid = settings.grid()?;
+    if grid.samples > MAX_TARGET_SAMPLES {
+        return Err(TargetError::TooManySamples {
+            samples: grid.samples,
+            max: MAX_TARGET_SAMPLES,
+        });
+    }
     let compartments =
         CompartmentModel::new(&model.parameters(patient)).map_err(SimulationError::from)?;
     let ke0 = compartments

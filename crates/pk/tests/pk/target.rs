@@ -50,7 +50,13 @@ fn violations(request: &Value, output: &Value) -> Vec<String> {
         w.iter()
             .any(|w| w.as_str().is_some_and(|w| w.contains("later than")))
     });
-    if reached_at > reach_within + 1e-9 && !late {
+    // In time: by the first sample at or after reach_within_min (the samples are the grid).
+    let due = times
+        .iter()
+        .copied()
+        .find(|&t| t >= reach_within - 1e-9)
+        .unwrap_or(f64::INFINITY);
+    if reached_at > due + 1e-9 && !late {
         wrong.push(format!(
             "reached at {reached_at} min after {reach_within} without a warning"
         ));
