@@ -3,7 +3,7 @@
 //! flag, prorating and discharge verdict comes from `respite-clinical` (the same code the portal
 //! uses); this module only reads answers in the command's layout and writes the result as JSON.
 //!
-//! Answers (`{"answers": …}` on standard input):
+//! Answers (`{"answers": …}` on standard input; several one after another for a batch):
 //! - a list in item order, `null` for a missing answer: `nrs`, `peg`, `phq9` (9 items, or 10 with
 //!   item 10, difficulty), `gad7`, `odi` (sections 1–10), `hit6` (the response words: never,
 //!   rarely, sometimes, very often, always) and `aldrete` (activity, respiration, circulation,
@@ -102,17 +102,40 @@ pub fn list() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `respite instruments score --instrument ID`: `{"answers": …}` from standard input.
+/// `respite instruments score --instrument ID`: `{"answers": …}` from standard input. Several
+/// responses one after another (e.g. one per line, for a batch of paper forms) give one result
+/// line each, in order; when any is invalid nothing is printed and the error names it.
 pub fn score(id: &str, input: &str) -> anyhow::Result<()> {
     let command = find(id)?;
-    let answers = read_answers(command, input)?;
+    let responses: Vec<Value> = serde_json::Deserializer::from_str(input)
+        .into_iter::<Value>()
+        .collect::<Result<_, _>>()
+        .context("standard input is not JSON of the form {\"answers\": …}")?;
+    if responses.is_empty() {
+        bail!("standard input is empty; give {{\"answers\": …}}");
+    }
+    let several = responses.len() > 1;
+    let mut lines = Vec::with_capacity(responses.len());
+    for (index, response) in responses.into_iter().enumerate() {
+        let scored = score_one(command, response);
+        let output = match (scored, several) {
+            (Ok(output), _) => output,
+            (Err(error), false) => return Err(error),
+            (Err(error), true) => return Err(error.context(format!("response {}", index + 1))),
+        };
+        lines.push(serde_json::to_string(&output)?);
+    }
+    println!("{}", lines.join("\n"));
+    Ok(())
+}
+
+fn score_one(command: &CommandInstrument, response: Value) -> anyhow::Result<Value> {
+    let answers = read_answers(command, response)?;
     let scored = command
         .instrument
         .score(&answers.given)
         .map_err(|error| anyhow!("{error}"))?;
-    let output = result(command, &scored, &answers.missing);
-    println!("{}", serde_json::to_string(&output)?);
-    Ok(())
+    Ok(result(command, &scored, &answers.missing))
 }
 
 fn find(id: &str) -> anyhow::Result<&'static CommandInstrument> {
@@ -134,10 +157,8 @@ struct ReadAnswers {
     missing: Vec<&'static str>,
 }
 
-fn read_answers(command: &CommandInstrument, input: &str) -> anyhow::Result<ReadAnswers> {
+fn read_answers(command: &CommandInstrument, value: Value) -> anyhow::Result<ReadAnswers> {
     let definition = command.instrument.definition();
-    let value: Value = serde_json::from_str(input)
-        .context("standard input is not JSON of the form {\"answers\": …}")?;
     let Value::Object(mut top) = value else {
         bail!("standard input must be a JSON object {{\"answers\": …}}");
     };

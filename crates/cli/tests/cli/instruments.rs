@@ -427,3 +427,30 @@ fn invalid_answers_exit_non_zero_naming_the_item_and_the_rule() {
         &["--instrument", "unknown instrument \"phq-10\"", "phq9"],
     );
 }
+
+#[test]
+fn a_batch_of_paper_forms_gives_one_result_line_each_or_names_the_bad_one() {
+    let batch =
+        "{\"answers\": [1, 1, 1, 1, 1, 0, 0, 0, 0]}\n{\"answers\": [2, 2, 2, 2, 2, 0, 0, 0, 0]}\n";
+    let (ok, stdout, stderr) = run(&["instruments", "score", "--instrument", "phq9"], batch);
+    assert!(ok, "{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    // Kroenke 2001: 5 → mild, 10 → moderate.
+    assert_eq!(lines[0]["band"], "Mild");
+    assert_eq!(lines[1]["band"], "Moderate");
+    // The stable id of the instrument is accepted too.
+    let (ok, _, stderr) = run(&["instruments", "score", "--instrument", "phq-9"], batch);
+    assert!(ok, "{stderr}");
+    let bad =
+        "{\"answers\": [1, 1, 1, 1, 1, 0, 0, 0, 0]}\n{\"answers\": [9, 2, 2, 2, 2, 0, 0, 0, 0]}\n";
+    let message = refused("phq9", bad);
+    assert!(
+        message.contains("response 2") && message.contains("item 1: 9 is not allowed"),
+        "{message}"
+    );
+    assert!(refused("phq9", "").contains("empty"));
+}
