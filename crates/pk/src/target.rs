@@ -47,9 +47,10 @@ use crate::simulate::{simulate, Simulation, SimulationError, SimulationSettings}
 use crate::solver::{CompartmentModel, Grid};
 use crate::units::{ElapsedMinutes, NanogramsPerMillilitre, Seconds};
 
-/// Ce never above this share of the target (the guarantee).
+/// Ce never above this share of the target (the guarantee of `respite pk target`, SPEC §3;
+/// docs/pk.md, "Target-guided plan").
 pub const CEILING_SHARE: f64 = 1.10;
-/// Ce within ±10 % of the target from the reach time to the end of the hold (the guarantee).
+/// Ce within ±10 % of the target from the reach time to the end of the hold (the same guarantee).
 pub const FLOOR_SHARE: f64 = 0.90;
 /// The planner aims inside the guarantees by this share of the target (see the module comment).
 const PLANNING_MARGIN_SHARE: f64 = 0.01;
