@@ -3,7 +3,9 @@
 # opentiva 1.1.2 (opentiva_timing.py) on the same scenario in the same run: Domino, 70 kg,
 # 0.35 mg/kg over 1 min then 0.5 mg/kg/h for 4 h, 5 hours at 1-second resolution, plasma and
 # effect site, one core. Prints simulations per second for both, their ratio, and the ratio to
-# the arithmetic floor (15 flops per step at this core's peak multiply-add rate).
+# the arithmetic floor (15 flops per step at this core's peak multiply-add rate). Also the time
+# to propose a target-guided plan for a 4-hour session at 10-s steps, as a ratio to one
+# simulation of the same length in the same run.
 #
 # Usage: bench/pk/run.sh [seconds per measurement, default 3]
 set -euo pipefail
@@ -62,4 +64,12 @@ line("respite-pk through JSON (parse..write)", medians["five_hour_session_1s_dom
 floor = medians["arithmetic_floor"]
 print(f"  {'arithmetic floor (15 flops/step at peak FMA)':<44} {floor * 1e6:10.1f} µs  "
       f"{1 / floor:12,.0f} sims/s  {floor * 1e9 / STEPS:>27.2f} ns/step")
+plan = medians.get("target_plan_4h_10s_kamp")
+one = medians.get("target_comparison_simulate_4h_10s_kamp")
+if plan and one:
+    print()
+    print("Target-guided plan (respite pk target): Kamp, 83 kg, 150 ng/mL, 4 h at 10 s (1,441 samples)")
+    print(f"  {'propose a plan':<44} {plan * 1e6:10.1f} µs")
+    print(f"  {'one simulate of the same length':<44} {one * 1e6:10.1f} µs")
+    print(f"  {'ratio':<44} {plan / one:10.1f} x one simulation")
 PY

@@ -15,4 +15,5 @@ fi
 cd "$here"
 "$venv/bin/python" opentiva_fixtures.py
 "$venv/bin/python" expm_fixtures.py
+# target_check.py (run by scripts/test after this) uses the same venv and needs the binary.
 echo "fixtures regenerated; check with: cargo test -p respite-pk" >&2

@@ -314,6 +314,30 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 pub fn pk_simulate(plan: &str) -> anyhow::Result<()> {
+    let text = read_plan(plan)?;
+    let output = respite_pk::json::simulate_json(&text).map_err(|err| anyhow::anyhow!("{err}"))?;
+    println!("{output}");
+    Ok(())
+}
+
+pub fn pk_target(plan: &str) -> anyhow::Result<()> {
+    let text = read_plan(plan)?;
+    let output = respite_pk::json::target_json(&text).map_err(|err| anyhow::anyhow!("{err}"))?;
+    println!("{output}");
+    Ok(())
+}
+
+/// All of standard input (JSON for a command); `what` names it in the error.
+pub fn read_standard_input(what: &str) -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .with_context(|| format!("{what}: cannot read standard input"))?;
+    Ok(text)
+}
+
+/// The JSON of `--plan FILE`, or of standard input for `--plan -`.
+fn read_plan(plan: &str) -> anyhow::Result<String> {
     let text = if plan == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -323,7 +347,5 @@ pub fn pk_simulate(plan: &str) -> anyhow::Result<()> {
     } else {
         std::fs::read_to_string(plan).with_context(|| format!("--plan {plan}: cannot read"))?
     };
-    let output = respite_pk::json::simulate_json(&text).map_err(|err| anyhow::anyhow!("{err}"))?;
-    println!("{output}");
-    Ok(())
+    Ok(text)
 }

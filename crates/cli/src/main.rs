@@ -2,6 +2,7 @@
 //! needs, and calls the library crates; no logic of its own lives here.
 
 mod commands;
+mod instruments;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +62,12 @@ enum Command {
         #[command(subcommand)]
         command: PkCommand,
     },
+    /// The validated questionnaires: with no subcommand, list them (id, name,
+    /// LOINC, items in order, answer options, licence) as JSON.
+    Instruments {
+        #[command(subcommand)]
+        command: Option<InstrumentsCommand>,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -78,6 +85,19 @@ enum AuditCommand {
     Verify {
         #[command(flatten)]
         db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum InstrumentsCommand {
+    /// Score one response: reads {"answers": …} on standard input (a list in
+    /// item order with null for a missing answer; objects of lists for bpi and
+    /// fiqr) and prints the score, band, flags and prorating as JSON. Exits
+    /// non-zero naming the item and the rule when an answer is invalid.
+    Score {
+        /// nrs, peg, bpi, phq9, gad7, odi, hit6, fiqr or aldrete.
+        #[arg(long)]
+        instrument: String,
     },
 }
 
@@ -104,6 +124,15 @@ enum PkCommand {
     /// Simulate a dosing plan (JSON from FILE, or `-` for standard input) and
     /// print plasma and effect-site concentrations as JSON.
     Simulate {
+        #[arg(long)]
+        plan: String,
+    },
+    /// Propose a loading bolus and rate schedule that reaches and holds a target
+    /// effect-site concentration within dose limits (JSON request from FILE, or
+    /// `-` for standard input); prints the `pk simulate` output of the plan with
+    /// its `doses`, `reached_at_min` and `warnings`. Exits non-zero, naming the
+    /// limit, when the target cannot be reached and held.
+    Target {
         #[arg(long)]
         plan: String,
     },
@@ -463,11 +492,19 @@ fn main() -> ExitCode {
             command: PkCommand::Simulate { plan },
         } => commands::pk_simulate(&plan),
         Command::Pk {
+            command: PkCommand::Target { plan },
+        } => commands::pk_target(&plan),
+        Command::Pk {
             command: PkCommand::Models,
         } => {
             print!("{}", respite_pk::json::models_description());
             Ok(())
         }
+        Command::Instruments { command: None } => instruments::list(),
+        Command::Instruments {
+            command: Some(InstrumentsCommand::Score { instrument }),
+        } => commands::read_standard_input("answers")
+            .and_then(|input| instruments::score(&instrument, &input)),
         command => run_async(command),
     };
     match result {
@@ -526,7 +563,9 @@ fn run_async(command: Command) -> anyhow::Result<()> {
             Command::Audit {
                 command: AuditCommand::Verify { db },
             } => commands::audit_verify(db.url()).await,
-            Command::Pk { .. } => unreachable!("handled synchronously"),
+            Command::Pk { .. } | Command::Instruments { .. } => {
+                unreachable!("handled synchronously")
+            }
         }
     })
 }

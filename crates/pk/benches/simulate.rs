@@ -8,6 +8,7 @@
 
 use divan::{black_box, Bencher};
 use respite_pk::units::{Centimetres, Kilograms, MgPerHour, Milligrams, Seconds, Years};
+use respite_pk::{propose_plan, EffectSiteTarget, DEFAULT_TIME_TO_PEAK};
 use respite_pk::{simulate, simulate_json, Dose, DosingPlan, ElapsedMinutes, Model, Patient, Sex};
 use respite_pk::{simulate_reusing, Concentrations, SimulationSettings};
 
@@ -92,6 +93,65 @@ fn five_hour_session_1s_domino_json(bencher: Bencher) {
         "height_cm": 170}, "doses": [{"start_min": 0, "duration_min": 1, "amount_mg": 24.5},
         {"start_min": 1, "duration_min": 240, "rate_mg_per_h": 35}], "until_min": 300, "step_s": 1}"#;
     bencher.bench(|| simulate_json(black_box(input)).map(|text| text.len()));
+}
+
+/// The target-guided plan of docs/pk.md for a 4-hour session at 10-s steps (1,441 samples): the
+/// issue's request (Kamp, 83 kg, 150 ng/mL within 5 min, rate changes at least 10 min apart,
+/// 0.35 mg/kg and 2 mg/kg/h), held for 240 min. `bench/pk/run.sh` prints its time as a ratio to
+/// `target_comparison_simulate_4h_10s_kamp`, one simulation of the same length, in the same run.
+#[divan::bench]
+fn target_plan_4h_10s_kamp(bencher: Bencher) {
+    let Some((patient, target)) = target_scenario() else {
+        return;
+    };
+    bencher.bench(|| {
+        propose_plan(
+            black_box(Model::Kamp),
+            black_box(&patient),
+            black_box(&target),
+            Seconds(10.0),
+            DEFAULT_TIME_TO_PEAK,
+        )
+        .map(|plan| plan.reached_at)
+    });
+}
+
+/// One `simulate` of the plan proposed above, same model, patient, length and step.
+#[divan::bench]
+fn target_comparison_simulate_4h_10s_kamp(bencher: Bencher) {
+    let Some((patient, target)) = target_scenario() else {
+        return;
+    };
+    let Ok(proposal) = propose_plan(
+        Model::Kamp,
+        &patient,
+        &target,
+        Seconds(10.0),
+        DEFAULT_TIME_TO_PEAK,
+    ) else {
+        return;
+    };
+    let settings = SimulationSettings::new(ElapsedMinutes::literal(240.0), Seconds(10.0));
+    bencher.bench(|| {
+        simulate(
+            black_box(Model::Kamp),
+            black_box(&patient),
+            black_box(&proposal.plan),
+            black_box(&settings),
+        )
+    });
+}
+
+fn target_scenario() -> Option<(Patient, EffectSiteTarget)> {
+    let patient = Patient::new(
+        Kilograms::literal(83.0),
+        Years::literal(61.0),
+        Sex::Male,
+        Centimetres::literal(178.0),
+    )
+    .ok()?;
+    let target = EffectSiteTarget::from_numbers(150.0, 5.0, 240.0, 10.0, 0.35, 2.0).ok()?;
+    Some((patient, target))
 }
 
 /// The arithmetic floor of one simulation: 15 floating-point operations per step (pk-models.md:

@@ -18,8 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Model, UnknownModel};
 use crate::patient::{Patient, PatientError, Sex};
+use crate::plan::Delivery;
 use crate::plan::{Dose, DosingPlan, PlanError};
-use crate::simulate::{simulate, SimulationError, SimulationSettings};
+use crate::simulate::{simulate, Simulation, SimulationError, SimulationSettings};
+use crate::target::{propose_plan, EffectSiteTarget, TargetError};
+use crate::units::Seconds;
 
 /// Why `simulate_json` refused its input.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,8 @@ pub enum JsonError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Simulation(#[from] SimulationError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
     #[error("could not write the result as JSON: {0}")]
     Output(serde_json::Error),
 }
@@ -56,35 +61,75 @@ pub fn simulate_json(input: &str) -> Result<String, JsonError> {
     let settings =
         SimulationSettings::from_numbers(request.until_min, request.step_s, request.t_peak_min)?;
     let simulation = simulate(model, &patient, &plan, &settings)?;
-    let bands = simulation
-        .time_in_bands()
-        .into_iter()
-        .map(|time| BandResponse {
-            name: time.band.name,
-            low_ng_ml: time.band.low.0,
-            high_ng_ml: time.band.high.0,
-            plasma_minutes: time.plasma_minutes,
-            source: time.band.source,
+    let times = simulation.concentrations.times_min();
+    let response = SimulationResponse::new(model, &simulation, &times);
+    serde_json::to_string(&response).map_err(JsonError::Output)
+}
+
+/// Run `respite pk target` on a JSON request and return the JSON result: the `pk simulate` output
+/// of the proposed plan, plus `doses` (in `pk simulate`'s input shape), `reached_at_min`, and the
+/// planner's warnings after the simulator's.
+///
+/// Input (SPEC §3, `respite pk target`; method in docs/pk.md):
+/// ```json
+/// {"model": "kamp", "patient": {"weight_kg": 83, "age_years": 61, "sex": "male", "height_cm": 178},
+///  "target_effect_ng_ml": 150, "reach_within_min": 5, "hold_until_min": 120,
+///  "min_rate_change_interval_min": 10,
+///  "limits": {"bolus_mg_per_kg": 0.35, "rate_mg_per_kg_per_h": 2.0}, "step_s": 10}
+/// ```
+/// plus an optional `"t_peak_min"` as for `pk simulate`.
+pub fn target_json(input: &str) -> Result<String, JsonError> {
+    let request: TargetRequest = serde_json::from_str(input)?;
+    let model = Model::parse(&request.model)?;
+    let patient = request.patient.into_patient()?;
+    let target = EffectSiteTarget::from_numbers(
+        request.target_effect_ng_ml,
+        request.reach_within_min,
+        request.hold_until_min,
+        request.min_rate_change_interval_min,
+        request.limits.bolus_mg_per_kg,
+        request.limits.rate_mg_per_kg_per_h,
+    )?;
+    // The sampling step and t_peak are checked as `pk simulate` checks them.
+    let settings = SimulationSettings::from_numbers(
+        request.hold_until_min,
+        request.step_s,
+        request.t_peak_min,
+    )?;
+    settings.grid()?;
+    let proposal = propose_plan(
+        model,
+        &patient,
+        &target,
+        Seconds(request.step_s),
+        settings.time_to_peak,
+    )?;
+    let times = proposal.simulation.concentrations.times_min();
+    let mut simulation = SimulationResponse::new(model, &proposal.simulation, &times);
+    simulation
+        .warnings
+        .extend(proposal.warnings.iter().map(ToString::to_string));
+    let doses = proposal
+        .plan
+        .doses()
+        .iter()
+        .map(|dose| {
+            let (amount_mg, rate_mg_per_h) = match dose.delivery() {
+                Delivery::Amount(amount) => (Some(amount.value()), None),
+                Delivery::Rate(rate) => (None, Some(rate.value())),
+            };
+            DoseRequest {
+                start_min: dose.start().value(),
+                duration_min: dose.duration().value(),
+                amount_mg,
+                rate_mg_per_h,
+            }
         })
         .collect();
-    let times = simulation.concentrations.times_min();
-    let response = SimulationResponse {
-        model: model.name(),
-        source: model.source(),
-        warnings: simulation
-            .warnings
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        ke0_per_min: simulation.ke0.0,
-        t_peak_min: simulation.time_to_peak.value(),
-        ke0_basis:
-            "assumption: derived from the time to peak effect-site concentration after a bolus \
-                    (t_peak_min); no published ketamine ke0",
-        bands,
-        t_min: &times,
-        plasma_ng_ml: &simulation.concentrations.plasma_ng_ml,
-        effect_ng_ml: &simulation.concentrations.effect_ng_ml,
+    let response = TargetResponse {
+        reached_at_min: proposal.reached_at.value(),
+        doses,
+        simulation,
     };
     serde_json::to_string(&response).map_err(JsonError::Output)
 }
@@ -128,6 +173,28 @@ struct SimulationRequest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct TargetRequest {
+    model: String,
+    patient: PatientRequest,
+    target_effect_ng_ml: f64,
+    reach_within_min: f64,
+    hold_until_min: f64,
+    min_rate_change_interval_min: f64,
+    limits: LimitsRequest,
+    step_s: f64,
+    #[serde(default)]
+    t_peak_min: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsRequest {
+    bolus_mg_per_kg: f64,
+    rate_mg_per_kg_per_h: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PatientRequest {
     weight_kg: f64,
     age_years: f64,
@@ -142,15 +209,24 @@ enum SexRequest {
     Male,
 }
 
-#[derive(Deserialize)]
+/// A dose as `pk simulate` reads it (and `pk target` writes it).
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct DoseRequest {
     start_min: f64,
     duration_min: f64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     amount_mg: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     rate_mg_per_h: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct TargetResponse<'a> {
+    reached_at_min: f64,
+    doses: Vec<DoseRequest>,
+    #[serde(flatten)]
+    simulation: SimulationResponse<'a>,
 }
 
 #[derive(Serialize)]
@@ -174,6 +250,40 @@ struct BandResponse {
     high_ng_ml: f64,
     plasma_minutes: f64,
     source: &'static str,
+}
+
+impl<'a> SimulationResponse<'a> {
+    fn new(model: Model, simulation: &'a Simulation, times: &'a [f64]) -> SimulationResponse<'a> {
+        let bands = simulation
+            .time_in_bands()
+            .into_iter()
+            .map(|time| BandResponse {
+                name: time.band.name,
+                low_ng_ml: time.band.low.0,
+                high_ng_ml: time.band.high.0,
+                plasma_minutes: time.plasma_minutes,
+                source: time.band.source,
+            })
+            .collect();
+        SimulationResponse {
+            model: model.name(),
+            source: model.source(),
+            warnings: simulation
+                .warnings
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            ke0_per_min: simulation.ke0.0,
+            t_peak_min: simulation.time_to_peak.value(),
+            ke0_basis:
+                "assumption: derived from the time to peak effect-site concentration after a bolus \
+                 (t_peak_min); no published ketamine ke0",
+            bands,
+            t_min: times,
+            plasma_ng_ml: &simulation.concentrations.plasma_ng_ml,
+            effect_ng_ml: &simulation.concentrations.effect_ng_ml,
+        }
+    }
 }
 
 impl PatientRequest {

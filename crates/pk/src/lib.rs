@@ -17,10 +17,11 @@ mod patient;
 mod plan;
 mod simulate;
 mod solver;
+mod target;
 pub mod units;
 pub use units::ElapsedMinutes;
 
-pub use json::{models_description, simulate_json, JsonError};
+pub use json::{models_description, simulate_json, target_json, JsonError};
 pub use model::{Model, Parameters, Range, UnknownModel, Validity};
 pub use patient::{Patient, PatientError, Sex};
 pub use plan::{Delivery, Dose, DoseError, DosingPlan, PlanError};
@@ -29,3 +30,8 @@ pub use simulate::{
     SimulationSettings, TimeInBand, Warning, DEFAULT_TIME_TO_PEAK, MAX_SAMPLES,
 };
 pub use solver::{CompartmentModel, Concentrations, Ke0Error, ParameterError};
+pub use target::{
+    propose_plan, BindingLimit, DoseLimits, EffectSiteTarget, TargetError, TargetPlan,
+    TargetWarning, CEILING_SHARE, FLOOR_SHARE, MAX_TARGET_NG_ML, MAX_TARGET_SAMPLES,
+    MIN_RATE_CHANGE_INTERVAL_MIN,
+};

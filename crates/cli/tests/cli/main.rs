@@ -6,6 +6,7 @@ mod support;
 
 mod audit_verify;
 mod crash;
+mod instruments;
 mod migrate;
 mod pk;
 mod settings;

@@ -13,7 +13,7 @@ use super::{
     ItemDefinition, ItemRole, Licence, RecallPeriod, ScaleDefinition, ScaleScore, ValidAnswers,
 };
 
-const ITEMS: [&str; 5] = [
+pub(super) const ITEMS: [&str; 5] = [
     "activity",
     "respiration",
     "circulation",
@@ -185,6 +185,22 @@ static TOTAL: ScaleDefinition = ScaleDefinition {
         },
     ],
 };
+
+/// A total at or above this meets discharge criteria; a clinician still signs
+/// discharge (Aldrete JA. J Clin Anesth 1995;7:89–91; instruments.md).
+pub const DISCHARGE_MINIMUM: f64 = 9.0;
+
+impl super::Scored {
+    /// For a modified Aldrete score: whether the total meets discharge
+    /// criteria (≥ 9); `None` when the total is not computable (readiness
+    /// unknown, never "ready") or the instrument is not the Aldrete score.
+    pub fn discharge_ready(&self) -> Option<bool> {
+        if self.instrument != Instrument::ModifiedAldrete {
+            return None;
+        }
+        self.value("total").map(|total| total >= DISCHARGE_MINIMUM)
+    }
+}
 
 pub(super) fn score(answers: &ValidAnswers<'_>) -> Vec<ScaleScore> {
     vec![score_requiring_all(

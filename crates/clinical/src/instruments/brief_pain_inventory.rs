@@ -19,8 +19,8 @@ const ZERO_TO_TEN: AnswerScale = AnswerScale::Range {
     highest: 10,
 };
 
-const SEVERITY_ITEMS: [&str; 4] = ["3", "4", "5", "6"];
-const INTERFERENCE_ITEMS: [&str; 7] = ["9A", "9B", "9C", "9D", "9E", "9F", "9G"];
+pub(super) const SEVERITY_ITEMS: [&str; 4] = ["3", "4", "5", "6"];
+pub(super) const INTERFERENCE_ITEMS: [&str; 7] = ["9A", "9B", "9C", "9D", "9E", "9F", "9G"];
 
 /// Interference is valid when at least 4 of its 7 items are answered:
 /// BPI User Guide (Cleeland 2009) via ePPOC [checked, secondary].

@@ -14,13 +14,19 @@ use super::{
 };
 
 /// Domain 1, function: items 1–9, score = sum / 3 (0–30): Bennett 2009.
-const FUNCTION_ITEMS: [&str; 9] = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
+pub(super) const FUNCTION_ITEMS: [&str; 9] = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
 const FUNCTION_DIVISOR: f64 = 3.0;
 /// Domain 2, overall impact: items 10–11, score = sum (0–20): Bennett 2009.
-const OVERALL_IMPACT_ITEMS: [&str; 2] = ["10", "11"];
+pub(super) const OVERALL_IMPACT_ITEMS: [&str; 2] = ["10", "11"];
 const OVERALL_IMPACT_DIVISOR: f64 = 1.0;
 /// Domain 3, symptoms: items 12–21, score = sum / 2 (0–50): Bennett 2009.
-const SYMPTOM_ITEMS: [&str; 10] = ["12", "13", "14", "15", "16", "17", "18", "19", "20", "21"];
+pub(super) const SYMPTOM_ITEMS: [&str; 10] =
+    ["12", "13", "14", "15", "16", "17", "18", "19", "20", "21"];
+/// All 21 items, for the total (the sum of the three domains).
+pub(super) const ALL_ITEMS: [&str; 21] = [
+    "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17",
+    "18", "19", "20", "21",
+];
 const SYMPTOM_DIVISOR: f64 = 2.0;
 
 const DOMAIN_RULE: &str = "Each domain's sum is scaled by (items in the domain / items answered) before its divisor (Bennett, myalgia.com FIQR scoring); a domain with no answered item has no score, and the total needs all three domains.";

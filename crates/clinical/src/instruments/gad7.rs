@@ -12,7 +12,7 @@ use super::{
 
 const FREQUENCY: AnswerScale = AnswerScale::Choices(FREQUENCY_LAST_TWO_WEEKS);
 
-const ITEMS: [&str; 7] = ["1", "2", "3", "4", "5", "6", "7"];
+pub(super) const ITEMS: [&str; 7] = ["1", "2", "3", "4", "5", "6", "7"];
 
 const ALL_ITEMS_RULE: &str = "The GAD-7 total is the sum of all 7 items; shared/clinical gives no prorating rule for it, so every item must be answered (Spitzer 2006).";
 

@@ -10,7 +10,7 @@ use super::{
     ItemDefinition, ItemRole, Licence, RecallPeriod, ScaleDefinition, ScaleScore, ValidAnswers,
 };
 
-const ITEMS: [&str; 6] = ["1", "2", "3", "4", "5", "6"];
+pub(super) const ITEMS: [&str; 6] = ["1", "2", "3", "4", "5", "6"];
 
 /// Never / rarely / sometimes / very often / always score 6 / 8 / 10 / 11 / 13:
 /// Kosinski 2003 via NINDS CDE (instruments.md).

@@ -96,6 +96,30 @@ impl Instrument {
             .ok_or_else(|| UnknownInstrument { id: id.to_owned() })
     }
 
+    /// The items a scale is scored from, in the form's order; `None` when the
+    /// instrument has no scale with this id.
+    pub fn scale_items(self, scale: &str) -> Option<&'static [&'static str]> {
+        let items: &'static [&'static str] = match (self, scale) {
+            (Instrument::PainNumericRating, "score") => &numeric_rating::ITEMS,
+            (Instrument::Peg, "score") => &peg::ITEMS,
+            (Instrument::BriefPainInventory, "severity") => &brief_pain_inventory::SEVERITY_ITEMS,
+            (Instrument::BriefPainInventory, "interference") => {
+                &brief_pain_inventory::INTERFERENCE_ITEMS
+            }
+            (Instrument::Phq9, "total") => &phq9::SCORED_ITEMS,
+            (Instrument::Gad7, "total") => &gad7::ITEMS,
+            (Instrument::OswestryDisabilityIndex, "index") => &oswestry::SECTIONS,
+            (Instrument::Hit6, "total") => &hit6::ITEMS,
+            (Instrument::Fiqr, "function") => &fiqr::FUNCTION_ITEMS,
+            (Instrument::Fiqr, "overall-impact") => &fiqr::OVERALL_IMPACT_ITEMS,
+            (Instrument::Fiqr, "symptoms") => &fiqr::SYMPTOM_ITEMS,
+            (Instrument::Fiqr, "total") => &fiqr::ALL_ITEMS,
+            (Instrument::ModifiedAldrete, "total") => &aldrete::ITEMS,
+            _ => return None,
+        };
+        Some(items)
+    }
+
     /// Validates and scores a set of answers with the default settings.
     pub fn score(self, answers: &Answers) -> Result<Scored, AnswerError> {
         self.score_with(answers, &ScoringSettings::default())
@@ -313,7 +337,8 @@ impl ScaleResult {
     }
 }
 
-/// A computed score. Unrounded: rounding is for display only.
+/// A computed score. Unrounded, except where the instrument's own rule rounds
+/// (a prorated PHQ-9 total): rounding is otherwise for display only.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComputedScore {
     pub value: f64,
@@ -536,7 +561,8 @@ pub struct ScaleDefinition {
 impl ScaleDefinition {
     /// The band a value falls in: the first whose `highest` is not below it.
     /// Published bands are in whole numbers; a prorated score between two of
-    /// them (e.g. PHQ-9 4.5) goes to the higher band, the safer reading.
+    /// them (e.g. an ODI of 20.4 %) goes to the higher band, the safer reading.
+    /// (A prorated PHQ-9 total is rounded first, as its rule says.)
     pub fn band_for(&self, value: f64) -> Option<&'static Band> {
         self.bands.iter().find(|band| value <= band.highest)
     }

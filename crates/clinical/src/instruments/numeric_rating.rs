@@ -61,11 +61,14 @@ static SCORE: ScaleDefinition = ScaleDefinition {
     bands: &[],
 };
 
+/// The one item.
+pub(super) const ITEMS: [&str; 1] = ["1"];
+
 pub(super) fn score(answers: &ValidAnswers<'_>) -> Vec<ScaleScore> {
     vec![score_requiring_all(
         answers,
         &SCORE,
-        &["1"],
+        &ITEMS,
         "The NRS has one item; it must be answered.",
         super::sum,
     )]

@@ -10,7 +10,7 @@ use super::{
     ScaleScore, ScoringSettings, ValidAnswers,
 };
 
-const SECTIONS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+pub(super) const SECTIONS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
 
 /// Each section scores 0 (first statement) to 5 (last): Fairbank 2000.
 const SECTION_MAXIMUM: i32 = 5;

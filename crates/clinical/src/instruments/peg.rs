@@ -81,13 +81,16 @@ static SCORE: ScaleDefinition = ScaleDefinition {
     bands: &[],
 };
 
+/// Pain, enjoyment of life, general activity: Krebs 2009.
+pub(super) const ITEMS: [&str; 3] = ["1", "2", "3"];
+
 pub(super) fn score(answers: &ValidAnswers<'_>) -> Vec<ScaleScore> {
     // Score = mean of the 3 items, 0–10; all three needed [checked, via
     // secondary sources; the abstract gives no formula] (instruments.md).
     vec![score_requiring_all(
         answers,
         &SCORE,
-        &["1", "2", "3"],
+        &ITEMS,
         "The PEG score is the mean of all three items; each must be answered (Krebs 2009).",
         super::mean,
     )]

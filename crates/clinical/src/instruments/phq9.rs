@@ -11,7 +11,7 @@ use super::{
     ScaleDefinition, ScaleScore, SourceStatus, ValidAnswers, FREQUENCY_LAST_TWO_WEEKS,
 };
 
-const SCORED_ITEMS: [&str; 9] = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
+pub(super) const SCORED_ITEMS: [&str; 9] = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 /// The safety item: thoughts of being better off dead or of self-harm.
 const SAFETY_ITEM: &str = "9";
@@ -192,8 +192,10 @@ pub(super) fn score(answers: &ValidAnswers<'_>) -> (Vec<ScaleScore>, Vec<Clinica
     let total = if missing.is_empty() {
         computed(&TOTAL, super::sum(&given), Completeness::Complete)
     } else if missing.len() <= MAXIMUM_MISSING_ITEMS {
-        // Mean of answered × 9 (NHS Data Dictionary, see MAXIMUM_MISSING_ITEMS).
-        let prorated = super::mean(&given) * SCORED_ITEMS.len() as f64;
+        // Mean of answered × 9 (NHS Data Dictionary, see MAXIMUM_MISSING_ITEMS),
+        // rounded to an integer (half up) before banding: instruments.md
+        // (Arrieta J et al. J Clin Psychol 2017;73:1076–1090 [secondary]).
+        let prorated = (super::mean(&given) * SCORED_ITEMS.len() as f64).round();
         computed(
             &TOTAL,
             prorated,

@@ -244,7 +244,8 @@ fn phq9_missing_items_follow_the_prorating_rule() {
     // NHS Data Dictionary: 1 or 2 missing → each missing item takes the mean
     // of the answered; more → disregarded.
     // Items 1–7 = 3,2,1,0,2,3,1 (sum 12), 8 and 9 missing:
-    // 12 + 2 × 12/7 = 12 × 9/7 = 15.428… → moderately severe.
+    // 12 + 2 × 12/7 = 12 × 9/7 = 15.428…, rounded to an integer before
+    // banding (instruments.md): 15 → moderately severe.
     let seven = [
         ("1", 3),
         ("2", 2),
@@ -258,7 +259,7 @@ fn phq9_missing_items_follow_the_prorating_rule() {
         Phq9,
         &seven,
         "total",
-        Expect::Prorated(12.0 * 9.0 / 7.0, Some("moderately-severe"), &["8", "9"]),
+        Expect::Prorated(15.0, Some("moderately-severe"), &["8", "9"]),
     );
     // One missing (item 5): items 1–4, 6–9 all 2 → mean 2 × 9 = 18.
     let eight: Vec<(&str, i32)> = ["1", "2", "3", "4", "6", "7", "8", "9"]
@@ -280,6 +281,46 @@ fn phq9_missing_items_follow_the_prorating_rule() {
     );
     check(Phq9, &[("1", 4)], "total", not_on_scale(Phq9, "1", 4));
     check(Phq9, &[("11", 0)], "total", unknown(Phq9, "11"));
+}
+
+#[test]
+fn phq9_prorated_total_is_rounded_to_an_integer_before_banding() {
+    use Instrument::Phq9;
+    // instruments.md (Arrieta 2017 [secondary]): mean of the answered × 9,
+    // rounded to an integer before banding.
+    // Items 1–7 = 3,3,3,2,0,0,0 (sum 11), 8 and 9 missing: 11 × 9/7 =
+    // 14.142… → 14 → moderate (10–14), not moderately severe.
+    check(
+        Phq9,
+        &[
+            ("1", 3),
+            ("2", 3),
+            ("3", 3),
+            ("4", 2),
+            ("5", 0),
+            ("6", 0),
+            ("7", 0),
+        ],
+        "total",
+        Expect::Prorated(14.0, Some("moderate"), &["8", "9"]),
+    );
+    // Items 1–8 = 1,1,1,1,0,0,0,0 (sum 4), item 9 missing: 4 × 9/8 = 4.5 →
+    // rounded half up to 5 → mild (5–9).
+    check(
+        Phq9,
+        &[
+            ("1", 1),
+            ("2", 1),
+            ("3", 1),
+            ("4", 1),
+            ("5", 0),
+            ("6", 0),
+            ("7", 0),
+            ("8", 0),
+        ],
+        "total",
+        Expect::Prorated(5.0, Some("mild"), &["9"]),
+    );
 }
 
 #[test]
@@ -667,6 +708,98 @@ fn modified_aldrete_discharge_threshold() {
         "total",
         unknown(Aldrete, "colour"),
     );
+}
+
+#[test]
+fn modified_aldrete_discharge_readiness_is_a_total_of_9_or_more() {
+    use Instrument::ModifiedAldrete as Aldrete;
+    let ready = |values: &[i32]| {
+        let items = [
+            "activity",
+            "respiration",
+            "circulation",
+            "consciousness",
+            "oxygen-saturation",
+        ];
+        let given: Answers = items.iter().copied().zip(values.iter().copied()).collect();
+        Aldrete.score(&given).map(|scored| scored.discharge_ready())
+    };
+    // Aldrete 1995 (instruments.md): ≥ 9 meets discharge criteria.
+    assert_eq!(ready(&[2, 2, 2, 2, 2]), Ok(Some(true)));
+    assert_eq!(ready(&[2, 2, 2, 2, 1]), Ok(Some(true)));
+    assert_eq!(ready(&[2, 2, 2, 1, 1]), Ok(Some(false)));
+    // Not computable: readiness unknown, never "ready".
+    assert_eq!(ready(&[2, 2, 2, 2]), Ok(None));
+    // Not a discharge instrument.
+    let phq9: Answers = (1..=9).map(|item| (item.to_string(), 0)).collect();
+    assert_eq!(
+        Instrument::Phq9.score(&phq9).map(|s| s.discharge_ready()),
+        Ok(None)
+    );
+}
+
+#[test]
+fn each_scale_lists_the_items_it_is_scored_from_in_form_order() {
+    let items = |instrument: Instrument, scale: &str| instrument.scale_items(scale);
+    // BPI-SF (Cleeland 1994): severity items 3–6, interference 9A–9G.
+    assert_eq!(
+        items(Instrument::BriefPainInventory, "severity"),
+        Some(&["3", "4", "5", "6"][..])
+    );
+    assert_eq!(
+        items(Instrument::BriefPainInventory, "interference"),
+        Some(&["9A", "9B", "9C", "9D", "9E", "9F", "9G"][..])
+    );
+    // FIQR (Bennett 2009): function 1–9, overall impact 10–11, symptoms 12–21.
+    assert_eq!(items(Instrument::Fiqr, "function").map(<[_]>::len), Some(9));
+    assert_eq!(
+        items(Instrument::Fiqr, "overall-impact"),
+        Some(&["10", "11"][..])
+    );
+    assert_eq!(
+        items(Instrument::Fiqr, "symptoms").map(|i| (i[0], i[9])),
+        Some(("12", "21"))
+    );
+    assert_eq!(items(Instrument::Fiqr, "total").map(<[_]>::len), Some(21));
+    // PHQ-9: the total is items 1–9 (item 10 is recorded, not scored).
+    assert_eq!(items(Instrument::Phq9, "total").map(<[_]>::len), Some(9));
+    assert_eq!(
+        items(Instrument::OswestryDisabilityIndex, "index").map(<[_]>::len),
+        Some(10)
+    );
+    assert_eq!(items(Instrument::Hit6, "total").map(<[_]>::len), Some(6));
+    assert_eq!(items(Instrument::Gad7, "total").map(<[_]>::len), Some(7));
+    assert_eq!(items(Instrument::Peg, "score").map(<[_]>::len), Some(3));
+    assert_eq!(
+        items(Instrument::PainNumericRating, "score"),
+        Some(&["1"][..])
+    );
+    assert_eq!(
+        items(Instrument::ModifiedAldrete, "total").map(<[_]>::len),
+        Some(5)
+    );
+    assert_eq!(items(Instrument::Phq9, "nope"), None);
+    // Every scale of every instrument lists items that exist, in the
+    // definition's order.
+    for instrument in Instrument::ALL {
+        let definition = instrument.definition();
+        for scale in definition.scales {
+            let listed = instrument
+                .scale_items(scale.id)
+                .unwrap_or_else(|| panic!("{instrument} {}", scale.id));
+            let positions: Vec<usize> = listed
+                .iter()
+                .map(|id| {
+                    definition
+                        .items
+                        .iter()
+                        .position(|item| item.id == *id)
+                        .unwrap_or_else(|| panic!("{instrument} {id}"))
+                })
+                .collect();
+            assert!(positions.windows(2).all(|w| w[0] < w[1]), "{instrument}");
+        }
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod errors;
 mod fixtures;
 mod properties;
 mod reference_table;
+mod target;
 
 /// How far a concentration may be from its oracle: `relative` of the expected value, or
 /// `absolute_ng_ml` where that is larger (near zero). Each oracle states its own (docs/pk.md,
