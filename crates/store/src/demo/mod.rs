@@ -537,8 +537,8 @@ impl Demo<'_> {
                 end: Time::constant(11 + (index % 9) as i8, 0, 0, 0),
             }],
             time_zone: rng.pick(TIME_ZONES).to_owned(),
-            pain_area: area,
-            pain_duration: duration,
+            pain_area: Some(area),
+            pain_duration: Some(duration),
             message: message.to_owned(),
             consent_to_contact: true,
         };

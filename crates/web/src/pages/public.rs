@@ -224,8 +224,8 @@ fn repeat_note(inquiry: &respite_domain::inquiry::NewInquiry) -> String {
         inquiry.name,
         windows,
         inquiry.time_zone,
-        inquiry.pain_area.as_str(),
-        inquiry.pain_duration.as_str(),
+        inquiry.pain_area.map_or("not given", |a| a.as_str()),
+        inquiry.pain_duration.map_or("not given", |d| d.as_str()),
     );
     if !inquiry.message.trim().is_empty() {
         body.push_str("\n\n");

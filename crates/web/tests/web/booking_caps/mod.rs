@@ -103,7 +103,7 @@ async fn one_person_holds_one_open_consultation(engine: Engine) {
         .unwrap();
     assert!(app
         .store
-        .cancel_consultation(hers[0].id, at(NOW), &[])
+        .cancel_consultation(hers[0].id, respite_store::ChangedBy::Person, at(NOW), &[])
         .await
         .unwrap());
     assert_eq!(book(&app, staff, "2026-11-23T18:00Z", ana).await.0, 303);
