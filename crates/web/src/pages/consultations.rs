@@ -96,20 +96,6 @@ impl BookPage<'_> {
         field_error(&self.errors, field)
     }
 
-    /// The label of a field, for the error summary: words, not keys.
-    fn field_label(&self, field: &str) -> &'static str {
-        match field {
-            "name" => "Your name",
-            "phone" => "Phone",
-            "email" => "E-mail",
-            "time_zone" => "Time zone",
-            "consent" => "Agreement to be contacted",
-            "slot" => "Time",
-            "source" => "Bookings from this connection",
-            _ => "This booking",
-        }
-    }
-
     /// A link to the page of days starting at `date`, keeping the zone and
     /// the token.
     fn days_link(&self, date: &str) -> String {

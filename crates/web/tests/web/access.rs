@@ -103,6 +103,14 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/staff/patients",                           N,   Y,    Y,    Y,   Y,     Shows("<h1>Patients"),                                              "contact data: front desk; records: nurse, clinician; admin (beyond the letter of §2)"),
     row("GET",  "/staff/patients/{id}",                      N,   N,    Y,    Y,   N,     Shows("<h1>Test Patient</h1>"),                                     "records: nurse, clinician; front desk sees no clinical notes; admin no records"),
     row("GET",  "/staff/audit",                              N,   N,    N,    N,   Y,     Shows("<h1>Audit trail</h1>"),                                      "audit review: admin"),
+    // Consultations moved, cancelled and held; booking again after a
+    // cancellation (SPEC §1 step 2). The test's id names no consultation.
+    row("GET",  "/consultations/booking/again",              Y,   Y,    Y,    Y,   Y,     RefusedByRule(403, "token: this link is not valid"),                "the person's own booking: the signed link is the credential"),
+    row("POST", "/consultations/booking/again",              Y,   Y,    Y,    Y,   Y,     RefusedByRule(403, "token: this link is not valid"),                "the person's own booking: the signed link is the credential"),
+    row("GET",  "/staff/consultations/{id}",                 N,   Y,    Y,    Y,   Y,     RefusedByRule(404, "There is nothing here."),                       "consultation calendar: as the list"),
+    row("POST", "/staff/consultations/{id}/move",            N,   Y,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "consultation calendar: as booking"),
+    row("POST", "/staff/consultations/{id}/cancel",          N,   Y,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "consultation calendar: as booking"),
+    row("POST", "/staff/consultations/{id}/held",            N,   Y,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "consultation calendar: as booking"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -541,6 +549,8 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
         // No staff member has availability in this test, so the slot is
         // refused by rule (422, audited as invalid): the route still runs.
         "/staff/inquiries/{id}/consultations" => &[("slot", "1@1795456800000")],
+        "/staff/consultations/{id}/move" => &[("slot", "1@1795456800000")],
+        "/staff/consultations/{id}/cancel" => &[("reason", "Route test")],
         "/staff/inquiries/{id}/email" => &[("subject", "Route test"), ("body", "Hello")],
         "/staff/inquiries/{id}/consultation" => &[
             ("pain_location", "Lower back"),

@@ -747,7 +747,9 @@ async fn a_booking_is_confirmed_reminded_and_cancelled_by_email_with_the_ics_att
             None,
             &[
                 ("name", "Ana López"),
-                ("phone", ""),
+                // A phone consultation needs a number; its texts are not
+                // this test's concern (no SMS provider: they never send).
+                ("phone", "(503) 725-3000"),
                 ("email", "ana@example.org"),
                 ("time_zone", "America/Chicago"),
                 ("slot", &slot),
@@ -765,8 +767,9 @@ async fn a_booking_is_confirmed_reminded_and_cancelled_by_email_with_the_ics_att
         .unwrap()
         .into_iter()
         .map(|j| j.kind)
+        .filter(|kind| kind.ends_with("-email"))
         .collect();
-    // No phone number: no texts. The 24-hour reminder is already past.
+    // The e-mails: the 24-hour reminder is already past.
     assert_eq!(
         kinds,
         ["confirmation-email", "reminder-email"],
