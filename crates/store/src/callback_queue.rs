@@ -201,11 +201,12 @@ impl Store {
             AttemptOutcome::WrongNumber => (None, true, false),
             AttemptOutcome::NoAnswer | AttemptOutcome::LeftVoicemail => {
                 // After a cancelled or missed consultation the count starts
-                // again: the follow-up gets the clinic's full number of tries.
+                // again: the follow-up (and any task after it) gets the
+                // clinic's full number of tries. Task ids only grow.
                 let (unanswered,): (i64,) = sqlx::query_as(
                     "SELECT COUNT(*) FROM contact_attempts \
                      WHERE inquiry_id = $1 AND outcome IN ('no-answer', 'left-voicemail') \
-                     AND at >= COALESCE((SELECT MAX(created_at) FROM callback_tasks \
+                     AND callback_task_id >= COALESCE((SELECT MAX(id) FROM callback_tasks \
                          WHERE inquiry_id = $1 \
                          AND reason IN ('cancelled-consultation', 'missed-consultation')), 0)",
                 )
