@@ -2,6 +2,8 @@
 //! `respite demo`. The same anchor date gives the same clinic, row for row.
 //! Every person here is invented; names are drawn from common name lists.
 
+mod booking;
+
 use jiff::civil::{Date, Time};
 use jiff::{tz::TimeZone, Span, Timestamp, ToSpan};
 use respite_domain::inquiry::{
@@ -177,6 +179,7 @@ pub async fn seed(
     let inquiry_ids = demo.inquiries(&mut tx, size.inquiries).await?;
     demo.consultations(&mut tx, &inquiry_ids, consulting_staff)
         .await?;
+    demo.summary.consultations += booking::lifecycle(&mut tx, now, consulting_staff).await?;
     insert_availability(&mut tx, consulting_staff).await?;
     tx.commit().await?;
     Ok(demo.summary)
