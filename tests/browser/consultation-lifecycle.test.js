@@ -121,6 +121,10 @@ test('staff move, cancel and hold consultations, each in the thread with its sta
   });
   await inContext(browser, server.url, '9-staff-move-cancel-hold', DESKTOP, async ({ page, shot }) => {
     await signIn(page, LOGINS.frontDesk);
+    await page.goto('/staff/consultations?view=today');
+    assert.match(await page.innerText('#view-heading'), /^Today, /);
+    assert.equal(await horizontalOverflow(page), 0);
+    await shot('today');
 
     // Move.
     await openConsultationOf(page, name);
@@ -131,7 +135,7 @@ test('staff move, cancel and hold consultations, each in the thread with its sta
     await page.selectOption('#move-slot', target);
     await Promise.all([page.waitForURL((url) => url.pathname === consultation), page.click('#move-form button')]);
     assert.equal(await page.innerText('#consultation-status'), 'Booked');
-    assert.match(await page.innerText('#consultation-events'), /Consultation moved from .* by Demo Front Desk|moved by/);
+    assert.match(await page.innerText('#consultation-events'), /Consultation moved from .* to .* by Fran Desk/);
 
     // Cancel, with a reason.
     await page.fill('#reason', 'The clinic closes early that day');
@@ -142,7 +146,7 @@ test('staff move, cancel and hold consultations, each in the thread with its sta
     const thread = await page.innerText('#thread');
     assert.match(thread, /Consultation booked for .* by the person, on the public page/);
     assert.match(thread, /Consultation moved from/);
-    assert.match(thread, /cancelled, cancelled by .*Reason: The clinic closes early that day/);
+    assert.match(thread, /cancelled by Fran Desk; to call back\. Reason: The clinic closes early that day/);
     assert.match(await page.innerText('#inquiry-status'), /In contact/);
     assert.match(await page.innerText('#callback-due'), /Consultation cancelled: find a new time/);
     await shot('thread-after-cancel');

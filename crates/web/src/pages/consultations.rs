@@ -1284,7 +1284,10 @@ async fn consultation_view(
             has_windows: windows.is_some(),
             windows: inquiry
                 .as_ref()
-                .map(|i| format!("{} ({})", i.contact_windows, i.time_zone))
+                .map(|i| match i.contact_windows.as_str() {
+                    "" => "not given".to_owned(),
+                    windows => format!("{windows} ({})", i.time_zone),
+                })
                 .unwrap_or_default(),
             events,
             errors,

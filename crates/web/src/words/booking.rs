@@ -56,9 +56,9 @@ pub fn consultation_event(
     when: &str,
     moved_from: Option<&str>,
 ) -> String {
-    let by_staff = |verb: &str| match who {
-        Some(name) => format!("{verb} by {name}"),
-        None => format!("{verb} by the person, with the link of their confirmation"),
+    let by = match who {
+        Some(name) => format!("by {name}"),
+        None => "by the person, with the link of their confirmation".to_owned(),
     };
     match kind {
         ConsultationEventKind::Booked => match who {
@@ -66,14 +66,12 @@ pub fn consultation_event(
             None => format!("Consultation booked for {when} by the person, on the public page"),
         },
         ConsultationEventKind::Moved => format!(
-            "Consultation moved from {} to {when}, {}",
-            moved_from.unwrap_or("an earlier time"),
-            by_staff("moved")
+            "Consultation moved from {} to {when} {by}",
+            moved_from.unwrap_or("an earlier time")
         ),
-        ConsultationEventKind::Cancelled => format!(
-            "Consultation of {when} cancelled, {}; to call back",
-            by_staff("cancelled")
-        ),
+        ConsultationEventKind::Cancelled => {
+            format!("Consultation of {when} cancelled {by}; to call back")
+        }
         ConsultationEventKind::NoShow => format!(
             "Consultation of {when} missed: the person was not reached (marked by {}); to call back",
             who.unwrap_or("staff")
