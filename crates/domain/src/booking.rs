@@ -178,8 +178,9 @@ pub fn check_slot(
 }
 
 /// Why a booking without a phone number is refused, in the person's words.
-pub const PHONE_NEEDED: &str = "the consultation is a phone call: give the number we should call \
-     you on (if you would rather write, use the message form on the clinic page instead)";
+pub const PHONE_NEEDED: &str = "please give the number we should call you on, as the \
+     consultation is a phone call (if you would rather write, use the message form on the clinic \
+     page instead)";
 
 /// The public booking form as posted.
 #[derive(Clone, Debug, Default)]

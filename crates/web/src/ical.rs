@@ -154,4 +154,33 @@ mod tests {
             assert!(line.len() <= 75, "{line}");
         }
     }
+
+    #[test]
+    fn a_cancellation_is_the_same_event_under_method_cancel() {
+        let event = Event {
+            uid: "consultation-7@respite".into(),
+            starts_at: "2026-11-01T09:30Z".parse().unwrap(),
+            ends_at: "2026-11-01T09:45Z".parse().unwrap(),
+            summary: "Call".into(),
+            description: String::new(),
+            cancelled: true,
+            sequence: 2,
+        };
+        let ics = calendar_with(
+            "Feed",
+            Method::Cancel,
+            &[event],
+            "2026-10-01T00:00Z".parse().unwrap(),
+        );
+        // RFC 5546 §3.2.5: METHOD:CANCEL, the UID, a SEQUENCE, STATUS:CANCELLED.
+        for line in [
+            "METHOD:CANCEL\r\n",
+            "UID:consultation-7@respite\r\n",
+            "SEQUENCE:2\r\n",
+            "STATUS:CANCELLED\r\n",
+        ] {
+            assert!(ics.contains(line), "{line}: {ics}");
+        }
+        assert!(!ics.contains("METHOD:PUBLISH"));
+    }
 }

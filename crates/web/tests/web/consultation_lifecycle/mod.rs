@@ -604,7 +604,7 @@ async fn a_phone_consultation_needs_a_phone_number(engine: Engine) {
     assert_eq!(response.status(), 422, "{engine:?}");
     let body = response.text().await.unwrap();
     assert!(
-        body.contains("data-field=\"phone\">phone: the consultation is a phone call: give the number we should call you on"),
+        body.contains("data-field=\"phone\">phone: please give the number we should call you on, as the consultation is a phone call"),
         "{body}"
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM consultations").await, 0);
