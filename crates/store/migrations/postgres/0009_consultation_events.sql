@@ -26,5 +26,5 @@ ALTER TABLE callback_tasks ADD COLUMN consultation_id BIGINT REFERENCES consulta
 ALTER TABLE inquiries ALTER COLUMN pain_area DROP NOT NULL;
 ALTER TABLE inquiries ALTER COLUMN pain_duration DROP NOT NULL;
 UPDATE inquiries SET pain_area = NULL, pain_duration = NULL
-    WHERE pain_area = 'other' AND pain_duration = 'not-sure' AND message = ''
-      AND contact_windows = '' AND channel = 'web';
+    WHERE pain_area = 'other' AND pain_duration = 'not-sure' AND contact_windows = ''
+      AND (channel <> 'web' OR message = '');

@@ -90,8 +90,9 @@ CREATE INDEX inquiries_status_received ON inquiries(status, received_at);
 CREATE INDEX inquiries_phone ON inquiries(phone_e164);
 CREATE INDEX inquiries_email ON inquiries(email);
 CREATE UNIQUE INDEX inquiries_patient ON inquiries(patient_id);
--- What the earlier bookings made up ("other", "not sure", with no message
--- and no best times) was never said by anyone: it becomes unknown.
+-- What the earlier bookings, texts, calls and e-mails made up ("other",
+-- "not sure", with no best times; a booking with no message either) was
+-- never said by anyone: it becomes unknown.
 UPDATE inquiries SET pain_area = NULL, pain_duration = NULL
-    WHERE pain_area = 'other' AND pain_duration = 'not-sure' AND message = ''
-      AND contact_windows = '' AND channel = 'web';
+    WHERE pain_area = 'other' AND pain_duration = 'not-sure' AND contact_windows = ''
+      AND (channel <> 'web' OR message = '');

@@ -812,3 +812,41 @@ async fn the_cancelled_ics_is_the_same_event_with_a_higher_sequence(engine: Engi
         .id;
     assert!(booking_token::verify(secret.as_bytes(), &token, at(NOW)).is_ok_and(|v| v == id));
 }
+
+both_engines!(a_move_by_the_link_is_an_event_of_the_thread);
+async fn a_move_by_the_link_is_an_event_of_the_thread(engine: Engine) {
+    let (app, staff) = clinic(engine).await;
+    let token = public_booking(&app, staff, "2026-11-24T18:00Z").await;
+    let moved = app
+        .post_form(
+            "/consultations/booking/reschedule",
+            None,
+            &[
+                ("token", &token),
+                ("slot", &slot_key(staff, "2026-11-24T19:00Z")),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status(), 303, "{engine:?}");
+    let inquiry = only_inquiry(&app).await;
+    let record = &app.store.consultations_of_inquiry(inquiry).await.unwrap()[0];
+    assert_eq!(record.sequence, 1);
+    // Still booked: nobody needs to call.
+    let status = app.store.inquiry(inquiry).await.unwrap().unwrap().status;
+    assert_eq!(status, InquiryStatus::ConsultationBooked);
+    assert!(open_reasons(&app, inquiry).await.is_empty());
+    let desk = app.sign_in(Role::FrontDesk).await;
+    let thread = app
+        .get(&format!("/staff/inquiries/{inquiry}"), Some(&desk))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        thread.contains(
+            "Consultation moved from 2026-11-24 10:00 to 2026-11-24 11:00 by the person, \
+             with the link of their confirmation"
+        ),
+        "{thread}"
+    );
+}
