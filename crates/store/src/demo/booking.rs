@@ -1,7 +1,9 @@
-//! The demo's consultations that show their lifecycle (SPEC §1 step 2): two
-//! calls that have just begun, for staff to mark held or missed, and one
-//! the person cancelled yesterday, waiting for a call back. Deterministic:
-//! fixed people, times counted from the demo's clock.
+//! The demo's consultations that show their lifecycle (SPEC §1 step 2): the
+//! two latest calls of the clinic's hours that have begun (not yet marked),
+//! for staff to mark held or missed, and one in three days the person
+//! cancelled two hours ago, waiting for a call back. Deterministic: fixed
+//! people, times counted from the demo's clock, inside the clinic's
+//! default hours (weekdays 09:00–17:00).
 
 use jiff::{SignedDuration, Timestamp};
 use respite_domain::inquiry::{
@@ -30,7 +32,19 @@ pub(super) async fn lifecycle(
     let quarter = 15 * 60 * 1000;
     let begun = Timestamp::from_millisecond(now.as_millisecond() / quarter * quarter)
         .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-    let yesterday = now - SignedDuration::from_hours(24);
+    let cancelled_at = now - SignedDuration::from_hours(2);
+    let tz = jiff::tz::TimeZone::get(super::DEMO_CLINIC_TIME_ZONE)
+        .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    let in_three_days = now
+        .to_zoned(tz.clone())
+        .date()
+        .checked_add(jiff::Span::new().days(3))
+        .and_then(|d| {
+            d.to_datetime(jiff::civil::Time::constant(10, 0, 0, 0))
+                .to_zoned(tz.clone())
+        })
+        .map_err(|err| StoreError::Corrupt(err.to_string()))?
+        .timestamp();
     let mut added = 0;
     for (n, (name, phone, email)) in PEOPLE.into_iter().enumerate() {
         let inquiry = NewInquiry {
@@ -62,12 +76,8 @@ pub(super) async fn lifecycle(
         let inquiry_id = crate::inquiries::insert(conn, &inquiry, received, status).await?;
         // A free slot near the wanted start: the demo's other consultations
         // may hold it (the unique index would refuse a second).
-        let wanted = if n < 2 {
-            begun - SignedDuration::from_mins(15 * n as i64)
-        } else {
-            yesterday + SignedDuration::from_hours(48)
-        };
-        let (staff_user_id, starts) = free_slot(conn, staff, wanted).await?;
+        let wanted = if n < 2 { begun } else { in_three_days };
+        let (staff_user_id, starts) = free_slot(conn, staff, wanted, &tz).await?;
         let consultation_status = if n < 2 { "booked" } else { "cancelled" };
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO consultations (inquiry_id, staff_user_id, starts_at, minutes, status, \
@@ -85,15 +95,15 @@ pub(super) async fn lifecycle(
         added += 1;
         event(conn, inquiry_id, id, received, "booked", starts).await?;
         if n == 2 {
-            // She cancelled by her link yesterday: the front desk is to call.
-            event(conn, inquiry_id, id, yesterday, "cancelled", starts).await?;
+            // She cancelled by her link: the front desk is to call.
+            event(conn, inquiry_id, id, cancelled_at, "cancelled", starts).await?;
             let task = crate::inquiries::create_callback_task(
                 conn,
                 inquiry_id,
                 CallbackReason::CancelledConsultation,
                 Some(phone),
                 None,
-                yesterday,
+                cancelled_at,
             )
             .await?;
             sqlx::query("UPDATE callback_tasks SET consultation_id = $1 WHERE id = $2")
@@ -106,15 +116,24 @@ pub(super) async fn lifecycle(
     Ok(added)
 }
 
-/// The first start from `wanted` (then each quarter hour before it) at
+/// The first start from `wanted` (then each quarter hour before it) inside
+/// the clinic's default hours (a weekday, 09:00 to 16:45 clinic time) at
 /// which one of `staff` holds no consultation.
 async fn free_slot(
     conn: &mut sqlx::AnyConnection,
     staff: &[i64],
     wanted: Timestamp,
+    tz: &jiff::tz::TimeZone,
 ) -> StoreResult<(i64, Timestamp)> {
-    for step in 0..96 {
+    use jiff::civil::{Time, Weekday};
+    for step in 0..(14 * 24 * 4) {
         let starts = wanted - SignedDuration::from_mins(15 * step);
+        let local = starts.to_zoned(tz.clone());
+        let weekend = matches!(local.weekday(), Weekday::Saturday | Weekday::Sunday);
+        let time = local.time();
+        if weekend || time < Time::constant(9, 0, 0, 0) || time > Time::constant(16, 45, 0, 0) {
+            continue;
+        }
         for &staff_user_id in staff {
             let (held,): (i64,) = sqlx::query_as(
                 "SELECT COUNT(*) FROM consultations \

@@ -803,6 +803,8 @@ pub async fn again(
 pub struct StaffRow {
     pub record: ConsultationRecord,
     pub clinic_time: String,
+    /// The time of day alone (clinic time), for lists grouped by day.
+    pub clinic_clock: String,
     pub status: &'static str,
     pub can_mark_no_show: bool,
     /// Booked and not over: it can be moved or cancelled.
@@ -814,6 +816,11 @@ fn staff_rows(page: &StaffPage, records: Vec<ConsultationRecord>) -> Vec<StaffRo
         .into_iter()
         .map(|record| StaffRow {
             clinic_time: page.time(record.starts_at),
+            clinic_clock: record
+                .starts_at
+                .to_zoned(page.zone.clone())
+                .strftime("%H:%M")
+                .to_string(),
             status: crate::words::booking::consultation_status(record.status),
             can_mark_no_show: record.status == ConsultationStatus::Booked
                 && record.starts_at <= page.now,
