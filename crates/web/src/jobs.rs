@@ -273,6 +273,8 @@ async fn text(
         None => String::new(),
     };
     let body = match job.kind.as_str() {
+        // A confirmation after a move (the sequence was raised) says so.
+        CONFIRMATION if record.sequence > 0 => format!("{clinic}: your free 15-minute phone consultation has moved to {when}. We will call you then.{change} Reply STOP to stop texts."),
         CONFIRMATION => format!("{clinic}: your free 15-minute phone consultation is booked for {when}. We will call you then.{change} Reply STOP to stop texts."),
         CANCELLATION => format!("{clinic}: your free phone consultation on {when} is cancelled. You are welcome to book a new time.{again} Reply STOP to stop texts."),
         CLINIC_CANCELLATION => format!("{clinic}: we are sorry, we had to cancel your free phone consultation on {when}. We will call you to find a new time.{again} Reply STOP to stop texts."),
@@ -328,7 +330,12 @@ async fn email(
             ),
         )
     } else {
-        let (subject, opening) = if job.kind == CONFIRMATION_EMAIL {
+        let (subject, opening) = if job.kind == CONFIRMATION_EMAIL && record.sequence > 0 {
+            (
+                format!("Moved: your free phone consultation is now {when}"),
+                format!("your free 15-minute phone consultation with {clinic} has moved to {when} (your time)."),
+            )
+        } else if job.kind == CONFIRMATION_EMAIL {
             (
                 format!("Your free phone consultation: {when}"),
                 format!("your free 15-minute phone consultation with {clinic} is booked for {when} (your time)."),

@@ -850,3 +850,66 @@ async fn a_move_by_the_link_is_an_event_of_the_thread(engine: Engine) {
         "{thread}"
     );
 }
+
+both_engines!(the_person_is_told_of_a_staff_move_and_a_staff_cancellation_by_text);
+/// At 08:00 PST (10:00 CST) the person's texts may go at once.
+async fn the_person_is_told_of_a_staff_move_and_a_staff_cancellation_by_text(engine: Engine) {
+    let api = crate::messaging::TwilioApi::start().await;
+    let (app, staff) = clinic_with(engine, crate::messaging::config(Some(&api))).await;
+    let run_jobs = || {
+        let state = respite_web::AppState::new(
+            app.store.clone(),
+            std::sync::Arc::new(WebConfig {
+                clock: Clock::Fixed(at(NOW)),
+                ..crate::messaging::config(Some(&api))
+            }),
+        );
+        async move { respite_web::jobs::run_due(&state).await.unwrap() }
+    };
+    public_booking(&app, staff, "2026-11-24T18:00Z").await;
+    assert_eq!(run_jobs().await, 1, "{engine:?}: the confirmation");
+    let inquiry = only_inquiry(&app).await;
+    let id = app.store.consultations_of_inquiry(inquiry).await.unwrap()[0].id;
+    let desk = app.sign_in(Role::FrontDesk).await;
+    let moved = app
+        .post_form(
+            &format!("/staff/consultations/{id}/move"),
+            Some(&desk),
+            &[("slot", &slot_key(staff, "2026-11-24T19:00Z"))],
+        )
+        .await;
+    assert_eq!(moved.status(), 303);
+    assert_eq!(run_jobs().await, 1, "{engine:?}: the new time");
+    let cancelled = app
+        .post_form(
+            &format!("/staff/consultations/{id}/cancel"),
+            Some(&desk),
+            &[("reason", "Fran is off sick")],
+        )
+        .await;
+    assert_eq!(cancelled.status(), 303);
+    assert_eq!(run_jobs().await, 1, "{engine:?}: the cancellation");
+    let texts: Vec<String> = api
+        .received()
+        .iter()
+        .map(|t| t.field("Body").unwrap().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert!(
+        texts[1].contains("has moved to Tuesday 24 November, 1:00 PM CST"),
+        "{}",
+        texts[1]
+    );
+    assert!(
+        texts[2].contains("we are sorry, we had to cancel your free phone consultation on Tuesday 24 November, 1:00 PM CST"),
+        "{}",
+        texts[2]
+    );
+    // The reason stays in the thread; the person's text does not carry it.
+    assert!(!texts[2].contains("sick"));
+    assert!(
+        texts[2].contains("/consultations/booking?token="),
+        "{}",
+        texts[2]
+    );
+}
