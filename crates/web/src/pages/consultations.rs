@@ -227,6 +227,11 @@ async fn book_page(
         time_zone: name.clone(),
         ..form
     };
+    // A form shown again keeps the chosen time in view: its day's page.
+    let chosen_day = Slot::parse(&form.slot)
+        .map(|slot| slot.starts_at.to_zoned(tz.clone()).date().to_string())
+        .unwrap_or_default();
+    let from = if from.is_empty() { &chosen_day } else { from };
     let (days, earlier, later) = page_of_days(open_days(state, page.now, &tz, None).await?, from);
     render_with(
         status,

@@ -913,3 +913,33 @@ async fn the_person_is_told_of_a_staff_move_and_a_staff_cancellation_by_text(eng
         texts[2]
     );
 }
+
+both_engines!(a_refused_booking_shows_the_chosen_time_again_on_its_page_of_days);
+async fn a_refused_booking_shows_the_chosen_time_again_on_its_page_of_days(engine: Engine) {
+    let (app, staff) = clinic(engine).await;
+    // Friday 4 December is beyond the first page of days.
+    let chosen = slot_key(staff, "2026-12-04T18:00Z");
+    let first_page = app
+        .get("/consultations?time_zone=America/Chicago", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!first_page.contains(&chosen));
+    let fields = [
+        ("name", "Ana López"),
+        ("phone", "(503) 725-3000"),
+        ("email", ""),
+        ("time_zone", "America/Chicago"),
+        ("slot", &chosen),
+    ];
+    let refused = app.post_form("/consultations", None, &fields).await;
+    assert_eq!(refused.status(), 422, "{engine:?}");
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("consent: please agree"), "{body}");
+    assert!(
+        body.contains(&format!("value=\"{chosen}\" checked")),
+        "{engine:?}: {body}"
+    );
+    assert!(body.contains("id=\"earlier-dates\""));
+}
