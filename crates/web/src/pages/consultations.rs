@@ -1017,18 +1017,16 @@ pub async fn staff_list(
             }),
         }
     }
-    let step = |n: i64| {
+    // The neighbouring day or week; from "today" the neighbours are days.
+    let step = |n: i64, shown: &str| {
         first
             .checked_add(jiff::Span::new().days(n))
             .ok()
-            .map(|d| format!("/staff/consultations?view={view}&date={d}&staff={staff_param}"))
+            .map(|d| format!("/staff/consultations?view={shown}&date={d}&staff={staff_param}"))
     };
     let (previous, next) = match view {
-        "day" | "today" => (
-            step(-1).map(|l| l.replace("view=today", "view=day")),
-            step(1).map(|l| l.replace("view=today", "view=day")),
-        ),
-        "week" => (step(-7), step(7)),
+        "day" | "today" => (step(-1, "day"), step(1, "day")),
+        "week" => (step(-7, "week"), step(7, "week")),
         _ => (None, None),
     };
     let heading = match view {
