@@ -36,7 +36,7 @@ enum Command {
         #[command(flatten)]
         mail: Box<MailArgs>,
         #[command(flatten)]
-        reminders: ReminderArgs,
+        reminders: Box<ReminderArgs>,
         #[command(flatten)]
         security: SecurityArgs,
     },
@@ -266,6 +266,11 @@ struct ReminderArgs {
     /// sent, HH:MM-HH:MM.
     #[arg(long, env = "RESPITE_QUIET_HOURS", default_value = "21:00-08:00", value_parser = respite_domain::booking::QuietHours::parse)]
     quiet_hours: respite_domain::booking::QuietHours,
+    /// Unanswered calls (no answer, voicemail) before a callback closes the
+    /// thread as "no answer": for a new inquiry, and again after a
+    /// cancelled or missed consultation. A whole number from 1 to 10.
+    #[arg(long, env = "RESPITE_CALLBACK_TRIES", default_value = "3", value_parser = respite_domain::callbacks::CallbackTries::parse)]
+    callback_tries: respite_domain::callbacks::CallbackTries,
 }
 
 /// The reminder lead times, largest first (one flag value, not repeated).
@@ -538,6 +543,7 @@ fn run_async(command: Command) -> anyhow::Result<()> {
                         before: reminders.reminders.0,
                         quiet_hours: reminders.quiet_hours,
                     },
+                    unanswered_attempts_before_closing: reminders.callback_tries.get(),
                     ..respite_web::WebConfig::default()
                 };
                 // Served over HTTPS: Secure, __Host- cookies and HSTS.

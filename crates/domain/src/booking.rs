@@ -177,6 +177,11 @@ pub fn check_slot(
     }
 }
 
+/// Why a booking without a phone number is refused, in the person's words.
+pub const PHONE_NEEDED: &str = "please give the number we should call you on, as the \
+     consultation is a phone call (if you would rather write, use the message form on the clinic \
+     page instead)";
+
 /// The public booking form as posted.
 #[derive(Clone, Debug, Default)]
 pub struct BookingForm {
@@ -208,11 +213,10 @@ impl BookingForm {
         let mut fail = |field: &'static str, message: String| {
             errors.push(FieldError { field, message });
         };
-        if self.phone.trim().is_empty() && self.email.trim().is_empty() {
-            fail(
-                "phone",
-                "give a phone number or an e-mail address, so we can confirm and call you".into(),
-            );
+        // The consultation is a phone call (SPEC §1 step 2): without a
+        // number there is nobody to call, whatever the confirmation says.
+        if self.phone.trim().is_empty() {
+            fail("phone", PHONE_NEEDED.into());
         }
         let time_zone = self.time_zone.trim().to_owned();
         if TimeZone::get(&time_zone).is_err() {
@@ -288,6 +292,71 @@ impl PartialEq<&str> for ConsultationStatus {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
     }
+}
+
+/// What happened to a consultation, as an event of the person's thread
+/// (SPEC §1 step 2: booking, rescheduling and no-shows are handled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConsultationEventKind {
+    Booked,
+    Moved,
+    Cancelled,
+    NoShow,
+    Held,
+}
+
+impl ConsultationEventKind {
+    pub const ALL: [ConsultationEventKind; 5] = [
+        ConsultationEventKind::Booked,
+        ConsultationEventKind::Moved,
+        ConsultationEventKind::Cancelled,
+        ConsultationEventKind::NoShow,
+        ConsultationEventKind::Held,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsultationEventKind::Booked => "booked",
+            ConsultationEventKind::Moved => "moved",
+            ConsultationEventKind::Cancelled => "cancelled",
+            ConsultationEventKind::NoShow => "no-show",
+            ConsultationEventKind::Held => "held",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ConsultationEventKind> {
+        ConsultationEventKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// Staff's reason for cancelling a consultation: required, one line's
+/// worth (at most 500 characters), kept in the thread.
+pub fn cancel_reason(text: &str) -> Result<String, FieldError> {
+    let reason = text.trim();
+    if reason.is_empty() {
+        return Err(FieldError {
+            field: "reason",
+            message: "say why the consultation is cancelled (the person's thread keeps it)".into(),
+        });
+    }
+    if reason.chars().count() > 500 {
+        return Err(FieldError {
+            field: "reason",
+            message: "keep the reason to 500 characters or fewer".into(),
+        });
+    }
+    if reason
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(FieldError {
+            field: "reason",
+            message: "must be plain text, without control characters".into(),
+        });
+    }
+    Ok(reason.to_owned())
 }
 
 #[cfg(test)]
@@ -506,6 +575,38 @@ mod tests {
             },
             &["slot"],
         );
+    }
+
+    #[test]
+    fn a_phone_consultation_needs_a_phone_number_even_with_an_email() {
+        let form = BookingForm {
+            name: "Ana López".into(),
+            phone: " ".into(),
+            email: "ana@example.org".into(),
+            time_zone: "America/Chicago".into(),
+            slot: "3@1795626000000".into(),
+            consent: true,
+        };
+        let errors = form.validate("US").expect_err("refused");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "phone");
+        assert!(
+            errors[0].message.contains("phone call"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn a_cancel_reason_is_required_plain_and_short() {
+        assert_eq!(cancel_reason("  Staff ill ").as_deref(), Ok("Staff ill"));
+        for bad in ["", "   ", "a\u{7}b"] {
+            assert_eq!(cancel_reason(bad).unwrap_err().field, "reason", "{bad:?}");
+        }
+        assert!(cancel_reason(&"x".repeat(501)).is_err());
+        for kind in ConsultationEventKind::ALL {
+            assert_eq!(ConsultationEventKind::parse(kind.as_str()), Some(kind));
+        }
     }
 }
 

@@ -76,6 +76,40 @@ pub fn is_overdue(
         .is_some_and(|o| o.end <= now)
 }
 
+/// How many unanswered calls (no answer, voicemail) the front desk makes
+/// before a callback closes the thread as "no answer": for a new inquiry,
+/// and again, counted afresh, after a cancelled or missed consultation. A
+/// clinic setting, not a clinical rule; default 3, at most 10 (more calls
+/// than that to someone who does not answer is pestering, not care).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallbackTries(u8);
+
+impl CallbackTries {
+    pub const MAX: u8 = 10;
+
+    /// Reads the setting: a whole number from 1 to [`CallbackTries::MAX`].
+    pub fn parse(text: &str) -> Result<CallbackTries, String> {
+        let max = CallbackTries::MAX;
+        let rule = || format!("a whole number of calls from 1 to {max}, e.g. 3");
+        let n: u8 = text.trim().parse().map_err(|_| rule())?;
+        if (1..=max).contains(&n) {
+            Ok(CallbackTries(n))
+        } else {
+            Err(rule())
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        i64::from(self.0)
+    }
+}
+
+impl Default for CallbackTries {
+    fn default() -> CallbackTries {
+        CallbackTries(3)
+    }
+}
+
 /// What came of one attempt to reach a person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttemptOutcome {
@@ -139,6 +173,18 @@ impl std::str::FromStr for AttemptOutcome {
                     .into(),
             })
     }
+}
+
+/// Whether a call at `at` falls inside one of the person's windows, read on
+/// their own clock in `tz` (a wall time, as the module documentation
+/// says): the staff booking page marks such slots and warns about the
+/// others. No window given: nothing is inside, and nothing is promised.
+pub fn within_windows(windows: &[ContactWindow], tz: &TimeZone, at: Timestamp) -> bool {
+    let local = at.to_zoned(tz.clone());
+    let time = local.time();
+    windows
+        .iter()
+        .any(|w| w.days.includes(local.weekday()) && w.start <= time && time < w.end)
 }
 
 /// Reads the stored form of a person's windows, `weekdays 17:00-19:00;
@@ -455,5 +501,35 @@ mod tests {
         assert_eq!(windows("  ").len(), 0);
         let err = parse_windows("weekdays 17:00-19:00; sometimes").unwrap_err();
         assert_eq!(err.field, "windows");
+    }
+
+    #[test]
+    fn callback_tries_are_a_whole_number_from_one_to_ten() {
+        assert_eq!(CallbackTries::default().get(), 3);
+        assert_eq!(CallbackTries::parse(" 5 ").map(CallbackTries::get), Ok(5));
+        assert_eq!(CallbackTries::parse("10").map(CallbackTries::get), Ok(10));
+        for bad in ["0", "11", "-1", "three", "", "2.5"] {
+            let err = CallbackTries::parse(bad).expect_err(bad);
+            assert!(err.contains("from 1 to 10"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_slot_is_within_windows_on_the_person_s_own_clock() {
+        let windows = parse_windows("weekdays 17:00-19:00").unwrap();
+        let chicago = TimeZone::get("America/Chicago").unwrap();
+        // Monday 30 November 2026, 17:30 in Chicago is 23:30 UTC.
+        let inside: Timestamp = "2026-11-30T23:30Z".parse().unwrap();
+        assert!(within_windows(&windows, &chicago, inside));
+        // 19:00 is the window's end, not inside it.
+        let at_end: Timestamp = "2026-12-01T01:00Z".parse().unwrap();
+        assert!(!within_windows(&windows, &chicago, at_end));
+        // The same instant is 15:30 in Los Angeles: outside there.
+        let la = TimeZone::get("America/Los_Angeles").unwrap();
+        assert!(!within_windows(&windows, &la, inside));
+        // Saturday is not a weekday.
+        let saturday: Timestamp = "2026-11-28T23:30Z".parse().unwrap();
+        assert!(!within_windows(&windows, &chicago, saturday));
+        assert!(!within_windows(&[], &chicago, inside));
     }
 }

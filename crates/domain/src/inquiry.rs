@@ -78,8 +78,11 @@ pub struct NewInquiry {
     pub windows: Vec<ContactWindow>,
     /// IANA time zone name, checked against the time zone database.
     pub time_zone: String,
-    pub pain_area: PainArea,
-    pub pain_duration: PainDuration,
+    /// Where the pain is and how long it has lasted, as the person said;
+    /// `None` when they were not asked (a booking or a text opened the
+    /// thread): unknown stays unknown, never a made-up answer.
+    pub pain_area: Option<PainArea>,
+    pub pain_duration: Option<PainDuration>,
     pub message: String,
     pub consent_to_contact: bool,
 }
@@ -158,8 +161,8 @@ impl InquiryForm {
                     preferred_channel,
                     windows,
                     time_zone,
-                    pain_area,
-                    pain_duration,
+                    pain_area: Some(pain_area),
+                    pain_duration: Some(pain_duration),
                     message,
                     consent_to_contact: true,
                 })

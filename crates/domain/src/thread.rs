@@ -97,13 +97,20 @@ pub enum CallbackReason {
     Inquiry,
     MissedCall,
     Voicemail,
+    /// The person's consultation was cancelled (by them or by the clinic):
+    /// someone calls to find a new time (SPEC §1 step 2, nobody lost).
+    CancelledConsultation,
+    /// The person was not reached at their consultation.
+    MissedConsultation,
 }
 
 impl CallbackReason {
-    pub const ALL: [CallbackReason; 3] = [
+    pub const ALL: [CallbackReason; 5] = [
         CallbackReason::Inquiry,
         CallbackReason::MissedCall,
         CallbackReason::Voicemail,
+        CallbackReason::CancelledConsultation,
+        CallbackReason::MissedConsultation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +118,8 @@ impl CallbackReason {
             CallbackReason::Inquiry => "inquiry",
             CallbackReason::MissedCall => "missed-call",
             CallbackReason::Voicemail => "voicemail",
+            CallbackReason::CancelledConsultation => "cancelled-consultation",
+            CallbackReason::MissedConsultation => "missed-consultation",
         }
     }
 

@@ -295,9 +295,15 @@ impl Store {
             ),
             AttemptOutcome::WrongNumber => (None, true, false),
             AttemptOutcome::NoAnswer | AttemptOutcome::LeftVoicemail => {
+                // After a cancelled or missed consultation the count starts
+                // again: the follow-up (and any task after it) gets the
+                // clinic's full number of tries. Task ids only grow.
                 let (unanswered,): (i64,) = sqlx::query_as(
                     "SELECT COUNT(*) FROM contact_attempts \
-                     WHERE inquiry_id = $1 AND outcome IN ('no-answer', 'left-voicemail')",
+                     WHERE inquiry_id = $1 AND outcome IN ('no-answer', 'left-voicemail') \
+                     AND callback_task_id >= COALESCE((SELECT MAX(id) FROM callback_tasks \
+                         WHERE inquiry_id = $1 \
+                         AND reason IN ('cancelled-consultation', 'missed-consultation')), 0)",
                 )
                 .bind(inquiry_id)
                 .fetch_one(&mut *tx)
@@ -338,6 +344,24 @@ impl Store {
             closed_reason,
             task_done,
         }))
+    }
+
+    /// Why the thread's newest open callback is due, if it has one (the
+    /// inquiry page says someone must call).
+    pub async fn open_callback_of(&self, inquiry_id: i64) -> StoreResult<Option<CallbackReason>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT t.reason FROM callback_tasks t JOIN inquiries i ON i.id = t.inquiry_id \
+             WHERE t.inquiry_id = $1 AND t.done_at IS NULL AND i.status <> 'closed' \
+             ORDER BY t.created_at DESC, t.id DESC LIMIT 1",
+        )
+        .bind(inquiry_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(reason,)| {
+            CallbackReason::parse(&reason)
+                .ok_or_else(|| StoreError::Corrupt(format!("callback reason `{reason}`")))
+        })
+        .transpose()
     }
 
     /// Every attempt on an inquiry, in order.

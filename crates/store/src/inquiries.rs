@@ -22,8 +22,10 @@ pub struct InquiryRecord {
     pub preferred_channel: String,
     pub contact_windows: String,
     pub time_zone: String,
-    pub pain_area: String,
-    pub pain_duration: String,
+    /// `None`: not given (the thread was opened by a booking, a text, a
+    /// call or an e-mail).
+    pub pain_area: Option<String>,
+    pub pain_duration: Option<String>,
     pub message: String,
     pub status: InquiryStatus,
 }
@@ -39,8 +41,8 @@ struct InquiryRow {
     preferred_channel: String,
     contact_windows: String,
     time_zone: String,
-    pain_area: String,
-    pain_duration: String,
+    pain_area: Option<String>,
+    pain_duration: Option<String>,
     message: String,
     status: String,
 }
@@ -267,8 +269,8 @@ pub(crate) async fn insert(
     .bind(inquiry.preferred_channel.as_str())
     .bind(windows_text(&inquiry.windows))
     .bind(&inquiry.time_zone)
-    .bind(inquiry.pain_area.as_str())
-    .bind(inquiry.pain_duration.as_str())
+    .bind(inquiry.pain_area.map(|a| a.as_str()))
+    .bind(inquiry.pain_duration.map(|d| d.as_str()))
     .bind(&inquiry.message)
     .bind(inquiry.consent_to_contact.then(|| to_millis(received_at)))
     .bind(status.as_str())
@@ -367,13 +369,14 @@ pub(crate) async fn update_details(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE inquiries SET preferred_channel = $1, contact_windows = $2, \
-         time_zone = $3, pain_area = $4, pain_duration = $5 WHERE id = $6",
+         time_zone = $3, pain_area = COALESCE($4, pain_area), \
+         pain_duration = COALESCE($5, pain_duration) WHERE id = $6",
     )
     .bind(inquiry.preferred_channel.as_str())
     .bind(windows_text(&inquiry.windows))
     .bind(&inquiry.time_zone)
-    .bind(inquiry.pain_area.as_str())
-    .bind(inquiry.pain_duration.as_str())
+    .bind(inquiry.pain_area.map(|a| a.as_str()))
+    .bind(inquiry.pain_duration.map(|d| d.as_str()))
     .bind(id)
     .execute(&mut *conn)
     .await?;

@@ -39,7 +39,9 @@ pub use audit::{
 pub use audit_keys::{
     AuditKey, AuditKeyError, AuditKeys, MissingKeyFile, AUDIT_KEY_ENV, AUDIT_KEY_FILE,
 };
-pub use bookings::{Booker, ConsultationRecord};
+pub use bookings::{
+    Booker, ChangedBy, ConsultationEventRecord, ConsultationFilter, ConsultationRecord,
+};
 pub use callback_queue::{
     AttemptPolicy, AttemptRecorded, CallbackKey, ContactAttemptRecord, NewContactAttempt,
     OpenCallback,

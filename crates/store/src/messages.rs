@@ -9,7 +9,7 @@
 
 use jiff::Timestamp;
 use respite_domain::consent::InboundConsent;
-use respite_domain::inquiry::{Channel, NewInquiry, PainArea, PainDuration, PreferredChannel};
+use respite_domain::inquiry::{Channel, NewInquiry, PreferredChannel};
 use respite_domain::messaging::MessageChannel;
 use respite_domain::thread::{CallbackReason, ContactAddress, InquiryStatus};
 use respite_domain::PhoneNumber;
@@ -312,8 +312,9 @@ fn new_inquiry_for(message: &InboundMessage) -> NewInquiry {
         preferred_channel,
         windows: Vec::new(),
         time_zone: message.default_time_zone.clone(),
-        pain_area: PainArea::Other,
-        pain_duration: PainDuration::NotSure,
+        // Nobody asked yet: unknown, not "other, not sure".
+        pain_area: None,
+        pain_duration: None,
         message: message.body.clone(),
         // Consent is recorded per channel in `contact_consents`.
         consent_to_contact: false,

@@ -14,6 +14,28 @@ pub struct Event {
     pub summary: String,
     pub description: String,
     pub cancelled: bool,
+    /// SEQUENCE (§3.8.7.4): raised by each move and by the cancellation, so
+    /// that a calendar program takes this version over an earlier one of
+    /// the same UID.
+    pub sequence: i64,
+}
+
+/// The iTIP method of a calendar (RFC 5546 §1.4): an event published, or
+/// its cancellation (§3.2.5: METHOD:CANCEL, the same UID, a higher
+/// SEQUENCE, STATUS:CANCELLED).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Publish,
+    Cancel,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Publish => "PUBLISH",
+            Method::Cancel => "CANCEL",
+        }
+    }
 }
 
 /// The person's own event for their consultation: the `.ics` of the
@@ -29,23 +51,30 @@ pub fn person_event(clinic_name: &str, record: &respite_store::ConsultationRecor
             record.staff_name
         ),
         cancelled: record.status == ConsultationStatus::Cancelled,
+        sequence: record.sequence,
     }
 }
 
 /// A VCALENDAR with `events`, CRLF line ends, long lines folded (§3.1).
 pub fn calendar(name: &str, events: &[Event], now: Timestamp) -> String {
+    calendar_with(name, Method::Publish, events, now)
+}
+
+/// A VCALENDAR of `method` with `events`.
+pub fn calendar_with(name: &str, method: Method, events: &[Event], now: Timestamp) -> String {
     let mut lines = vec![
         "BEGIN:VCALENDAR".to_owned(),
         "VERSION:2.0".to_owned(),
         "PRODID:-//Respite//Consultations//EN".to_owned(),
         "CALSCALE:GREGORIAN".to_owned(),
-        "METHOD:PUBLISH".to_owned(),
+        format!("METHOD:{}", method.as_str()),
         format!("X-WR-CALNAME:{}", text(name)),
     ];
     for event in events {
         lines.push("BEGIN:VEVENT".to_owned());
         lines.push(format!("UID:{}", text(&event.uid)));
         lines.push(format!("DTSTAMP:{}", utc(now)));
+        lines.push(format!("SEQUENCE:{}", event.sequence));
         lines.push(format!("DTSTART:{}", utc(event.starts_at)));
         lines.push(format!("DTEND:{}", utc(event.ends_at)));
         lines.push(format!("SUMMARY:{}", text(&event.summary)));
@@ -116,6 +145,7 @@ mod tests {
             summary: "Call; Ana, López".into(),
             description: "ü".repeat(60),
             cancelled: false,
+            sequence: 0,
         };
         let ics = calendar("Feed", &[event], "2026-10-01T00:00Z".parse().unwrap());
         assert!(ics.contains("SUMMARY:Call\\; Ana\\, López\r\n"));
@@ -123,5 +153,34 @@ mod tests {
         for line in ics.split("\r\n") {
             assert!(line.len() <= 75, "{line}");
         }
+    }
+
+    #[test]
+    fn a_cancellation_is_the_same_event_under_method_cancel() {
+        let event = Event {
+            uid: "consultation-7@respite".into(),
+            starts_at: "2026-11-01T09:30Z".parse().unwrap(),
+            ends_at: "2026-11-01T09:45Z".parse().unwrap(),
+            summary: "Call".into(),
+            description: String::new(),
+            cancelled: true,
+            sequence: 2,
+        };
+        let ics = calendar_with(
+            "Feed",
+            Method::Cancel,
+            &[event],
+            "2026-10-01T00:00Z".parse().unwrap(),
+        );
+        // RFC 5546 §3.2.5: METHOD:CANCEL, the UID, a SEQUENCE, STATUS:CANCELLED.
+        for line in [
+            "METHOD:CANCEL\r\n",
+            "UID:consultation-7@respite\r\n",
+            "SEQUENCE:2\r\n",
+            "STATUS:CANCELLED\r\n",
+        ] {
+            assert!(ics.contains(line), "{line}: {ics}");
+        }
+        assert!(!ics.contains("METHOD:PUBLISH"));
     }
 }

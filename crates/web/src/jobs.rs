@@ -30,16 +30,25 @@ pub const CONFIRMATION_EMAIL: &str = "confirmation-email";
 pub const REMINDER_EMAIL: &str = "reminder-email";
 pub const CANCELLATION: &str = "cancellation-sms";
 pub const CANCELLATION_EMAIL: &str = "cancellation-email";
+/// The notice of a cancellation by the clinic (staff), which says so.
+pub const CLINIC_CANCELLATION: &str = "clinic-cancellation-sms";
+pub const CLINIC_CANCELLATION_EMAIL: &str = "clinic-cancellation-email";
 
 /// The jobs that tell a person their consultation is cancelled: a text
 /// (outside the quiet hours, and only while it is still before the call's
 /// time) to a phone number, an e-mail with the cancelled `.ics` at once to
-/// an address.
+/// an address. `by_clinic`: staff cancelled it, and the notice says so.
 pub fn cancellation_jobs(
     config: &WebConfig,
     record: &ConsultationRecord,
     now: Timestamp,
+    by_clinic: bool,
 ) -> Vec<NewJob> {
+    let (sms_kind, email_kind) = if by_clinic {
+        (CLINIC_CANCELLATION, CLINIC_CANCELLATION_EMAIL)
+    } else {
+        (CANCELLATION, CANCELLATION_EMAIL)
+    };
     let zone = TimeZone::get(&record.time_zone).unwrap_or(TimeZone::UTC);
     let starts = record.starts_at;
     let job = |kind: &str, run_at| NewJob {
@@ -55,11 +64,11 @@ pub fn cancellation_jobs(
     let mut jobs = Vec::new();
     if record.phone_e164.is_some() {
         if let Some(run_at) = booking::text_time(now, &zone, config.reminders.quiet_hours, starts) {
-            jobs.push(job(CANCELLATION, run_at));
+            jobs.push(job(sms_kind, run_at));
         }
     }
     if record.email.is_some() {
-        jobs.push(job(CANCELLATION_EMAIL, now));
+        jobs.push(job(email_kind, now));
     }
     jobs
 }
@@ -164,10 +173,13 @@ async fn run(state: &AppState, job: &Job) -> Result<bool, StoreError> {
             inquiry_id: None, ..
         }) => Outcome::NotSent("skipped: the consultation has no thread".into()),
         Some(record) => match job.kind.as_str() {
-            CONFIRMATION | REMINDER | CANCELLATION => text(state, job, &record).await?,
-            CONFIRMATION_EMAIL | REMINDER_EMAIL | CANCELLATION_EMAIL => {
-                email(state, job, &record).await?
+            CONFIRMATION | REMINDER | CANCELLATION | CLINIC_CANCELLATION => {
+                text(state, job, &record).await?
             }
+            CONFIRMATION_EMAIL
+            | REMINDER_EMAIL
+            | CANCELLATION_EMAIL
+            | CLINIC_CANCELLATION_EMAIL => email(state, job, &record).await?,
             other => Outcome::NotSent(format!("skipped: unknown kind `{other}`")),
         },
     };
@@ -199,7 +211,9 @@ async fn run(state: &AppState, job: &Job) -> Result<bool, StoreError> {
 /// is not sent, nor a cancellation of one that is booked again.
 fn wanted_status(kind: &str) -> ConsultationStatus {
     match kind {
-        CANCELLATION | CANCELLATION_EMAIL => ConsultationStatus::Cancelled,
+        CANCELLATION | CANCELLATION_EMAIL | CLINIC_CANCELLATION | CLINIC_CANCELLATION_EMAIL => {
+            ConsultationStatus::Cancelled
+        }
         _ => ConsultationStatus::Booked,
     }
 }
@@ -248,13 +262,22 @@ async fn text(
     };
     let when = person_time(record);
     let clinic = &state.config.clinic_name;
-    let change = match change_link(state, record).await? {
+    let link = change_link(state, record).await?;
+    let change = match &link {
         Some(link) => format!(" To change or cancel: {link}"),
         None => String::new(),
     };
+    // The cancelled consultation's link offers the times to book again.
+    let again = match &link {
+        Some(link) => format!(" To book a new time: {link}"),
+        None => String::new(),
+    };
     let body = match job.kind.as_str() {
+        // A confirmation after a move (the sequence was raised) says so.
+        CONFIRMATION if record.sequence > 0 => format!("{clinic}: your free 15-minute phone consultation has moved to {when}. We will call you then.{change} Reply STOP to stop texts."),
         CONFIRMATION => format!("{clinic}: your free 15-minute phone consultation is booked for {when}. We will call you then.{change} Reply STOP to stop texts."),
-        CANCELLATION => format!("{clinic}: your free phone consultation on {when} is cancelled. You are welcome to book a new time. Reply STOP to stop texts."),
+        CANCELLATION => format!("{clinic}: your free phone consultation on {when} is cancelled. You are welcome to book a new time.{again} Reply STOP to stop texts."),
+        CLINIC_CANCELLATION => format!("{clinic}: we are sorry, we had to cancel your free phone consultation on {when}. We will call you to find a new time.{again} Reply STOP to stop texts."),
         _ => format!("{clinic}: a reminder that we will call you for your free phone consultation on {when}.{change} Reply STOP to stop texts."),
     };
     Ok(
@@ -283,24 +306,36 @@ async fn email(
     let when = person_time(record);
     let clinic = &state.config.clinic_name;
     let name = &record.name;
-    let (subject, body) = if job.kind == CANCELLATION_EMAIL {
-        let again = match &state.config.messaging.public_url {
-            Some(base) => format!(
-                "You are welcome to book a new time at {}/consultations\n",
-                base.trim_end_matches('/')
-            ),
+    let cancelled = job.kind == CANCELLATION_EMAIL || job.kind == CLINIC_CANCELLATION_EMAIL;
+    let (subject, body) = if cancelled {
+        let again = match change_link(state, record).await? {
+            Some(link) => format!("You are welcome to book a new time at {link}\n"),
             None => "You are welcome to book a new time by replying to this e-mail.\n".to_owned(),
+        };
+        let what = if job.kind == CLINIC_CANCELLATION_EMAIL {
+            format!(
+                "we are sorry: we had to cancel your free phone consultation with {clinic} on \
+                 {when} (your time). We will call you to find a new time."
+            )
+        } else {
+            format!(
+                "your free phone consultation with {clinic} on {when} (your time) is cancelled."
+            )
         };
         (
             format!("Cancelled: your free phone consultation on {when}"),
             format!(
-                "Dear {name},\n\nyour free phone consultation with {clinic} on {when} (your time) \
-                 is cancelled.\n\n{again}\
+                "Dear {name},\n\n{what}\n\n{again}\
                  The attached file consultation.ics removes the call from your calendar.\n\n{clinic}\n"
             ),
         )
     } else {
-        let (subject, opening) = if job.kind == CONFIRMATION_EMAIL {
+        let (subject, opening) = if job.kind == CONFIRMATION_EMAIL && record.sequence > 0 {
+            (
+                format!("Moved: your free phone consultation is now {when}"),
+                format!("your free 15-minute phone consultation with {clinic} has moved to {when} (your time)."),
+            )
+        } else if job.kind == CONFIRMATION_EMAIL {
             (
                 format!("Your free phone consultation: {when}"),
                 format!("your free 15-minute phone consultation with {clinic} is booked for {when} (your time)."),
@@ -328,14 +363,22 @@ async fn email(
             ),
         )
     };
-    let ics = crate::ical::calendar(
+    // A cancellation is the same event (UID) with a higher SEQUENCE under
+    // METHOD:CANCEL, so the person's calendar removes it (RFC 5546 §3.2.5).
+    let method = if cancelled {
+        crate::ical::Method::Cancel
+    } else {
+        crate::ical::Method::Publish
+    };
+    let ics = crate::ical::calendar_with(
         clinic,
+        method,
         &[crate::ical::person_event(clinic, record)],
         state.config.clock.now(),
     );
     let attachment = Attachment {
         filename: "consultation.ics".into(),
-        content_type: "text/calendar; charset=utf-8; method=PUBLISH".into(),
+        content_type: format!("text/calendar; charset=utf-8; method={}", method.as_str()),
         body: ics.into_bytes(),
     };
     Ok(

@@ -95,7 +95,7 @@ impl Group {
         }
         match path {
             "/inquiries" => Some(Group::Inquiries),
-            "/consultations" => Some(Group::Bookings),
+            "/consultations" | "/consultations/booking/again" => Some(Group::Bookings),
             "/consultations/booking/cancel" | "/consultations/booking/reschedule" => {
                 Some(Group::BookingChanges)
             }

@@ -121,6 +121,26 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             post(consultations::reschedule),
         ),
+        // After a cancellation the person books again from the cancelled
+        // consultation's link: same thread, the link is the credential.
+        (
+            route(
+                "GET",
+                "/consultations/booking/again",
+                Public,
+                audited("Appointment", "read"),
+            ),
+            get(consultations::again_form),
+        ),
+        (
+            route(
+                "POST",
+                "/consultations/booking/again",
+                Public,
+                audited("Appointment", "create"),
+            ),
+            post(consultations::again),
+        ),
         // Public, but every request must carry the provider's signature
         // (checked by the handler); outside the CSRF layer.
         (
@@ -322,6 +342,44 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("Appointment", "update"),
             ),
             post(consultations::no_show),
+        ),
+        // One consultation and what staff do with it (SPEC §1 step 2: moved,
+        // cancelled with a reason, held). The path id is the consultation's.
+        (
+            route(
+                "GET",
+                "/staff/consultations/{id}",
+                Staff(ReadInquiries),
+                audited("Appointment", "read"),
+            ),
+            get(consultations::staff_consultation),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/consultations/{id}/move",
+                Staff(WriteInquiries),
+                audited("Appointment", "update"),
+            ),
+            post(consultations::staff_move),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/consultations/{id}/cancel",
+                Staff(WriteInquiries),
+                audited("Appointment", "update"),
+            ),
+            post(consultations::staff_cancel),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/consultations/{id}/held",
+                Staff(WriteInquiries),
+                audited("Appointment", "update"),
+            ),
+            post(consultations::staff_held),
         ),
         // The consultation schedule: no health data, but a change decides
         // which times people are offered, so each change is audited.

@@ -177,3 +177,15 @@ fn bad_mail_settings_name_the_setting() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_bad_number_of_callback_tries_names_the_flag_and_the_rule() {
+    for bad in ["0", "11", "three"] {
+        let (ok, _, stderr) = run(&["serve", "--callback-tries", bad], "");
+        assert!(!ok, "{bad}");
+        assert!(
+            stderr.contains("--callback-tries") && stderr.contains("from 1 to 10"),
+            "{bad}: {stderr}"
+        );
+    }
+}

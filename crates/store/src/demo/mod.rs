@@ -2,6 +2,7 @@
 //! `respite demo`. The same anchor date gives the same clinic, row for row.
 //! Every person here is invented; names are drawn from common name lists.
 
+mod booking;
 pub mod public;
 
 use jiff::civil::{Date, Time};
@@ -185,6 +186,7 @@ pub async fn seed(
     let inquiry_ids = demo.inquiries(&mut tx, size.inquiries).await?;
     demo.consultations(&mut tx, &inquiry_ids, consulting_staff)
         .await?;
+    demo.summary.consultations += booking::lifecycle(&mut tx, now, consulting_staff).await?;
     insert_availability(&mut tx, consulting_staff).await?;
     public::clinic_profile(&mut tx, now).await?;
     tx.commit().await?;
@@ -546,8 +548,8 @@ impl Demo<'_> {
                 end: Time::constant(11 + (index % 9) as i8, 0, 0, 0),
             }],
             time_zone: rng.pick(TIME_ZONES).to_owned(),
-            pain_area: area,
-            pain_duration: duration,
+            pain_area: Some(area),
+            pain_duration: Some(duration),
             message: message.to_owned(),
             consent_to_contact: true,
         };

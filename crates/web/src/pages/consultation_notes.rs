@@ -153,8 +153,13 @@ pub async fn consultation_form(
 fn first_note_form(inquiry: &InquiryRecord) -> (ConsultationNoteForm, i64) {
     (
         ConsultationNoteForm {
-            pain_location: words::suggested_location(&inquiry.pain_area),
-            pain_duration_unit: words::suggested_unit(&inquiry.pain_duration).into(),
+            pain_location: words::suggested_location(
+                inquiry.pain_area.as_deref().unwrap_or_default(),
+            ),
+            pain_duration_unit: words::suggested_unit(
+                inquiry.pain_duration.as_deref().unwrap_or_default(),
+            )
+            .into(),
             ..ConsultationNoteForm::default()
         },
         0,
@@ -218,7 +223,10 @@ async fn consultation_page(
         status,
         &ConsultationPage {
             nav: page.nav(),
-            stated_pain: common::pain(&inquiry.pain_area, &inquiry.pain_duration),
+            stated_pain: common::pain(
+                inquiry.pain_area.as_deref(),
+                inquiry.pain_duration.as_deref(),
+            ),
             inquiry,
             notes,
             form,

@@ -272,8 +272,12 @@ fn repeat_note(inquiry: &respite_domain::inquiry::NewInquiry) -> String {
         inquiry.name,
         windows,
         inquiry.time_zone,
-        inquiry.pain_area.label().to_lowercase(),
-        inquiry.pain_duration.label().to_lowercase(),
+        inquiry
+            .pain_area
+            .map_or_else(|| "not given".to_owned(), |a| a.label().to_lowercase()),
+        inquiry
+            .pain_duration
+            .map_or_else(|| "not given".to_owned(), |d| d.label().to_lowercase()),
     );
     if !inquiry.message.trim().is_empty() {
         body.push_str("\n\n");

@@ -160,6 +160,10 @@ struct InquiryPage {
     /// The latest version of the consultation call's record, in words:
     /// (reached, booked, what was asked). No clinical content (SPEC §2).
     call: Option<(&'static str, &'static str, String)>,
+    /// Where the pain is and for how long, in words ("not given").
+    pain: String,
+    /// Why someone must call the person back now, if a callback is open.
+    open_callback: Option<&'static str>,
 }
 
 /// One entry of a thread, as the inquiry page lists it: a message or call
@@ -173,6 +177,12 @@ pub struct ThreadRow {
 pub enum ThreadItem {
     Message(MessageRecord),
     Attempt(respite_store::ContactAttemptRecord),
+    /// A consultation booked, moved, cancelled, missed or held, in words.
+    Consultation {
+        consultation_id: i64,
+        kind: &'static str,
+        words: String,
+    },
 }
 
 pub async fn inquiry(
@@ -198,15 +208,39 @@ pub async fn inquiry(
             when: page.time(attempt.at),
             item: ThreadItem::Attempt(attempt),
         }))
+        .chain(
+            state
+                .store
+                .consultation_events(id)
+                .await?
+                .into_iter()
+                .map(|event| ThreadRow {
+                    at: event.at,
+                    when: page.time(event.at),
+                    item: ThreadItem::Consultation {
+                        consultation_id: event.consultation_id,
+                        kind: event.kind.as_str(),
+                        words: super::consultations::event_words(&page, &event),
+                    },
+                }),
+        )
         .collect();
     thread.sort_by_key(|row| row.at);
     let can_text = page.may(Permission::WriteInquiries) && record.phone_e164.is_some();
-    let (consultations, slot_days) = super::consultations::for_inquiry(&state, &page, id).await?;
+    let (consultations, slot_days) =
+        super::consultations::for_inquiry(&state, &page, &record).await?;
     let can_email = page.may(Permission::WriteInquiries)
         && record.email.is_some()
         && state.config.smtp.is_some();
+    let open_callback = state.store.open_callback_of(id).await?;
     render(&InquiryPage {
         nav: page.nav(),
+        pain: format!(
+            "{}, {}",
+            crate::words::common::pain_area(record.pain_area.as_deref()),
+            crate::words::common::pain_duration(record.pain_duration.as_deref())
+        ),
+        open_callback: open_callback.map(crate::words::common::callback_reason),
         inquiry: InquiryRow { record, received },
         chart: state.store.inquiry_chart(id).await?,
         can_consult: page.may(Permission::WriteInquiries),

@@ -27,8 +27,8 @@ pub fn phone(e164: &str, clinic_region: &str) -> String {
 /// Where an inquiry stands, for staff.
 pub fn inquiry_status(status: impl Borrow<InquiryStatus>) -> &'static str {
     match status.borrow() {
-        InquiryStatus::New => "New",
-        InquiryStatus::Contacted => "Contacted",
+        InquiryStatus::New => "New: not yet contacted",
+        InquiryStatus::Contacted => "In contact: to call back or book",
         InquiryStatus::ConsultationBooked => "Consultation booked",
         InquiryStatus::Closed => "Closed",
     }
@@ -49,7 +49,7 @@ pub fn consultation_status(status: impl Borrow<ConsultationStatus>) -> &'static 
     match status.borrow() {
         ConsultationStatus::Booked => "Booked",
         ConsultationStatus::Held => "Held",
-        ConsultationStatus::NoShow => "No-show",
+        ConsultationStatus::NoShow => "Missed (no-show)",
         ConsultationStatus::Cancelled => "Cancelled",
     }
 }
@@ -60,6 +60,8 @@ pub fn callback_reason(reason: impl Borrow<CallbackReason>) -> &'static str {
         CallbackReason::Inquiry => "Asked for a call",
         CallbackReason::MissedCall => "Missed call",
         CallbackReason::Voicemail => "Voicemail",
+        CallbackReason::CancelledConsultation => "Consultation cancelled: find a new time",
+        CallbackReason::MissedConsultation => "Consultation missed: call to rebook",
     }
 }
 
@@ -84,27 +86,29 @@ pub fn preferred_channel(code: &str) -> &str {
     }
 }
 
-/// Where it hurts, as the person said.
-pub fn pain_area(code: &str) -> &str {
-    match code.parse::<PainArea>() {
-        Ok(area) => area.label(),
-        Err(()) => code,
+/// Where it hurts, as the person said; "not given" when nobody asked.
+pub fn pain_area(stored: Option<&str>) -> &'static str {
+    match stored.map(str::parse::<PainArea>) {
+        Some(Ok(area)) => area.label(),
+        Some(Err(())) => "not recognised",
+        None => "not given",
     }
 }
 
-/// How long it has hurt, as the person said; "not given" when unknown.
-pub fn pain_duration(code: &str) -> &str {
-    if code.is_empty() {
-        return "not given";
-    }
-    match code.parse::<PainDuration>() {
-        Ok(duration) => duration.label(),
-        Err(()) => code,
+/// How long it has hurt, as the person said; "not given" when nobody asked.
+pub fn pain_duration(stored: Option<&str>) -> &'static str {
+    match stored
+        .filter(|code| !code.is_empty())
+        .map(str::parse::<PainDuration>)
+    {
+        Some(Ok(duration)) => duration.label(),
+        Some(Err(())) => "not recognised",
+        None => "not given",
     }
 }
 
 /// Where it hurts and for how long, e.g. "Back, 1 to 5 years".
-pub fn pain(area: &str, duration: &str) -> String {
+pub fn pain(area: Option<&str>, duration: Option<&str>) -> String {
     format!(
         "{}, {}",
         pain_area(area),
@@ -381,8 +385,11 @@ mod tests {
             inquiry_status(InquiryStatus::ConsultationBooked),
             "Consultation booked"
         );
-        assert_eq!(pain_duration("1-5-years"), "1 to 5 years");
-        assert_eq!(pain("back", "over-5-years"), "Back, more than 5 years");
+        assert_eq!(pain_duration(Some("1-5-years")), "1 to 5 years");
+        assert_eq!(
+            pain(Some("back"), Some("over-5-years")),
+            "Back, more than 5 years"
+        );
         assert_eq!(channel("sms"), "text message");
         assert_eq!(stated_duration(1, "years"), "1 year");
         assert_eq!(stated_duration(3, "months"), "3 months");

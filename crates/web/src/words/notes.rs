@@ -65,7 +65,7 @@ mod tests {
         assert_eq!(next_step("not-a-candidate"), "Not a candidate");
         assert_eq!(stated_duration(1, "years"), "1 year");
         assert_eq!(stated_duration(18, "months"), "18 months");
-        assert_eq!(pain("back", "1-5-years"), "Back, 1 to 5 years");
+        assert_eq!(pain(Some("back"), Some("1-5-years")), "Back, 1 to 5 years");
         assert_eq!(suggested_unit("over-5-years"), "years");
         assert_eq!(suggested_location("other"), "");
     }

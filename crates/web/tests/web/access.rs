@@ -113,6 +113,14 @@ const SPEC_ACCESS: &[Expected] = &[
     // The consultation call record (lists and notes): the front desk's part of the split note.
     row("GET",  "/staff/inquiries/{id}/call",                N,   Y,    Y,    Y,   Y,     Shows("<h1>Call with Route Test</h1>"),                             "contact data of the inquiry queue: as /staff/inquiries/{id}; no clinical content"),
     row("POST", "/staff/inquiries/{id}/call",                N,   Y,    N,    Y,   N,     Redirects("/staff/inquiries/{id}/call"),                            "callbacks and the consultation calendar: front desk records the call; clinician calls too; not nurse or admin"),
+    // Consultations moved, cancelled and held; booking again after a
+    // cancellation (SPEC §1 step 2). The test's id names no consultation.
+    row("GET",  "/consultations/booking/again",              Y,   Y,    Y,    Y,   Y,     RefusedByRule(403, "This link is not valid"),                       "the person's own booking: the signed link is the credential"),
+    row("POST", "/consultations/booking/again",              Y,   Y,    Y,    Y,   Y,     RefusedByRule(403, "This link is not valid"),                       "the person's own booking: the signed link is the credential"),
+    row("GET",  "/staff/consultations/{id}",                 N,   Y,    Y,    Y,   Y,     RefusedByRule(404, "There is nothing here."),                       "consultation calendar: as the list"),
+    row("POST", "/staff/consultations/{id}/move",            N,   Y,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "consultation calendar: as booking"),
+    row("POST", "/staff/consultations/{id}/cancel",          N,   Y,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "consultation calendar: as booking"),
+    row("POST", "/staff/consultations/{id}/held",            N,   Y,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "consultation calendar: as booking"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -556,6 +564,8 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
         // No staff member has availability in this test, so the slot is
         // refused by rule (422, audited as invalid): the route still runs.
         "/staff/inquiries/{id}/consultations" => &[("slot", "1@1795456800000")],
+        "/staff/consultations/{id}/move" => &[("slot", "1@1795456800000")],
+        "/staff/consultations/{id}/cancel" => &[("reason", "Route test")],
         "/staff/inquiries/{id}/email" => &[("subject", "Route test"), ("body", "Hello")],
         "/staff/inquiries/{id}/consultation" => &[
             ("pain_location", "Lower back"),

@@ -12,6 +12,7 @@ mod audit_chain;
 mod booking;
 mod booking_caps;
 mod callbacks;
+mod consultation_lifecycle;
 mod csrf_binding;
 mod demo_numbers;
 mod email;

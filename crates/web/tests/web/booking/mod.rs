@@ -208,15 +208,14 @@ async fn a_second_form_and_a_booking_join_the_persons_open_thread(engine: Engine
     assert!(thread[1].body.starts_with("Contact form from Carl Doe;"));
 
     // Staff confirm her address with her on a call; she books from the
-    // public page giving only her e-mail: the booking joins the thread,
-    // and the callback is no longer needed.
+    // public page giving her number and that e-mail: the booking joins the
+    // thread, and the callback is no longer needed.
     app.store
         .verify_contact(id, unverified[0].id, staff, at(NOW))
         .await
         .unwrap()
         .unwrap();
     let mut booking = booking_fields("Ana López", &slot_key(staff, SLOT_AT), "America/Chicago");
-    booking[1].1 = String::new();
     booking[2].1 = "Ana@Example.org".into();
     let response = app
         .post_form("/consultations", None, &as_refs(&booking))
@@ -533,7 +532,9 @@ async fn staff_book_for_an_inquiry_and_mark_a_no_show(engine: Engine) {
         .post_form(
             &format!("/staff/inquiries/{inquiry}/consultations"),
             Some(&desk),
-            &[("slot", &slot_key(staff, SLOT_AT))],
+            // Outside her best times: staff confirm it (the warning has
+            // its own test in consultation_lifecycle).
+            &[("slot", &slot_key(staff, SLOT_AT)), ("outside_ok", "yes")],
         )
         .await;
     assert_eq!(booked.status(), 303, "{engine:?}");
@@ -541,7 +542,9 @@ async fn staff_book_for_an_inquiry_and_mark_a_no_show(engine: Engine) {
         .post_form(
             &format!("/staff/inquiries/{inquiry}/consultations"),
             Some(&desk),
-            &[("slot", &slot_key(staff, SLOT_AT))],
+            // Outside her best times: staff confirm it (the warning has
+            // its own test in consultation_lifecycle).
+            &[("slot", &slot_key(staff, SLOT_AT)), ("outside_ok", "yes")],
         )
         .await;
     assert_eq!(again.status(), 409);

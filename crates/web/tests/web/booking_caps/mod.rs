@@ -77,7 +77,7 @@ async fn one_person_holds_one_open_consultation(engine: Engine) {
 
     // By e-mail likewise: a new person, then their address with another
     // number.
-    let ben = ("Ben Okafor", "", "ben@example.org");
+    let ben = ("Ben Okafor", "(503) 725-3002", "ben@example.org");
     assert_eq!(book(&app, staff, "2026-11-23T17:30Z", ben).await.0, 303);
     let ben_again = ("Ben Okafor", "(503) 725-3001", "Ben@Example.org");
     let (status, body) = book(&app, staff, "2026-11-23T17:45Z", ben_again).await;
@@ -103,7 +103,7 @@ async fn one_person_holds_one_open_consultation(engine: Engine) {
         .unwrap();
     assert!(app
         .store
-        .cancel_consultation(hers[0].id, at(NOW), &[])
+        .cancel_consultation(hers[0].id, respite_store::ChangedBy::Person, at(NOW), &[])
         .await
         .unwrap());
     assert_eq!(book(&app, staff, "2026-11-23T18:00Z", ana).await.0, 303);

@@ -30,6 +30,8 @@ for path in sys.argv[2:]:
                 "uid": str(event["UID"]),
                 "summary": str(event["SUMMARY"]),
                 "status": str(event.get("STATUS", "")),
+                "method": str(calendar.get("METHOD", "")),
+                "sequence": int(event.get("SEQUENCE", 0)),
                 "start": event.decoded("DTSTART").astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
                 "end": event.decoded("DTEND").astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
             })

@@ -71,7 +71,8 @@ async fn staff_book_and_run_jobs(app: &TestApp, id: i64, staff: i64, session: &s
         .post_form(
             &format!("/staff/inquiries/{id}/consultations"),
             Some(session),
-            &[("slot", slot(staff).as_str())],
+            // Outside her best times, confirmed by staff.
+            &[("slot", slot(staff).as_str()), ("outside_ok", "yes")],
         )
         .await;
     assert_eq!(response.status(), 303);
@@ -290,8 +291,22 @@ async fn an_email_from_her_address_cannot_give_her_thread_another_number(engine:
     }
     let contact = shown_unverified(&app, id, &session, ATTACKER_PHONE).await;
 
-    // Staff book her call: no text job goes to the attacker's number.
-    staff_book_and_run_jobs(&app, id, staff, &session).await;
+    // Staff cannot book her call while she has no number on file (the
+    // consultation is a phone call), and the unverified number is not
+    // used: no text job goes to the attacker's number.
+    let refused = app
+        .post_form(
+            &format!("/staff/inquiries/{id}/consultations"),
+            Some(&session),
+            &[("slot", slot(staff).as_str()), ("outside_ok", "yes")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422, "{engine:?}");
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("this person has no phone number"));
     let sql = "SELECT COUNT(*) FROM jobs WHERE kind LIKE '%sms%'";
     assert_eq!(count(&app, sql).await, 0, "{engine:?}");
     let sql = format!("SELECT COUNT(*) FROM messages WHERE to_address = '{ATTACKER_PHONE}'");
