@@ -13,14 +13,17 @@ mod callback_queue;
 mod clinical;
 mod consents;
 mod consultation_notes;
+mod decisions;
 pub mod demo;
 mod inquiries;
 mod jobs;
 mod messages;
 mod patients;
+mod plans;
 mod schedule;
 mod staff;
 mod threads;
+mod worklist;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -46,17 +49,23 @@ pub use consents::{ConsentRecord, SmsPermission};
 pub use consultation_notes::{
     medical_record_number, ConsultationNoteRecord, ConvertedChart, NewChart,
 };
+pub use decisions::{
+    CurrentDecision, DecisionContext, NewRecordsRequest, OverrideRecord, RecordsRequestRecord,
+    ScreeningDecisionRecord,
+};
 pub use inquiries::InquiryRecord;
 pub use jobs::{Job, JobRecord, NewJob};
 pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessage};
 // Domain concepts the store's callers name; they live in respite-domain.
 pub use inquiries::AddressKind;
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
+pub use plans::{PlanVersionSummary, StoredPlan, TreatmentPlanRecord};
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
 pub use staff::{LoginFailures, SessionRecord, StaffUser, MAX_STORED_EMAIL_CHARS};
 pub use threads::{UnverifiedContact, VerifiedContact, WebContact};
+pub use worklist::{WorkListEntry, WorkListPage};
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

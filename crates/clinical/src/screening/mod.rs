@@ -13,7 +13,9 @@
 //! Not here: storage, FHIR mapping, who may run a screening (web and domain layers).
 
 pub mod codes;
+pub mod decision;
 pub mod facts;
+pub mod request;
 pub mod rules;
 
 mod engine;
