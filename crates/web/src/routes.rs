@@ -13,8 +13,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
-    account, audit, callbacks, consultation_notes, consultations, public, schedule, sign_in, staff,
-    webhooks,
+    account, audit, callbacks, consultation_notes, consultations, plans, public, schedule, sign_in,
+    staff, webhooks,
 };
 use crate::{csrf, headers, AppState};
 
@@ -387,6 +387,60 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("AuditEvent", "search"),
             ),
             get(audit::audit_trail),
+        ),
+        // Screening decisions, records requests, treatment plans and the
+        // clinical work list (SPEC §1 steps 3 and 4). Nurses and clinicians
+        // read them; clinicians alone sign decisions and write plans (§2).
+        (
+            route("GET", "/static/print.js", Public, None),
+            get(plans::print_script),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/plan",
+                Staff(ReadClinicalRecords),
+                audited("CarePlan", "read"),
+            ),
+            get(plans::plan_page),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/plan/edit",
+                Staff(WriteTreatmentPlans),
+                audited("CarePlan", "read"),
+            ),
+            get(plans::plan_form),
+        ),
+        (
+            // Each save is a new version; the audit names the patient.
+            route(
+                "POST",
+                "/staff/patients/{id}/plan",
+                Staff(WriteTreatmentPlans),
+                audited("CarePlan", "create"),
+            ),
+            post(plans::save_plan),
+        ),
+        (
+            // The path id is the plan version's.
+            route(
+                "GET",
+                "/staff/plans/{id}",
+                Staff(ReadClinicalRecords),
+                audited("CarePlan", "read"),
+            ),
+            get(plans::plan_version),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/plans/{id}/letter",
+                Staff(ReadClinicalRecords),
+                audited("CarePlan", "read"),
+            ),
+            get(plans::plan_letter),
         ),
     ]
 }

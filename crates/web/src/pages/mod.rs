@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod consultation_notes;
 pub mod consultations;
 mod context;
+pub mod plans;
 pub mod public;
 pub mod schedule;
 pub mod sign_in;
