@@ -10,6 +10,7 @@ mod audit;
 mod audit_keys;
 mod bookings;
 mod callback_queue;
+pub mod chart;
 mod clinical;
 mod consents;
 mod consultation_notes;
@@ -43,6 +44,9 @@ pub use audit_keys::{
 pub use bookings::{Booker, ConsultationRecord};
 pub use callback_queue::{
     AttemptPolicy, AttemptRecorded, ContactAttemptRecord, NewContactAttempt, OpenCallback,
+};
+pub use chart::{
+    ChartEntries, ChartFacts, ClinicScreeningSettings, EntryKind, EntryRef, FactEvidence,
 };
 pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
 pub use consents::{ConsentRecord, SmsPermission};
@@ -253,6 +257,9 @@ pub enum StoreError {
     /// `starts`–`ends` (`HH:MM`) on the same weekday.
     #[error("starts: overlaps {starts}-{ends}")]
     AvailabilityOverlaps { starts: String, ends: String },
+    /// An ICD-10-CM code that is not in the clinic's table.
+    #[error("icd10cm_code: {0} is not in the clinic's ICD-10-CM table")]
+    UnknownConditionCode(String),
     #[error("stored value is not valid: {0}")]
     Corrupt(String),
 }
