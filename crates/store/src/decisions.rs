@@ -4,9 +4,13 @@
 //! overrides the absolute tier cannot reach the database. Each write commits
 //! with its audit entry (`Store::commit`).
 
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use respite_clinical::screening::decision::{CheckedDecision, ClinicianOutcome};
+use respite_clinical::screening::{Contraindication, ContraindicationTier};
 
+use crate::chart::{contraindication_code, contraindication_from_code};
 use crate::{from_millis, to_millis, Store, StoreError, StoreResult};
 
 /// A signed decision as pages show it.
@@ -29,10 +33,9 @@ pub struct ScreeningDecisionRecord {
 /// A contraindication the decision overrode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverrideRecord {
-    /// The contraindication's code.
-    pub contraindication: String,
-    /// Its tier's code at the time.
-    pub tier: String,
+    pub contraindication: Contraindication,
+    /// Its tier when the clinician overrode it.
+    pub tier: ContraindicationTier,
     pub reason: String,
 }
 
@@ -41,8 +44,6 @@ pub struct OverrideRecord {
 pub struct DecisionContext<'a> {
     pub engine_verdict: &'a str,
     pub facts_fingerprint: &'a str,
-    /// The code and tier code of each override, in the decision's order.
-    pub override_codes: &'a [(&'a str, &'a str)],
 }
 
 /// The decision in force and whether the chart's facts are still those it
@@ -166,11 +167,6 @@ impl Store {
         context: &DecisionContext<'_>,
         at: Timestamp,
     ) -> StoreResult<Option<i64>> {
-        if context.override_codes.len() != decision.overrides().len() {
-            return Err(StoreError::Corrupt(
-                "override codes do not match the decision's overrides".into(),
-            ));
-        }
         let mut tx = self.begin_write().await?;
         let inserted: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO screening_decisions (patient_id, outcome, reason, engine_verdict, \
@@ -190,14 +186,14 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         };
-        for (o, (code, tier)) in decision.overrides().iter().zip(context.override_codes) {
+        for o in decision.overrides() {
             sqlx::query(
                 "INSERT INTO screening_decision_overrides (decision_id, contraindication, tier, \
                  reason) VALUES ($1, $2, $3, $4)",
             )
             .bind(id)
-            .bind(*code)
-            .bind(*tier)
+            .bind(contraindication_code(o.contraindication))
+            .bind(o.tier.code())
             .bind(&o.reason)
             .execute(&mut *tx)
             .await?;
@@ -243,12 +239,22 @@ impl Store {
                     overrides: overrides
                         .iter()
                         .filter(|o| o.decision_id == row.id)
-                        .map(|o| OverrideRecord {
-                            contraindication: o.contraindication.clone(),
-                            tier: o.tier.clone(),
-                            reason: o.reason.clone(),
+                        .map(|o| {
+                            let corrupt = || {
+                                StoreError::Corrupt(format!(
+                                    "decision {} override {} {}",
+                                    row.id, o.contraindication, o.tier
+                                ))
+                            };
+                            Ok(OverrideRecord {
+                                contraindication: contraindication_from_code(&o.contraindication)
+                                    .ok_or_else(corrupt)?,
+                                tier: ContraindicationTier::from_code(&o.tier)
+                                    .ok_or_else(corrupt)?,
+                                reason: o.reason.clone(),
+                            })
                         })
-                        .collect(),
+                        .collect::<StoreResult<_>>()?,
                 })
             })
             .collect()
@@ -265,6 +271,25 @@ impl Store {
             .await?
             .into_iter()
             .next())
+    }
+
+    /// The decision in force for `patient_id` and whether it is current: made
+    /// on the same screening facts (by fingerprint) as the chart holds on
+    /// `today` (instants dated in `zone`, the clinic's). The infusion order
+    /// refuses unless [`CurrentDecision::allows_treatment`]. `None` when no
+    /// decision was signed.
+    pub async fn current_screening_decision(
+        &self,
+        patient_id: i64,
+        today: Date,
+        zone: &TimeZone,
+    ) -> StoreResult<Option<CurrentDecision>> {
+        let Some(decision) = self.latest_screening_decision(patient_id).await? else {
+            return Ok(None);
+        };
+        let facts = self.screening_facts(patient_id, today, zone).await?;
+        let current = facts.fingerprint() == decision.facts_fingerprint;
+        Ok(Some(CurrentDecision { decision, current }))
     }
 
     /// Stores a records request (status requested), with the audit entry of

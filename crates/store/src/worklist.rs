@@ -148,8 +148,10 @@ impl Store {
 
     /// Patients in screening who wait for a clinician: no decision yet, or a
     /// deferred one, and no records request outstanding. In screening means
-    /// the chart came from a consultation (an inquiry converted) or records
-    /// were requested for it. `since` is the deferral, or the chart's making.
+    /// the chart came from a consultation (an inquiry converted), or holds a
+    /// screening entry (a medication, an allergy, a list review, a
+    /// contraindication review, a document), or records were requested for
+    /// it. `since` is the deferral, or the chart's making.
     pub async fn patients_awaiting_decision(&self) -> StoreResult<Vec<WorkListEntry>> {
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
             "SELECT p.id AS patient_id, p.mrn, p.given_name, p.family_name, \
@@ -158,6 +160,11 @@ impl Store {
              FROM patients p LEFT JOIN ({LATEST_DECISION}) l ON l.patient_id = p.id \
              WHERE (l.outcome IS NULL OR l.outcome = 'deferred') \
                AND (EXISTS (SELECT 1 FROM inquiries i WHERE i.patient_id = p.id) \
+                    OR EXISTS (SELECT 1 FROM medications m WHERE m.patient_id = p.id) \
+                    OR EXISTS (SELECT 1 FROM allergies a WHERE a.patient_id = p.id) \
+                    OR EXISTS (SELECT 1 FROM chart_list_reviews v WHERE v.patient_id = p.id) \
+                    OR EXISTS (SELECT 1 FROM contraindication_reviews c WHERE c.patient_id = p.id) \
+                    OR EXISTS (SELECT 1 FROM chart_documents d WHERE d.patient_id = p.id) \
                     OR EXISTS (SELECT 1 FROM records_requests r WHERE r.patient_id = p.id)) \
                AND NOT EXISTS (SELECT 1 FROM records_requests r \
                                WHERE r.patient_id = p.id AND r.status = 'requested') \

@@ -13,8 +13,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
-    account, audit, callbacks, consultation_notes, consultations, plans, public, schedule, sign_in,
-    staff, webhooks,
+    account, audit, callbacks, consultation_notes, consultations, decisions, plans, public,
+    schedule, sign_in, staff, webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -394,6 +394,73 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             route("GET", "/static/print.js", Public, None),
             get(plans::print_script),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/worklist",
+                Staff(ReadClinicalRecords),
+                audited("Patient", "search"),
+            ),
+            get(worklist::worklist),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/decision",
+                Staff(ReadClinicalRecords),
+                audited("ScreeningDecision", "read"),
+            ),
+            get(decisions::decision),
+        ),
+        (
+            // Clinicians alone sign (SPEC §2); the audit names the patient.
+            route(
+                "POST",
+                "/staff/patients/{id}/decision",
+                Staff(SignScreeningDecisions),
+                audited("ScreeningDecision", "create"),
+            ),
+            post(decisions::sign_decision),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/records-requests",
+                Staff(ReadClinicalRecords),
+                audited("RecordsRequest", "read"),
+            ),
+            get(decisions::records_requests),
+        ),
+        (
+            // Records are the nurse's and the clinician's work (SPEC §2);
+            // the audit names the patient.
+            route(
+                "POST",
+                "/staff/patients/{id}/records-requests",
+                Staff(WriteClinicalRecords),
+                audited("RecordsRequest", "create"),
+            ),
+            post(decisions::create_records_request),
+        ),
+        (
+            // The path id is the request's.
+            route(
+                "GET",
+                "/staff/records-requests/{id}",
+                Staff(ReadClinicalRecords),
+                audited("RecordsRequest", "read"),
+            ),
+            get(decisions::records_letter),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/records-requests/{id}/received",
+                Staff(WriteClinicalRecords),
+                audited("RecordsRequest", "update"),
+            ),
+            post(decisions::mark_received),
         ),
         (
             route(

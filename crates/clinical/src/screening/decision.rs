@@ -8,19 +8,21 @@
 //! - a contraindication of the absolute tier can never be overridden, and a patient
 //!   who has one can never be decided eligible (product label, section 4: known
 //!   hypersensitivity to ketamine);
-//! - a contraindication of any other tier present in the review must be overridden by
-//!   name, with the clinician's reason, before the patient can be decided eligible
-//!   (Cohen SP et al. Reg Anesth Pain Med 2018;43:521–546: relative contraindications;
-//!   screening.md: "not eligible unless a clinician overrides with a reason");
+//! - a contraindication of either other tier that the screening found must be
+//!   overridden by name, with the clinician's reason, before the patient can be decided
+//!   eligible (screening.md: "not eligible unless a clinician overrides with a reason";
+//!   "refer for clinician review": the review is this decision, and its reason is
+//!   written down the same way; Cohen SP et al. Reg Anesth Pain Med 2018;43:521–546);
 //! - eligible needs criteria 1–4 met (chronic, diagnosed, records complete and
 //!   current, conventional care tried): a clinician cannot decide past missing records
 //!   (SPEC §1.3: "complete, current medical records"); defer instead.
 
 use std::fmt;
 
-use super::facts::PatientFacts;
-use super::rules::{contraindication, criterion, Contraindication, CriterionId};
-use super::{CriterionStatus, Screening, ScreeningSettings};
+use super::rules::{
+    contraindication, criterion, Contraindication, ContraindicationTier, CriterionId,
+};
+use super::{CriterionStatus, Decision, Screening};
 
 /// The longest reason kept (a paragraph, not a letter).
 pub const REASON_MAX_CHARS: usize = 2000;
@@ -55,15 +57,6 @@ impl ClinicianOutcome {
     }
 }
 
-/// How far a contraindication that is present can be overridden.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OverrideRule {
-    /// The absolute tier: never.
-    Never,
-    /// Any other tier: only by name, with a reason.
-    WithReason,
-}
-
 /// A present contraindication the clinician sets aside, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Override {
@@ -79,12 +72,20 @@ pub struct ProposedDecision {
     pub overrides: Vec<Override>,
 }
 
+/// An override that keeps the rules, with the tier it overrode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedOverride {
+    pub contraindication: Contraindication,
+    pub tier: ContraindicationTier,
+    pub reason: String,
+}
+
 /// A decision that keeps every rule of this module; only [`check_decision`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedDecision {
     outcome: ClinicianOutcome,
     reason: String,
-    overrides: Vec<Override>,
+    overrides: Vec<CheckedOverride>,
 }
 
 impl CheckedDecision {
@@ -96,7 +97,7 @@ impl CheckedDecision {
         &self.reason
     }
 
-    pub fn overrides(&self) -> &[Override] {
+    pub fn overrides(&self) -> &[CheckedOverride] {
         &self.overrides
     }
 }
@@ -126,7 +127,7 @@ pub enum DecisionError {
     #[error("override: the reason for overriding {} is required", contraindication(*.0).name)]
     OverrideNeedsReason(Contraindication),
     #[error(
-        "override: {} is not present in the contraindication review",
+        "override: {} was not found by the screening",
         contraindication(*.0).name
     )]
     OverrideOfAbsent(Contraindication),
@@ -166,12 +167,10 @@ const MUST_BE_MET: [CriterionId; 4] = [
     CriterionId::ConventionalCareTried,
 ];
 
-/// Checks `proposed` against the screening of `facts` (made with `settings`). All
-/// errors are returned, in the order of the form.
+/// Checks `proposed` against `screening` (its contraindications found, with the tier
+/// the clinic's settings gave each). All errors are returned, in the order of the form.
 pub fn check_decision(
     screening: &Screening,
-    facts: &PatientFacts,
-    settings: &ScreeningSettings,
     proposed: ProposedDecision,
 ) -> Result<CheckedDecision, Vec<DecisionError>> {
     let mut errors = Vec::new();
@@ -181,31 +180,36 @@ pub fn check_decision(
     } else if reason.chars().count() > REASON_MAX_CHARS {
         errors.push(DecisionError::ReasonTooLong);
     }
-    let present: &[Contraindication] = facts
-        .contraindication_review
-        .as_ref()
-        .map_or(&[], |review| review.present.as_slice());
+    let found = |c: Contraindication| {
+        screening
+            .contraindications_found
+            .iter()
+            .find(|f| f.contraindication == c)
+            .map(|f| f.tier)
+    };
 
-    let mut overrides: Vec<Override> = Vec::new();
+    let mut overrides: Vec<CheckedOverride> = Vec::new();
     for o in proposed.overrides {
         let reason = o.reason.trim().to_owned();
-        if override_rule(settings, o.contraindication) == OverrideRule::Never {
+        let Some(tier) = found(o.contraindication) else {
+            errors.push(DecisionError::OverrideOfAbsent(o.contraindication));
+            continue;
+        };
+        if tier == ContraindicationTier::Absolute {
             errors.push(DecisionError::AbsoluteCannotBeOverridden(
                 o.contraindication,
             ));
-        } else if !present.contains(&o.contraindication) {
-            errors.push(DecisionError::OverrideOfAbsent(o.contraindication));
         } else if reason.is_empty() {
             errors.push(DecisionError::OverrideNeedsReason(o.contraindication));
         } else if reason.chars().count() > REASON_MAX_CHARS {
             errors.push(DecisionError::ReasonTooLong);
-        }
-        if !overrides
+        } else if !overrides
             .iter()
             .any(|k| k.contraindication == o.contraindication)
         {
-            overrides.push(Override {
+            overrides.push(CheckedOverride {
                 contraindication: o.contraindication,
+                tier,
                 reason,
             });
         }
@@ -220,16 +224,14 @@ pub fn check_decision(
                     }
                 }
             }
-            for c in present {
-                match override_rule(settings, *c) {
-                    OverrideRule::Never => {
-                        errors.push(DecisionError::AbsoluteContraindicationPresent(*c))
-                    }
-                    OverrideRule::WithReason => {
-                        if !overrides.iter().any(|o| o.contraindication == *c) {
-                            errors.push(DecisionError::OverrideRequired(*c));
-                        }
-                    }
+            for finding in &screening.contraindications_found {
+                let c = finding.contraindication;
+                if finding.tier == ContraindicationTier::Absolute {
+                    errors.push(DecisionError::AbsoluteContraindicationPresent(c));
+                } else if !overrides.iter().any(|o| o.contraindication == c)
+                    && !errors.contains(&DecisionError::OverrideNeedsReason(c))
+                {
+                    errors.push(DecisionError::OverrideRequired(c));
                 }
             }
         }
@@ -251,12 +253,15 @@ pub fn check_decision(
     })
 }
 
-/// Whether the clinic's settings let a clinician override `c`.
-pub fn override_rule(settings: &ScreeningSettings, c: Contraindication) -> OverrideRule {
-    if settings.absolute_contraindications.contains(&c) {
-        OverrideRule::Never
-    } else {
-        OverrideRule::WithReason
+/// The stored code of the engine's verdict, kept with a decision so that a reader sees
+/// what the clinician decided against.
+pub fn verdict_code(verdict: Decision) -> &'static str {
+    match verdict {
+        Decision::Eligible => "eligible",
+        Decision::NeedsInformation => "needs-information",
+        Decision::ReferForClinicianReview => "refer-for-clinician-review",
+        Decision::NotEligible => "not-eligible",
+        Decision::NotEligibleUnlessOverridden => "not-eligible-unless-overridden",
     }
 }
 
@@ -272,8 +277,9 @@ mod tests {
 
     use super::*;
     use crate::screening::{
-        screen, ContraindicationReview, ConventionalTreatment, Diagnosis, Medication, Professional,
-        Qualification, Record, RecordKind, StopReason, TreatmentClass,
+        screen, ContraindicationReview, ConventionalTreatment, Diagnosis, Medication, PatientFacts,
+        Professional, Qualification, Record, RecordKind, ScreeningSettings, StopReason,
+        TreatmentClass,
     };
 
     fn today() -> jiff::civil::Date {
@@ -327,6 +333,7 @@ mod tests {
                 rxnorm_ingredient: None,
             }],
             pre_infusion_risks: Default::default(),
+            allergies: Vec::new(),
         }
     }
 
@@ -339,8 +346,6 @@ mod tests {
         let screening = screen(facts, &settings, today());
         check_decision(
             &screening,
-            facts,
-            &settings,
             ProposedDecision {
                 outcome,
                 reason: "discussed with the patient".into(),
@@ -370,8 +375,6 @@ mod tests {
         for outcome in ClinicianOutcome::ALL {
             let errors = check_decision(
                 &screening,
-                &facts,
-                &settings,
                 ProposedDecision {
                     outcome,
                     reason: "   ".into(),

@@ -7,12 +7,14 @@ pub mod callbacks;
 pub mod consultation_notes;
 pub mod consultations;
 mod context;
+pub mod decisions;
 pub mod plans;
 pub mod public;
 pub mod schedule;
 pub mod sign_in;
 pub mod staff;
 pub mod webhooks;
+pub mod worklist;
 
 pub use context::{PublicPage, StaffPage};
 

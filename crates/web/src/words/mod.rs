@@ -5,5 +5,6 @@
 pub mod booking;
 pub mod chart;
 pub mod common;
+pub mod decisions;
 pub mod plan;
 pub mod screening;

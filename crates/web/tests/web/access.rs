@@ -103,6 +103,23 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/staff/patients",                           N,   Y,    Y,    Y,   Y,     Shows("<h1>Patients"),                                              "contact data: front desk; records: nurse, clinician; admin (beyond the letter of §2)"),
     row("GET",  "/staff/patients/{id}",                      N,   N,    Y,    Y,   N,     Shows("<h1>Test Patient</h1>"),                                     "records: nurse, clinician; front desk sees no clinical notes; admin no records"),
     row("GET",  "/staff/audit",                              N,   N,    N,    N,   Y,     Shows("<h1>Audit trail</h1>"),                                      "audit review: admin"),
+    // Screening decisions, records requests, plans and the work list (SPEC §1 steps 3–4).
+    // In the walk, /staff/records-requests/{id} and /staff/plans/{id} get the inquiry's
+    // id, 1 on a fresh database: the nurse's request and the clinician's plan made by
+    // the POST rows before them.
+    row("GET",  "/static/print.js",                          Y,   Y,    Y,    Y,   Y,     Shows("window.print()"),                                            "the letters' print button: no data"),
+    row("GET",  "/staff/worklist",                           N,   N,    Y,    Y,   N,     Shows("<h1>Work list</h1>"),                                        "records: nurse keeps them, clinician decides; front desk sees no clinical notes; admin no records"),
+    row("GET",  "/staff/patients/{id}/decision",             N,   N,    Y,    Y,   N,     Shows("<h1>Screening decision</h1>"),                               "records: nurse reads the decision; clinician makes it"),
+    row("POST", "/staff/patients/{id}/decision",             N,   N,    N,    Y,   N,     Redirects("/staff/patients/{id}/decision"),                         "screening decisions: clinician only"),
+    row("GET",  "/staff/patients/{id}/records-requests",     N,   N,    Y,    Y,   N,     Shows("<h1>Records requests</h1>"),                                 "records: nurse and clinician"),
+    row("POST", "/staff/patients/{id}/records-requests",     N,   N,    Y,    Y,   N,     Redirects("/staff/records-requests/"),                              "records: nurse and clinician ask for them"),
+    row("GET",  "/staff/records-requests/{id}",              N,   N,    Y,    Y,   N,     Shows("<h1>Records request</h1>"),                                  "records: nurse and clinician"),
+    row("POST", "/staff/records-requests/{id}/received",     N,   N,    Y,    Y,   N,     Once("/staff/patients/", 409, "request: was marked received already"), "records: nurse and clinician file what arrives"),
+    row("GET",  "/staff/patients/{id}/plan",                 N,   N,    Y,    Y,   N,     Shows("<h1>Treatment plan"),                                        "treatment plans: clinician writes, nurse reads (records)"),
+    row("GET",  "/staff/patients/{id}/plan/edit",            N,   N,    N,    Y,   N,     Shows("<h1>Write the plan"),                                        "treatment plans: clinician only"),
+    row("POST", "/staff/patients/{id}/plan",                 N,   N,    N,    Y,   N,     Redirects("/staff/patients/{id}/plan"),                             "treatment plans: clinician only"),
+    row("GET",  "/staff/plans/{id}",                         N,   N,    Y,    Y,   N,     Shows("<h1>Treatment plan"),                                        "treatment plans: clinician writes, nurse reads (records)"),
+    row("GET",  "/staff/plans/{id}/letter",                  N,   N,    Y,    Y,   N,     Shows("<h1>Letter to the physician</h1>"),                          "treatment plans: shared with the patient's physician (SPEC §1 step 4)"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -519,6 +536,9 @@ async fn check_page(
 /// A valid form for each POST route of the enumeration test (empty for the
 /// others); `front_desk` is the front desk's user id (who consults).
 fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> {
+    if let Some(fields) = crate::decisions::valid_fields_for(path) {
+        return fields;
+    }
     let front_desk = front_desk.to_string();
     let fields: &[(&'static str, &str)] = match path {
         "/staff/schedule/hours" => &[

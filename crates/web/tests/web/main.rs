@@ -13,6 +13,7 @@ mod booking;
 mod booking_caps;
 mod callbacks;
 mod csrf_binding;
+mod decisions;
 mod email;
 mod hardening;
 mod health;
