@@ -1153,6 +1153,22 @@ impl Store {
         }))
     }
 
+    /// A document with its content, by its own id (the download route).
+    pub async fn chart_document_by_id(
+        &self,
+        document_id: i64,
+    ) -> StoreResult<Option<DocumentContent>> {
+        let patient: Option<(i64,)> =
+            sqlx::query_as("SELECT patient_id FROM chart_documents WHERE id = $1")
+                .bind(document_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        match patient {
+            Some((patient_id,)) => self.chart_document(patient_id, document_id).await,
+            None => Ok(None),
+        }
+    }
+
     /// The screening facts of a patient on `today` (dates of instants taken
     /// in `zone`, the clinic's), each with the entry it came from.
     pub async fn screening_facts(

@@ -3,6 +3,8 @@
 //! prove that each protected route refuses the unsigned and the wrong role,
 //! and audits the allowed.
 
+use std::convert::Infallible;
+
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
@@ -13,8 +15,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
-    account, audit, callbacks, consultation_notes, consultations, decisions, plans, public,
-    schedule, sign_in, staff, webhooks, worklist,
+    account, audit, callbacks, chart, consultation_notes, consultations, decisions, plans, public,
+    schedule, screening, sign_in, staff, webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -379,6 +381,139 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             get(staff::patient_chart),
         ),
+        // The chart's records (SPEC §1.3): nurses and clinicians write,
+        // and they alone read; the front desk never sees clinical entries.
+        // Every write's audit entry names the patient (the path id).
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/records",
+                Staff(ReadClinicalRecords),
+                audited("Patient", "read"),
+            ),
+            get(chart::records),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/problems",
+                Staff(WriteClinicalRecords),
+                audited("Condition", "create"),
+            ),
+            post(chart::add_problem),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/medications",
+                Staff(WriteClinicalRecords),
+                audited("MedicationStatement", "create"),
+            ),
+            post(chart::add_medication),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/medications/stop",
+                Staff(WriteClinicalRecords),
+                audited("MedicationStatement", "update"),
+            ),
+            post(chart::stop_medication),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/allergies",
+                Staff(WriteClinicalRecords),
+                audited("AllergyIntolerance", "create"),
+            ),
+            post(chart::add_allergy),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/list-reviews",
+                Staff(WriteClinicalRecords),
+                audited("List", "create"),
+            ),
+            post(chart::review_list),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/vitals",
+                Staff(WriteClinicalRecords),
+                audited("Observation", "create"),
+            ),
+            post(chart::add_vitals),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/contraindication-review",
+                Staff(WriteClinicalRecords),
+                audited("RiskAssessment", "create"),
+            ),
+            post(chart::add_contraindication_review),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/pre-infusion-risks",
+                Staff(WriteClinicalRecords),
+                audited("RiskAssessment", "create"),
+            ),
+            post(chart::add_pre_infusion_risks),
+        ),
+        (
+            // multipart/form-data with the file (see `is_upload`).
+            route(
+                "POST",
+                "/staff/patients/{id}/documents",
+                Staff(WriteClinicalRecords),
+                audited("DocumentReference", "create"),
+            ),
+            post(chart::upload_document),
+        ),
+        (
+            // The path id is the document's.
+            route(
+                "GET",
+                "/staff/documents/{id}",
+                Staff(ReadClinicalRecords),
+                audited("DocumentReference", "read"),
+            ),
+            get(chart::download_document),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/screening",
+                Staff(ReadClinicalRecords),
+                audited("Patient", "read"),
+            ),
+            get(screening::screening_page),
+        ),
+        // The clinic's screening settings (screening.md: a clinic may change
+        // them; the setting and who changed it are audited).
+        (
+            route(
+                "GET",
+                "/staff/settings/screening",
+                Staff(ManageClinicSettings),
+                audited("ClinicSetting", "read"),
+            ),
+            get(screening::settings_page),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/settings/screening",
+                Staff(ManageClinicSettings),
+                audited("ClinicSetting", "update"),
+            ),
+            post(screening::save_settings),
+        ),
         (
             route(
                 "GET",
@@ -528,6 +663,12 @@ pub fn spec_of(method: &str, path: &str) -> Option<RouteSpec> {
         .copied()
 }
 
+/// Whether a route takes a file upload (`multipart/form-data`, a larger
+/// body): the chart's documents.
+pub fn is_upload(method: &str, path: &str) -> bool {
+    method == "POST" && path == "/staff/patients/{id}/documents"
+}
+
 /// Whether a path is a provider's webhook: signature-checked instead of
 /// CSRF-protected (the provider has no CSRF cookie).
 pub fn is_webhook(path: &str) -> bool {
@@ -545,6 +686,17 @@ pub fn router(state: AppState) -> Router {
             app: state.clone(),
             spec,
         };
+        // The body limit per route: an upload reads its file, every other
+        // route a small form (the CSRF layer reads no more either).
+        let handler = if is_upload(spec.method, spec.path) {
+            handler
+                .layer::<_, Infallible>(axum::extract::DefaultBodyLimit::max(
+                    csrf::MAX_UPLOAD_BODY_BYTES,
+                ))
+                .layer::<_, Infallible>(RequestBodyLimitLayer::new(csrf::MAX_UPLOAD_BODY_BYTES))
+        } else {
+            handler.layer::<_, Infallible>(RequestBodyLimitLayer::new(csrf::MAX_FORM_BYTES))
+        };
         let handler = handler.route_layer(from_fn_with_state(guard, authorize));
         if is_webhook(spec.path) {
             webhooks = webhooks.route(spec.path, handler);
@@ -560,7 +712,6 @@ pub fn router(state: AppState) -> Router {
             csrf::protect,
         ))
         .merge(webhooks)
-        .layer(RequestBodyLimitLayer::new(csrf::MAX_FORM_BYTES))
         // Spans name the matched route, never the URI: queries can hold
         // names, which are health data.
         .layer(

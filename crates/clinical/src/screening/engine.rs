@@ -637,7 +637,15 @@ fn add_months(date: Date, months: u32) -> Option<Date> {
     date.checked_add(span).ok()
 }
 
-fn add_window(date: Date, window: FreshnessWindow) -> Option<Date> {
+pub(super) fn sub_window(date: Date, window: FreshnessWindow) -> Option<Date> {
+    let span = match window {
+        FreshnessWindow::Days(n) => Span::new().try_days(i64::from(n)).ok()?,
+        FreshnessWindow::Months(n) => Span::new().try_months(i64::from(n)).ok()?,
+    };
+    date.checked_sub(span).ok()
+}
+
+pub(super) fn add_window(date: Date, window: FreshnessWindow) -> Option<Date> {
     let span = match window {
         FreshnessWindow::Days(n) => Span::new().try_days(i64::from(n)).ok()?,
         FreshnessWindow::Months(n) => Span::new().try_months(i64::from(n)).ok()?,

@@ -69,7 +69,47 @@ pub struct RecordWindows {
     pub liver_function_tests: FreshnessWindow,
 }
 
+/// Whether a record dated on a day is current on the evaluation date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Current through `until` (inclusive).
+    Current { until: Date },
+    /// Was current through `until`; stale since the day after.
+    Stale { until: Date },
+    /// Dated after the evaluation date.
+    DatedInFuture,
+}
+
 impl RecordWindows {
+    /// The freshness of a record of `kind` dated `dated`, on `today`: current while
+    /// `today <= dated + window` (the same rule criterion 3 applies).
+    pub fn freshness(&self, kind: RecordKind, dated: Date, today: Date) -> Freshness {
+        if dated > today {
+            return Freshness::DatedInFuture;
+        }
+        let until = engine::add_window(dated, self.window(kind)).unwrap_or(Date::MAX);
+        if today <= until {
+            Freshness::Current { until }
+        } else {
+            Freshness::Stale { until }
+        }
+    }
+
+    /// The oldest date a record of `kind` may carry and still be current on `today`
+    /// ("records newer than …" in a request for records).
+    pub fn oldest_current(&self, kind: RecordKind, today: Date) -> Date {
+        let window = self.window(kind);
+        let mut date = engine::sub_window(today, window).unwrap_or(Date::MIN);
+        // Calendar months clamp at month ends: step forward until the rule holds.
+        while engine::add_window(date, window).is_some_and(|until| until < today) {
+            match date.tomorrow() {
+                Ok(next) => date = next,
+                Err(_) => break,
+            }
+        }
+        date
+    }
+
     pub fn window(&self, kind: RecordKind) -> FreshnessWindow {
         match kind {
             RecordKind::MedicationList => self.medication_list,

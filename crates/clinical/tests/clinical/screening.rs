@@ -1325,3 +1325,43 @@ fn settings_change_the_rules() {
     let result = screen(&complete_chart(TODAY), &strict, TODAY); // vitals are 10 days old
     assert_eq!(result.decision, Decision::NeedsInformation);
 }
+
+#[test]
+fn freshness_of_a_record_one_day_inside_and_past_its_window() {
+    use respite_clinical::screening::{Freshness, RecordWindows};
+    let windows = RecordWindows::default();
+    // Medication list, 90 days: dated 2025-03-17 is current through 2025-06-15
+    // (17 Mar + 90 days = 15 Jun, counted by hand: 14 + 30 + 31 + 15).
+    let today = TODAY; // 2025-06-15
+    assert_eq!(
+        windows.freshness(RecordKind::MedicationList, date(2025, 3, 17), today),
+        Freshness::Current {
+            until: date(2025, 6, 15)
+        }
+    );
+    assert_eq!(
+        windows.freshness(RecordKind::MedicationList, date(2025, 3, 16), today),
+        Freshness::Stale {
+            until: date(2025, 6, 14)
+        }
+    );
+    assert_eq!(
+        windows.freshness(RecordKind::MedicationList, date(2025, 6, 16), today),
+        Freshness::DatedInFuture
+    );
+    assert_eq!(
+        windows.oldest_current(RecordKind::MedicationList, today),
+        date(2025, 3, 17)
+    );
+    // Referral letter, 12 calendar months: 2024-06-15 is the oldest current.
+    assert_eq!(
+        windows.oldest_current(RecordKind::DiagnosisLetter, today),
+        date(2024, 6, 15)
+    );
+    // Month end: on 2025-02-28, 12 months back is 2024-02-28, and 2024-02-28 + 12
+    // months = 2025-02-28 (current); 2024-02-27 is not.
+    assert_eq!(
+        windows.oldest_current(RecordKind::DiagnosisLetter, date(2025, 2, 28)),
+        date(2024, 2, 28)
+    );
+}

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod callbacks;
+pub mod chart;
 pub mod consultation_notes;
 pub mod consultations;
 mod context;
@@ -11,6 +12,7 @@ pub mod decisions;
 pub mod plans;
 pub mod public;
 pub mod schedule;
+pub mod screening;
 pub mod sign_in;
 pub mod staff;
 pub mod webhooks;
@@ -58,6 +60,7 @@ pub struct Nav {
     pub charts: bool,
     pub audit: bool,
     pub schedule: bool,
+    pub settings: bool,
     pub csrf: String,
 }
 
@@ -73,6 +76,7 @@ impl Nav {
             charts: role.grants(Permission::ReadClinicalRecords),
             audit: role.grants(Permission::ReadAuditTrail),
             schedule: role.grants(Permission::ReadSchedule),
+            settings: role.grants(Permission::ManageClinicSettings),
             csrf: csrf.to_owned(),
         }
     }
