@@ -182,6 +182,15 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
         summary.inquiries,
         summary.consultations
     );
+    if !summary.screening_spectrum.is_empty() {
+        println!("  screening spectrum (Patients → the name → Screening):");
+        for patient in &summary.screening_spectrum {
+            println!(
+                "    {} {:<18} {}",
+                patient.mrn, patient.name, patient.demonstrates
+            );
+        }
+    }
     println!(
         "  database: {} (thrown away: restart for a fresh clinic)",
         dir.display()

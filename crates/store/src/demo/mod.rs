@@ -9,6 +9,10 @@ use respite_domain::inquiry::{
 };
 use respite_domain::{Email, PhoneNumber};
 
+mod chart;
+
+pub use chart::{letter_pdf, SpectrumPatient};
+
 use crate::patients::{insert_patient, NewPatient};
 use crate::{to_millis, Store, StoreError, StoreResult};
 use respite_domain::thread::{ClosedReason, InquiryStatus};
@@ -38,6 +42,8 @@ pub struct DemoSummary {
     pub infusion_sessions: usize,
     pub inquiries: usize,
     pub consultations: usize,
+    /// The named charts of the screening spectrum, with what each shows.
+    pub screening_spectrum: Vec<SpectrumPatient>,
 }
 
 /// A condition the product must know by code (SPEC §1), with its ICD-10-CM
@@ -178,6 +184,7 @@ pub async fn seed(
     demo.consultations(&mut tx, &inquiry_ids, consulting_staff)
         .await?;
     insert_availability(&mut tx, consulting_staff).await?;
+    demo.summary.screening_spectrum = chart::seed_spectrum(&mut tx, &clock).await?;
     tx.commit().await?;
     Ok(demo.summary)
 }

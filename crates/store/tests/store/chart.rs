@@ -296,3 +296,100 @@ async fn round_trip(store: &Store) {
     let after = store.screening_facts(patient, today, &zone).await.unwrap();
     assert_ne!(after.fingerprint(), before);
 }
+
+/// The demo's screening spectrum shows what each chart says it shows.
+#[tokio::test]
+async fn the_demo_spectrum_screens_as_each_chart_says() {
+    let folder = Folder::new();
+    let mut urls = vec![DatabaseUrl::sqlite_file(&folder.0.join("demo.sqlite"))];
+    let database = match postgres_admin() {
+        Some(admin) => Some(PostgresDatabase::create(&admin).await),
+        None => None,
+    };
+    if let Some(database) = &database {
+        urls.push(database.url().parse().unwrap());
+    }
+    for url in &urls {
+        let store = Store::connect(url, PoolSettings::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let now: Timestamp = "2026-11-27T18:00:00Z".parse().unwrap();
+        let mut staff = Vec::new();
+        for (email, role) in [
+            ("clinician@example.org", Role::Clinician),
+            ("nurse@example.org", Role::Nurse),
+        ] {
+            staff.push(
+                store
+                    .create_staff_user(email, email, role, "x", now)
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let summary = respite_store::demo::seed(
+            &store,
+            now,
+            respite_store::demo::DemoSize {
+                patients: 2,
+                inquiries: 2,
+            },
+            &staff[..1],
+        )
+        .await
+        .unwrap();
+        let zone = TimeZone::get(respite_store::demo::DEMO_CLINIC_TIME_ZONE).unwrap();
+        let today = now.to_zoned(zone.clone()).date();
+        let settings = store.screening_settings().await.unwrap();
+        let expected = [
+            ("Grace Okafor", Decision::Eligible),
+            ("Daniel Brandt", Decision::NotEligible),
+            ("Leah Marsh", Decision::NotEligibleUnlessOverridden),
+            ("Walter Haines", Decision::NotEligibleUnlessOverridden),
+            ("Ingrid Solberg", Decision::ReferForClinicianReview),
+            ("Tomas Reyes", Decision::NeedsInformation),
+            ("Helen Varga", Decision::NeedsInformation),
+            ("Marcus Lindqvist", Decision::ReferForClinicianReview),
+            ("Aisha Rahman", Decision::NotEligible),
+        ];
+        assert_eq!(summary.screening_spectrum.len(), expected.len());
+        let patients = store.search_patients("", 1000).await.unwrap();
+        for (name, decision) in expected {
+            let spectrum = summary
+                .screening_spectrum
+                .iter()
+                .find(|p| p.name == name)
+                .unwrap();
+            let patient = patients.iter().find(|p| p.mrn == spectrum.mrn).unwrap();
+            let chart = store
+                .screening_facts(patient.id, today, &zone)
+                .await
+                .unwrap();
+            let result = screen(&chart.facts, &settings.screening, today);
+            assert_eq!(
+                result.decision,
+                decision,
+                "{name}: {}\n{}",
+                spectrum.demonstrates,
+                result.explanation()
+            );
+            if name == "Marcus Lindqvist" {
+                assert_eq!(
+                    result.interaction_flags.len(),
+                    3,
+                    "{}",
+                    result.explanation()
+                );
+            }
+            if name == "Helen Varga" {
+                assert!(result.missing().iter().any(|m| matches!(
+                    m,
+                    respite_clinical::screening::MissingItem::StaleRecord {
+                        kind: RecordKind::DiagnosisLetter,
+                        ..
+                    }
+                )));
+            }
+        }
+        store.close().await;
+    }
+}

@@ -28,6 +28,7 @@ use serde::Deserialize;
 
 use super::{field_error, parse_id, render, render_with, Nav, StaffPage};
 use crate::words::decisions as words;
+use crate::words::screening as screening_words;
 use crate::{AppError, AppState};
 
 /// The screening of a patient today, with the facts it read.
@@ -91,6 +92,8 @@ pub struct DecisionRow {
 #[template(path = "decision.html")]
 struct DecisionPage {
     nav: Nav,
+    /// The chart tab this page belongs to.
+    tab: &'static str,
     patient: PatientRecord,
     verdict: &'static str,
     verdict_class: &'static str,
@@ -169,7 +172,7 @@ async fn decision_page(
         .map(|c| CriterionRow {
             number: c.criterion.number,
             title: c.criterion.title,
-            status: words::criterion_status(c.status),
+            status: screening_words::status(c.status),
             met: c.status == respite_clinical::screening::CriterionStatus::Met,
             missing: c.missing.iter().map(ToString::to_string).collect(),
             concerns: c.concerns.clone(),
@@ -219,8 +222,9 @@ async fn decision_page(
         status,
         &DecisionPage {
             nav: page.nav(),
-            verdict: words::verdict(screening.decision),
-            verdict_class: words::verdict_class(screening.decision),
+            tab: "decision",
+            verdict: screening_words::decision(screening.decision),
+            verdict_class: screening_words::decision_class(screening.decision),
             criteria,
             findings,
             interactions,
@@ -349,6 +353,8 @@ pub struct RequestRow {
 #[template(path = "records_requests.html")]
 struct RecordsRequestsPage {
     nav: Nav,
+    /// The chart tab this page belongs to.
+    tab: &'static str,
     patient: PatientRecord,
     /// The lines the screening proposes, each ticked unless the form said not.
     proposed: Vec<(String, bool)>,
@@ -426,6 +432,7 @@ async fn records_requests_page(
         status,
         &RecordsRequestsPage {
             nav: page.nav(),
+            tab: "decision",
             patient,
             proposed,
             physician_name,

@@ -83,6 +83,8 @@ impl PlanView {
 #[template(path = "plan.html")]
 struct PlanPage {
     nav: Nav,
+    /// The chart tab this page belongs to.
+    tab: &'static str,
     patient: PatientRecord,
     plan: Option<PlanView>,
     versions: Vec<VersionRow>,
@@ -132,6 +134,7 @@ pub async fn plan_page(
         .map(|record| PlanView::new(record, &page));
     render(&PlanPage {
         nav: page.nav(),
+        tab: "plan",
         versions: versions(&state, &page, id).await?,
         patient,
         plan,
@@ -158,6 +161,7 @@ pub async fn plan_version(
     let newer = newest.filter(|n| *n > record.version);
     render(&PlanPage {
         nav: page.nav(),
+        tab: "plan",
         patient,
         plan: Some(PlanView::new(record, &page)),
         versions,

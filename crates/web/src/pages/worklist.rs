@@ -185,7 +185,10 @@ pub async fn worklist(
                 rows.push(Row {
                     action: "Decide".into(),
                     href: format!("/staff/patients/{}/decision", e.patient_id),
-                    detail: format!("screening: {}", words::verdict(today.screening.decision)),
+                    detail: format!(
+                        "screening: {}",
+                        crate::words::screening::decision(today.screening.decision)
+                    ),
                     ..row(&page, &e)
                 });
             }

@@ -6,9 +6,7 @@ use jiff::civil::Date;
 use respite_clinical::screening::decision::ClinicianOutcome;
 use respite_clinical::screening::request::RequestItem;
 use respite_clinical::screening::rules::{contraindication, record_requirement};
-use respite_clinical::screening::{
-    Contraindication, ContraindicationTier, CriterionStatus, Decision,
-};
+use respite_clinical::screening::{Contraindication, ContraindicationTier, Decision};
 
 use super::plan::long_date;
 
@@ -30,59 +28,26 @@ pub fn outcome_choice(outcome: ClinicianOutcome) -> &'static str {
     }
 }
 
-/// A class for the outcome's colour.
+/// The classes of the decision's banner (the screening verdict's look).
 pub fn outcome_class(outcome: ClinicianOutcome) -> &'static str {
     match outcome {
-        ClinicianOutcome::Eligible => "verdict-eligible",
-        ClinicianOutcome::NotEligible => "verdict-not-eligible",
-        ClinicianOutcome::Deferred => "verdict-deferred",
+        ClinicianOutcome::Eligible => "verdict eligible",
+        ClinicianOutcome::NotEligible => "verdict not-eligible",
+        ClinicianOutcome::Deferred => "verdict missing",
     }
 }
 
-/// The engine's verdict, as staff read it: the engine explains, a clinician decides.
-pub fn verdict(decision: Decision) -> &'static str {
-    match decision {
-        Decision::Eligible => "eligible, clinician decision needed",
-        Decision::NeedsInformation => "information missing",
-        Decision::ReferForClinicianReview => "refer for clinician review",
-        Decision::NotEligible => "not eligible",
-        Decision::NotEligibleUnlessOverridden => {
-            "not eligible unless a clinician overrides with a reason"
-        }
-    }
-}
-
-/// A class for the verdict's colour.
-pub fn verdict_class(decision: Decision) -> &'static str {
-    match decision {
-        Decision::Eligible => "verdict-eligible",
-        Decision::NeedsInformation => "verdict-needs-information",
-        Decision::ReferForClinicianReview => "verdict-refer",
-        Decision::NotEligible | Decision::NotEligibleUnlessOverridden => "verdict-not-eligible",
-    }
-}
-
-/// The engine's verdict as stored with a decision (its code), in words.
+/// The engine's verdict as stored with a decision (its code), in the screening's words.
 pub fn stored_verdict(code: &str) -> &'static str {
-    match code {
-        "eligible" => verdict(Decision::Eligible),
-        "needs-information" => verdict(Decision::NeedsInformation),
-        "refer-for-clinician-review" => verdict(Decision::ReferForClinicianReview),
-        "not-eligible" => verdict(Decision::NotEligible),
-        "not-eligible-unless-overridden" => verdict(Decision::NotEligibleUnlessOverridden),
-        _ => "unknown",
-    }
-}
-
-/// A criterion's status.
-pub fn criterion_status(status: CriterionStatus) -> &'static str {
-    match status {
-        CriterionStatus::Met => "met",
-        CriterionStatus::Missing => "information missing",
-        CriterionStatus::ReviewNeeded => "clinician review",
-        CriterionStatus::NotMetUnlessOverridden => "not met unless overridden",
-        CriterionStatus::NotMet => "not met",
-    }
+    let verdict = match code {
+        "eligible" => Decision::Eligible,
+        "needs-information" => Decision::NeedsInformation,
+        "refer-for-clinician-review" => Decision::ReferForClinicianReview,
+        "not-eligible" => Decision::NotEligible,
+        "not-eligible-unless-overridden" => Decision::NotEligibleUnlessOverridden,
+        _ => return "unknown",
+    };
+    super::screening::decision(verdict)
 }
 
 /// A contraindication's name.

@@ -125,9 +125,9 @@ const SPEC_ACCESS: &[Expected] = &[
     // the POST rows before them.
     row("GET",  "/static/print.js",                          Y,   Y,    Y,    Y,   Y,     Shows("window.print()"),                                            "the letters' print button: no data"),
     row("GET",  "/staff/worklist",                           N,   N,    Y,    Y,   N,     Shows("<h1>Work list</h1>"),                                        "records: nurse keeps them, clinician decides; front desk sees no clinical notes; admin no records"),
-    row("GET",  "/staff/patients/{id}/decision",             N,   N,    Y,    Y,   N,     Shows("<h1>Screening decision</h1>"),                               "records: nurse reads the decision; clinician makes it"),
+    row("GET",  "/staff/patients/{id}/decision",             N,   N,    Y,    Y,   N,     Shows("<h1>Screening decision"),                                    "records: nurse reads the decision; clinician makes it"),
     row("POST", "/staff/patients/{id}/decision",             N,   N,    N,    Y,   N,     Redirects("/staff/patients/{id}/decision"),                         "screening decisions: clinician only"),
-    row("GET",  "/staff/patients/{id}/records-requests",     N,   N,    Y,    Y,   N,     Shows("<h1>Records requests</h1>"),                                 "records: nurse and clinician"),
+    row("GET",  "/staff/patients/{id}/records-requests",     N,   N,    Y,    Y,   N,     Shows("<h1>Records requests"),                                      "records: nurse and clinician"),
     row("POST", "/staff/patients/{id}/records-requests",     N,   N,    Y,    Y,   N,     Redirects("/staff/records-requests/"),                              "records: nurse and clinician ask for them"),
     row("GET",  "/staff/records-requests/{id}",              N,   N,    Y,    Y,   N,     Shows("<h1>Records request</h1>"),                                  "records: nurse and clinician"),
     row("POST", "/staff/records-requests/{id}/received",     N,   N,    Y,    Y,   N,     Once("/staff/patients/", 409, "request: was marked received already"), "records: nurse and clinician file what arrives"),

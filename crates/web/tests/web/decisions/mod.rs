@@ -226,7 +226,7 @@ async fn only_clinicians_sign_a_decision_and_it_is_audited(engine: Engine) {
         .await
         .unwrap();
     assert!(
-        page.contains("eligible, clinician decision needed"),
+        page.contains("Eligible — clinician decision needed"),
         "{page}"
     );
     assert!(
