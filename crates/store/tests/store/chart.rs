@@ -373,7 +373,12 @@ async fn the_demo_spectrum_screens_as_each_chart_says() {
                 result.explanation()
             );
             if name == "Marcus Lindqvist" {
-                assert_eq!(result.interaction_flags.len(), 3, "{}", result.explanation());
+                assert_eq!(
+                    result.interaction_flags.len(),
+                    3,
+                    "{}",
+                    result.explanation()
+                );
             }
             if name == "Helen Varga" {
                 assert!(result.missing().iter().any(|m| matches!(
