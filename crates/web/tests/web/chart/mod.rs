@@ -565,7 +565,8 @@ async fn bad_input_names_the_field_and_the_rule_and_writes_nothing(engine: Engin
         fields
     };
     // (form, fields, the field and rule the page must name)
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "problems",
             problem(("icd10cm_code", "Z99.99")),
