@@ -1469,9 +1469,10 @@ pub async fn upload_document(
             check.fail(
                 "file",
                 format!(
-                    "is {}; the largest file accepted is {} (a clinic setting)",
-                    words::size(f.data.len() as u64),
-                    words::size(settings.max_upload_bytes)
+                    "is larger than the clinic's limit of {} (a clinic setting): this file is {} \
+                     bytes",
+                    words::size(settings.max_upload_bytes),
+                    f.data.len()
                 ),
             );
             status = StatusCode::PAYLOAD_TOO_LARGE;

@@ -95,8 +95,10 @@ impl ActionContext<'_> {
         }
     }
 
+    /// Records dated after this day are current today.
     fn newer_than(&self, kind: RecordKind) -> Date {
-        self.windows.oldest_current(kind, self.today)
+        let oldest = self.windows.oldest_current(kind, self.today);
+        oldest.yesterday().unwrap_or(oldest)
     }
 }
 
@@ -203,7 +205,7 @@ fn stale_record(kind: RecordKind, dated: Date, until: Date, cx: &ActionContext<'
             cx.physician()
         ),
         RecordKind::Ecg | RecordKind::LiverFunctionTests => format!(
-            "Repeat the {} or obtain one dated {newer} or later (on file: {dated}, stale since \
+            "Repeat the {} or obtain one newer than {newer} (on file: {dated}, stale since \
              {since}).",
             record_kind(kind)
         ),

@@ -12,6 +12,7 @@ mod audit_chain;
 mod booking;
 mod booking_caps;
 mod callbacks;
+mod chart;
 mod csrf_binding;
 mod decisions;
 mod email;
