@@ -191,6 +191,17 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
             );
         }
     }
+    if !summary.decisions.is_empty() {
+        println!(
+            "  decisions, records requests and plans (Work list, or the name → Decision / Plan):"
+        );
+        for patient in &summary.decisions {
+            println!(
+                "    {} {:<18} {}",
+                patient.mrn, patient.name, patient.demonstrates
+            );
+        }
+    }
     println!(
         "  database: {} (thrown away: restart for a fresh clinic)",
         dir.display()

@@ -10,6 +10,7 @@ use respite_domain::inquiry::{
 use respite_domain::{Email, PhoneNumber};
 
 mod chart;
+mod decisions;
 
 pub use chart::{letter_pdf, SpectrumPatient};
 
@@ -44,6 +45,9 @@ pub struct DemoSummary {
     pub consultations: usize,
     /// The named charts of the screening spectrum, with what each shows.
     pub screening_spectrum: Vec<SpectrumPatient>,
+    /// The patients with decisions, records requests and plans, with what
+    /// each shows.
+    pub decisions: Vec<SpectrumPatient>,
 }
 
 /// A condition the product must know by code (SPEC §1), with its ICD-10-CM
@@ -186,6 +190,8 @@ pub async fn seed(
     insert_availability(&mut tx, consulting_staff).await?;
     demo.summary.screening_spectrum = chart::seed_spectrum(&mut tx, &clock).await?;
     tx.commit().await?;
+    demo.summary.decisions =
+        decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;
     Ok(demo.summary)
 }
 
