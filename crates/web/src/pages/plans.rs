@@ -294,17 +294,19 @@ async fn first_draft(
     page: &StaffPage,
 ) -> Result<PlanDraft, AppError> {
     let conditions = state.store.conditions(patient_id).await?;
-    let addresses = conditions
-        .iter()
-        .map(|c| {
-            if c.icd10cm_code.is_empty() {
-                c.display.clone()
-            } else {
-                format!("{} {}", c.icd10cm_code, c.display)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
+    let mut named: Vec<String> = Vec::new();
+    for c in &conditions {
+        let name = if c.icd10cm_code.is_empty() {
+            c.display.clone()
+        } else {
+            format!("{} {}", c.icd10cm_code, c.display)
+        };
+        // A condition entered twice (from the consultation, then coded) is named once.
+        if !named.contains(&name) {
+            named.push(name);
+        }
+    }
+    let addresses = named.join("; ");
     let review_on = page
         .today()
         .checked_add(jiff::ToSpan::months(3))
