@@ -419,8 +419,15 @@ pub struct MedicationRecord {
 
 impl MedicationRecord {
     /// Taken on `today`: started (or start unknown) and not stopped by then.
+    /// A treatment recorded with why it stopped, or with how long it was
+    /// tried and no dates, is past even without a stop date.
     pub fn is_current(&self, today: Date) -> bool {
-        self.started_on.is_none_or(|d| d <= today) && self.stopped_on.is_none_or(|d| d > today)
+        let ended_undated = self.stopped_on.is_none()
+            && (self.stop_reason.is_some()
+                || (self.tried_for_days.is_some() && self.started_on.is_none()));
+        !ended_undated
+            && self.started_on.is_none_or(|d| d <= today)
+            && self.stopped_on.is_none_or(|d| d > today)
     }
 
     /// How long it was tried, in days: from its dates, else as stated.

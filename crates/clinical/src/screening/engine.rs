@@ -4,7 +4,7 @@
 use jiff::civil::Date;
 use jiff::Span;
 
-use super::facts::{Allergy, PatientFacts, Qualification, StopReason};
+use super::facts::{Allergy, PatientFacts, Qualification, StopReason, TreatmentClass};
 use super::rules::{
     contraindication, criterion, ingredient_of, Contraindication, ContraindicationTier,
     CriterionId, Requirement, CRITERIA, INTERACTIONS, KETAMINE, KETAMINE_NAMES,
@@ -246,10 +246,13 @@ fn diagnosed(facts: &PatientFacts, settings: &ScreeningSettings, today: Date) ->
             .map(|d| d.to_string())
             .unwrap_or_default();
         let line = format!(
-            "{code} ({version}; table: {}, {}, {:?}) diagnosed by {} ({}) on {date}",
+            "{code} ({version}; table: {}, {}, {}) diagnosed by {} ({}) on {date}",
             entry.condition,
             entry.pattern,
-            entry.verification,
+            match entry.verification {
+                crate::dosing::Verification::Checked => "code checked",
+                crate::dosing::Verification::ToCheck => "code to check",
+            },
             professional.name,
             qualification_name(&professional.qualification),
         );
@@ -278,6 +281,22 @@ fn diagnosed(facts: &PatientFacts, settings: &ScreeningSettings, today: Date) ->
     }
     b.missing.push(MissingItem::Diagnosis);
     b.finish(CriterionStatus::Missing)
+}
+
+fn class_name(class: &TreatmentClass) -> String {
+    match class {
+        TreatmentClass::Nsaid => "NSAID".into(),
+        TreatmentClass::Paracetamol => "paracetamol".into(),
+        TreatmentClass::Opioid => "opioid".into(),
+        TreatmentClass::Gabapentinoid => "gabapentinoid".into(),
+        TreatmentClass::Antidepressant => "antidepressant".into(),
+        TreatmentClass::MuscleRelaxant => "muscle relaxant".into(),
+        TreatmentClass::TopicalAgent => "topical agent".into(),
+        TreatmentClass::Physiotherapy => "physiotherapy".into(),
+        TreatmentClass::PsychologicalTherapy => "psychological therapy".into(),
+        TreatmentClass::InterventionalProcedure => "interventional procedure".into(),
+        TreatmentClass::Other(other) => other.clone(),
+    }
 }
 
 fn qualification_name(q: &Qualification) -> String {
@@ -419,16 +438,16 @@ fn conventional_care(facts: &PatientFacts, settings: &ScreeningSettings) -> Crit
             Some(StopReason::Tolerance) => Some("lost effect (tolerance)"),
             Some(StopReason::Other(other)) => {
                 b.evidence.push(format!(
-                    "{name} ({:?}) stopped for another reason ({other}): does not count",
-                    treatment.class
+                    "{name} ({}) stopped for another reason ({other}): does not count",
+                    class_name(&treatment.class)
                 ));
                 None
             }
         };
         if let (Some(days), Some(reason)) = (duration, reason) {
             b.evidence.push(format!(
-                "{name} ({:?}) tried {days} days, stopped: {reason}",
-                treatment.class
+                "{name} ({}) tried {days} days, stopped: {reason}",
+                class_name(&treatment.class)
             ));
             if !classes.contains(&treatment.class) {
                 classes.push(treatment.class.clone());

@@ -355,10 +355,16 @@ impl Demo<'_> {
         patient: &DemoPatient,
         series_start: Date,
     ) -> StoreResult<()> {
+        // One body weight per person, varying by a few hundred grams between
+        // sessions (the draw per session is kept, so the rest of the demo is
+        // the same row for row).
+        let mut base_weight: Option<f64> = None;
         for session in 0..6i64 {
             let date = add_days(series_start, session * 2 + session / 3)?;
             let started = self.clock.at(date, 9 + (patient.index % 4) as i8, 0)?;
-            let weight = 58.0 + self.rng.below(50) as f64;
+            let drawn = self.rng.below(50);
+            let base = *base_weight.get_or_insert(58.0 + drawn as f64);
+            let weight = base + (drawn % 3) as f64 * 0.3 - 0.3;
             // 0.5 mg/kg/h for 4 h within the outpatient ceiling of
             // shared/clinical/dosing.md (2 mg/kg and 200 mg per session).
             let total_mg = (0.5 * weight * 4.0_f64).min(200.0).round();

@@ -101,18 +101,18 @@ pub async fn screening_page(
     let id = parse_id(&id)?;
     let patient = state.store.patient(id).await?.ok_or(AppError::NotFound)?;
     let today = page.today();
-    let chart = state
-        .store
-        .screening_facts(patient.id, today, &page.zone)
-        .await?;
+    let entries = state.store.chart_entries(patient.id).await?;
+    let chart = respite_store::chart::gather_facts(&entries, today, &page.zone);
     let settings = state.store.screening_settings().await?;
     let result = screen(&chart.facts, &settings.screening, today);
-    let physician = chart
-        .facts
-        .diagnoses
+    // Who the records request goes to: the professional who diagnosed, as
+    // the chart names them (even where the qualification is not recorded).
+    let physician = entries
+        .problems
         .iter()
-        .find_map(|d| d.diagnosed_by.as_ref())
-        .map(|p| p.name.as_str());
+        .rev()
+        .map(|p| p.diagnosed_by.trim())
+        .find(|name| !name.is_empty());
     let cx = words::ActionContext {
         physician,
         windows: &settings.screening.record_windows,
@@ -134,7 +134,7 @@ pub async fn screening_page(
                 status: words::status(c.status),
                 status_class: words::status_class(c.status),
                 rule,
-                entries: entries_used(c.criterion.id, &chart, &settings, today, &link),
+                entries: entries_used(c.criterion.id, &chart, &entries, &settings, today, &link),
                 evidence: c.evidence.clone(),
                 concerns: c.concerns.clone(),
                 actions: c
@@ -211,6 +211,7 @@ pub async fn screening_page(
 fn entries_used(
     id: CriterionId,
     chart: &ChartFacts,
+    entries: &respite_store::ChartEntries,
     settings: &ClinicScreeningSettings,
     today: jiff::civil::Date,
     link: &dyn Fn(&EntryRef) -> Option<String>,
@@ -226,19 +227,28 @@ fn entries_used(
                 href: link(e),
             })
             .collect(),
-        CriterionId::Diagnosed => facts
+        CriterionId::Diagnosed => evidence
             .diagnoses
             .iter()
-            .zip(&evidence.diagnoses)
-            .map(|(d, e)| Evidence {
+            .filter_map(|e| {
+                entries
+                    .problems
+                    .iter()
+                    .find(|p| p.id == e.id)
+                    .map(|p| (p, e))
+            })
+            .map(|(p, e)| Evidence {
                 text: format!(
-                    "{} diagnosed by {} ({}) on {}",
-                    d.code,
-                    d.diagnosed_by
-                        .as_ref()
-                        .map_or("not recorded", |p| p.name.as_str()),
-                    chart_words::qualification(d.diagnosed_by.as_ref().map(|p| &p.qualification)),
-                    chart_words::date_or_dash(d.diagnosed_on)
+                    "{} {} diagnosed by {} ({}) on {}",
+                    p.icd10cm_code,
+                    p.display,
+                    if p.diagnosed_by.trim().is_empty() {
+                        "someone not recorded"
+                    } else {
+                        p.diagnosed_by.trim()
+                    },
+                    chart_words::qualification(p.qualification.as_ref()),
+                    chart_words::date_or_dash(p.diagnosed_on)
                 ),
                 href: link(e),
             })

@@ -232,13 +232,14 @@ pub fn tier(tier: ContraindicationTier) -> &'static str {
     }
 }
 
-/// "Nora Nurse, 2026-05-27 09:30" / "entered from the consultation".
+/// "Nora Nurse, 2026-05-27 09:30", or "not attributed" for entries from
+/// before entries were attributed (or made from a consultation note).
 pub fn entered(author: &EntryAuthor, time: impl Fn(jiff::Timestamp) -> String) -> String {
     match (&author.by, author.at) {
         (Some(by), Some(at)) => format!("{by}, {}", time(at)),
         (None, Some(at)) => format!("system, {}", time(at)),
         (Some(by), None) => by.clone(),
-        (None, None) => "from the consultation note".into(),
+        (None, None) => "not attributed".into(),
     }
 }
 

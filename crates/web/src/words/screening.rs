@@ -116,10 +116,17 @@ pub fn next_action(item: &MissingItem, cx: &ActionContext<'_>) -> String {
              made it and when.",
             cx.physician()
         ),
-        MissingItem::DiagnosingProfessional { code } => format!(
-            "Record who diagnosed {code} and their qualification (physician, nurse practitioner, \
-             physician assistant)."
-        ),
+        MissingItem::DiagnosingProfessional { code } => match cx.physician {
+            Some(name) if !name.trim().is_empty() => format!(
+                "Record the qualification of {}, who diagnosed {code} (physician, nurse \
+                 practitioner, physician assistant, or which other).",
+                name.trim()
+            ),
+            _ => format!(
+                "Record who diagnosed {code} and their qualification (physician, nurse \
+                 practitioner, physician assistant)."
+            ),
+        },
         MissingItem::DiagnosisDate { code } => {
             format!(
                 "Ask {} when {code} was diagnosed, and record the date.",

@@ -291,9 +291,13 @@ async fn a_complete_chart_is_eligible_and_each_tier_acts_as_screening_md_says(en
         // The label's hypersensitivity, ticked in the review: absolute.
         (Some("ketamine-hypersensitivity"), "Not eligible", false),
     ];
+    let mut eligible = 0;
     for (index, (present, expected, override_allowed)) in cases.into_iter().enumerate() {
         let patient = new_patient(&app, &format!("Tier{index}")).await;
         complete_chart(&app, &nurse, patient).await;
+        if present.is_none() {
+            eligible = patient;
+        }
         if let Some(code) = present {
             let field = format!("present_{code}");
             let mut fields = vec![("reviewed_on", "2026-05-27"), (field.as_str(), "1")];
@@ -401,6 +405,16 @@ async fn a_complete_chart_is_eligible_and_each_tier_acts_as_screening_md_says(en
         ),
         ("update", "success", "admin@clinic.test")
     );
+
+    // The admin asks for 3 failed classes: the complete chart (2 classes) now
+    // needs information, and says how many more.
+    set(&mut settings, "minimum_conventional_classes", "3");
+    let (status, _) = post(&app, &admin, "/staff/settings/screening", &refs(&settings)).await;
+    assert_eq!(status, 303);
+    let body = page(&app, &nurse, &screening(eligible)).await;
+    assert_eq!(headline(&body), "Needs information", "{engine:?}");
+    assert!(body.contains("Document 1 more class of conventional treatment"));
+    assert!(criterion(&body, 4).ends_with("information missing"));
 
     // Hypersensitivity cannot leave the absolute tier, even by a forged form.
     let mut forged = default_settings();
@@ -943,4 +957,67 @@ async fn the_next_action_names_the_physician_and_the_date(engine: Engine) {
         ),
         "{engine:?}"
     );
+}
+
+both_engines!(a_current_medication_is_stopped_and_becomes_past);
+async fn a_current_medication_is_stopped_and_becomes_past(engine: Engine) {
+    let app = clinic_at(engine, NOON_MAY_27).await;
+    let nurse = app.sign_in(Role::Nurse).await;
+    let patient = new_patient(&app, "Stop").await;
+    let (status, _) = post(
+        &app,
+        &nurse,
+        &format!("/staff/patients/{patient}/medications"),
+        &[
+            ("name", "Lorazepam 1 mg tablet"),
+            ("rxnorm_code", "6470"),
+            ("started_on", "2026-03-01"),
+            ("recorded_on", "2026-05-27"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let body = page(
+        &app,
+        &nurse,
+        &format!("/staff/patients/{patient}/screening"),
+    )
+    .await;
+    assert!(
+        body.contains("may blunt the response to ketamine; additive sedation"),
+        "flagged with its mechanism"
+    );
+    let id = app.store.chart_entries(patient).await.unwrap().medications[0]
+        .id
+        .to_string();
+    let stop = format!("/staff/patients/{patient}/medications/stop");
+    let (status, body) = post(
+        &app,
+        &nurse,
+        &stop,
+        &[("medication_id", &id), ("stopped_on", "2026-02-28")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("stopped_on: must not be before the start date (started_on 2026-03-01)"));
+    let (status, _) = post(
+        &app,
+        &nurse,
+        &stop,
+        &[("medication_id", &id), ("stopped_on", "2026-05-20")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let body = page(
+        &app,
+        &nurse,
+        &format!("/staff/patients/{patient}/screening"),
+    )
+    .await;
+    assert!(
+        !body.contains("may blunt the response"),
+        "{engine:?}: a stopped medication is not current"
+    );
+    let records = page(&app, &nurse, &format!("/staff/patients/{patient}/records")).await;
+    assert!(records.contains("2026-03-01 to 2026-05-20"));
 }
