@@ -645,6 +645,14 @@ fn vital_sets(entries: &ChartEntries, page: &StaffPage) -> Vec<VitalSet> {
         }
     }
     sets.truncate(20);
+    // Each set in the order of the form: blood pressure first, height last.
+    for set in &mut sets {
+        set.values.sort_by_key(|(label, _, _)| {
+            VitalSign::ALL
+                .iter()
+                .position(|sign| words::vital_sign(*sign) == label.as_str())
+        });
+    }
     sets
 }
 

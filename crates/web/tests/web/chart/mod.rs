@@ -723,6 +723,24 @@ async fn bad_input_names_the_field_and_the_rule_and_writes_nothing(engine: Engin
         ),
         "{engine:?}"
     );
+    // Over what any setting allows (50 MiB): refused before any handler runs.
+    let huge = vec![b'%'; 51 * 1024 * 1024];
+    let (status, body) = upload(
+        &app,
+        &nurse,
+        patient,
+        &document,
+        "huge.pdf",
+        "application/pdf",
+        &huge,
+    )
+    .await;
+    assert_eq!(status, 413, "{engine:?}");
+    assert!(
+        body.contains("file: the upload is larger than 50 MiB"),
+        "{body}"
+    );
+    drop(huge);
     // Settings refuse a limit over the server's ceiling.
     set(&mut settings, "max_upload_mib", "51");
     let (status, body) = post(&app, &admin, "/staff/settings/screening", &refs(&settings)).await;
