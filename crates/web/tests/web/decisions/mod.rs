@@ -612,6 +612,19 @@ async fn a_changed_plan_is_a_new_version_and_the_old_stays_readable(engine: Engi
     assert!(old.contains("ibuprofen 400 mg three times a day with food"));
     assert!(!old.contains("naproxen"));
 
+    // An earlier version can be restored: the form starts from it.
+    let restore = app
+        .get(
+            &format!("{path}/edit?from={}", versions[1].id),
+            Some(&clinician),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(restore.contains("from version 1"), "{restore}");
+    assert!(restore.contains("value=\"ibuprofen 400 mg three times a day with food\""));
+
     let letter = app
         .get(
             &format!("/staff/plans/{}/letter", versions[0].id),
