@@ -18,6 +18,11 @@ use respite_clinical::dosing::{
     ProtocolStep, SessionDose, Vial,
 };
 
+mod chart;
+mod decisions;
+
+pub use chart::{letter_pdf, SpectrumPatient};
+
 use crate::patients::{insert_patient, NewPatient};
 use crate::{to_millis, Store, StoreError, StoreResult};
 use respite_domain::thread::{ClosedReason, InquiryStatus};
@@ -47,6 +52,11 @@ pub struct DemoSummary {
     pub infusion_sessions: usize,
     pub inquiries: usize,
     pub consultations: usize,
+    /// The named charts of the screening spectrum, with what each shows.
+    pub screening_spectrum: Vec<SpectrumPatient>,
+    /// The patients with decisions, records requests and plans, with what
+    /// each shows.
+    pub decisions: Vec<SpectrumPatient>,
 }
 
 /// A condition the product must know by code (SPEC §1), with its ICD-10-CM
@@ -189,7 +199,10 @@ pub async fn seed(
     demo.summary.consultations += booking::lifecycle(&mut tx, now, consulting_staff).await?;
     insert_availability(&mut tx, consulting_staff).await?;
     public::clinic_profile(&mut tx, now).await?;
+    demo.summary.screening_spectrum = chart::seed_spectrum(&mut tx, &clock).await?;
     tx.commit().await?;
+    demo.summary.decisions =
+        decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;
     Ok(demo.summary)
 }
 

@@ -588,6 +588,8 @@ pub struct SessionRow {
 #[template(path = "patient.html")]
 struct PatientPage {
     nav: Nav,
+    /// The chart's tab shown as current (`chart_tabs.html`).
+    tab: &'static str,
     patient: PatientRecord,
     conditions: Vec<ConditionRecord>,
     observations: Vec<ObservationRow>,
@@ -633,6 +635,7 @@ pub async fn patient_chart(
         .collect();
     render(&PatientPage {
         nav: page.nav(),
+        tab: "chart",
         patient,
         conditions,
         observations,
