@@ -1,5 +1,6 @@
 // The staff lists and the consultation note in real Chromium, against a
-// fresh `respite demo` clinic (240 patients): the patient list pages with
+// fresh `respite demo` clinic (249 patients: 240 with infusion histories and the
+// nine charts of the screening spectrum): the patient list pages with
 // next/previous links and finds a phone number from a fragment typed in any
 // formatting, on a laptop (1280 px) and a phone (390 px); the clinical note
 // is saved, shown saved, edited into version 2 with version 1 still
@@ -20,6 +21,9 @@ import {
   signIn,
   startRespite,
 } from './support.js';
+
+/** The demo's patients: 240 with infusion histories, 9 screening charts (demo/chart.rs). */
+const DEMO_PATIENTS = 240 + 9;
 
 let server;
 let browser;
@@ -67,7 +71,7 @@ for (const [label, device] of [
       await signIn(page, LOGINS.frontDesk);
       await page.goto('/staff/patients');
       const summary = page.locator('nav.pager .pager-summary').first();
-      assert.equal(await summary.innerText(), 'Patients 1–25 of 240.');
+      assert.equal(await summary.innerText(), `Patients 1–25 of ${DEMO_PATIENTS}.`);
       const first = await rowIds(page);
       assert.equal(first.length, 25);
       assert.equal(await page.locator('a[rel=prev]').count(), 0, 'no previous page before the first');
@@ -76,7 +80,7 @@ for (const [label, device] of [
 
       // Next, and back: the same first page, nothing skipped or repeated.
       await Promise.all([page.waitForURL(/after=/), page.locator('a[rel=next]').first().click()]);
-      assert.equal(await summary.innerText(), 'Patients 26–50 of 240.');
+      assert.equal(await summary.innerText(), `Patients 26–50 of ${DEMO_PATIENTS}.`);
       const second = await rowIds(page);
       assert.equal(second.length, 25);
       assert.equal(second.filter((id) => first.includes(id)).length, 0, 'no row of page 1 again');
@@ -92,8 +96,8 @@ for (const [label, device] of [
       await shot('fragment-search');
 
       // The whole number in national formatting, then bare digits: that patient.
-      const wanted = digits[0]; // 1AAA5550115
-      const area = wanted.slice(1, 4);
+      const wanted = digits[0]; // (AAA) 555-0115 in national format, or +1 AAA… abroad
+      const area = wanted.slice(-10, -7);
       const id = (await rowIds(page))[0];
       for (const typed of [`(${area}) 555-0115`, `${area}5550115`, `+1 ${area} 555 0115`]) {
         await search(page, typed);

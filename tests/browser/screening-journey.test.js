@@ -92,7 +92,7 @@ async function mainText(page) {
 
 const journey = { inquiryPath: null, patientPath: null, name: null, eligible: false };
 
-test('1. the front desk records the phone consultation of a new inquiry', SCENARIO, async () => {
+test('1. the front desk records the call of a new inquiry; the nurse records the clinical note', SCENARIO, async () => {
   await inContext(browser, server.url, '11-journey-consultation', DESKTOP, async ({ page, shot }) => {
     await signIn(page, LOGINS.frontDesk);
     const link = page.locator('table#new-inquiries tbody tr a').first();
@@ -101,6 +101,17 @@ test('1. the front desk records the phone consultation of a new inquiry', SCENAR
     await page.waitForURL((url) => /^\/staff\/inquiries\/\d+$/.test(url.pathname));
     journey.inquiryPath = new URL(page.url()).pathname;
 
+    // The front desk's part of the consultation: the call, no clinical content (SPEC §2).
+    await page.goto(`${journey.inquiryPath}/call`);
+    const call = page.locator('form#call-form');
+    await call.locator('input[name="reached"][value="yes"]').check();
+    await call.locator('input[name="booked"][value="no"]').check();
+    await submit(page, call, { asked: 'Whether ketamine could help her foot pain' });
+    assert.match(await mainText(page), /Call record, version 1/, 'the call is recorded');
+    await shot('call-recorded');
+  });
+  await inContext(browser, server.url, '11-journey-note', DESKTOP, async ({ page, shot }) => {
+    await signIn(page, LOGINS.nurse);
     await page.goto(`${journey.inquiryPath}/consultation`);
     const form = page.locator('form.consultation');
     await submit(page, form, {
@@ -116,7 +127,7 @@ test('1. the front desk records the phone consultation of a new inquiry', SCENAR
       red_flags: '',
       next_step: 'book-screening-visit',
     });
-    assert.match(await mainText(page), /Note of/, 'the note is recorded');
+    assert.match(await mainText(page), /Note, version 1/, 'the note is recorded');
     await shot('consultation-recorded');
   });
 });
@@ -277,12 +288,18 @@ test('3. a clinician decides, writes the plan and prints the letter to the physi
     assert.match(letterText, /First trial infusion \(Cohen 2018 guideline\), 1 session/);
     assert.match(letterText, /Naproxen 250 mg twice a day with food, 4 weeks/);
     assert.match(letterText, /We will review the plan by/);
+    await shot('letter');
     await page.emulateMedia({ media: 'print' });
     assert.equal(await page.locator('header.site').isVisible(), false, 'the navigation does not print');
     assert.equal(await page.locator('form.search').isVisible(), false, 'the address form does not print');
     assert.equal(await page.locator('#print-letter').isVisible(), false, 'the print button does not print');
     assert.ok(await letter.isVisible(), 'the letter prints');
-    await shot('letter-print-media');
+    // As printed: the letter alone, with no page heading around it, so the
+    // page checks (made on screen just above) do not apply.
+    await page.screenshot({
+      path: path.join(artifactsDir, '13-journey-clinician--letter-print-media.png'),
+      fullPage: true,
+    });
     const pdfPath = path.join(artifactsDir, '13-journey-clinician--physician-letter.pdf');
     const pdf = await page.pdf({ path: pdfPath, format: 'Letter', printBackground: true });
     assert.equal(pdf.subarray(0, 5).toString(), '%PDF-', 'a PDF is printed');

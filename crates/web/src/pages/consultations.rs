@@ -1128,7 +1128,7 @@ fn outside_windows(
                 .strftime("%A %-d %B, %-I:%M %p %Z")
                 .to_string(),
             clinic_time: page.time(slot.starts_at),
-            windows: inquiry.contact_windows.clone(),
+            windows: crate::words::common::windows(&inquiry.contact_windows),
             time_zone: inquiry.time_zone.clone(),
             verb,
         },
@@ -1300,7 +1300,11 @@ async fn consultation_view(
                 .as_ref()
                 .map(|i| match i.contact_windows.as_str() {
                     "" => "not given".to_owned(),
-                    windows => format!("{windows} ({})", i.time_zone),
+                    windows => format!(
+                        "{} ({})",
+                        crate::words::common::windows(windows),
+                        i.time_zone
+                    ),
                 })
                 .unwrap_or_default(),
             events,
