@@ -19,6 +19,7 @@ mod inquiries;
 mod jobs;
 mod messages;
 mod patients;
+mod register;
 mod schedule;
 mod staff;
 mod threads;
@@ -54,6 +55,10 @@ pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessag
 // Domain concepts the store's callers name; they live in respite-domain.
 pub use inquiries::AddressKind;
 pub use patients::{NewPatient, PatientRecord, PatientSummary};
+pub use register::{
+    BusinessTime, CountKind, CountRecord, DiscrepancyRecord, EntryKind, EntryRecord, NewDraw,
+    NewReceipt, NewWaste, OpenDraw, RegisterSession, RegisterSettings, VialRecord,
+};
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
@@ -246,6 +251,17 @@ pub enum StoreError {
     /// `starts`–`ends` (`HH:MM`) on the same weekday.
     #[error("starts: overlaps {starts}-{ends}")]
     AvailabilityOverlaps { starts: String, ends: String },
+    /// A register entry refused by the register's state (a balance that
+    /// would go below zero, a draw accounted for, a resolved discrepancy):
+    /// the field and the rule.
+    #[error("{field}: {message}")]
+    RegisterRefused {
+        field: &'static str,
+        message: String,
+    },
+    /// The vial or register entry named does not exist.
+    #[error("register: no such vial or entry")]
+    RegisterNotFound,
     #[error("stored value is not valid: {0}")]
     Corrupt(String),
 }

@@ -9,6 +9,7 @@ pub mod consultations;
 mod context;
 pub mod errors;
 pub mod public;
+pub mod register;
 pub mod schedule;
 pub mod settings;
 pub mod sign_in;
@@ -58,6 +59,8 @@ pub struct Nav {
     pub audit: bool,
     pub schedule: bool,
     pub settings: bool,
+    /// The controlled-substance register.
+    pub register: bool,
     pub csrf: String,
     /// The clinic's country (ISO 3166-1 alpha-2), in which phone numbers
     /// are written in national format.
@@ -77,6 +80,7 @@ impl Nav {
             audit: role.grants(Permission::ReadAuditTrail),
             schedule: role.grants(Permission::ReadSchedule),
             settings: role.grants(Permission::ManageClinicSettings),
+            register: role.grants(Permission::ReadControlledSubstanceRegister),
             csrf: csrf.to_owned(),
             region: region.to_owned(),
         }

@@ -238,6 +238,7 @@ pub fn audit_action(code: &str) -> &str {
         "create" => "Create",
         "update" => "Update",
         "delete" => "Delete",
+        "export" => "Export",
         other => other,
     }
 }
@@ -262,6 +263,7 @@ pub fn resource_type(code: &str) -> &str {
         "Communication" => "Message",
         "AuditEvent" => "Audit trail",
         "Organization" => "Clinic settings",
+        "DrugRegister" => "Controlled-substance register",
         other => other,
     }
 }

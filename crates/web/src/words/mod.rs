@@ -7,4 +7,5 @@ pub mod chart;
 pub mod common;
 pub mod plan;
 pub mod public;
+pub mod register;
 pub mod screening;
