@@ -825,8 +825,10 @@ impl Store {
     pub async fn register_counts(&self, limit: i64) -> StoreResult<Vec<CountRecord>> {
         let rows: Vec<CountRow> = sqlx::query_as(
             "SELECT c.id, c.kind, c.business, c.taken_at, s.display_name AS taken_by, c.note, \
-             COUNT(e.id) AS vials, COALESCE(SUM(e.amount_ug), 0) AS total, \
-             COALESCE(SUM(CASE WHEN e.amount_ug <> e.balance_ug THEN 1 ELSE 0 END), 0) AS discrepancies \
+             CAST(COUNT(e.id) AS BIGINT) AS vials, \
+             CAST(COALESCE(SUM(e.amount_ug), 0) AS BIGINT) AS total, \
+             CAST(COALESCE(SUM(CASE WHEN e.amount_ug <> e.balance_ug THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             AS discrepancies \
              FROM register_counts c JOIN staff_users s ON s.id = c.taken_by \
              LEFT JOIN register_entries e ON e.count_id = c.id \
              GROUP BY c.id, c.kind, c.business, c.taken_at, s.display_name, c.note \
@@ -1041,8 +1043,8 @@ async fn open_draw_in(
     };
     let entry = row.parse()?;
     let (administered, wasted): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(CASE WHEN kind = 'administration' THEN amount_ug ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN kind = 'waste' THEN amount_ug ELSE 0 END), 0) \
+        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'administration' THEN amount_ug ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN kind = 'waste' THEN amount_ug ELSE 0 END), 0) AS BIGINT) \
          FROM register_entries WHERE draw_id = $1",
     )
     .bind(draw_id)

@@ -21,6 +21,7 @@ mod messaging;
 mod names;
 mod patients;
 mod public_pages;
+mod register;
 mod schedule;
 mod shape;
 mod sign_in;
