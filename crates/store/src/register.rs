@@ -358,25 +358,25 @@ fn refused(field: &'static str, message: impl Into<String>) -> StoreError {
     }
 }
 
-/// One entry to insert; the balance is computed by [`Store::append_entry`].
-struct Entry {
-    vial_id: i64,
-    kind: EntryKind,
-    at: Timestamp,
-    recorded_by: i64,
-    change: BalanceChange,
-    amount: DrugAmount,
-    patient_id: Option<i64>,
-    session_id: Option<i64>,
-    draw_id: Option<i64>,
-    witness_id: Option<i64>,
-    count_id: Option<i64>,
-    corrects_id: Option<i64>,
-    note: String,
+/// One entry to insert; the balance is computed by [`append_entry`].
+pub(crate) struct Entry {
+    pub(crate) vial_id: i64,
+    pub(crate) kind: EntryKind,
+    pub(crate) at: Timestamp,
+    pub(crate) recorded_by: i64,
+    pub(crate) change: BalanceChange,
+    pub(crate) amount: DrugAmount,
+    pub(crate) patient_id: Option<i64>,
+    pub(crate) session_id: Option<i64>,
+    pub(crate) draw_id: Option<i64>,
+    pub(crate) witness_id: Option<i64>,
+    pub(crate) count_id: Option<i64>,
+    pub(crate) corrects_id: Option<i64>,
+    pub(crate) note: String,
 }
 
 impl Entry {
-    fn new(vial_id: i64, kind: EntryKind, at: Timestamp, recorded_by: i64) -> Entry {
+    pub(crate) fn new(vial_id: i64, kind: EntryKind, at: Timestamp, recorded_by: i64) -> Entry {
         Entry {
             vial_id,
             kind,
@@ -636,17 +636,7 @@ impl Store {
                 format!("vial {missing} is on hand and was not counted; a count covers every vial"),
             ));
         }
-        let (count_id,): (i64,) = sqlx::query_as(
-            "INSERT INTO register_counts (kind, business, taken_at, taken_by, note) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(kind.as_str())
-        .bind(business.as_str())
-        .bind(to_millis(at))
-        .bind(by)
-        .bind(note)
-        .fetch_one(&mut *tx)
-        .await?;
+        let count_id = insert_count(&mut tx, kind, business, note, by, at).await?;
         for (vial_id, counted) in counts {
             let mut entry = Entry::new(*vial_id, EntryKind::Count, at, by);
             entry.amount = *counted;
@@ -869,19 +859,14 @@ impl Store {
             .collect()
     }
 
-    /// Infusion sessions a draw can name: those that started from `from`
-    /// on, earliest first, with the patient.
-    pub async fn register_sessions(
-        &self,
-        from: Timestamp,
-        limit: i64,
-    ) -> StoreResult<Vec<RegisterSession>> {
+    /// The latest infusion sessions a draw can name, newest first, with the
+    /// patient.
+    pub async fn register_sessions(&self, limit: i64) -> StoreResult<Vec<RegisterSession>> {
         let rows: Vec<(i64, i64, String, i64, f64)> = sqlx::query_as(
             "SELECT s.id, s.patient_id, p.family_name || ', ' || p.given_name, s.started_at, \
              s.total_mg FROM infusion_sessions s JOIN patients p ON p.id = s.patient_id \
-             WHERE s.started_at >= $1 ORDER BY s.started_at, s.id LIMIT $2",
+             ORDER BY s.started_at DESC, s.id DESC LIMIT $1",
         )
-        .bind(to_millis(from))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -897,6 +882,18 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The patient with this medical record number, for a draw without a
+    /// recorded session: (id, "Family, Given").
+    pub async fn register_patient_by_mrn(&self, mrn: &str) -> StoreResult<Option<(i64, String)>> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, family_name || ', ' || given_name FROM patients WHERE mrn = $1",
+        )
+        .bind(mrn)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
     }
 
     /// One session a draw can name.
@@ -978,6 +975,29 @@ pub(crate) async fn insert_receipt(
     Ok(ids)
 }
 
+/// A count's row; its entries follow (also the demo).
+pub(crate) async fn insert_count(
+    conn: &mut sqlx::AnyConnection,
+    kind: CountKind,
+    business: BusinessTime,
+    note: &str,
+    by: i64,
+    at: Timestamp,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO register_counts (kind, business, taken_at, taken_by, note) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(kind.as_str())
+    .bind(business.as_str())
+    .bind(to_millis(at))
+    .bind(by)
+    .bind(note)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
 /// The vial's balance now: its latest entry's.
 async fn current_balance(conn: &mut sqlx::AnyConnection, vial_id: i64) -> StoreResult<DrugAmount> {
     let balance: Option<(i64,)> = sqlx::query_as(
@@ -991,7 +1011,7 @@ async fn current_balance(conn: &mut sqlx::AnyConnection, vial_id: i64) -> StoreR
 
 /// Appends `entry` with the balance after it; refused (on `amount`) when it
 /// would take the vial below zero. The caller holds the vial's lock.
-async fn append_entry(conn: &mut sqlx::AnyConnection, entry: Entry) -> StoreResult<i64> {
+pub(crate) async fn append_entry(conn: &mut sqlx::AnyConnection, entry: Entry) -> StoreResult<i64> {
     let balance = current_balance(conn, entry.vial_id).await?;
     let after = apply(balance, entry.change).map_err(|rule| match rule {
         RegisterRule::BelowZero => refused(

@@ -3,6 +3,7 @@
 //! Every person here is invented; names are drawn from common name lists.
 
 pub mod public;
+mod register;
 
 use jiff::civil::{Date, Time};
 use jiff::{tz::TimeZone, Span, Timestamp, ToSpan};
@@ -181,6 +182,7 @@ pub async fn seed(
         .await?;
     insert_availability(&mut tx, consulting_staff).await?;
     public::clinic_profile(&mut tx, now).await?;
+    register::seed(&mut tx, &clock).await?;
     tx.commit().await?;
     Ok(demo.summary)
 }

@@ -281,14 +281,12 @@ pub async fn vial_page(
             draw,
         })
         .collect();
-    // Sessions of the last two weeks and the next day: today's, and a late
-    // entry for a recent one.
-    let from = page.now - jiff::SignedDuration::from_hours(24 * 14);
+    // The latest sessions, newest first: today's, or a late entry for a
+    // recent one.
     let sessions = store
-        .register_sessions(from, 200)
+        .register_sessions(40)
         .await?
         .into_iter()
-        .rev()
         .map(|s| session_option(&page, &s))
         .collect();
     let me = page.session.user.id;
@@ -509,8 +507,10 @@ fn amount_of(text: &str, unit: &str, concentration: MgPerMl) -> Result<DrugAmoun
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct DrawInput {
-    /// `PATIENT:SESSION` from the session list.
+    /// `PATIENT:SESSION` from the session list; empty when no session is
+    /// recorded, and then the patient's MRN names who the draw is for.
     session: String,
+    mrn: String,
     amount: String,
     unit: String,
     note: String,
@@ -525,16 +525,27 @@ pub async fn draw(
     Form(input): Form<DrawInput>,
 ) -> Result<Response, AppError> {
     let vial = load_vial(&state, &id).await?;
-    let (patient, session) = input
-        .session
-        .split_once(':')
-        .and_then(|(p, s)| Some((p.parse::<i64>().ok()?, s.parse::<i64>().ok()?)))
-        .ok_or_else(|| {
-            bad(
-                "session",
-                "choose the infusion session the drug is drawn for",
-            )
-        })?;
+    let (patient, session) = match input.session.trim() {
+        "" => {
+            let mrn = input.mrn.trim();
+            if mrn.is_empty() {
+                return Err(bad(
+                    "session",
+                    "choose the infusion session, or give the patient's MRN when no session is recorded",
+                ));
+            }
+            let (patient, _) = state
+                .store
+                .register_patient_by_mrn(mrn)
+                .await?
+                .ok_or_else(|| bad("mrn", "is not a patient of the clinic"))?;
+            (patient, None)
+        }
+        text => text
+            .split_once(':')
+            .and_then(|(p, s)| Some((p.parse::<i64>().ok()?, Some(s.parse::<i64>().ok()?))))
+            .ok_or_else(|| bad("session", "choose the infusion session from the list"))?,
+    };
     let amount = amount_of(&input.amount, &input.unit, vial.concentration)?;
     let entry = state
         .store
@@ -544,7 +555,7 @@ pub async fn draw(
                 vial_id: vial.id,
                 amount,
                 patient_id: patient,
-                session_id: Some(session),
+                session_id: session,
                 note: optional_note(&input.note)?,
             },
             page.session.user.id,

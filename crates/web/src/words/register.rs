@@ -97,6 +97,7 @@ pub fn field_label(field: &str) -> &str {
         "unit" => "Unit",
         "patient" => "Patient",
         "session" => "Infusion session",
+        "mrn" => "Patient's MRN",
         "draw" => "Draw",
         "witness" => "Witness",
         "witness_password" => "Witness's password",
