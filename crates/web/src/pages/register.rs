@@ -482,7 +482,7 @@ pub async fn receive(
         .receive_vials(&receipt, page.session.user.id, page.now)
         .await?;
     let first = ids.first().copied().unwrap_or_default();
-    done(Redirect::to("/staff/register?done=receipt#vials"), first)
+    done(Redirect::to("/staff/register?done=receipt#on-hand"), first)
 }
 
 fn done(redirect: Redirect, record: i64) -> Result<Response, AppError> {
