@@ -74,7 +74,7 @@ function mlOf(text) {
 
 test('a nurse receives, draws, gives and wastes with a witness, counts; a clinician resolves a discrepancy', { timeout: 240_000 }, async () => {
   let vialId;
-  await inContext(browser, server.url, '12-register-nurse', TABLET, async ({ page, shot }) => {
+  await inContext(browser, server.url, '20-register-nurse', TABLET, async ({ page, shot }) => {
     await signIn(page, LOGINS.nurse);
     await Promise.all([page.waitForURL((url) => url.pathname === '/staff/register'), page.click('nav a[href="/staff/register"]')]);
     await check(page, 'register');
@@ -158,7 +158,7 @@ test('a nurse receives, draws, gives and wastes with a witness, counts; a clinic
     await check(page, 'register after count');
   });
 
-  await inContext(browser, server.url, '12-register-clinician', TABLET, async ({ page, shot }) => {
+  await inContext(browser, server.url, '20-register-clinician', TABLET, async ({ page, shot }) => {
     await signIn(page, LOGINS.clinician);
     await page.goto('/staff/register');
     const open = page.locator('#discrepancy-list tr.open');
@@ -178,7 +178,7 @@ test('a nurse receives, draws, gives and wastes with a witness, counts; a clinic
     await shot('vial-resolved');
   });
 
-  await inContext(browser, server.url, '12-register-front-desk', TABLET, async ({ page }) => {
+  await inContext(browser, server.url, '20-register-front-desk', TABLET, async ({ page }) => {
     await signIn(page, LOGINS.frontDesk);
     assert.equal(await page.locator('nav a[href="/staff/register"]').count(), 0);
     const response = await page.goto('/staff/register');
