@@ -683,3 +683,74 @@ async fn bad_input_names_the_field_and_the_rule(engine: Engine) {
     assert_eq!(balance_mg(&app, vial).await, 500.0, "nothing was recorded");
     assert!(app.store.register_counts(5).await.unwrap().is_empty());
 }
+
+both_engines!(the_demo_register_reconciles_but_for_one_open_discrepancy);
+async fn the_demo_register_reconciles_but_for_one_open_discrepancy(engine: Engine) {
+    let app = spawn(engine).await;
+    let consulting = vec![
+        staff_id(&app, Role::FrontDesk).await,
+        staff_id(&app, Role::Clinician).await,
+    ];
+    let size = respite_store::demo::DemoSize {
+        patients: 24,
+        inquiries: 4,
+    };
+    let summary = respite_store::demo::seed(&app.store, jiff::Timestamp::now(), size, &consulting)
+        .await
+        .unwrap();
+    assert!(summary.infusion_sessions > 0);
+    let entries = app.store.register_entries().await.unwrap();
+    // A draw for every session, each accounted for by what was given and
+    // wasted; the dose given is the session's.
+    let mut raw = app.raw().await;
+    let sessions: Vec<(i64, f64)> = sqlx::query_as("SELECT id, total_mg FROM infusion_sessions")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), summary.infusion_sessions);
+    for (session, total_mg) in &sessions {
+        let given: i64 = entries
+            .iter()
+            .filter(|e| {
+                e.session_id == Some(*session) && e.kind == respite_store::EntryKind::Administration
+            })
+            .map(|e| e.amount.micrograms())
+            .sum();
+        assert_eq!(
+            given,
+            (total_mg * 1000.0).round() as i64,
+            "session {session}"
+        );
+    }
+    for vial in app.store.all_vials().await.unwrap() {
+        assert!(
+            app.store.open_draws(vial.id).await.unwrap().is_empty(),
+            "vial {}",
+            vial.id
+        );
+        let ledger = app.store.vial_entries(vial.id).await.unwrap();
+        let mut balance = 0;
+        for entry in &ledger {
+            balance += entry.change_ug;
+            assert_eq!(entry.balance.micrograms(), balance, "entry {}", entry.id);
+        }
+    }
+    for waste in entries
+        .iter()
+        .filter(|e| e.kind == respite_store::EntryKind::Waste)
+    {
+        assert!(
+            waste.witness.is_some(),
+            "waste {} has its witness",
+            waste.id
+        );
+    }
+    let discrepancies = app.store.discrepancies(100).await.unwrap();
+    assert_eq!(discrepancies.len(), 1, "{engine:?}");
+    assert!(discrepancies[0].resolution.is_none());
+    let counts = app.store.register_counts(100).await.unwrap();
+    assert!(counts
+        .iter()
+        .any(|c| c.kind == respite_store::CountKind::Biennial));
+    assert_eq!(counts.iter().map(|c| c.discrepancies).sum::<i64>(), 1);
+}
