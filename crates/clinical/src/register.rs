@@ -6,11 +6,13 @@
 //! Sources (shared/clinical/dosing.md, "Controlled substance (US)"):
 //! - ketamine is DEA Schedule III (64 FR 37673, 13 Jul 1999; 21 CFR 1308.13);
 //! - records of receipt, dispensing/administration and a biennial inventory,
-//!   kept at least two years (21 CFR 1304.04, 1304.11, 1304.22(c));
+//!   kept at least two years (21 CFR 1304; dosing.md [checked, secondary]);
 //! - the biennial inventory is a dated full count of the stock on hand, taken
 //!   at the opening or the close of business and saying which
 //!   (21 CFR 1304.11(a), (c)); for Schedule III an opened container may be
-//!   estimated (21 CFR 1304.11(e)(3)(ii)): here it is measured in mL;
+//!   estimated (21 CFR 1304.11(e)(3)): here it is measured in mL. These
+//!   subsections are not in dosing.md [to check]; the Schedule III estimate
+//!   is the rule of the regulation's 1971 text (21 CFR 304.17(b), 36 FR 7791);
 //! - a waste witnessed by a second licensed person is state and clinic
 //!   practice, not 21 CFR 1304: a clinic setting, on by default;
 //! - the log is append-only and reconciles to zero discrepancy or raises it.
