@@ -30,8 +30,9 @@ use respite_clinical::register::{
 };
 use respite_domain::{Permission, Role};
 use respite_store::{
-    AuditStamp, BusinessTime, CountKind, CountRecord, DiscrepancyRecord, EntryKind, EntryRecord,
-    NewDraw, NewReceipt, NewWaste, OpenDraw, RegisterSession, StaffUser, VialRecord,
+    AuditEntry, AuditStamp, BusinessTime, CountKind, CountRecord, DiscrepancyRecord, EntryKind,
+    EntryRecord, NewDraw, NewReceipt, NewWaste, OpenDraw, Outcome, RegisterSession, StaffUser,
+    VialRecord,
 };
 use serde::Deserialize;
 
@@ -657,7 +658,8 @@ pub async fn waste(
         ));
     }
     let policy = state.store.register_settings().await?.policy;
-    let witness = witness(&state, &page, client, policy, &input).await?;
+    let witness_user = witness(&state, &page, client, policy, &input, vial.id).await?;
+    let witness = witness_user.as_ref().map(|u| u.id);
     let entry = state
         .store
         .stamped(&audit)
@@ -673,6 +675,11 @@ pub async fn waste(
             page.now,
         )
         .await?;
+    // The witness's confirmation is their own act in the audit trail, after
+    // the waste it confirms is stored.
+    if let Some(user) = &witness_user {
+        audit_witness(&state, user, client, vial.id, page.now, Outcome::Success).await?;
+    }
     let what = if witness.is_some() {
         "waste"
     } else {
@@ -696,7 +703,8 @@ async fn witness(
     client: ClientAddress,
     policy: WastePolicy,
     input: &WasteInput,
-) -> Result<Option<i64>, AppError> {
+    vial_id: i64,
+) -> Result<Option<StaffUser>, AppError> {
     let me = &page.session.user;
     let recorder = StaffMember {
         user_id: me.id,
@@ -767,9 +775,36 @@ async fn witness(
             .store
             .record_login_failure(&user.email, &source, now, now - window)
             .await?;
+        audit_witness(state, &user, client, vial_id, now, Outcome::Denied).await?;
         return Err(bad("witness_password", "is not the witness's password"));
     }
-    Ok(Some(user.id))
+    Ok(Some(user))
+}
+
+/// An audit entry whose actor is the witness: their confirmation of a
+/// waste (success, after the waste is stored) or a wrong password (denied).
+async fn audit_witness(
+    state: &AppState,
+    witness: &StaffUser,
+    client: ClientAddress,
+    vial_id: i64,
+    at: jiff::Timestamp,
+    outcome: Outcome,
+) -> Result<(), AppError> {
+    state
+        .store
+        .append_audit(&AuditEntry {
+            at,
+            actor: witness.email.clone(),
+            actor_role: witness.role.as_str().to_owned(),
+            action: "witness".to_owned(),
+            resource_type: "DrugRegister".to_owned(),
+            resource_id: vial_id.to_string(),
+            source_address: client.to_string(),
+            outcome,
+        })
+        .await?;
+    Ok(())
 }
 
 #[derive(Deserialize, Default)]

@@ -239,6 +239,7 @@ pub fn audit_action(code: &str) -> &str {
         "update" => "Update",
         "delete" => "Delete",
         "export" => "Export",
+        "witness" => "Witness",
         other => other,
     }
 }

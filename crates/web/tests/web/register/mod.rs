@@ -378,6 +378,33 @@ async fn a_waste_needs_another_licensed_witness_with_their_password(engine: Engi
         entries.last().unwrap().witness.as_deref(),
         Some("Clinician")
     );
+    // The witness's confirmations are their own entries in the audit trail:
+    // the wrong password denied, the right one a success.
+    let witnessed: Vec<String> = app
+        .store
+        .audit_entries(&respite_store::AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "witness")
+        .map(|e| {
+            format!(
+                "{} {} {}/{}",
+                e.actor, e.outcome, e.resource_type, e.resource_id
+            )
+        })
+        .collect();
+    assert_eq!(
+        witnessed,
+        [
+            format!("clinician@clinic.test success DrugRegister/{vial}"),
+            format!("clinician@clinic.test denied DrugRegister/{vial}"),
+        ],
+        "{engine:?}, newest first"
+    );
 
     // The administrator turns the setting off (audited); then a waste
     // without a witness is recorded.
