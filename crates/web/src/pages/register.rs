@@ -284,12 +284,18 @@ pub async fn vial_page(
         .collect();
     // The latest sessions, newest first: today's, or a late entry for a
     // recent one.
-    let sessions = store
-        .register_sessions(40)
-        .await?
-        .into_iter()
-        .map(|s| session_option(&page, &s))
-        .collect();
+    // Only those who record draws are shown the sessions (minimum necessary).
+    let keeps = page.may(Permission::KeepControlledSubstanceRegister);
+    let sessions = if keeps {
+        store
+            .register_sessions(40)
+            .await?
+            .into_iter()
+            .map(|s| session_option(&page, &s))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let me = page.session.user.id;
     let witnesses = store
         .staff_users()
@@ -307,7 +313,7 @@ pub async fn vial_page(
         sessions,
         witnesses,
         witness_required: store.register_settings().await?.policy.witness_required,
-        keeps: page.may(Permission::KeepControlledSubstanceRegister),
+        keeps,
         done: done_words(&query.done),
     })
 }

@@ -664,6 +664,45 @@ async fn bad_input_names_the_field_and_the_rule(engine: Engine) {
         text.contains("Amount: is more than the vial holds (500 mg)"),
         "{text}"
     );
+    // Without a recorded session, the patient's MRN names who it is for.
+    let by_mrn = |mrn: &'static str| {
+        let app = &app;
+        let nurse = nurse.clone();
+        async move {
+            body(
+                app.post_form(
+                    &format!("/staff/register/vials/{vial}/draws"),
+                    Some(&nurse),
+                    &[
+                        ("session", ""),
+                        ("mrn", mrn),
+                        ("amount", "1"),
+                        ("unit", "mL"),
+                    ],
+                )
+                .await,
+            )
+            .await
+        }
+    };
+    let (status, text) = by_mrn("").await;
+    assert_eq!(status, 422);
+    assert!(
+        text.contains("Infusion session: choose the infusion session, or give the patient"),
+        "{text}"
+    );
+    let (status, text) = by_mrn("NOBODY").await;
+    assert_eq!(status, 422);
+    assert!(
+        text.contains("Patient&#39;s MRN: is not a patient of the clinic"),
+        "{text}"
+    );
+    let (status, text) = by_mrn("T-REG").await;
+    assert_eq!(status, 303, "{text}");
+    let drawn = app.store.vial_entries(vial).await.unwrap();
+    let drawn = drawn.last().unwrap();
+    assert_eq!((drawn.patient_id, drawn.session_id), (Some(patient), None));
+    assert_eq!(balance_mg(&app, vial).await, 450.0);
     // An unknown vial: 404 in the path, named by field in a count.
     let response = app
         .post_form(
@@ -707,7 +746,11 @@ async fn bad_input_names_the_field_and_the_rule(engine: Engine) {
     assert_eq!(status, 422);
     assert!(text.contains("Count: vial"), "{text}");
     assert!(text.contains("must not be negative"), "{text}");
-    assert_eq!(balance_mg(&app, vial).await, 500.0, "nothing was recorded");
+    assert_eq!(
+        balance_mg(&app, vial).await,
+        450.0,
+        "nothing more was recorded"
+    );
     assert!(app.store.register_counts(5).await.unwrap().is_empty());
 }
 
