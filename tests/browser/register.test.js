@@ -124,9 +124,12 @@ test('a nurse receives, draws, gives and wastes with a witness, counts; a clinic
     // Without the witness's password: refused, nothing recorded.
     await page.selectOption(`#witness-${drawId}`, { label: 'Dr. Carl Clinician (Clinician)' });
     await submit(page, `section[data-draw="${drawId}"] form[action$="/waste"] button`);
-    assert.match(await page.innerText('main'), /Witness's password: is required/);
+    // The vial's page again, the rule at its top, nothing recorded.
+    assert.match(await page.innerText('#refused'), /Witness's password: is required.*Nothing was recorded/);
+    assert.equal(mgOf(await page.innerText('#balance')), 350);
+    assert.match(await page.innerText(`section[data-draw="${drawId}"] h3`), /20 mg \(0\.4 mL\) left/);
     await check(page, 'waste refused');
-    await page.goto(`/staff/register/vials/${vialId}`);
+    await shot('waste-refused');
     await page.fill(`#waste-${drawId}`, '20');
     await page.selectOption(`#witness-${drawId}`, { label: 'Dr. Carl Clinician (Clinician)' });
     await page.fill(`#witness-password-${drawId}`, DEMO_PASSWORD);

@@ -19,7 +19,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use jiff::civil::Date;
@@ -36,7 +36,7 @@ use respite_store::{
 };
 use serde::Deserialize;
 
-use super::{parse_id, render, Nav, StaffPage};
+use super::{parse_id, render_with, Nav, StaffPage};
 use crate::access::AuditedRecord;
 use crate::auth::{sign_in_wait, signed};
 use crate::client::ClientAddress;
@@ -50,6 +50,8 @@ const DRUG: &str = "Ketamine hydrochloride injection (racemic), DEA Schedule III
 #[template(path = "register.html")]
 struct RegisterPage {
     nav: Nav,
+    /// A refused form's field and rule, in words.
+    error: String,
     drug: &'static str,
     vials: Vec<VialRow>,
     empty_vials: i64,
@@ -90,6 +92,8 @@ struct CountRow {
 #[template(path = "register_vial.html")]
 struct VialPage {
     nav: Nav,
+    /// A refused form's field and rule, in words.
+    error: String,
     vial: VialRecord,
     balance: String,
     content: String,
@@ -127,6 +131,8 @@ struct SessionOption {
 #[template(path = "register_count.html")]
 struct CountPage {
     nav: Nav,
+    /// A refused form's field and rule, in words.
+    error: String,
     vials: Vec<VialRow>,
 }
 
@@ -141,6 +147,16 @@ pub async fn register_page(
     State(state): State<AppState>,
     page: StaffPage,
     Query(query): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    show_register(&state, &page, &query.done, String::new(), StatusCode::OK).await
+}
+
+async fn show_register(
+    state: &AppState,
+    page: &StaffPage,
+    done: &str,
+    error: String,
+    status: StatusCode,
 ) -> Result<Response, AppError> {
     let store = &state.store;
     let today = page.today();
@@ -200,23 +216,27 @@ pub async fn register_page(
         Some((by, at)) => format!("Last changed by {by} on {}.", page.time(*at)),
         None => "The default: on.".to_owned(),
     };
-    render(&RegisterPage {
-        nav: page.nav(),
-        drug: DRUG,
-        vials,
-        empty_vials: store.empty_vial_count().await?,
-        discrepancies,
-        counts,
-        biennial_due,
-        keeps: page.may(Permission::KeepControlledSubstanceRegister),
-        resolves: page.may(Permission::ResolveRegisterDiscrepancies),
-        exports: page.may(Permission::ExportControlledSubstanceRegister),
-        manages: page.may(Permission::ManageClinicSettings),
-        witness_required: settings.policy.witness_required,
-        setting_saved,
-        done: done_words(&query.done),
-        today: today.to_string(),
-    })
+    render_with(
+        status,
+        &RegisterPage {
+            nav: page.nav(),
+            error,
+            drug: DRUG,
+            vials,
+            empty_vials: store.empty_vial_count().await?,
+            discrepancies,
+            counts,
+            biennial_due,
+            keeps: page.may(Permission::KeepControlledSubstanceRegister),
+            resolves: page.may(Permission::ResolveRegisterDiscrepancies),
+            exports: page.may(Permission::ExportControlledSubstanceRegister),
+            manages: page.may(Permission::ManageClinicSettings),
+            witness_required: settings.policy.witness_required,
+            setting_saved,
+            done: done_words(done),
+            today: today.to_string(),
+        },
+    )
 }
 
 fn vial_row(vial: VialRecord, today: Date) -> VialRow {
@@ -251,7 +271,26 @@ pub async fn vial_page(
     Path(id): Path<String>,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
+    show_vial(
+        &state,
+        &page,
+        &id,
+        &query.done,
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn show_vial(
+    state: &AppState,
+    page: &StaffPage,
+    id: &str,
+    done: &str,
+    error: String,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let id = parse_id(id)?;
     let store = &state.store;
     let vial = store.vial(id).await?.ok_or(AppError::NotFound)?;
     let c = vial.concentration;
@@ -291,7 +330,7 @@ pub async fn vial_page(
             .register_sessions(40)
             .await?
             .into_iter()
-            .map(|s| session_option(&page, &s))
+            .map(|s| session_option(page, &s))
             .collect()
     } else {
         Vec::new()
@@ -303,19 +342,23 @@ pub async fn vial_page(
         .into_iter()
         .filter(|u| u.active && u.id != me && licensed(u.role))
         .collect();
-    render(&VialPage {
-        nav: page.nav(),
-        balance: words::amount(vial.balance, c),
-        content: words::amount(vial.content, c),
-        vial,
-        entries,
-        open_draws,
-        sessions,
-        witnesses,
-        witness_required: store.register_settings().await?.policy.witness_required,
-        keeps,
-        done: done_words(&query.done),
-    })
+    render_with(
+        status,
+        &VialPage {
+            nav: page.nav(),
+            error,
+            balance: words::amount(vial.balance, c),
+            content: words::amount(vial.content, c),
+            vial,
+            entries,
+            open_draws,
+            sessions,
+            witnesses,
+            witness_required: store.register_settings().await?.policy.witness_required,
+            keeps,
+            done: done_words(done),
+        },
+    )
 }
 
 fn session_option(page: &StaffPage, s: &RegisterSession) -> SessionOption {
@@ -340,6 +383,15 @@ pub async fn count_form(
     State(state): State<AppState>,
     page: StaffPage,
 ) -> Result<Response, AppError> {
+    show_count(&state, &page, String::new(), StatusCode::OK).await
+}
+
+async fn show_count(
+    state: &AppState,
+    page: &StaffPage,
+    error: String,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let today = page.today();
     let vials = state
         .store
@@ -348,10 +400,14 @@ pub async fn count_form(
         .into_iter()
         .map(|v| vial_row(v, today))
         .collect();
-    render(&CountPage {
-        nav: page.nav(),
-        vials,
-    })
+    render_with(
+        status,
+        &CountPage {
+            nav: page.nav(),
+            error,
+            vials,
+        },
+    )
 }
 
 fn bad(field: &'static str, message: impl Into<String>) -> AppError {
@@ -431,7 +487,7 @@ pub struct ReceiptInput {
 }
 
 /// `POST /staff/register/receipts`: vials received, each its own row.
-pub async fn receive(
+async fn receive_inner(
     State(state): State<AppState>,
     Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
@@ -524,7 +580,7 @@ pub struct DrawInput {
 }
 
 /// `POST /staff/register/vials/{id}/draws`.
-pub async fn draw(
+async fn draw_inner(
     State(state): State<AppState>,
     Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
@@ -589,7 +645,7 @@ pub struct AdministrationInput {
 
 /// `POST /staff/register/vials/{id}/administrations`: what was given of a
 /// draw, from the session record.
-pub async fn administration(
+async fn administration_inner(
     State(state): State<AppState>,
     Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
@@ -639,7 +695,7 @@ pub struct WasteInput {
 
 /// `POST /staff/register/vials/{id}/waste`: witnessed by a second licensed
 /// person who confirms with their password, when the setting asks it.
-pub async fn waste(
+async fn waste_inner(
     State(state): State<AppState>,
     Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
@@ -826,7 +882,7 @@ pub struct CorrectionInput {
 
 /// `POST /staff/register/vials/{id}/corrections`: a new entry naming the one
 /// it corrects; nothing is edited.
-pub async fn correction(
+async fn correction_inner(
     State(state): State<AppState>,
     Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
@@ -872,7 +928,7 @@ pub async fn correction(
 
 /// `POST /staff/register/counts`: `kind`, `business`, `note`, and for each
 /// vial on hand `vial_{id}` (mL found) — a full count.
-pub async fn count(
+async fn count_inner(
     State(state): State<AppState>,
     Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
@@ -954,7 +1010,7 @@ pub struct ResolveInput {
 
 /// `POST /staff/register/discrepancies/{id}/resolve`: the path id is the
 /// count entry's.
-pub async fn resolve(
+async fn resolve_inner(
     State(state): State<AppState>,
     Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
@@ -985,7 +1041,7 @@ pub struct SettingsInput {
 
 /// `POST /staff/register/settings`: whether a waste needs a witness
 /// (ManageClinicSettings).
-pub async fn save_settings(
+async fn save_settings_inner(
     State(state): State<AppState>,
     Extension(audit): Extension<AuditStamp>,
     page: StaffPage,
@@ -1086,6 +1142,215 @@ fn csv_field(text: &str) -> String {
     } else {
         guarded
     }
+}
+
+/// A form refused by a rule (422) or by the register's state (409): its
+/// status and the field and rule in words; `None` for any other error.
+fn refusal(err: &AppError) -> Option<(StatusCode, String)> {
+    let (status, field, message) = match err {
+        AppError::BadRequest { field, message } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, *field, message.clone())
+        }
+        AppError::Conflict { field, message } => (StatusCode::CONFLICT, *field, message.clone()),
+        AppError::Store(store) => {
+            let (field, message) = crate::error::conflict(store)?;
+            (StatusCode::CONFLICT, field, message)
+        }
+        _ => return None,
+    };
+    Some((
+        status,
+        format!(
+            "{}: {}. Nothing was recorded.",
+            crate::words::public::field_label(field),
+            message.trim_end_matches('.')
+        ),
+    ))
+}
+
+/// The vial's page again with the refusal at its top, or the error as is.
+async fn on_vial(
+    state: &AppState,
+    page: &StaffPage,
+    id: &str,
+    result: Result<Response, AppError>,
+) -> Result<Response, AppError> {
+    match result {
+        Err(err) => match refusal(&err) {
+            Some((status, message)) => show_vial(state, page, id, "", message, status).await,
+            None => Err(err),
+        },
+        ok => ok,
+    }
+}
+
+/// The register's page again with the refusal at its top, or the error.
+async fn on_register(
+    state: &AppState,
+    page: &StaffPage,
+    result: Result<Response, AppError>,
+) -> Result<Response, AppError> {
+    match result {
+        Err(err) => match refusal(&err) {
+            Some((status, message)) => show_register(state, page, "", message, status).await,
+            None => Err(err),
+        },
+        ok => ok,
+    }
+}
+
+/// `POST /staff/register/receipts`.
+pub async fn receive(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    Form(input): Form<ReceiptInput>,
+) -> Result<Response, AppError> {
+    let result = receive_inner(
+        State(state.clone()),
+        Extension(audit),
+        page.clone(),
+        Form(input),
+    )
+    .await;
+    on_register(&state, &page, result).await
+}
+
+/// `POST /staff/register/vials/{id}/draws`.
+pub async fn draw(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    Path(id): Path<String>,
+    Form(input): Form<DrawInput>,
+) -> Result<Response, AppError> {
+    let result = draw_inner(
+        State(state.clone()),
+        Extension(audit),
+        page.clone(),
+        Path(id.clone()),
+        Form(input),
+    )
+    .await;
+    on_vial(&state, &page, &id, result).await
+}
+
+/// `POST /staff/register/vials/{id}/administrations`.
+pub async fn administration(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    Path(id): Path<String>,
+    Form(input): Form<AdministrationInput>,
+) -> Result<Response, AppError> {
+    let result = administration_inner(
+        State(state.clone()),
+        Extension(audit),
+        page.clone(),
+        Path(id.clone()),
+        Form(input),
+    )
+    .await;
+    on_vial(&state, &page, &id, result).await
+}
+
+/// `POST /staff/register/vials/{id}/waste`.
+pub async fn waste(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    client: ClientAddress,
+    Path(id): Path<String>,
+    Form(input): Form<WasteInput>,
+) -> Result<Response, AppError> {
+    let result = waste_inner(
+        State(state.clone()),
+        Extension(audit),
+        page.clone(),
+        client,
+        Path(id.clone()),
+        Form(input),
+    )
+    .await;
+    on_vial(&state, &page, &id, result).await
+}
+
+/// `POST /staff/register/vials/{id}/corrections`.
+pub async fn correction(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    Path(id): Path<String>,
+    Form(input): Form<CorrectionInput>,
+) -> Result<Response, AppError> {
+    let result = correction_inner(
+        State(state.clone()),
+        Extension(audit),
+        page.clone(),
+        Path(id.clone()),
+        Form(input),
+    )
+    .await;
+    on_vial(&state, &page, &id, result).await
+}
+
+/// `POST /staff/register/counts`.
+pub async fn count(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    Form(input): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let result = count_inner(
+        State(state.clone()),
+        Extension(audit),
+        page.clone(),
+        Form(input),
+    )
+    .await;
+    match result {
+        Err(err) => match refusal(&err) {
+            Some((status, message)) => show_count(&state, &page, message, status).await,
+            None => Err(err),
+        },
+        ok => ok,
+    }
+}
+
+/// `POST /staff/register/discrepancies/{id}/resolve`.
+pub async fn resolve(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    Path(id): Path<String>,
+    Form(input): Form<ResolveInput>,
+) -> Result<Response, AppError> {
+    let result = resolve_inner(
+        State(state.clone()),
+        Extension(audit),
+        page.clone(),
+        Path(id),
+        Form(input),
+    )
+    .await;
+    on_register(&state, &page, result).await
+}
+
+/// `POST /staff/register/settings`.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    Form(input): Form<SettingsInput>,
+) -> Result<Response, AppError> {
+    let result = save_settings_inner(
+        State(state.clone()),
+        Extension(audit),
+        page.clone(),
+        Form(input),
+    )
+    .await;
+    on_register(&state, &page, result).await
 }
 
 impl VialPage {
