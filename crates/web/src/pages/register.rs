@@ -588,6 +588,16 @@ async fn draw_inner(
     Form(input): Form<DrawInput>,
 ) -> Result<Response, AppError> {
     let vial = load_vial(&state, &id).await?;
+    // An expired vial is not given to a patient: it is wasted from the vial.
+    if vial.expiry < page.today() {
+        return Err(bad(
+            "vial",
+            format!(
+                "expired on {}; record its content as a waste from the vial instead",
+                vial.expiry
+            ),
+        ));
+    }
     let (patient, session) = match input.session.trim() {
         "" => {
             let mrn = input.mrn.trim();

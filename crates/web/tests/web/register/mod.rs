@@ -752,6 +752,44 @@ async fn bad_input_names_the_field_and_the_rule(engine: Engine) {
         "nothing more was recorded"
     );
     assert!(app.store.register_counts(5).await.unwrap().is_empty());
+
+    // A vial that expired on the shelf (received when it was in date): no
+    // draw from it.
+    let mut raw = app.raw().await;
+    let nurse_id = staff_id(&app, Role::Nurse).await;
+    let now = jiff::Timestamp::now().as_millisecond();
+    let (expired,): (i64,) = sqlx::query_as(
+        "INSERT INTO register_vials (ndc, lot, expiry, concentration_mg_per_ml, volume_ml, \
+         content_ug, supplier, received_at, received_by) \
+         VALUES ('0143-9508-10', 'OLD1', '2001-01-01', 50.0, 10.0, 500000, 'Test', $1, $2) RETURNING id",
+    )
+    .bind(now)
+    .bind(nurse_id)
+    .fetch_one(&mut raw)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO register_entries (vial_id, kind, at, recorded_by, change_ug, amount_ug, \
+         balance_ug, note) VALUES ($1, 'receipt', $2, $3, 500000, 500000, 500000, '')",
+    )
+    .bind(expired)
+    .bind(now)
+    .bind(nurse_id)
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    let (status, text) = body(
+        app.post_form(
+            &format!("/staff/register/vials/{expired}/draws"),
+            Some(&nurse),
+            &[("session", &value), ("amount", "1"), ("unit", "mL")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(text.contains("Vial: expired on 2001-01-01"), "{text}");
+    assert_eq!(balance_mg(&app, expired).await, 500.0);
 }
 
 both_engines!(the_demo_register_reconciles_but_for_one_open_discrepancy);
