@@ -130,8 +130,12 @@ test('a nurse receives, draws, gives and wastes with a witness, counts; a clinic
     assert.match(await page.innerText(`section[data-draw="${drawId}"] h3`), /20 mg \(0\.4 mL\) left/);
     await check(page, 'waste refused');
     await shot('waste-refused');
-    await page.fill(`#waste-${drawId}`, '20');
-    await page.selectOption(`#witness-${drawId}`, { label: 'Dr. Carl Clinician (Clinician)' });
+    // What was typed is kept; the witness only types their password.
+    assert.equal(await page.inputValue(`#waste-${drawId}`), '20');
+    assert.equal(
+      await page.locator(`#witness-${drawId} option:checked`).innerText(),
+      'Dr. Carl Clinician (Clinician)',
+    );
     await page.fill(`#witness-password-${drawId}`, DEMO_PASSWORD);
     await shot('waste-witnessed');
     await submit(page, `section[data-draw="${drawId}"] form[action$="/waste"] button`);

@@ -94,6 +94,7 @@ struct VialPage {
     nav: Nav,
     /// A refused form's field and rule, in words.
     error: String,
+    kept: Kept,
     vial: VialRecord,
     balance: String,
     content: String,
@@ -104,6 +105,40 @@ struct VialPage {
     witness_required: bool,
     keeps: bool,
     done: String,
+}
+
+/// What a refused form held, shown again in it (never a password).
+#[derive(Default)]
+struct Kept {
+    /// Which form: `draw`, `vial-waste`, `correction`, or `given-ID` /
+    /// `waste-ID` for a draw's forms.
+    form: String,
+    fields: Vec<(&'static str, String)>,
+}
+
+impl Kept {
+    fn new(form: impl Into<String>, fields: Vec<(&'static str, String)>) -> Kept {
+        Kept {
+            form: form.into(),
+            fields,
+        }
+    }
+
+    /// The value `field` had in `form`, or nothing.
+    fn get(&self, form: &str, field: &str) -> &str {
+        if self.form != form {
+            return "";
+        }
+        self.fields
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map_or("", |(_, value)| value.as_str())
+    }
+
+    /// The same for a draw's form (`given` or `waste`).
+    fn get_for(&self, form: &str, draw: &i64, field: &str) -> &str {
+        self.get(&format!("{form}-{draw}"), field)
+    }
 }
 
 struct EntryRow {
@@ -276,7 +311,7 @@ pub async fn vial_page(
         &page,
         &id,
         &query.done,
-        String::new(),
+        (String::new(), Kept::default()),
         StatusCode::OK,
     )
     .await
@@ -287,7 +322,7 @@ async fn show_vial(
     page: &StaffPage,
     id: &str,
     done: &str,
-    error: String,
+    (error, kept): (String, Kept),
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let id = parse_id(id)?;
@@ -347,6 +382,7 @@ async fn show_vial(
         &VialPage {
             nav: page.nav(),
             error,
+            kept,
             balance: words::amount(vial.balance, c),
             content: words::amount(vial.content, c),
             vial,
@@ -473,7 +509,7 @@ fn parse_ndc(text: &str) -> Result<String, AppError> {
     Ok(text.to_owned())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct ReceiptInput {
     ndc: String,
@@ -567,7 +603,7 @@ fn amount_of(text: &str, unit: &str, concentration: MgPerMl) -> Result<DrugAmoun
     parse_amount(text, unit, concentration).map_err(|rule| bad("amount", words::rule(rule)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct DrawInput {
     /// `PATIENT:SESSION` from the session list; empty when no session is
@@ -644,7 +680,7 @@ async fn draw_inner(
     )
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct AdministrationInput {
     draw: String,
@@ -690,7 +726,7 @@ async fn administration_inner(
     )
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct WasteInput {
     /// The draw whose remainder is wasted; empty: from the vial itself.
@@ -879,7 +915,7 @@ async fn audit_witness(
     Ok(())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct CorrectionInput {
     corrects: String,
@@ -1183,11 +1219,14 @@ async fn on_vial(
     state: &AppState,
     page: &StaffPage,
     id: &str,
+    kept: Kept,
     result: Result<Response, AppError>,
 ) -> Result<Response, AppError> {
     match result {
         Err(err) => match refusal(&err) {
-            Some((status, message)) => show_vial(state, page, id, "", message, status).await,
+            Some((status, message)) => {
+                show_vial(state, page, id, "", (message, kept), status).await
+            }
             None => Err(err),
         },
         ok => ok,
@@ -1234,15 +1273,25 @@ pub async fn draw(
     Path(id): Path<String>,
     Form(input): Form<DrawInput>,
 ) -> Result<Response, AppError> {
+    let kept = Kept::new(
+        "draw",
+        vec![
+            ("session", input.session.clone()),
+            ("mrn", input.mrn.clone()),
+            ("amount", input.amount.clone()),
+            ("unit", input.unit.clone()),
+            ("note", input.note.clone()),
+        ],
+    );
     let result = draw_inner(
         State(state.clone()),
         Extension(audit),
         page.clone(),
         Path(id.clone()),
-        Form(input),
+        Form(input.clone()),
     )
     .await;
-    on_vial(&state, &page, &id, result).await
+    on_vial(&state, &page, &id, kept, result).await
 }
 
 /// `POST /staff/register/vials/{id}/administrations`.
@@ -1253,15 +1302,22 @@ pub async fn administration(
     Path(id): Path<String>,
     Form(input): Form<AdministrationInput>,
 ) -> Result<Response, AppError> {
+    let kept = Kept::new(
+        format!("given-{}", input.draw.trim()),
+        vec![
+            ("amount", input.amount.clone()),
+            ("note", input.note.clone()),
+        ],
+    );
     let result = administration_inner(
         State(state.clone()),
         Extension(audit),
         page.clone(),
         Path(id.clone()),
-        Form(input),
+        Form(input.clone()),
     )
     .await;
-    on_vial(&state, &page, &id, result).await
+    on_vial(&state, &page, &id, kept, result).await
 }
 
 /// `POST /staff/register/vials/{id}/waste`.
@@ -1273,16 +1329,27 @@ pub async fn waste(
     Path(id): Path<String>,
     Form(input): Form<WasteInput>,
 ) -> Result<Response, AppError> {
+    let kept = Kept::new(
+        match input.draw.trim() {
+            "" => "vial-waste".to_owned(),
+            draw => format!("waste-{draw}"),
+        },
+        vec![
+            ("amount", input.amount.clone()),
+            ("witness", input.witness.clone()),
+            ("note", input.note.clone()),
+        ],
+    );
     let result = waste_inner(
         State(state.clone()),
         Extension(audit),
         page.clone(),
         client,
         Path(id.clone()),
-        Form(input),
+        Form(input.clone()),
     )
     .await;
-    on_vial(&state, &page, &id, result).await
+    on_vial(&state, &page, &id, kept, result).await
 }
 
 /// `POST /staff/register/vials/{id}/corrections`.
@@ -1293,15 +1360,24 @@ pub async fn correction(
     Path(id): Path<String>,
     Form(input): Form<CorrectionInput>,
 ) -> Result<Response, AppError> {
+    let kept = Kept::new(
+        "correction",
+        vec![
+            ("corrects", input.corrects.clone()),
+            ("direction", input.direction.clone()),
+            ("amount", input.amount.clone()),
+            ("note", input.note.clone()),
+        ],
+    );
     let result = correction_inner(
         State(state.clone()),
         Extension(audit),
         page.clone(),
         Path(id.clone()),
-        Form(input),
+        Form(input.clone()),
     )
     .await;
-    on_vial(&state, &page, &id, result).await
+    on_vial(&state, &page, &id, kept, result).await
 }
 
 /// `POST /staff/register/counts`.
