@@ -52,6 +52,7 @@ struct RegisterPage {
     nav: Nav,
     /// A refused form's field and rule, in words.
     error: String,
+    kept: Kept,
     drug: &'static str,
     vials: Vec<VialRow>,
     empty_vials: i64,
@@ -183,14 +184,21 @@ pub async fn register_page(
     page: StaffPage,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    show_register(&state, &page, &query.done, String::new(), StatusCode::OK).await
+    show_register(
+        &state,
+        &page,
+        &query.done,
+        (String::new(), Kept::default()),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn show_register(
     state: &AppState,
     page: &StaffPage,
     done: &str,
-    error: String,
+    (error, kept): (String, Kept),
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let store = &state.store;
@@ -256,6 +264,7 @@ async fn show_register(
         &RegisterPage {
             nav: page.nav(),
             error,
+            kept,
             drug: DRUG,
             vials,
             empty_vials: store.empty_vial_count().await?,
@@ -1048,7 +1057,7 @@ async fn count_inner(
     done(Redirect::to("/staff/register?done=count#counts"), count)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct ResolveInput {
     note: String,
@@ -1237,11 +1246,14 @@ async fn on_vial(
 async fn on_register(
     state: &AppState,
     page: &StaffPage,
+    kept: Kept,
     result: Result<Response, AppError>,
 ) -> Result<Response, AppError> {
     match result {
         Err(err) => match refusal(&err) {
-            Some((status, message)) => show_register(state, page, "", message, status).await,
+            Some((status, message)) => {
+                show_register(state, page, "", (message, kept), status).await
+            }
             None => Err(err),
         },
         ok => ok,
@@ -1255,6 +1267,19 @@ pub async fn receive(
     page: StaffPage,
     Form(input): Form<ReceiptInput>,
 ) -> Result<Response, AppError> {
+    let kept = Kept::new(
+        "receive",
+        vec![
+            ("ndc", input.ndc.clone()),
+            ("lot", input.lot.clone()),
+            ("expiry", input.expiry.clone()),
+            ("concentration", input.concentration.clone()),
+            ("volume_ml", input.volume_ml.clone()),
+            ("vials", input.vials.clone()),
+            ("supplier", input.supplier.clone()),
+            ("note", input.note.clone()),
+        ],
+    );
     let result = receive_inner(
         State(state.clone()),
         Extension(audit),
@@ -1262,7 +1287,7 @@ pub async fn receive(
         Form(input),
     )
     .await;
-    on_register(&state, &page, result).await
+    on_register(&state, &page, kept, result).await
 }
 
 /// `POST /staff/register/vials/{id}/draws`.
@@ -1411,6 +1436,10 @@ pub async fn resolve(
     Path(id): Path<String>,
     Form(input): Form<ResolveInput>,
 ) -> Result<Response, AppError> {
+    let kept = Kept::new(
+        format!("resolve-{}", id.trim()),
+        vec![("note", input.note.clone())],
+    );
     let result = resolve_inner(
         State(state.clone()),
         Extension(audit),
@@ -1419,7 +1448,7 @@ pub async fn resolve(
         Form(input),
     )
     .await;
-    on_register(&state, &page, result).await
+    on_register(&state, &page, kept, result).await
 }
 
 /// `POST /staff/register/settings`.
@@ -1436,7 +1465,7 @@ pub async fn save_settings(
         Form(input),
     )
     .await;
-    on_register(&state, &page, result).await
+    on_register(&state, &page, Kept::default(), result).await
 }
 
 impl VialPage {

@@ -626,6 +626,12 @@ async fn bad_input_names_the_field_and_the_rule(engine: Engine) {
         )
         .await;
         assert_eq!(status, 422, "{engine:?} {field}={value}");
+        // The register page again, with what was typed.
+        assert!(text.contains("<h1>Controlled-substance register</h1>"));
+        assert!(
+            text.contains("Cascade Medical Supply"),
+            "{field}: the supplier is kept"
+        );
         assert!(
             text.contains(rule),
             "{engine:?} {field}={value}: no {rule:?}"
