@@ -811,6 +811,17 @@ impl Store {
         Ok(out)
     }
 
+    /// When the latest count of `kind` was taken, if any.
+    pub async fn last_count_at(&self, kind: CountKind) -> StoreResult<Option<Timestamp>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT taken_at FROM register_counts WHERE kind = $1 ORDER BY taken_at DESC, id DESC LIMIT 1",
+        )
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(at,)| from_millis(at)).transpose()
+    }
+
     /// The latest counts, newest first, with their totals.
     pub async fn register_counts(&self, limit: i64) -> StoreResult<Vec<CountRecord>> {
         let rows: Vec<CountRow> = sqlx::query_as(

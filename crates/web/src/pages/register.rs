@@ -246,13 +246,13 @@ async fn show_register(
             record,
         })
         .collect();
-    let last_biennial = counts
-        .iter()
-        .find(|c| c.record.kind == CountKind::Biennial)
-        .map(|c| c.record.taken_at.to_zoned(page.zone.clone()).date());
+    let last_biennial = store
+        .last_count_at(CountKind::Biennial)
+        .await?
+        .map(|at| at.to_zoned(page.zone.clone()).date());
     let biennial_due = match last_biennial.and_then(next_biennial_inventory) {
         Some(due) => format!("The next biennial inventory is due by {due} (21 CFR 1304.11(c): at least every two years)."),
-        None => "No biennial inventory is recorded in the last ten counts: take one (21 CFR 1304.11).".to_owned(),
+        None => "No biennial inventory is recorded: take one (21 CFR 1304.11).".to_owned(),
     };
     let settings = store.register_settings().await?;
     let setting_saved = match &settings.saved {

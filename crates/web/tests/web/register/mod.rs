@@ -527,6 +527,37 @@ async fn only_clinicians_and_administrators_resolve_a_discrepancy(engine: Engine
     .await;
     assert_eq!(status, 409);
     assert!(text.contains("was not counted"), "{text}");
+    // A full biennial inventory: the page says when the next is due.
+    let b = format!("vial_{}", vials[1]);
+    let response = app
+        .post_form(
+            "/staff/register/counts",
+            Some(&nurse),
+            &[
+                ("kind", "biennial"),
+                ("business", "opening"),
+                (&a, "10"),
+                (&b, "9"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let page = app
+        .get("/staff/register", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // Two years from today on the clinic's clock (the default zone).
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("America/Los_Angeles").unwrap())
+        .date();
+    let due = today.checked_add(jiff::Span::new().years(2)).unwrap();
+    assert!(
+        page.contains(&format!("The next biennial inventory is due by {due}")),
+        "{engine:?}"
+    );
+    assert!(page.contains("Biennial inventory, at the opening of business"));
 }
 
 both_engines!(the_export_for_inspection_lists_every_entry_with_its_balance);
