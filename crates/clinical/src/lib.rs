@@ -10,4 +10,5 @@ pub mod dosing;
 pub mod instruments;
 pub mod outcomes;
 pub mod plan;
+pub mod register;
 pub mod screening;

@@ -44,6 +44,22 @@ pub enum Permission {
     /// Change the clinic's settings (contacts and hours shown to the public,
     /// screening windows and tiers): administrators (SPEC §2, "clinic settings").
     ManageClinicSettings,
+    /// See the controlled-substance register (vials, balances, entries,
+    /// counts): those who keep it (nurses, clinicians) and the
+    /// administrator who reviews it (SPEC §1 step 5, §2); never the front
+    /// desk, since entries name patients.
+    ReadControlledSubstanceRegister,
+    /// Record receipts, draws, administrations, wastes, counts and
+    /// corrections in the register: the licensed staff who handle the drug,
+    /// nurses and clinicians (SPEC §2: infusion session documentation).
+    KeepControlledSubstanceRegister,
+    /// Resolve a count's discrepancy with a note: clinicians and the
+    /// administrator (SPEC §2: clinicians answer for orders, the
+    /// administrator for audit review).
+    ResolveRegisterDiscrepancies,
+    /// Export the register for an inspection (CSV): the administrator
+    /// (SPEC §2: audit review).
+    ExportControlledSubstanceRegister,
 }
 
 impl Role {
@@ -90,7 +106,12 @@ impl Role {
             ),
             Role::Nurse => matches!(
                 permission,
-                ReadInquiries | ReadPatientDirectory | ReadClinicalRecords | WriteClinicalRecords
+                ReadInquiries
+                    | ReadPatientDirectory
+                    | ReadClinicalRecords
+                    | WriteClinicalRecords
+                    | ReadControlledSubstanceRegister
+                    | KeepControlledSubstanceRegister
             ),
             Role::Clinician => matches!(
                 permission,
@@ -101,6 +122,9 @@ impl Role {
                     | WriteClinicalRecords
                     | SignScreeningDecisions
                     | WriteTreatmentPlans
+                    | ReadControlledSubstanceRegister
+                    | KeepControlledSubstanceRegister
+                    | ResolveRegisterDiscrepancies
             ),
             Role::Admin => matches!(
                 permission,
@@ -111,6 +135,9 @@ impl Role {
                     | ReadSchedule
                     | ManageSchedule
                     | ManageClinicSettings
+                    | ReadControlledSubstanceRegister
+                    | ResolveRegisterDiscrepancies
+                    | ExportControlledSubstanceRegister
             ),
         }
     }
@@ -168,6 +195,27 @@ mod tests {
             assert_eq!(
                 role.grants(Permission::ReadSchedule),
                 matches!(role, Role::Admin | Role::FrontDesk)
+            );
+        }
+    }
+
+    #[test]
+    fn the_register_is_kept_by_licensed_staff_and_never_seen_by_the_front_desk() {
+        use Permission::*;
+        for role in Role::ALL {
+            let licensed = matches!(role, Role::Nurse | Role::Clinician);
+            assert_eq!(role.grants(KeepControlledSubstanceRegister), licensed);
+            assert_eq!(
+                role.grants(ReadControlledSubstanceRegister),
+                role != Role::FrontDesk
+            );
+            assert_eq!(
+                role.grants(ResolveRegisterDiscrepancies),
+                matches!(role, Role::Clinician | Role::Admin)
+            );
+            assert_eq!(
+                role.grants(ExportControlledSubstanceRegister),
+                role == Role::Admin
             );
         }
     }

@@ -23,6 +23,7 @@ mod lists;
 mod messages;
 mod patients;
 mod plans;
+mod register;
 mod schedule;
 mod staff;
 mod threads;
@@ -72,6 +73,11 @@ pub use inquiries::AddressKind;
 pub use lists::{PageAt, Paged};
 pub use patients::{phone_digits, NewPatient, PatientQuery, PatientRecord, PatientSummary};
 pub use plans::{PlanVersionSummary, StoredPlan, TreatmentPlanRecord};
+pub use register::{
+    BusinessTime, CountKind, CountRecord, DiscrepancyRecord, EntryKind as RegisterEntryKind,
+    EntryRecord, NewDraw, NewReceipt, NewWaste, OpenDraw, RegisterSession, RegisterSettings,
+    VialRecord,
+};
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
@@ -272,6 +278,17 @@ pub enum StoreError {
     /// An ICD-10-CM code that is not in the clinic's table.
     #[error("icd10cm_code: {0} is not in the clinic's ICD-10-CM table")]
     UnknownConditionCode(String),
+    /// A register entry refused by the register's state (a balance that
+    /// would go below zero, a draw accounted for, a resolved discrepancy):
+    /// the field and the rule.
+    #[error("{field}: {message}")]
+    RegisterRefused {
+        field: &'static str,
+        message: String,
+    },
+    /// The vial or register entry named does not exist.
+    #[error("register: no such vial or entry")]
+    RegisterNotFound,
     #[error("stored value is not valid: {0}")]
     Corrupt(String),
 }

@@ -148,6 +148,9 @@ impl IntoResponse for AppError {
                 "Please check your input",
                 &refusal(field, &message),
             ),
+            AppError::Store(StoreError::RegisterNotFound) => {
+                page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.")
+            }
             AppError::Store(err) if conflict(&err).is_some() => {
                 let (field, message) = conflict(&err).unwrap_or_default();
                 page(
@@ -293,6 +296,7 @@ pub fn conflict(err: &StoreError) -> Option<(&'static str, String)> {
             "starts",
             format!("overlaps this staff member's interval {starts}–{ends} on the same day"),
         ),
+        StoreError::RegisterRefused { field, message } => (*field, message.clone()),
         _ => return None,
     };
     Some((field, message))

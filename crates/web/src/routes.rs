@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
     account, audit, callbacks, chart, consultation_notes, consultations, decisions, plans, public,
-    schedule, screening, settings, sign_in, staff, webhooks, worklist,
+    register, schedule, screening, settings, sign_in, staff, webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -760,6 +760,122 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("ConsultationCall", "create"),
             ),
             post(consultation_notes::save_call),
+        ),
+        // The controlled-substance register (SPEC §1 step 5, §2): seen by
+        // nurses, clinicians and the administrator, kept by nurses and
+        // clinicians, discrepancies resolved by clinicians and the
+        // administrator, exported by the administrator; never the front
+        // desk. Entries name patients: every request is audited.
+        (
+            route(
+                "GET",
+                "/staff/register",
+                Staff(ReadControlledSubstanceRegister),
+                audited("DrugRegister", "search"),
+            ),
+            get(register::register_page),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/register/vials/{id}",
+                Staff(ReadControlledSubstanceRegister),
+                audited("DrugRegister", "read"),
+            ),
+            get(register::vial_page),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/register/count",
+                Staff(KeepControlledSubstanceRegister),
+                audited("DrugRegister", "search"),
+            ),
+            get(register::count_form),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/register/receipts",
+                Staff(KeepControlledSubstanceRegister),
+                audited("DrugRegister", "create"),
+            ),
+            post(register::receive),
+        ),
+        (
+            // The path id is the vial's.
+            route(
+                "POST",
+                "/staff/register/vials/{id}/draws",
+                Staff(KeepControlledSubstanceRegister),
+                audited("DrugRegister", "create"),
+            ),
+            post(register::draw),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/register/vials/{id}/administrations",
+                Staff(KeepControlledSubstanceRegister),
+                audited("DrugRegister", "create"),
+            ),
+            post(register::administration),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/register/vials/{id}/waste",
+                Staff(KeepControlledSubstanceRegister),
+                audited("DrugRegister", "create"),
+            ),
+            post(register::waste),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/register/vials/{id}/corrections",
+                Staff(KeepControlledSubstanceRegister),
+                audited("DrugRegister", "create"),
+            ),
+            post(register::correction),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/register/counts",
+                Staff(KeepControlledSubstanceRegister),
+                audited("DrugRegister", "create"),
+            ),
+            post(register::count),
+        ),
+        (
+            // The path id is the count entry's.
+            route(
+                "POST",
+                "/staff/register/discrepancies/{id}/resolve",
+                Staff(ResolveRegisterDiscrepancies),
+                audited("DrugRegister", "update"),
+            ),
+            post(register::resolve),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/register/export.csv",
+                Staff(ExportControlledSubstanceRegister),
+                audited("DrugRegister", "export"),
+            ),
+            get(register::export),
+        ),
+        (
+            // The waste-witness setting: a clinic setting (admin).
+            route(
+                "POST",
+                "/staff/register/settings",
+                Staff(ManageClinicSettings),
+                audited("Organization", "update"),
+            ),
+            post(register::save_settings),
         ),
     ]
 }

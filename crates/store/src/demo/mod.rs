@@ -4,6 +4,7 @@
 
 mod booking;
 pub mod public;
+mod register;
 
 use jiff::civil::{Date, Time};
 use jiff::{tz::TimeZone, Span, Timestamp, ToSpan};
@@ -200,6 +201,7 @@ pub async fn seed(
     insert_availability(&mut tx, consulting_staff).await?;
     public::clinic_profile(&mut tx, now).await?;
     demo.summary.screening_spectrum = chart::seed_spectrum(&mut tx, &clock).await?;
+    register::seed(&mut tx, &clock).await?;
     tx.commit().await?;
     demo.summary.decisions =
         decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;

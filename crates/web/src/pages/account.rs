@@ -38,6 +38,22 @@ const PERMISSIONS: &[(Permission, &str)] = &[
     ),
     (Permission::ReadAuditTrail, "Review the audit trail"),
     (Permission::ManageUsers, "Create and change staff accounts"),
+    (
+        Permission::ReadControlledSubstanceRegister,
+        "See the controlled-substance register",
+    ),
+    (
+        Permission::KeepControlledSubstanceRegister,
+        "Record receipts, draws, doses given, wastes and counts in the drug register",
+    ),
+    (
+        Permission::ResolveRegisterDiscrepancies,
+        "Resolve a drug count's discrepancy",
+    ),
+    (
+        Permission::ExportControlledSubstanceRegister,
+        "Export the drug register for an inspection",
+    ),
 ];
 
 #[derive(Template)]

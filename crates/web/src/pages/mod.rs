@@ -13,6 +13,7 @@ pub mod errors;
 pub mod lists;
 pub mod plans;
 pub mod public;
+pub mod register;
 pub mod schedule;
 pub mod screening;
 pub mod settings;
@@ -64,6 +65,8 @@ pub struct Nav {
     pub audit: bool,
     pub schedule: bool,
     pub settings: bool,
+    /// The controlled-substance register.
+    pub register: bool,
     pub csrf: String,
     /// The clinic's country (ISO 3166-1 alpha-2), in which phone numbers
     /// are written in national format.
@@ -83,6 +86,7 @@ impl Nav {
             audit: role.grants(Permission::ReadAuditTrail),
             schedule: role.grants(Permission::ReadSchedule),
             settings: role.grants(Permission::ManageClinicSettings),
+            register: role.grants(Permission::ReadControlledSubstanceRegister),
             csrf: csrf.to_owned(),
             region: region.to_owned(),
         }

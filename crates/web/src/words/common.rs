@@ -243,6 +243,8 @@ pub fn audit_action(code: &str) -> &str {
         "create" => "Create",
         "update" => "Update",
         "delete" => "Delete",
+        "export" => "Export",
+        "witness" => "Witness",
         other => other,
     }
 }
@@ -267,6 +269,7 @@ pub fn resource_type(code: &str) -> &str {
         "Communication" => "Message",
         "AuditEvent" => "Audit trail",
         "Organization" => "Clinic settings",
+        "DrugRegister" => "Controlled-substance register",
         other => other,
     }
 }

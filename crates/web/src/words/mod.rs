@@ -10,4 +10,5 @@ pub mod lists;
 pub mod notes;
 pub mod plan;
 pub mod public;
+pub mod register;
 pub mod screening;

@@ -121,7 +121,7 @@ pub fn field_label(field: &str) -> &str {
         "sex" => "Sex",
         "note" => "Note",
         "form" => "Form",
-        other => other,
+        other => crate::words::register::field_label(other),
     }
 }
 

@@ -155,6 +155,23 @@ const SPEC_ACCESS: &[Expected] = &[
     row("POST", "/staff/patients/{id}/plan",                 N,   N,    N,    Y,   N,     Redirects("/staff/patients/{id}/plan"),                             "treatment plans: clinician only"),
     row("GET",  "/staff/plans/{id}",                         N,   N,    Y,    Y,   N,     Shows("<h1>Treatment plan"),                                        "treatment plans: clinician writes, nurse reads (records)"),
     row("GET",  "/staff/plans/{id}/letter",                  N,   N,    Y,    Y,   N,     Shows("<h1>Letter to the physician</h1>"),                          "treatment plans: shared with the patient's physician (SPEC §1 step 4)"),
+    // The controlled-substance register (SPEC §1 step 5): seen by nurses, clinicians and the
+    // administrator; kept by the licensed staff who handle the drug (nurse, clinician);
+    // discrepancies resolved by a clinician or the administrator; exported by the administrator
+    // for an inspection; never the front desk (entries name patients). The walk's vial and
+    // count-entry id names none: 404 by rule.
+    row("GET",  "/staff/register",                                N,   N,    Y,    Y,   Y,     Shows("<h1>Controlled-substance register</h1>"),                     "drug register: nurse and clinician keep it, admin reviews; never front desk"),
+    row("GET",  "/staff/register/vials/{id}",                     N,   N,    Y,    Y,   Y,     RefusedByRule(404, "There is nothing here."),                        "drug register: as the register"),
+    row("GET",  "/staff/register/count",                          N,   N,    Y,    Y,   N,     Shows("<h1>Take a count</h1>"),                                      "drug register: counts by the licensed staff who keep it"),
+    row("POST", "/staff/register/receipts",                       N,   N,    Y,    Y,   N,     Redirects("/staff/register?done=receipt"),                          "drug register: receipts by nurse and clinician"),
+    row("POST", "/staff/register/vials/{id}/draws",               N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                        "drug register: draws by nurse and clinician"),
+    row("POST", "/staff/register/vials/{id}/administrations",     N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                        "drug register: administration by nurse and clinician"),
+    row("POST", "/staff/register/vials/{id}/waste",               N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                        "drug register: waste by nurse and clinician"),
+    row("POST", "/staff/register/vials/{id}/corrections",         N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                        "drug register: corrections by those who keep it"),
+    row("POST", "/staff/register/counts",                         N,   N,    Y,    Y,   N,     Redirects("/staff/register?done=count"),                            "drug register: counts by nurse and clinician"),
+    row("POST", "/staff/register/discrepancies/{id}/resolve",     N,   N,    N,    Y,   Y,     RefusedByRule(404, "There is nothing here."),                        "drug register: discrepancies resolved by clinician or admin"),
+    row("GET",  "/staff/register/export.csv",                     N,   N,    N,    N,   Y,     Shows("entry,at,kind,vial,ndc,lot,expiry"),                          "drug register: export for inspection by admin (audit review)"),
+    row("POST", "/staff/register/settings",                       N,   N,    N,    N,   Y,     Redirects("/staff/register?done=settings"),                         "clinic settings: admin (witnessed waste)"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -356,6 +373,9 @@ async fn every_route_refuses_the_unsigned_and_the_wrong_role_and_audits_the_allo
             task_id
         } else if spec.path.contains("availability") {
             availability_id
+        } else if spec.path.starts_with("/staff/register/") {
+            // No vial or count entry has this id.
+            999_999
         } else {
             inquiry_id
         };
@@ -596,6 +616,25 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
             ("phone", "(312) 555-0147"),
             ("privacy_notice", "We keep what you tell us private."),
         ],
+        "/staff/register/receipts" => &[
+            ("ndc", "0143-9508-10"),
+            ("lot", "RT-1"),
+            ("expiry", "2099-12-31"),
+            ("concentration", "50"),
+            ("volume_ml", "10"),
+            ("vials", "1"),
+            ("supplier", "Route Test Wholesale"),
+        ],
+        // The nurse's and the clinician's receipts above made vials 1 and 2,
+        // full (10 mL each): a full count that matches.
+        "/staff/register/counts" => &[
+            ("kind", "end-of-day"),
+            ("business", "close"),
+            ("vial_1", "10"),
+            ("vial_2", "10"),
+        ],
+        "/staff/register/settings" => &[("waste_witness_required", "yes")],
+        "/staff/register/discrepancies/{id}/resolve" => &[("note", "Route test")],
         "/staff/inquiries/{id}/sms" => &[("body", "Route test")],
         "/staff/callbacks/{id}/attempts" => &[("outcome", "no-answer"), ("note", "")],
         // No staff member has availability in this test, so the slot is

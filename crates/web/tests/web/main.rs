@@ -27,6 +27,7 @@ mod names;
 mod note_split;
 mod patients;
 mod public_pages;
+mod register;
 mod schedule;
 mod shape;
 mod sign_in;

@@ -303,7 +303,7 @@ async fn staff_move_cancel_and_hold_and_each_is_a_thread_event(engine: Engine) {
     assert_eq!(warned.status(), 409);
     let body = warned.text().await.unwrap();
     assert!(body.contains("outside Ana López's best times"), "{body}");
-    assert!(body.contains("weekdays 17:00-19:00"));
+    assert!(body.contains("weekdays, 5–7 pm"), "{body}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM consultations").await, 0);
     let booked = app
         .post_form(
