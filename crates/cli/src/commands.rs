@@ -182,6 +182,26 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
         summary.inquiries,
         summary.consultations
     );
+    if !summary.screening_spectrum.is_empty() {
+        println!("  screening spectrum (Patients → the name → Screening):");
+        for patient in &summary.screening_spectrum {
+            println!(
+                "    {} {:<18} {}",
+                patient.mrn, patient.name, patient.demonstrates
+            );
+        }
+    }
+    if !summary.decisions.is_empty() {
+        println!(
+            "  decisions, records requests and plans (Work list, or the name → Decision / Plan):"
+        );
+        for patient in &summary.decisions {
+            println!(
+                "    {} {:<18} {}",
+                patient.mrn, patient.name, patient.demonstrates
+            );
+        }
+    }
     println!(
         "  database: {} (thrown away: restart for a fresh clinic)",
         dir.display()

@@ -9,4 +9,5 @@
 pub mod dosing;
 pub mod instruments;
 pub mod outcomes;
+pub mod plan;
 pub mod screening;

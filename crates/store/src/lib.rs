@@ -10,19 +10,23 @@ mod audit;
 mod audit_keys;
 mod bookings;
 mod callback_queue;
+pub mod chart;
 mod clinic_profile;
 mod clinical;
 mod consents;
 mod consultation_notes;
+mod decisions;
 pub mod demo;
 mod inquiries;
 mod jobs;
 mod lists;
 mod messages;
 mod patients;
+mod plans;
 mod schedule;
 mod staff;
 mod threads;
+mod worklist;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -44,12 +48,19 @@ pub use callback_queue::{
     AttemptPolicy, AttemptRecorded, CallbackKey, ContactAttemptRecord, NewContactAttempt,
     OpenCallback,
 };
+pub use chart::{
+    ChartEntries, ChartFacts, ClinicScreeningSettings, EntryKind, EntryRef, FactEvidence,
+};
 pub use clinic_profile::ClinicProfileRecord;
 pub use clinical::{ConditionRecord, InfusionSessionRecord, ObservationRecord};
 pub use consents::{ConsentRecord, SmsPermission};
 pub use consultation_notes::{
     medical_record_number, ConsultationCall, ConsultationCallRecord, ConsultationNoteRecord,
     ConvertedChart, NewChart,
+};
+pub use decisions::{
+    CurrentDecision, DecisionContext, NewRecordsRequest, OverrideRecord, RecordsRequestRecord,
+    ScreeningDecisionRecord,
 };
 pub use inquiries::{InquiryQuery, InquiryRecord};
 pub use jobs::{Job, JobRecord, NewJob};
@@ -58,11 +69,13 @@ pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessag
 pub use inquiries::AddressKind;
 pub use lists::{PageAt, Paged};
 pub use patients::{phone_digits, NewPatient, PatientQuery, PatientRecord, PatientSummary};
+pub use plans::{PlanVersionSummary, StoredPlan, TreatmentPlanRecord};
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
 pub use staff::{LoginFailures, SessionRecord, StaffUser, MAX_STORED_EMAIL_CHARS};
 pub use threads::{UnverifiedContact, VerifiedContact, WebContact};
+pub use worklist::{WorkListEntry, WorkListPage};
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -254,6 +267,9 @@ pub enum StoreError {
     /// latest: someone saved version `latest` meanwhile.
     #[error("version: another version ({latest}) was saved meanwhile")]
     NoteChanged { latest: i64 },
+    /// An ICD-10-CM code that is not in the clinic's table.
+    #[error("icd10cm_code: {0} is not in the clinic's ICD-10-CM table")]
+    UnknownConditionCode(String),
     #[error("stored value is not valid: {0}")]
     Corrupt(String),
 }

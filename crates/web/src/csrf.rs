@@ -44,6 +44,11 @@ pub const CSRF_COOKIE: &str = "respite_csrf";
 pub const CSRF_FIELD: &str = "csrf";
 /// The largest form body we read: a complete inquiry is a few kilobytes.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
+/// The largest file a clinic may allow in its settings (the screening
+/// settings page refuses more), and the largest body an upload route reads:
+/// that file and the form's other fields.
+pub const MAX_UPLOAD_FILE_BYTES: usize = 50 * 1024 * 1024;
+pub const MAX_UPLOAD_BODY_BYTES: usize = MAX_UPLOAD_FILE_BYTES + MAX_FORM_BYTES;
 /// The setting that holds the signing secret (64 hex digits, made on first
 /// use). Not the booking links' secret: one key per purpose.
 pub const SECRET_SETTING: &str = "csrf_token_secret";
@@ -230,10 +235,36 @@ async fn check(
         if foreign {
             return Err((parts, AppError::Csrf(CsrfRefusal::ForeignOrigin)));
         }
-        let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+        // An upload route reads a file with its form (multipart); every
+        // other route a small url-encoded form.
+        let upload = parts
+            .extensions
+            .get::<MatchedPath>()
+            .is_some_and(|path| crate::routes::is_upload(parts.method.as_str(), path.as_str()));
+        let limit = if upload {
+            MAX_UPLOAD_BODY_BYTES
+        } else {
+            MAX_FORM_BYTES
+        };
+        let Ok(bytes) = to_bytes(body, limit).await else {
             return Err((parts, AppError::TooLarge));
         };
-        let submitted = form_field(&bytes, CSRF_FIELD);
+        let multipart = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|t| upload && crate::multipart::boundary(t).is_some())
+            .map(str::to_owned);
+        let submitted = match multipart {
+            Some(content_type) => crate::multipart::parse(&content_type, &bytes)
+                .ok()
+                .and_then(|form| {
+                    form.into_iter()
+                        .find(|part| part.name == CSRF_FIELD && part.file_name.is_none())
+                        .map(|part| part.text())
+                }),
+            None => form_field(&bytes, CSRF_FIELD),
+        };
         let valid = match (&existing, &submitted) {
             (Some(expected), Some(given)) => {
                 constant_time_eq(expected.as_bytes(), given.as_bytes())

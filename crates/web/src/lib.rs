@@ -17,6 +17,7 @@ pub mod headers;
 mod ical;
 pub mod jobs;
 pub mod limits;
+mod multipart;
 mod pages;
 pub mod routes;
 pub mod sms;

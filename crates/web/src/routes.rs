@@ -3,6 +3,8 @@
 //! prove that each protected route refuses the unsigned and the wrong role,
 //! and audits the allowed.
 
+use std::convert::Infallible;
+
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
@@ -13,8 +15,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
-    account, audit, callbacks, consultation_notes, consultations, public, schedule, settings,
-    sign_in, staff, webhooks,
+    account, audit, callbacks, chart, consultation_notes, consultations, decisions, plans, public,
+    schedule, screening, settings, sign_in, staff, webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -375,6 +377,139 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             post(schedule::remove_availability),
         ),
+        // The chart's records (SPEC §1.3): nurses and clinicians write,
+        // and they alone read; the front desk never sees clinical entries.
+        // Every write's audit entry names the patient (the path id).
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/records",
+                Staff(ReadClinicalRecords),
+                audited("Patient", "read"),
+            ),
+            get(chart::records),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/problems",
+                Staff(WriteClinicalRecords),
+                audited("Condition", "create"),
+            ),
+            post(chart::add_problem),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/medications",
+                Staff(WriteClinicalRecords),
+                audited("MedicationStatement", "create"),
+            ),
+            post(chart::add_medication),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/medications/stop",
+                Staff(WriteClinicalRecords),
+                audited("MedicationStatement", "update"),
+            ),
+            post(chart::stop_medication),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/allergies",
+                Staff(WriteClinicalRecords),
+                audited("AllergyIntolerance", "create"),
+            ),
+            post(chart::add_allergy),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/list-reviews",
+                Staff(WriteClinicalRecords),
+                audited("List", "create"),
+            ),
+            post(chart::review_list),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/vitals",
+                Staff(WriteClinicalRecords),
+                audited("Observation", "create"),
+            ),
+            post(chart::add_vitals),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/contraindication-review",
+                Staff(WriteClinicalRecords),
+                audited("RiskAssessment", "create"),
+            ),
+            post(chart::add_contraindication_review),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/pre-infusion-risks",
+                Staff(WriteClinicalRecords),
+                audited("RiskAssessment", "create"),
+            ),
+            post(chart::add_pre_infusion_risks),
+        ),
+        (
+            // multipart/form-data with the file (see `is_upload`).
+            route(
+                "POST",
+                "/staff/patients/{id}/documents",
+                Staff(WriteClinicalRecords),
+                audited("DocumentReference", "create"),
+            ),
+            post(chart::upload_document),
+        ),
+        (
+            // The path id is the document's.
+            route(
+                "GET",
+                "/staff/documents/{id}",
+                Staff(ReadClinicalRecords),
+                audited("DocumentReference", "read"),
+            ),
+            get(chart::download_document),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/screening",
+                Staff(ReadClinicalRecords),
+                audited("Patient", "read"),
+            ),
+            get(screening::screening_page),
+        ),
+        // The clinic's screening settings (screening.md: a clinic may change
+        // them; the setting and who changed it are audited).
+        (
+            route(
+                "GET",
+                "/staff/settings/screening",
+                Staff(ManageClinicSettings),
+                audited("ClinicSetting", "read"),
+            ),
+            get(screening::settings_page),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/settings/screening",
+                Staff(ManageClinicSettings),
+                audited("ClinicSetting", "update"),
+            ),
+            post(screening::save_settings),
+        ),
         (
             route(
                 "GET",
@@ -438,6 +573,127 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             post(consultation_notes::save_call),
         ),
+        // Screening decisions, records requests, treatment plans and the
+        // clinical work list (SPEC §1 steps 3 and 4). Nurses and clinicians
+        // read them; clinicians alone sign decisions and write plans (§2).
+        (
+            route("GET", "/static/print.js", Public, None),
+            get(plans::print_script),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/worklist",
+                Staff(ReadClinicalRecords),
+                audited("Patient", "search"),
+            ),
+            get(worklist::worklist),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/decision",
+                Staff(ReadClinicalRecords),
+                audited("ScreeningDecision", "read"),
+            ),
+            get(decisions::decision),
+        ),
+        (
+            // Clinicians alone sign (SPEC §2); the audit names the patient.
+            route(
+                "POST",
+                "/staff/patients/{id}/decision",
+                Staff(SignScreeningDecisions),
+                audited("ScreeningDecision", "create"),
+            ),
+            post(decisions::sign_decision),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/records-requests",
+                Staff(ReadClinicalRecords),
+                audited("RecordsRequest", "read"),
+            ),
+            get(decisions::records_requests),
+        ),
+        (
+            // Records are the nurse's and the clinician's work (SPEC §2);
+            // the audit names the patient.
+            route(
+                "POST",
+                "/staff/patients/{id}/records-requests",
+                Staff(WriteClinicalRecords),
+                audited("RecordsRequest", "create"),
+            ),
+            post(decisions::create_records_request),
+        ),
+        (
+            // The path id is the request's.
+            route(
+                "GET",
+                "/staff/records-requests/{id}",
+                Staff(ReadClinicalRecords),
+                audited("RecordsRequest", "read"),
+            ),
+            get(decisions::records_letter),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/records-requests/{id}/received",
+                Staff(WriteClinicalRecords),
+                audited("RecordsRequest", "update"),
+            ),
+            post(decisions::mark_received),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/plan",
+                Staff(ReadClinicalRecords),
+                audited("CarePlan", "read"),
+            ),
+            get(plans::plan_page),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/plan/edit",
+                Staff(WriteTreatmentPlans),
+                audited("CarePlan", "read"),
+            ),
+            get(plans::plan_form),
+        ),
+        (
+            // Each save is a new version; the audit names the patient.
+            route(
+                "POST",
+                "/staff/patients/{id}/plan",
+                Staff(WriteTreatmentPlans),
+                audited("CarePlan", "create"),
+            ),
+            post(plans::save_plan),
+        ),
+        (
+            // The path id is the plan version's.
+            route(
+                "GET",
+                "/staff/plans/{id}",
+                Staff(ReadClinicalRecords),
+                audited("CarePlan", "read"),
+            ),
+            get(plans::plan_version),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/plans/{id}/letter",
+                Staff(ReadClinicalRecords),
+                audited("CarePlan", "read"),
+            ),
+            get(plans::plan_letter),
+        ),
     ]
 }
 
@@ -457,6 +713,12 @@ pub fn spec_of(method: &str, path: &str) -> Option<RouteSpec> {
         .copied()
 }
 
+/// Whether a route takes a file upload (`multipart/form-data`, a larger
+/// body): the chart's documents.
+pub fn is_upload(method: &str, path: &str) -> bool {
+    method == "POST" && path == "/staff/patients/{id}/documents"
+}
+
 /// Whether a path is a provider's webhook: signature-checked instead of
 /// CSRF-protected (the provider has no CSRF cookie).
 pub fn is_webhook(path: &str) -> bool {
@@ -473,6 +735,17 @@ pub fn router(state: AppState) -> Router {
         let guard = Guard {
             app: state.clone(),
             spec,
+        };
+        // The body limit per route: an upload reads its file, every other
+        // route a small form (the CSRF layer reads no more either).
+        let handler = if is_upload(spec.method, spec.path) {
+            handler
+                .layer::<_, Infallible>(axum::extract::DefaultBodyLimit::max(
+                    csrf::MAX_UPLOAD_BODY_BYTES,
+                ))
+                .layer::<_, Infallible>(RequestBodyLimitLayer::new(csrf::MAX_UPLOAD_BODY_BYTES))
+        } else {
+            handler.layer::<_, Infallible>(RequestBodyLimitLayer::new(csrf::MAX_FORM_BYTES))
         };
         let handler = handler.route_layer(from_fn_with_state(guard, authorize));
         if is_webhook(spec.path) {
@@ -493,7 +766,6 @@ pub fn router(state: AppState) -> Router {
             csrf::protect,
         ))
         .merge(webhooks)
-        .layer(RequestBodyLimitLayer::new(csrf::MAX_FORM_BYTES))
         // Spans name the matched route, never the URI: queries can hold
         // names, which are health data.
         .layer(

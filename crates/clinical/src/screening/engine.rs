@@ -4,14 +4,15 @@
 use jiff::civil::Date;
 use jiff::Span;
 
-use super::facts::{PatientFacts, Qualification, StopReason};
+use super::facts::{Allergy, PatientFacts, Qualification, StopReason, TreatmentClass};
 use super::rules::{
-    contraindication, criterion, Contraindication, CriterionId, Requirement, CRITERIA,
-    INTERACTIONS, RECORD_REQUIREMENTS,
+    contraindication, criterion, ingredient_of, Contraindication, ContraindicationTier,
+    CriterionId, Requirement, CRITERIA, INTERACTIONS, KETAMINE, KETAMINE_NAMES,
+    RECORD_REQUIREMENTS,
 };
 use super::{
-    CriterionResult, CriterionStatus, Decision, FreshnessWindow, InteractionFlag, MatchedBy,
-    MissingItem, RecordKind, Screening, ScreeningSettings,
+    ContraindicationFinding, CriterionResult, CriterionStatus, Decision, FreshnessWindow,
+    InteractionFlag, MatchedBy, MissingItem, RecordKind, Screening, ScreeningSettings,
 };
 
 /// Screens `facts` as of `evaluated_on` under the clinic's `settings`.
@@ -20,12 +21,14 @@ use super::{
 /// becomes a [`MissingItem`] of the criterion it belongs to.
 pub fn screen(facts: &PatientFacts, settings: &ScreeningSettings, evaluated_on: Date) -> Screening {
     let (interactions, interaction_flags) = interactions(facts, settings, evaluated_on);
+    let (contraindication_result, contraindications_found) =
+        contraindications(facts, settings, evaluated_on);
     let criteria = vec![
         chronic(facts, settings, evaluated_on),
         diagnosed(facts, settings, evaluated_on),
         records(facts, settings, evaluated_on),
         conventional_care(facts, settings),
-        contraindications(facts, settings, evaluated_on),
+        contraindication_result,
         interactions,
     ];
     let mut criteria = criteria;
@@ -46,6 +49,7 @@ pub fn screen(facts: &PatientFacts, settings: &ScreeningSettings, evaluated_on: 
         evaluated_on,
         criteria,
         interaction_flags,
+        contraindications_found,
     }
 }
 
@@ -59,18 +63,12 @@ fn setting_value(name: &str, settings: &ScreeningSettings) -> String {
             .map(|r| format!("{} {}", r.name, settings.record_windows.window(r.kind)))
             .collect::<Vec<_>>()
             .join(", "),
-        "absolute_contraindications" => {
-            let names: Vec<&str> = settings
-                .absolute_contraindications
-                .iter()
-                .map(|c| contraindication(*c).name)
-                .collect();
-            if names.is_empty() {
-                "none".into()
-            } else {
-                names.join(", ")
-            }
-        }
+        "contraindication_tiers" => settings
+            .contraindication_tiers
+            .iter()
+            .map(|(c, tier)| format!("{}: {}", contraindication(c).name, tier_name(tier)))
+            .collect::<Vec<_>>()
+            .join("; "),
         "condition_codes" => format!(
             "{} entries ({})",
             settings.condition_codes.len(),
@@ -84,12 +82,26 @@ fn setting_value(name: &str, settings: &ScreeningSettings) -> String {
     }
 }
 
-/// Not met beats missing beats review: an absolute reason ends the screening; missing
-/// information comes before a clinician's judgement of what is known.
+fn tier_name(tier: ContraindicationTier) -> &'static str {
+    match tier {
+        ContraindicationTier::Absolute => "absolute (no override)",
+        ContraindicationTier::NotEligibleUnlessOverridden => {
+            "not eligible unless a clinician overrides with a reason"
+        }
+        ContraindicationTier::ReferForClinicianReview => "refer for clinician review",
+    }
+}
+
+/// Not met beats not-met-unless-overridden beats missing beats review: an absolute
+/// reason ends the screening; an overridable contraindication is shown before what is
+/// missing (the clinician decides on it first); missing information comes before a
+/// clinician's judgement of what is known.
 fn decide(criteria: &[CriterionResult]) -> Decision {
     let any = |status| criteria.iter().any(|c| c.status == status);
     if any(CriterionStatus::NotMet) {
         Decision::NotEligible
+    } else if any(CriterionStatus::NotMetUnlessOverridden) {
+        Decision::NotEligibleUnlessOverridden
     } else if any(CriterionStatus::Missing) {
         Decision::NeedsInformation
     } else if any(CriterionStatus::ReviewNeeded) {
@@ -234,10 +246,13 @@ fn diagnosed(facts: &PatientFacts, settings: &ScreeningSettings, today: Date) ->
             .map(|d| d.to_string())
             .unwrap_or_default();
         let line = format!(
-            "{code} ({version}; table: {}, {}, {:?}) diagnosed by {} ({}) on {date}",
+            "{code} ({version}; table: {}, {}, {}) diagnosed by {} ({}) on {date}",
             entry.condition,
             entry.pattern,
-            entry.verification,
+            match entry.verification {
+                crate::dosing::Verification::Checked => "code checked",
+                crate::dosing::Verification::ToCheck => "code to check",
+            },
             professional.name,
             qualification_name(&professional.qualification),
         );
@@ -268,6 +283,22 @@ fn diagnosed(facts: &PatientFacts, settings: &ScreeningSettings, today: Date) ->
     b.finish(CriterionStatus::Missing)
 }
 
+fn class_name(class: &TreatmentClass) -> String {
+    match class {
+        TreatmentClass::Nsaid => "NSAID".into(),
+        TreatmentClass::Paracetamol => "paracetamol".into(),
+        TreatmentClass::Opioid => "opioid".into(),
+        TreatmentClass::Gabapentinoid => "gabapentinoid".into(),
+        TreatmentClass::Antidepressant => "antidepressant".into(),
+        TreatmentClass::MuscleRelaxant => "muscle relaxant".into(),
+        TreatmentClass::TopicalAgent => "topical agent".into(),
+        TreatmentClass::Physiotherapy => "physiotherapy".into(),
+        TreatmentClass::PsychologicalTherapy => "psychological therapy".into(),
+        TreatmentClass::InterventionalProcedure => "interventional procedure".into(),
+        TreatmentClass::Other(other) => other.clone(),
+    }
+}
+
 fn qualification_name(q: &Qualification) -> String {
     match q {
         Qualification::Physician => "physician".into(),
@@ -294,6 +325,9 @@ fn required(facts: &PatientFacts, requirement: Requirement) -> Option<&'static s
                 Some("required: cardiovascular disease suspected or high risk")
             } else if present(Contraindication::PoorlyControlledCardiovascularDisease) {
                 Some("required: poorly controlled cardiovascular disease present")
+            } else if present(Contraindication::SignificantBloodPressureRiseHazard) {
+                // A blood-pressure hazard is a high cardiovascular risk (Cohen 2018).
+                Some("required: a rise in blood pressure would be a serious hazard")
             } else {
                 None
             }
@@ -404,16 +438,16 @@ fn conventional_care(facts: &PatientFacts, settings: &ScreeningSettings) -> Crit
             Some(StopReason::Tolerance) => Some("lost effect (tolerance)"),
             Some(StopReason::Other(other)) => {
                 b.evidence.push(format!(
-                    "{name} ({:?}) stopped for another reason ({other}): does not count",
-                    treatment.class
+                    "{name} ({}) stopped for another reason ({other}): does not count",
+                    class_name(&treatment.class)
                 ));
                 None
             }
         };
         if let (Some(days), Some(reason)) = (duration, reason) {
             b.evidence.push(format!(
-                "{name} ({:?}) tried {days} days, stopped: {reason}",
-                treatment.class
+                "{name} ({}) tried {days} days, stopped: {reason}",
+                class_name(&treatment.class)
             ));
             if !classes.contains(&treatment.class) {
                 classes.push(treatment.class.clone());
@@ -436,50 +470,102 @@ fn conventional_care(facts: &PatientFacts, settings: &ScreeningSettings) -> Crit
     b.finish(CriterionStatus::Missing)
 }
 
-/// Criterion 5.
+/// Criterion 5. Also returns the contraindications found, with their tiers.
 fn contraindications(
     facts: &PatientFacts,
     settings: &ScreeningSettings,
     today: Date,
-) -> CriterionResult {
+) -> (CriterionResult, Vec<ContraindicationFinding>) {
     let mut b = Builder::new(CriterionId::NoContraindication);
-    let Some(review) = &facts.contraindication_review else {
-        b.missing.push(MissingItem::ContraindicationReview);
-        return b.finish(CriterionStatus::Missing);
-    };
-    if review.reviewed_on > today {
-        b.missing.push(MissingItem::ContraindicationReviewInFuture {
-            reviewed_on: review.reviewed_on,
+    let mut found: Vec<ContraindicationFinding> = Vec::new();
+    // A recorded allergy to ketamine is known hypersensitivity (label section 4),
+    // whether or not a review has been done.
+    if let Some(allergy) = facts.allergies.iter().find(|a| is_ketamine(a)) {
+        found.push(ContraindicationFinding {
+            contraindication: Contraindication::KetamineHypersensitivity,
+            tier: settings
+                .contraindication_tiers
+                .tier(Contraindication::KetamineHypersensitivity),
+            reviewed_on: None,
         });
-        return b.finish(CriterionStatus::Missing);
+        b.evidence
+            .push(format!("allergy recorded: {}", allergy.substance.trim()));
     }
-    if review.present.is_empty() {
-        b.evidence.push(format!(
-            "reviewed {}: none of the {} listed contraindications present",
-            review.reviewed_on,
-            super::rules::CONTRAINDICATIONS.len()
-        ));
-        return b.finish(CriterionStatus::Met);
+    match &facts.contraindication_review {
+        None => b.missing.push(MissingItem::ContraindicationReview),
+        Some(review) if review.reviewed_on > today => {
+            b.missing.push(MissingItem::ContraindicationReviewInFuture {
+                reviewed_on: review.reviewed_on,
+            })
+        }
+        Some(review) => {
+            for present in &review.present {
+                if let Some(known) = found.iter_mut().find(|f| f.contraindication == *present) {
+                    known.reviewed_on = Some(review.reviewed_on);
+                    continue;
+                }
+                found.push(ContraindicationFinding {
+                    contraindication: *present,
+                    tier: settings.contraindication_tiers.tier(*present),
+                    reviewed_on: Some(review.reviewed_on),
+                });
+            }
+            if found.is_empty() {
+                b.evidence.push(format!(
+                    "reviewed {}: none of the {} listed contraindications present",
+                    review.reviewed_on,
+                    super::rules::CONTRAINDICATIONS.len()
+                ));
+            }
+        }
     }
-    let mut absolute = false;
-    for present in &review.present {
-        let definition = contraindication(*present);
-        let is_absolute = settings.absolute_contraindications.contains(present);
-        absolute |= is_absolute;
+    found.sort_by_key(|f| f.contraindication);
+    found.dedup_by_key(|f| f.contraindication);
+    for finding in &found {
+        let definition = contraindication(finding.contraindication);
+        let when = match finding.reviewed_on {
+            Some(date) => format!("reviewed {date}"),
+            None => "recorded allergy".to_owned(),
+        };
         b.concerns.push(format!(
-            "{} present (reviewed {}): {} — {}, per clinic setting; source: {}",
+            "{} present ({when}): {} — {}, per clinic setting; source: {}",
             definition.name,
-            review.reviewed_on,
             definition.guidance,
-            if is_absolute { "absolute" } else { "relative" },
+            tier_name(finding.tier),
             definition.source
         ));
     }
-    if absolute {
-        b.finish(CriterionStatus::NotMet)
-    } else {
-        b.finish(CriterionStatus::ReviewNeeded)
-    }
+    let strictest = found.iter().map(|f| f.tier).min();
+    let result = match strictest {
+        Some(ContraindicationTier::Absolute) => {
+            // Nothing a review could add changes an absolute contraindication.
+            b.missing.clear();
+            b.finish(CriterionStatus::NotMet)
+        }
+        Some(ContraindicationTier::NotEligibleUnlessOverridden) => {
+            b.finish(CriterionStatus::NotMetUnlessOverridden)
+        }
+        _ if !b.missing.is_empty() => b.finish(CriterionStatus::Missing),
+        Some(ContraindicationTier::ReferForClinicianReview) => {
+            b.finish(CriterionStatus::ReviewNeeded)
+        }
+        None => b.finish(CriterionStatus::Met),
+    };
+    (result, found)
+}
+
+/// Whether an allergy is to ketamine: RxNorm ingredient 6130 (a product code mapped
+/// to it first), or the name (shared/clinical/screening.md; label section 4).
+fn is_ketamine(allergy: &Allergy) -> bool {
+    let coded = allergy
+        .rxnorm_ingredient
+        .as_deref()
+        .is_some_and(|code| ingredient_of(code) == KETAMINE.rxcui);
+    let tokens = words(&allergy.substance);
+    coded
+        || KETAMINE_NAMES
+            .iter()
+            .any(|name| tokens.iter().any(|t| t == name))
 }
 
 /// Criterion 6. Also returns the flags themselves.
@@ -493,10 +579,11 @@ fn interactions(
     let mut flags = Vec::new();
     for medication in &facts.medications {
         let tokens = words(&medication.name);
+        // A product code is mapped to its ingredient before matching (screening.md).
         let coded = medication
             .rxnorm_ingredient
             .as_deref()
-            .map(str::trim)
+            .map(ingredient_of)
             .filter(|c| !c.is_empty());
         for rule in &INTERACTIONS {
             // By RxNorm ingredient where coded; by name too, because the table's RXCUIs
@@ -569,7 +656,15 @@ fn add_months(date: Date, months: u32) -> Option<Date> {
     date.checked_add(span).ok()
 }
 
-fn add_window(date: Date, window: FreshnessWindow) -> Option<Date> {
+pub(super) fn sub_window(date: Date, window: FreshnessWindow) -> Option<Date> {
+    let span = match window {
+        FreshnessWindow::Days(n) => Span::new().try_days(i64::from(n)).ok()?,
+        FreshnessWindow::Months(n) => Span::new().try_months(i64::from(n)).ok()?,
+    };
+    date.checked_sub(span).ok()
+}
+
+pub(super) fn add_window(date: Date, window: FreshnessWindow) -> Option<Date> {
     let span = match window {
         FreshnessWindow::Days(n) => Span::new().try_days(i64::from(n)).ok()?,
         FreshnessWindow::Months(n) => Span::new().try_months(i64::from(n)).ok()?,

@@ -18,6 +18,16 @@ pub struct PatientFacts {
     /// Current medications (read with the medication list record).
     pub medications: Vec<Medication>,
     pub pre_infusion_risks: PreInfusionRisks,
+    /// Recorded allergies and intolerances (a ketamine one is a contraindication).
+    pub allergies: Vec<Allergy>,
+}
+
+/// An allergy or intolerance as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allergy {
+    pub substance: String,
+    /// RxNorm code where coded (a product code is mapped to its ingredient).
+    pub rxnorm_ingredient: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

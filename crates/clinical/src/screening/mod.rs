@@ -13,10 +13,13 @@
 //! Not here: storage, FHIR mapping, who may run a screening (web and domain layers).
 
 pub mod codes;
+pub mod decision;
 pub mod facts;
+pub mod request;
 pub mod rules;
 
 mod engine;
+mod fingerprint;
 
 use std::fmt;
 
@@ -26,12 +29,14 @@ pub use crate::dosing::Verification;
 pub use codes::{CodePattern, ConditionCode, RetiredCode, ICD10CM_VERSION};
 pub use engine::screen;
 pub use facts::{
-    ContraindicationReview, ConventionalTreatment, Diagnosis, Medication, PatientFacts,
+    Allergy, ContraindicationReview, ConventionalTreatment, Diagnosis, Medication, PatientFacts,
     PreInfusionRisks, Professional, Qualification, Record, StopReason, TreatmentClass,
 };
+pub use fingerprint::{fingerprint, fingerprint_text};
 pub use rules::{
-    Contraindication, CriterionDefinition, CriterionId, Ingredient, InteractionGroup,
-    InteractionRule, RecordKind, CONTRAINDICATIONS, CRITERIA, INTERACTIONS,
+    ingredient_of, Contraindication, ContraindicationTier, CriterionDefinition, CriterionId,
+    Ingredient, InteractionGroup, InteractionRule, RecordKind, CONTRAINDICATIONS, CRITERIA,
+    INTERACTIONS,
 };
 
 /// How long a record stays current after its date.
@@ -64,7 +69,47 @@ pub struct RecordWindows {
     pub liver_function_tests: FreshnessWindow,
 }
 
+/// Whether a record dated on a day is current on the evaluation date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Current through `until` (inclusive).
+    Current { until: Date },
+    /// Was current through `until`; stale since the day after.
+    Stale { until: Date },
+    /// Dated after the evaluation date.
+    DatedInFuture,
+}
+
 impl RecordWindows {
+    /// The freshness of a record of `kind` dated `dated`, on `today`: current while
+    /// `today <= dated + window` (the same rule criterion 3 applies).
+    pub fn freshness(&self, kind: RecordKind, dated: Date, today: Date) -> Freshness {
+        if dated > today {
+            return Freshness::DatedInFuture;
+        }
+        let until = engine::add_window(dated, self.window(kind)).unwrap_or(Date::MAX);
+        if today <= until {
+            Freshness::Current { until }
+        } else {
+            Freshness::Stale { until }
+        }
+    }
+
+    /// The oldest date a record of `kind` may carry and still be current on `today`
+    /// ("records newer than …" in a request for records).
+    pub fn oldest_current(&self, kind: RecordKind, today: Date) -> Date {
+        let window = self.window(kind);
+        let mut date = engine::sub_window(today, window).unwrap_or(Date::MIN);
+        // Calendar months clamp at month ends: step forward until the rule holds.
+        while engine::add_window(date, window).is_some_and(|until| until < today) {
+            match date.tomorrow() {
+                Ok(next) => date = next,
+                Err(_) => break,
+            }
+        }
+        date
+    }
+
     pub fn window(&self, kind: RecordKind) -> FreshnessWindow {
         match kind {
             RecordKind::MedicationList => self.medication_list,
@@ -101,11 +146,8 @@ pub struct ScreeningSettings {
     pub record_windows: RecordWindows,
     /// Distinct conventional treatment classes required. Default 2 (screening.md, ours).
     pub minimum_conventional_classes: usize,
-    /// Contraindications the clinic treats as absolute (→ not eligible); all others
-    /// are relative (→ refer for clinician review). Default: known hypersensitivity to
-    /// ketamine only, because the product label lists it as a contraindication
-    /// (screening.md would start with none; see the crate notes).
-    pub absolute_contraindications: Vec<Contraindication>,
+    /// The tier of each contraindication (default: screening.md's).
+    pub contraindication_tiers: ContraindicationTiers,
     /// Conditions the clinic treats, by code (default: codes.md's table).
     pub condition_codes: Vec<ConditionCode>,
     pub retired_codes: Vec<RetiredCode>,
@@ -117,12 +159,64 @@ impl Default for ScreeningSettings {
             chronic_minimum_months: 3, // Treede RD et al. Pain 2015;156:1003–1007
             record_windows: RecordWindows::default(),
             minimum_conventional_classes: 2, // screening.md default, a clinic setting
-            // Ketamine US prescribing information, section 4: contraindicated in known
-            // hypersensitivity to ketamine [to check in the DailyMed text].
-            absolute_contraindications: vec![Contraindication::KetamineHypersensitivity],
+            // shared/clinical/screening.md, "Contraindications" (Cohen 2018; label §4).
+            contraindication_tiers: ContraindicationTiers::default(),
             condition_codes: codes::seeded_condition_codes(),
             retired_codes: codes::retired_codes(),
         }
+    }
+}
+
+/// The tier of each contraindication, as a clinic sets them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContraindicationTiers {
+    /// In [`CONTRAINDICATIONS`] order.
+    tiers: [ContraindicationTier; CONTRAINDICATIONS.len()],
+}
+
+/// A tier a clinic may not set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TierError {
+    /// Known hypersensitivity to ketamine is a contraindication on the product label
+    /// (US prescribing information, section 4): absolute, whatever the clinic's setting.
+    #[error("{}: is a contraindication on the product label and stays absolute", rules::contraindication(*.0).name)]
+    FixedByLabel(Contraindication),
+}
+
+impl ContraindicationTiers {
+    pub fn tier(&self, contraindication: Contraindication) -> ContraindicationTier {
+        self.tiers[contraindication as usize]
+    }
+
+    pub fn set(
+        &mut self,
+        contraindication: Contraindication,
+        tier: ContraindicationTier,
+    ) -> Result<(), TierError> {
+        if contraindication == Contraindication::KetamineHypersensitivity
+            && tier != ContraindicationTier::Absolute
+        {
+            return Err(TierError::FixedByLabel(contraindication));
+        }
+        self.tiers[contraindication as usize] = tier;
+        Ok(())
+    }
+
+    /// Each contraindication with its tier, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (Contraindication, ContraindicationTier)> + '_ {
+        CONTRAINDICATIONS
+            .iter()
+            .map(|definition| (definition.id, self.tier(definition.id)))
+    }
+}
+
+impl Default for ContraindicationTiers {
+    fn default() -> Self {
+        let mut tiers = [ContraindicationTier::Absolute; CONTRAINDICATIONS.len()];
+        for definition in &CONTRAINDICATIONS {
+            tiers[definition.id as usize] = definition.default_tier;
+        }
+        Self { tiers }
     }
 }
 
@@ -134,8 +228,11 @@ pub enum Decision {
     NeedsInformation,
     /// A relative contraindication, an interaction or a judgement call.
     ReferForClinicianReview,
-    /// A criterion is not met (with the reason).
+    /// A criterion is not met (with the reason), or an absolute contraindication:
+    /// no override.
     NotEligible,
+    /// A contraindication whose tier lets a clinician override it with a reason.
+    NotEligibleUnlessOverridden,
 }
 
 impl fmt::Display for Decision {
@@ -145,6 +242,9 @@ impl fmt::Display for Decision {
             Decision::NeedsInformation => "needs information",
             Decision::ReferForClinicianReview => "refer for clinician review",
             Decision::NotEligible => "not eligible",
+            Decision::NotEligibleUnlessOverridden => {
+                "not eligible unless a clinician overrides with a reason"
+            }
         })
     }
 }
@@ -155,6 +255,8 @@ pub enum CriterionStatus {
     Met,
     Missing,
     ReviewNeeded,
+    /// A contraindication a clinician may override with a reason.
+    NotMetUnlessOverridden,
     NotMet,
 }
 
@@ -164,6 +266,7 @@ impl fmt::Display for CriterionStatus {
             CriterionStatus::Met => "met",
             CriterionStatus::Missing => "information missing",
             CriterionStatus::ReviewNeeded => "clinician review",
+            CriterionStatus::NotMetUnlessOverridden => "not met unless overridden",
             CriterionStatus::NotMet => "not met",
         })
     }
@@ -306,6 +409,15 @@ pub struct InteractionFlag {
     pub matched_by: MatchedBy,
 }
 
+/// A contraindication found present, with the tier that applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContraindicationFinding {
+    pub contraindication: Contraindication,
+    pub tier: ContraindicationTier,
+    /// The review that found it; `None` when known from a recorded allergy.
+    pub reviewed_on: Option<Date>,
+}
+
 /// The outcome of a screening.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Screening {
@@ -314,9 +426,18 @@ pub struct Screening {
     /// All six criteria, in the order of [`CRITERIA`].
     pub criteria: Vec<CriterionResult>,
     pub interaction_flags: Vec<InteractionFlag>,
+    /// The contraindications found present, in table order.
+    pub contraindications_found: Vec<ContraindicationFinding>,
 }
 
 impl Screening {
+    /// Whether a clinician may decide "eligible" by overriding, with a reason: only when
+    /// what stands in the way is a contraindication of the overridable tier (no
+    /// absolute one, no other criterion not met).
+    pub fn override_allowed(&self) -> bool {
+        self.decision == Decision::NotEligibleUnlessOverridden
+    }
+
     /// Everything missing, across criteria, without repeats.
     pub fn missing(&self) -> Vec<&MissingItem> {
         let mut all: Vec<&MissingItem> = Vec::new();

@@ -94,10 +94,12 @@ pub const CRITERIA: [CriterionDefinition; 6] = [
         id: CriterionId::NoContraindication,
         number: 5,
         title: "No contraindication",
-        rule: "a contraindication review is recorded; any contraindication present that \
-               the clinic marks absolute {absolute_contraindications} → not eligible; any \
-               other present → refer for clinician review",
-        parameters: &["absolute_contraindications"],
+        rule: "a contraindication review is recorded (a recorded allergy to ketamine counts \
+               as known hypersensitivity without one); each contraindication present acts by \
+               its tier {contraindication_tiers}: absolute → not eligible, no override; not \
+               eligible unless a clinician overrides with a reason; refer for clinician \
+               review. The strictest tier found decides",
+        parameters: &["contraindication_tiers"],
         source: "Cohen SP et al. Reg Anesth Pain Med 2018;43:521–546 (relative \
                  contraindications, checked via guideline summaries); hypersensitivity: \
                  ketamine hydrochloride injection US prescribing information, section 4",
@@ -142,6 +144,48 @@ pub enum Contraindication {
     ElevatedIntraocularPressure,
     ActiveSubstanceAbuse,
     KetamineHypersensitivity,
+    /// The product label's "patients in whom a significant elevation of blood pressure
+    /// would constitute a serious hazard".
+    SignificantBloodPressureRiseHazard,
+}
+
+/// What a contraindication found present does to the screening (shared/clinical/
+/// screening.md, "Contraindications"). A clinic may move a contraindication between
+/// tiers (audited), except the label's hypersensitivity, which stays absolute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ContraindicationTier {
+    /// Not eligible; no override.
+    Absolute,
+    /// Not eligible unless a clinician overrides with a reason.
+    NotEligibleUnlessOverridden,
+    /// Refer for clinician review.
+    ReferForClinicianReview,
+}
+
+impl ContraindicationTier {
+    pub const ALL: [ContraindicationTier; 3] = [
+        ContraindicationTier::Absolute,
+        ContraindicationTier::NotEligibleUnlessOverridden,
+        ContraindicationTier::ReferForClinicianReview,
+    ];
+
+    /// A stable code for storage and forms.
+    pub fn code(self) -> &'static str {
+        match self {
+            ContraindicationTier::Absolute => "absolute",
+            ContraindicationTier::NotEligibleUnlessOverridden => "not-eligible-unless-overridden",
+            ContraindicationTier::ReferForClinicianReview => "refer-for-review",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ContraindicationTier> {
+        Self::ALL.into_iter().find(|t| t.code() == code)
+    }
+
+    /// Whether a clinician may override it with a reason.
+    pub fn allows_override(self) -> bool {
+        self == ContraindicationTier::NotEligibleUnlessOverridden
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,17 +196,20 @@ pub struct ContraindicationDefinition {
     pub guidance: &'static str,
     pub source: &'static str,
     pub verification: Verification,
+    /// The tier screening.md gives it; a clinic setting may change it.
+    pub default_tier: ContraindicationTier,
 }
 
 const COHEN_2018: &str = "Cohen SP et al. Reg Anesth Pain Med 2018;43:521–546";
 
-pub const CONTRAINDICATIONS: [ContraindicationDefinition; 9] = [
+pub const CONTRAINDICATIONS: [ContraindicationDefinition; 10] = [
     ContraindicationDefinition {
         id: Contraindication::PoorlyControlledCardiovascularDisease,
         name: "poorly controlled cardiovascular disease (e.g. uncontrolled hypertension, recent MI, unstable angina)",
         guidance: "should not be used (relative contraindication, grade B)",
         source: COHEN_2018,
         verification: Verification::Checked,
+        default_tier: ContraindicationTier::NotEligibleUnlessOverridden,
     },
     ContraindicationDefinition {
         id: Contraindication::Pregnancy,
@@ -170,6 +217,7 @@ pub const CONTRAINDICATIONS: [ContraindicationDefinition; 9] = [
         guidance: "relative contraindication (grade B)",
         source: COHEN_2018,
         verification: Verification::Checked,
+        default_tier: ContraindicationTier::NotEligibleUnlessOverridden,
     },
     ContraindicationDefinition {
         id: Contraindication::ActivePsychosis,
@@ -177,6 +225,7 @@ pub const CONTRAINDICATIONS: [ContraindicationDefinition; 9] = [
         guidance: "avoid in certain poorly controlled psychoses (relative, grade B)",
         source: COHEN_2018,
         verification: Verification::Checked,
+        default_tier: ContraindicationTier::NotEligibleUnlessOverridden,
     },
     ContraindicationDefinition {
         id: Contraindication::SevereHepaticDisease,
@@ -184,6 +233,7 @@ pub const CONTRAINDICATIONS: [ContraindicationDefinition; 9] = [
         guidance: "avoid (grade C)",
         source: COHEN_2018,
         verification: Verification::Checked,
+        default_tier: ContraindicationTier::NotEligibleUnlessOverridden,
     },
     ContraindicationDefinition {
         id: Contraindication::ModerateHepaticDisease,
@@ -191,6 +241,7 @@ pub const CONTRAINDICATIONS: [ContraindicationDefinition; 9] = [
         guidance: "caution, with monitoring (grade C)",
         source: COHEN_2018,
         verification: Verification::Checked,
+        default_tier: ContraindicationTier::ReferForClinicianReview,
     },
     ContraindicationDefinition {
         id: Contraindication::ElevatedIntracranialPressure,
@@ -198,6 +249,7 @@ pub const CONTRAINDICATIONS: [ContraindicationDefinition; 9] = [
         guidance: "avoid, or lower doses with extreme caution (grade C)",
         source: COHEN_2018,
         verification: Verification::Checked,
+        default_tier: ContraindicationTier::ReferForClinicianReview,
     },
     ContraindicationDefinition {
         id: Contraindication::ElevatedIntraocularPressure,
@@ -205,6 +257,7 @@ pub const CONTRAINDICATIONS: [ContraindicationDefinition; 9] = [
         guidance: "avoid, or lower doses with extreme caution (grade C)",
         source: COHEN_2018,
         verification: Verification::Checked,
+        default_tier: ContraindicationTier::ReferForClinicianReview,
     },
     ContraindicationDefinition {
         id: Contraindication::ActiveSubstanceAbuse,
@@ -212,6 +265,7 @@ pub const CONTRAINDICATIONS: [ContraindicationDefinition; 9] = [
         guidance: "no serial infusions (grade C)",
         source: COHEN_2018,
         verification: Verification::Checked,
+        default_tier: ContraindicationTier::ReferForClinicianReview,
     },
     ContraindicationDefinition {
         id: Contraindication::KetamineHypersensitivity,
@@ -221,6 +275,18 @@ pub const CONTRAINDICATIONS: [ContraindicationDefinition; 9] = [
                  Contraindications: known hypersensitivity to ketamine or any excipient",
         // Seen in label summaries, not yet in the DailyMed text itself.
         verification: Verification::ToCheck,
+        default_tier: ContraindicationTier::Absolute,
+    },
+    ContraindicationDefinition {
+        id: Contraindication::SignificantBloodPressureRiseHazard,
+        name: "a significant rise in blood pressure would be a serious hazard",
+        guidance: "contraindicated (product label)",
+        source: "ketamine hydrochloride injection (Ketalar) US prescribing information, section 4 \
+                 Contraindications: patients for whom a significant elevation of blood pressure \
+                 would constitute a serious hazard",
+        verification: Verification::ToCheck,
+        // screening.md: "not eligible unless a clinician overrides with a reason".
+        default_tier: ContraindicationTier::NotEligibleUnlessOverridden,
     },
 ];
 
@@ -266,6 +332,34 @@ pub struct InteractionRule {
 
 const fn ing(name: &'static str, rxcui: &'static str) -> Ingredient {
     Ingredient { name, rxcui }
+}
+
+/// Ketamine, RxNorm ingredient RXCUI 6130 (shared/clinical/codes.md, [to check in RxNav]).
+pub const KETAMINE: Ingredient = ing("ketamine", "6130");
+
+/// Esketamine is ketamine's S-enantiomer: a hypersensitivity to it is taken as one to
+/// ketamine (label section 4 names ketamine; same molecule) — matched by name only,
+/// its RXCUI is not in shared/clinical yet.
+pub const KETAMINE_NAMES: [&str; 3] = ["ketamine", "esketamine", "ketalar"];
+
+/// Product (clinical drug) RXCUIs mapped to their ingredient before matching
+/// (shared/clinical/screening.md: "map a product to its ingredient before matching";
+/// ketamine injection products 238082/238083/238084 [to check in RxNav]).
+pub const PRODUCT_INGREDIENTS: [(&str, Ingredient); 3] = [
+    ("238082", KETAMINE),
+    ("238083", KETAMINE),
+    ("238084", KETAMINE),
+];
+
+/// The ingredient RXCUI of an RxNorm code: a known product maps to its ingredient; any
+/// other code is taken as an ingredient already (trimmed).
+pub fn ingredient_of(rxcui: &str) -> &str {
+    let code = rxcui.trim();
+    PRODUCT_INGREDIENTS
+        .iter()
+        .find(|(product, _)| *product == code)
+        .map(|(_, ingredient)| ingredient.rxcui)
+        .unwrap_or(code)
 }
 
 const LABEL_7: &str = "ketamine hydrochloride injection US prescribing information, section 7";

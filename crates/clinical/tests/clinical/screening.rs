@@ -8,6 +8,9 @@ use jiff::civil::{date, Date};
 use jiff::ToSpan;
 use respite_clinical::screening::rules::{contraindication, record_requirement};
 use respite_clinical::screening::{
+    fingerprint, ingredient_of, Allergy, ContraindicationFinding, ContraindicationTier, TierError,
+};
+use respite_clinical::screening::{
     screen, Contraindication, ContraindicationReview, ConventionalTreatment, CriterionId,
     CriterionStatus, Decision, Diagnosis, FreshnessWindow, InteractionGroup, MatchedBy, Medication,
     MissingItem, PatientFacts, PreInfusionRisks, Professional, Qualification, Record, RecordKind,
@@ -83,6 +86,10 @@ fn complete_chart(today: Date) -> PatientFacts {
             rxnorm_ingredient: Some("5640".into()),
         }],
         pre_infusion_risks: PreInfusionRisks::default(),
+        allergies: vec![Allergy {
+            substance: "Penicillin".into(),
+            rxnorm_ingredient: Some("7980".into()),
+        }],
     }
 }
 
@@ -175,7 +182,7 @@ fn check(v: &Vignette) {
 }
 
 use CriterionId::*;
-use CriterionStatus::{Missing, NotMet, ReviewNeeded};
+use CriterionStatus::{Missing, NotMet, NotMetUnlessOverridden, ReviewNeeded};
 
 #[test]
 fn complete_chart_is_eligible() {
@@ -526,9 +533,10 @@ fn precedence_between_outcomes() {
     check(&Vignette {
         name: "review and missing: needs information first",
         change: |f| {
+            // Moderate hepatic disease: refer for clinician review (screening.md).
             f.contraindication_review = Some(ContraindicationReview {
                 reviewed_on: TODAY,
-                present: vec![Contraindication::Pregnancy],
+                present: vec![Contraindication::ModerateHepaticDisease],
             });
             f.records.clear();
         },
@@ -689,12 +697,29 @@ fn record_window_boundaries() {
 }
 
 #[test]
-fn each_contraindication_alone() {
+fn each_contraindication_in_each_tier() {
     assert_eq!(
         CONTRAINDICATIONS.len(),
-        9,
-        "Cohen 2018 list (8) plus hypersensitivity"
+        10,
+        "Cohen 2018 list (8) plus the label's two (hypersensitivity; a rise in blood pressure)"
     );
+    let tiers = [
+        (
+            ContraindicationTier::Absolute,
+            Decision::NotEligible,
+            NotMet,
+        ),
+        (
+            ContraindicationTier::NotEligibleUnlessOverridden,
+            Decision::NotEligibleUnlessOverridden,
+            NotMetUnlessOverridden,
+        ),
+        (
+            ContraindicationTier::ReferForClinicianReview,
+            Decision::ReferForClinicianReview,
+            ReviewNeeded,
+        ),
+    ];
     for definition in &CONTRAINDICATIONS {
         assert_eq!(
             contraindication(definition.id).id,
@@ -706,89 +731,308 @@ fn each_contraindication_alone() {
             reviewed_on: TODAY,
             present: vec![definition.id],
         });
-
-        // Nothing marked absolute: every contraindication is relative → refer.
-        let relative = ScreeningSettings {
-            absolute_contraindications: vec![],
-            ..ScreeningSettings::default()
-        };
-        let result = screen(&facts, &relative, TODAY);
-        assert_eq!(
-            result.decision,
-            Decision::ReferForClinicianReview,
-            "{}",
-            definition.name
-        );
-        let c5 = result.criterion(NoContraindication);
-        assert_eq!(
-            c5.map(|c| c.status),
-            Some(ReviewNeeded),
-            "{}",
-            definition.name
-        );
-        assert!(
-            c5.is_some_and(|c| c.concerns.iter().any(|s| s.contains(definition.source))),
-            "{}: concern cites its source",
-            definition.name
-        );
-
-        // The clinic marks it absolute → not eligible.
-        let absolute = ScreeningSettings {
-            absolute_contraindications: vec![definition.id],
-            ..ScreeningSettings::default()
-        };
-        let result = screen(&facts, &absolute, TODAY);
-        assert_eq!(
-            result.decision,
-            Decision::NotEligible,
-            "{} absolute",
-            definition.name
-        );
-        assert_eq!(
-            result.criterion(NoContraindication).map(|c| c.status),
-            Some(NotMet)
-        );
+        for (tier, decision, status) in tiers {
+            let mut settings = ScreeningSettings::default();
+            if settings
+                .contraindication_tiers
+                .set(definition.id, tier)
+                .is_err()
+            {
+                // Only the label's hypersensitivity is fixed (absolute, no override).
+                assert_eq!(definition.id, Contraindication::KetamineHypersensitivity);
+                assert_ne!(tier, ContraindicationTier::Absolute);
+                continue;
+            }
+            let result = screen(&facts, &settings, TODAY);
+            assert_eq!(result.decision, decision, "{} {tier:?}", definition.name);
+            let c5 = result.criterion(NoContraindication);
+            assert_eq!(c5.map(|c| c.status), Some(status), "{}", definition.name);
+            assert!(
+                c5.is_some_and(|c| c.concerns.iter().any(|s| s.contains(definition.source))),
+                "{}: concern cites its source",
+                definition.name
+            );
+            assert_eq!(
+                result.contraindications_found,
+                vec![ContraindicationFinding {
+                    contraindication: definition.id,
+                    tier,
+                    reviewed_on: Some(TODAY),
+                }],
+                "{}",
+                definition.name
+            );
+            assert_eq!(
+                result.override_allowed(),
+                tier == ContraindicationTier::NotEligibleUnlessOverridden,
+                "{} {tier:?}",
+                definition.name
+            );
+        }
     }
 }
 
 #[test]
-fn default_settings_treat_only_hypersensitivity_as_absolute() {
-    // Ketamine US prescribing information, section 4: known hypersensitivity is a
-    // contraindication; Cohen 2018's list is relative.
-    for definition in &CONTRAINDICATIONS {
+fn default_tiers_are_those_of_screening_md() {
+    use Contraindication::*;
+    use ContraindicationTier::*;
+    // shared/clinical/screening.md, "Contraindications": Cohen SP et al. Reg Anesth Pain
+    // Med 2018;43:521–546 and the ketamine US prescribing information, section 4.
+    let expected = [
+        (KetamineHypersensitivity, Absolute),
+        (
+            PoorlyControlledCardiovascularDisease,
+            NotEligibleUnlessOverridden,
+        ),
+        (Pregnancy, NotEligibleUnlessOverridden),
+        (ActivePsychosis, NotEligibleUnlessOverridden),
+        (SevereHepaticDisease, NotEligibleUnlessOverridden),
+        (
+            SignificantBloodPressureRiseHazard,
+            NotEligibleUnlessOverridden,
+        ),
+        (ModerateHepaticDisease, ReferForClinicianReview),
+        (ElevatedIntracranialPressure, ReferForClinicianReview),
+        (ElevatedIntraocularPressure, ReferForClinicianReview),
+        (ActiveSubstanceAbuse, ReferForClinicianReview),
+    ];
+    assert_eq!(expected.len(), CONTRAINDICATIONS.len());
+    let settings = ScreeningSettings::default();
+    for (present, tier) in expected {
+        assert_eq!(
+            settings.contraindication_tiers.tier(present),
+            tier,
+            "{present:?}"
+        );
+        assert_eq!(contraindication(present).default_tier, tier, "{present:?}");
         let mut facts = complete_chart(TODAY);
         facts.contraindication_review = Some(ContraindicationReview {
             reviewed_on: TODAY,
-            present: vec![definition.id],
+            present: vec![present],
+        });
+        let result = screen(&facts, &settings, TODAY);
+        let decision = match tier {
+            Absolute => Decision::NotEligible,
+            NotEligibleUnlessOverridden => Decision::NotEligibleUnlessOverridden,
+            ReferForClinicianReview => Decision::ReferForClinicianReview,
+        };
+        assert_eq!(result.decision, decision, "{present:?}");
+    }
+}
+
+#[test]
+fn the_strictest_tier_found_decides() {
+    let mut facts = complete_chart(TODAY);
+    facts.contraindication_review = Some(ContraindicationReview {
+        reviewed_on: TODAY,
+        present: vec![
+            Contraindication::ActiveSubstanceAbuse,
+            Contraindication::Pregnancy,
+        ],
+    });
+    let result = screen(&facts, &ScreeningSettings::default(), TODAY);
+    assert_eq!(result.decision, Decision::NotEligibleUnlessOverridden);
+    assert!(result.override_allowed());
+
+    facts
+        .contraindication_review
+        .as_mut()
+        .expect("set above")
+        .present
+        .push(Contraindication::KetamineHypersensitivity);
+    let result = screen(&facts, &ScreeningSettings::default(), TODAY);
+    assert_eq!(result.decision, Decision::NotEligible);
+    assert!(!result.override_allowed(), "absolute: no override");
+
+    // A tier finding outranks missing information: the clinician sees it first.
+    let mut facts = complete_chart(TODAY);
+    facts.contraindication_review = Some(ContraindicationReview {
+        reviewed_on: TODAY,
+        present: vec![Contraindication::Pregnancy],
+    });
+    facts.records.clear();
+    let result = screen(&facts, &ScreeningSettings::default(), TODAY);
+    assert_eq!(result.decision, Decision::NotEligibleUnlessOverridden);
+    assert!(!result.missing().is_empty(), "still lists what is missing");
+
+    // A criterion not met (pain not chronic) is not overridable.
+    let mut facts = complete_chart(TODAY);
+    facts.pain_onset = Some(days_before(TODAY, 30));
+    facts.contraindication_review = Some(ContraindicationReview {
+        reviewed_on: TODAY,
+        present: vec![Contraindication::Pregnancy],
+    });
+    let result = screen(&facts, &ScreeningSettings::default(), TODAY);
+    assert_eq!(result.decision, Decision::NotEligible);
+    assert!(!result.override_allowed());
+}
+
+#[test]
+fn hypersensitivity_cannot_leave_the_absolute_tier() {
+    let mut settings = ScreeningSettings::default();
+    for tier in [
+        ContraindicationTier::NotEligibleUnlessOverridden,
+        ContraindicationTier::ReferForClinicianReview,
+    ] {
+        assert_eq!(
+            settings
+                .contraindication_tiers
+                .set(Contraindication::KetamineHypersensitivity, tier),
+            Err(TierError::FixedByLabel(
+                Contraindication::KetamineHypersensitivity
+            ))
+        );
+    }
+    assert_eq!(
+        settings.contraindication_tiers.set(
+            Contraindication::KetamineHypersensitivity,
+            ContraindicationTier::Absolute
+        ),
+        Ok(())
+    );
+}
+
+#[test]
+fn a_ketamine_allergy_is_the_absolute_contraindication() {
+    // Ketamine US prescribing information, section 4: known hypersensitivity to
+    // ketamine. Matched by RxNorm ingredient 6130, by a ketamine product code mapped to
+    // it (screening.md: 238082/238083/238084), or by name.
+    let allergies = [
+        ("Ketamine", None),
+        ("ketamine hydrochloride", None),
+        ("Esketamine nasal spray", None),
+        ("Ketalar", Some("6130")),
+        ("Ketamine 50 mg/mL injection", Some("238082")),
+        ("Ketamine 10 mg/mL injection", Some("238083")),
+        ("Ketamine 100 mg/mL injection", Some("238084")),
+    ];
+    for (substance, code) in allergies {
+        let mut facts = complete_chart(TODAY);
+        facts.allergies.push(Allergy {
+            substance: substance.into(),
+            rxnorm_ingredient: code.map(Into::into),
         });
         let result = screen(&facts, &ScreeningSettings::default(), TODAY);
-        let expected = if definition.id == Contraindication::KetamineHypersensitivity {
-            Decision::NotEligible
-        } else {
-            Decision::ReferForClinicianReview
-        };
-        assert_eq!(result.decision, expected, "{}", definition.name);
+        assert_eq!(result.decision, Decision::NotEligible, "{substance}");
+        assert_eq!(
+            result.contraindications_found,
+            vec![ContraindicationFinding {
+                contraindication: Contraindication::KetamineHypersensitivity,
+                tier: ContraindicationTier::Absolute,
+                reviewed_on: None,
+            }],
+            "{substance}"
+        );
+        // Even before any contraindication review: it is already known.
+        facts.contraindication_review = None;
+        let result = screen(&facts, &ScreeningSettings::default(), TODAY);
+        assert_eq!(
+            result.decision,
+            Decision::NotEligible,
+            "{substance}, no review"
+        );
+    }
+    // Other allergies are not a contraindication.
+    let mut facts = complete_chart(TODAY);
+    facts.allergies.push(Allergy {
+        substance: "Ketorolac".into(),
+        rxnorm_ingredient: Some("35827".into()),
+    });
+    assert_eq!(
+        screen(&facts, &ScreeningSettings::default(), TODAY).decision,
+        Decision::Eligible
+    );
+}
+
+#[test]
+fn product_codes_map_to_their_ingredient() {
+    // screening.md: ketamine injection products 238082/238083/238084 → ingredient 6130.
+    for product in ["238082", "238083", "238084"] {
+        assert_eq!(ingredient_of(product), "6130", "{product}");
+    }
+    // An ingredient, or a code the table does not know, stays as it is.
+    assert_eq!(ingredient_of("6130"), "6130");
+    assert_eq!(ingredient_of(" 3322 "), "3322");
+}
+
+#[test]
+fn the_fingerprint_changes_with_every_fact_the_verdict_uses() {
+    let base = complete_chart(TODAY);
+    let print = fingerprint(&base);
+    assert_eq!(print.len(), 64, "SHA-256, hex");
+    assert!(print.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(fingerprint(&base.clone()), print, "stable");
+
+    // Order of entries does not matter.
+    let mut reordered = base.clone();
+    reordered.records.reverse();
+    reordered.conventional_treatments.reverse();
+    assert_eq!(fingerprint(&reordered), print, "order-free");
+
+    type Change = (&'static str, fn(&mut PatientFacts));
+    let changes: [Change; 13] = [
+        ("onset", |f| f.pain_onset = Some(date(2020, 1, 1))),
+        ("no onset", |f| f.pain_onset = None),
+        ("diagnosis code", |f| f.diagnoses[0].code = "G90.512".into()),
+        ("diagnosed by", |f| f.diagnoses[0].diagnosed_by = None),
+        ("diagnosed on", |f| {
+            f.diagnoses[0].diagnosed_on = Some(date(2024, 1, 2))
+        }),
+        ("record date", |f| f.records[0].dated = date(2025, 6, 1)),
+        ("treatment reason", |f| {
+            f.conventional_treatments[0].stopped_because = Some(StopReason::NotTolerated)
+        }),
+        ("treatment days", |f| {
+            f.conventional_treatments[0].duration_days = Some(91)
+        }),
+        ("review", |f| f.contraindication_review = None),
+        ("medication", |f| {
+            f.medications.push(Medication {
+                name: "Lorazepam".into(),
+                rxnorm_ingredient: Some("6470".into()),
+            })
+        }),
+        ("medication stopped", |f| f.medications.clear()),
+        ("allergy", |f| f.allergies.clear()),
+        ("risks", |f| {
+            f.pre_infusion_risks.cardiovascular_suspected_or_high_risk = true
+        }),
+    ];
+    for (name, change) in changes {
+        let mut facts = base.clone();
+        change(&mut facts);
+        assert_ne!(fingerprint(&facts), print, "{name}");
     }
 }
 
 #[test]
 fn cardiovascular_or_hepatic_contraindication_requires_ecg_or_lft() {
     // Cohen 2018: ECG when cardiovascular disease is suspected; LFTs with liver disease.
+    // The decision is the tier's (screening.md): the overridable ones outrank what is
+    // missing; the ECG or LFTs are listed as missing all the same.
     let cases = [
         (
             Contraindication::PoorlyControlledCardiovascularDisease,
             RecordKind::Ecg,
+            Decision::NotEligibleUnlessOverridden,
+        ),
+        (
+            Contraindication::SignificantBloodPressureRiseHazard,
+            RecordKind::Ecg,
+            Decision::NotEligibleUnlessOverridden,
         ),
         (
             Contraindication::SevereHepaticDisease,
             RecordKind::LiverFunctionTests,
+            Decision::NotEligibleUnlessOverridden,
         ),
         (
             Contraindication::ModerateHepaticDisease,
             RecordKind::LiverFunctionTests,
+            Decision::NeedsInformation,
         ),
     ];
-    for (present, record) in cases {
+    for (present, record, decision) in cases {
         let mut facts = complete_chart(TODAY);
         facts.records.retain(|r| r.kind != record);
         facts.contraindication_review = Some(ContraindicationReview {
@@ -796,7 +1040,7 @@ fn cardiovascular_or_hepatic_contraindication_requires_ecg_or_lft() {
             present: vec![present],
         });
         let result = screen(&facts, &ScreeningSettings::default(), TODAY);
-        assert_eq!(result.decision, Decision::NeedsInformation, "{present:?}");
+        assert_eq!(result.decision, decision, "{present:?}");
         assert!(result
             .missing()
             .contains(&&MissingItem::Record { kind: record }));
@@ -1080,4 +1324,44 @@ fn settings_change_the_rules() {
     strict.record_windows.vital_signs = FreshnessWindow::Days(7);
     let result = screen(&complete_chart(TODAY), &strict, TODAY); // vitals are 10 days old
     assert_eq!(result.decision, Decision::NeedsInformation);
+}
+
+#[test]
+fn freshness_of_a_record_one_day_inside_and_past_its_window() {
+    use respite_clinical::screening::{Freshness, RecordWindows};
+    let windows = RecordWindows::default();
+    // Medication list, 90 days: dated 2025-03-17 is current through 2025-06-15
+    // (17 Mar + 90 days = 15 Jun, counted by hand: 14 + 30 + 31 + 15).
+    let today = TODAY; // 2025-06-15
+    assert_eq!(
+        windows.freshness(RecordKind::MedicationList, date(2025, 3, 17), today),
+        Freshness::Current {
+            until: date(2025, 6, 15)
+        }
+    );
+    assert_eq!(
+        windows.freshness(RecordKind::MedicationList, date(2025, 3, 16), today),
+        Freshness::Stale {
+            until: date(2025, 6, 14)
+        }
+    );
+    assert_eq!(
+        windows.freshness(RecordKind::MedicationList, date(2025, 6, 16), today),
+        Freshness::DatedInFuture
+    );
+    assert_eq!(
+        windows.oldest_current(RecordKind::MedicationList, today),
+        date(2025, 3, 17)
+    );
+    // Referral letter, 12 calendar months: 2024-06-15 is the oldest current.
+    assert_eq!(
+        windows.oldest_current(RecordKind::DiagnosisLetter, today),
+        date(2024, 6, 15)
+    );
+    // Month end: on 2025-02-28, 12 months back is 2024-02-28, and 2024-02-28 + 12
+    // months = 2025-02-28 (current); 2024-02-27 is not.
+    assert_eq!(
+        windows.oldest_current(RecordKind::DiagnosisLetter, date(2025, 2, 28)),
+        date(2024, 2, 28)
+    );
 }

@@ -16,6 +16,10 @@ use respite_clinical::dosing::{
     calculate_session, seeded_protocol, DosingSettings, KetamineForm, PatientBody, Protocol,
     ProtocolStep, SessionDose, Vial,
 };
+mod chart;
+mod decisions;
+
+pub use chart::{letter_pdf, SpectrumPatient};
 
 use crate::patients::{insert_patient, NewPatient};
 use crate::{to_millis, Store, StoreError, StoreResult};
@@ -46,6 +50,11 @@ pub struct DemoSummary {
     pub infusion_sessions: usize,
     pub inquiries: usize,
     pub consultations: usize,
+    /// The named charts of the screening spectrum, with what each shows.
+    pub screening_spectrum: Vec<SpectrumPatient>,
+    /// The patients with decisions, records requests and plans, with what
+    /// each shows.
+    pub decisions: Vec<SpectrumPatient>,
 }
 
 /// A condition the product must know by code (SPEC §1), with its ICD-10-CM
@@ -187,7 +196,10 @@ pub async fn seed(
         .await?;
     insert_availability(&mut tx, consulting_staff).await?;
     public::clinic_profile(&mut tx, now).await?;
+    demo.summary.screening_spectrum = chart::seed_spectrum(&mut tx, &clock).await?;
     tx.commit().await?;
+    demo.summary.decisions =
+        decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;
     Ok(demo.summary)
 }
 

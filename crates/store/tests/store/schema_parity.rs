@@ -124,7 +124,7 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
 
 /// `RESPITE_TEST_POSTGRES`, or `None` (with a note) when the PostgreSQL
 /// half may be skipped; panics when the test command requires it.
-fn postgres_admin() -> Option<String> {
+pub(crate) fn postgres_admin() -> Option<String> {
     if let Ok(admin) = std::env::var("RESPITE_TEST_POSTGRES") {
         return Some(admin);
     }
@@ -441,10 +441,10 @@ fn unique(prefix: &str) -> String {
 }
 
 /// A throw-away folder, removed on drop.
-struct Folder(std::path::PathBuf);
+pub(crate) struct Folder(pub(crate) std::path::PathBuf);
 
 impl Folder {
-    fn new() -> Folder {
+    pub(crate) fn new() -> Folder {
         let dir = std::env::temp_dir().join(unique("respite_parity"));
         std::fs::create_dir_all(&dir).unwrap();
         Folder(dir)
@@ -459,13 +459,13 @@ impl Drop for Folder {
 
 /// A PostgreSQL database of its own, dropped when the test ends (also when
 /// it panics), on a thread and runtime of its own since `Drop` cannot await.
-struct PostgresDatabase {
+pub(crate) struct PostgresDatabase {
     admin: String,
     name: String,
 }
 
 impl PostgresDatabase {
-    async fn create(admin: &str) -> PostgresDatabase {
+    pub(crate) async fn create(admin: &str) -> PostgresDatabase {
         let name = unique("respite_test_parity");
         let mut conn = sqlx::PgConnection::connect(admin)
             .await
@@ -479,7 +479,7 @@ impl PostgresDatabase {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let base = self
             .admin
             .rsplit_once('/')

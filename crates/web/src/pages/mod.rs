@@ -4,17 +4,22 @@
 pub mod account;
 pub mod audit;
 pub mod callbacks;
+pub mod chart;
 pub mod consultation_notes;
 pub mod consultations;
 mod context;
+pub mod decisions;
 pub mod errors;
 pub mod lists;
+pub mod plans;
 pub mod public;
 pub mod schedule;
+pub mod screening;
 pub mod settings;
 pub mod sign_in;
 pub mod staff;
 pub mod webhooks;
+pub mod worklist;
 
 pub use context::{clinic_facts, PublicPage, StaffPage};
 

@@ -554,6 +554,8 @@ pub struct SessionRow {
 #[template(path = "patient.html")]
 struct PatientPage {
     nav: Nav,
+    /// The chart's tab shown as current (`chart_tabs.html`).
+    tab: &'static str,
     patient: PatientRecord,
     conditions: Vec<ConditionRecord>,
     observations: Vec<ObservationRow>,
@@ -599,6 +601,7 @@ pub async fn patient_chart(
         .collect();
     render(&PatientPage {
         nav: page.nav(),
+        tab: "chart",
         patient,
         conditions,
         observations,

@@ -5,6 +5,7 @@
 pub mod booking;
 pub mod chart;
 pub mod common;
+pub mod decisions;
 pub mod lists;
 pub mod notes;
 pub mod plan;

@@ -113,6 +113,39 @@ const SPEC_ACCESS: &[Expected] = &[
     // The consultation call record (lists and notes): the front desk's part of the split note.
     row("GET",  "/staff/inquiries/{id}/call",                N,   Y,    Y,    Y,   Y,     Shows("<h1>Call with Route Test</h1>"),                             "contact data of the inquiry queue: as /staff/inquiries/{id}; no clinical content"),
     row("POST", "/staff/inquiries/{id}/call",                N,   Y,    N,    Y,   N,     Redirects("/staff/inquiries/{id}/call"),                            "callbacks and the consultation calendar: front desk records the call; clinician calls too; not nurse or admin"),
+    // The chart's records and screening (SPEC §1.3): nurses and clinicians
+    // keep records; the front desk sees no clinical notes; the admin no records.
+    row("GET",  "/staff/patients/{id}/records",              N,   N,    Y,    Y,   N,     Shows("<h1>Records of Test Patient"),                               "records: nurse, clinician; front desk sees no clinical notes; admin no records"),
+    row("POST", "/staff/patients/{id}/problems",             N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#problems"),                 "records: nurse, clinician"),
+    row("POST", "/staff/patients/{id}/medications",          N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#medications"),              "records: nurse, clinician"),
+    row("POST", "/staff/patients/{id}/medications/stop",     N,   N,    Y,    Y,   N,     RefusedByRule(422, "medication_id: must name one of this patient"), "records: nurse, clinician"),
+    row("POST", "/staff/patients/{id}/allergies",            N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#allergies"),                "records: nurse, clinician"),
+    row("POST", "/staff/patients/{id}/list-reviews",         N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#problems"),                 "records: nurse, clinician"),
+    row("POST", "/staff/patients/{id}/vitals",               N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#vitals"),                   "vitals: nurse; clinician"),
+    row("POST", "/staff/patients/{id}/contraindication-review", N, N,   Y,    Y,   N,     Redirects("/staff/patients/{id}/records#contraindications"),        "records: nurse, clinician"),
+    row("POST", "/staff/patients/{id}/pre-infusion-risks",   N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#risks"),                    "records: nurse, clinician"),
+    row("POST", "/staff/patients/{id}/documents",            N,   N,    Y,    Y,   N,     RefusedByRule(422, "file: is required: choose a PDF, PNG or JPEG"), "records: nurse, clinician (an url-encoded form has no file)"),
+    row("GET",  "/staff/documents/{id}",                     N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "records: nurse, clinician; the test's id names no document"),
+    row("GET",  "/staff/patients/{id}/screening",            N,   N,    Y,    Y,   N,     Shows("<h1>Screening of Test Patient"),                             "records and screening: nurse, clinician; front desk sees no clinical notes"),
+    row("GET",  "/staff/settings/screening",                 N,   N,    N,    N,   Y,     Shows("<h1>Screening settings</h1>"),                               "clinic settings: admin"),
+    row("POST", "/staff/settings/screening",                 N,   N,    N,    N,   Y,     Redirects("/staff/settings/screening?saved=1"),                     "clinic settings: admin"),
+    // Screening decisions, records requests, plans and the work list (SPEC §1 steps 3–4).
+    // In the walk, /staff/records-requests/{id} and /staff/plans/{id} get the inquiry's
+    // id, 1 on a fresh database: the nurse's request and the clinician's plan made by
+    // the POST rows before them.
+    row("GET",  "/static/print.js",                          Y,   Y,    Y,    Y,   Y,     Shows("window.print()"),                                            "the letters' print button: no data"),
+    row("GET",  "/staff/worklist",                           N,   N,    Y,    Y,   N,     Shows("<h1>Work list</h1>"),                                        "records: nurse keeps them, clinician decides; front desk sees no clinical notes; admin no records"),
+    row("GET",  "/staff/patients/{id}/decision",             N,   N,    Y,    Y,   N,     Shows("<h1>Screening decision"),                                    "records: nurse reads the decision; clinician makes it"),
+    row("POST", "/staff/patients/{id}/decision",             N,   N,    N,    Y,   N,     Redirects("/staff/patients/{id}/decision"),                         "screening decisions: clinician only"),
+    row("GET",  "/staff/patients/{id}/records-requests",     N,   N,    Y,    Y,   N,     Shows("<h1>Records requests"),                                      "records: nurse and clinician"),
+    row("POST", "/staff/patients/{id}/records-requests",     N,   N,    Y,    Y,   N,     Redirects("/staff/records-requests/"),                              "records: nurse and clinician ask for them"),
+    row("GET",  "/staff/records-requests/{id}",              N,   N,    Y,    Y,   N,     Shows("<h1>Records request</h1>"),                                  "records: nurse and clinician"),
+    row("POST", "/staff/records-requests/{id}/received",     N,   N,    Y,    Y,   N,     Once("/staff/patients/", 409, "request: was marked received already"), "records: nurse and clinician file what arrives"),
+    row("GET",  "/staff/patients/{id}/plan",                 N,   N,    Y,    Y,   N,     Shows("<h1>Treatment plan"),                                        "treatment plans: clinician writes, nurse reads (records)"),
+    row("GET",  "/staff/patients/{id}/plan/edit",            N,   N,    N,    Y,   N,     Shows("<h1>Write the plan"),                                        "treatment plans: clinician only"),
+    row("POST", "/staff/patients/{id}/plan",                 N,   N,    N,    Y,   N,     Redirects("/staff/patients/{id}/plan"),                             "treatment plans: clinician only"),
+    row("GET",  "/staff/plans/{id}",                         N,   N,    Y,    Y,   N,     Shows("<h1>Treatment plan"),                                        "treatment plans: clinician writes, nurse reads (records)"),
+    row("GET",  "/staff/plans/{id}/letter",                  N,   N,    Y,    Y,   N,     Shows("<h1>Letter to the physician</h1>"),                          "treatment plans: shared with the patient's physician (SPEC §1 step 4)"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -529,6 +562,9 @@ async fn check_page(
 /// A valid form for each POST route of the enumeration test (empty for the
 /// others); `front_desk` is the front desk's user id (who consults).
 fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> {
+    if let Some(fields) = crate::decisions::valid_fields_for(path) {
+        return fields;
+    }
     let front_desk = front_desk.to_string();
     let fields: &[(&'static str, &str)] = match path {
         "/staff/schedule/hours" => &[
@@ -573,6 +609,84 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
             ("family_name", "Test"),
             ("birth_date", "1970-01-01"),
             ("sex", "female"),
+        ],
+        // The chart's records (area: chart).
+        "/staff/patients/{id}/problems" => &[
+            ("icd10cm_code", "G90.521"),
+            ("onset_date", "2024-01-10"),
+            ("diagnosed_by", "Dr. Route Test"),
+            ("qualification", "physician"),
+            ("diagnosed_on", "2024-03-01"),
+            ("recorded_on", "2025-01-01"),
+        ],
+        "/staff/patients/{id}/medications" => &[
+            ("name", "Gabapentin 300 mg capsule"),
+            ("rxnorm_code", "25480"),
+            ("started_on", "2024-04-01"),
+            ("stopped_on", "2024-07-01"),
+            ("treatment_class", "gabapentinoid"),
+            ("stop_reason", "ineffective"),
+            ("recorded_on", "2025-01-01"),
+        ],
+        "/staff/patients/{id}/medications/stop" => {
+            &[("medication_id", "0"), ("stopped_on", "2025-01-01")]
+        }
+        "/staff/patients/{id}/allergies" => &[
+            ("substance", "Penicillin"),
+            ("kind", "allergy"),
+            ("category", "medication"),
+            ("criticality", "high"),
+            ("reaction", "hives"),
+            ("recorded_on", "2025-01-01"),
+        ],
+        "/staff/patients/{id}/list-reviews" => {
+            &[("list", "problems"), ("reviewed_on", "2025-01-01")]
+        }
+        "/staff/patients/{id}/vitals" => &[
+            ("observed_at", "2025-01-01T09:30"),
+            ("systolic", "122"),
+            ("diastolic", "78"),
+            ("weight_kg", "70.5"),
+        ],
+        "/staff/patients/{id}/contraindication-review" => {
+            &[("reviewed_on", "2025-01-01"), ("none_present", "1")]
+        }
+        "/staff/patients/{id}/pre-infusion-risks" => &[("assessed_on", "2025-01-01")],
+        "/staff/settings/screening" => &[
+            ("minimum_conventional_classes", "2"),
+            ("max_upload_mib", "10"),
+            ("window_medication-list", "90"),
+            ("unit_medication-list", "days"),
+            ("window_allergies", "365"),
+            ("unit_allergies", "days"),
+            ("window_problem-list", "365"),
+            ("unit_problem-list", "days"),
+            ("window_vital-signs", "30"),
+            ("unit_vital-signs", "days"),
+            ("window_diagnosis-letter", "12"),
+            ("unit_diagnosis-letter", "months"),
+            ("window_ecg", "12"),
+            ("unit_ecg", "months"),
+            ("window_liver-function-tests", "90"),
+            ("unit_liver-function-tests", "days"),
+            (
+                "tier_poorly-controlled-cardiovascular-disease",
+                "not-eligible-unless-overridden",
+            ),
+            ("tier_pregnancy", "not-eligible-unless-overridden"),
+            ("tier_active-psychosis", "not-eligible-unless-overridden"),
+            (
+                "tier_severe-hepatic-disease",
+                "not-eligible-unless-overridden",
+            ),
+            ("tier_moderate-hepatic-disease", "refer-for-review"),
+            ("tier_elevated-intracranial-pressure", "refer-for-review"),
+            ("tier_elevated-intraocular-pressure", "refer-for-review"),
+            ("tier_active-substance-abuse", "refer-for-review"),
+            (
+                "tier_significant-blood-pressure-rise-hazard",
+                "not-eligible-unless-overridden",
+            ),
         ],
         _ => &[],
     };
