@@ -44,6 +44,16 @@ pub enum Permission {
     /// Change the clinic's settings (contacts and hours shown to the public,
     /// screening windows and tiers): administrators (SPEC §2, "clinic settings").
     ManageClinicSettings,
+    /// Read the protocol library (not health data): nurses, clinicians and
+    /// administrators (SPEC §2: admins manage protocols, clinicians order
+    /// from them, nurses give them).
+    ReadProtocols,
+    /// Add a protocol version or change which versions are active:
+    /// administrators (SPEC §2, "protocols").
+    ManageProtocols,
+    /// Order an infusion and override a dose ceiling with a reason: clinicians
+    /// only (SPEC §2, "infusion orders", "dose overrides with reason").
+    OrderInfusions,
 }
 
 impl Role {
@@ -90,7 +100,11 @@ impl Role {
             ),
             Role::Nurse => matches!(
                 permission,
-                ReadInquiries | ReadPatientDirectory | ReadClinicalRecords | WriteClinicalRecords
+                ReadInquiries
+                    | ReadPatientDirectory
+                    | ReadClinicalRecords
+                    | WriteClinicalRecords
+                    | ReadProtocols
             ),
             Role::Clinician => matches!(
                 permission,
@@ -101,6 +115,8 @@ impl Role {
                     | WriteClinicalRecords
                     | SignScreeningDecisions
                     | WriteTreatmentPlans
+                    | ReadProtocols
+                    | OrderInfusions
             ),
             Role::Admin => matches!(
                 permission,
@@ -111,6 +127,8 @@ impl Role {
                     | ReadSchedule
                     | ManageSchedule
                     | ManageClinicSettings
+                    | ReadProtocols
+                    | ManageProtocols
             ),
         }
     }

@@ -11,6 +11,7 @@ mod context;
 pub mod decisions;
 pub mod errors;
 pub mod lists;
+pub mod orders;
 pub mod plans;
 pub mod public;
 pub mod schedule;
@@ -64,6 +65,8 @@ pub struct Nav {
     pub audit: bool,
     pub schedule: bool,
     pub settings: bool,
+    pub protocols: bool,
+    pub orders: bool,
     pub csrf: String,
     /// The clinic's country (ISO 3166-1 alpha-2), in which phone numbers
     /// are written in national format.
@@ -83,6 +86,8 @@ impl Nav {
             audit: role.grants(Permission::ReadAuditTrail),
             schedule: role.grants(Permission::ReadSchedule),
             settings: role.grants(Permission::ManageClinicSettings),
+            protocols: role.grants(Permission::ReadProtocols),
+            orders: role.grants(Permission::OrderInfusions),
             csrf: csrf.to_owned(),
             region: region.to_owned(),
         }
