@@ -438,10 +438,16 @@ fn calc_rows(dose: &SessionDose) -> (Vec<StepRow>, Vec<CeilingRow>) {
             } else {
                 0.0
             };
+            let unit = match limit {
+                LimitValue::MgPerKg(_) => "mg/kg",
+                LimitValue::MgPerKgPerHour(_) => "mg/kg/h",
+                LimitValue::MgPerHour(_) => "mg/h",
+                LimitValue::Milligrams(_) => "mg",
+            };
             CeilingRow {
                 name: words::ceiling(*ceiling),
                 limit: limit.to_string(),
-                value: words::number(value, 2),
+                value: format!("{} {unit}", words::number(value, 2)),
                 share: format!("{} %", words::number(share, 0)),
                 above: value > limit_n * (1.0 + 1e-9),
             }
