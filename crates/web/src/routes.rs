@@ -714,6 +714,15 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         ),
         (
             route(
+                "POST",
+                "/staff/settings/infusion",
+                Staff(ManageClinicSettings),
+                audited("ClinicSetting", "update"),
+            ),
+            post(orders::save_infusion_settings),
+        ),
+        (
+            route(
                 "GET",
                 "/staff/patients/{id}/orders/new",
                 Staff(OrderInfusions),

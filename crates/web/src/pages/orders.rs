@@ -114,6 +114,9 @@ struct ProtocolsPage {
     nav: Nav,
     protocols: Vec<ProtocolView>,
     can_manage: bool,
+    can_set: bool,
+    weight_max_age_days: i64,
+    saved: bool,
 }
 
 /// The protocol library: each protocol's version in force, its earlier
@@ -121,6 +124,7 @@ struct ProtocolsPage {
 pub async fn protocols_page(
     State(state): State<AppState>,
     page: StaffPage,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let all = state.store.protocol_versions().await?;
     let mut views: Vec<ProtocolView> = Vec::new();
@@ -137,7 +141,40 @@ pub async fn protocols_page(
         nav: page.nav(),
         protocols: views,
         can_manage: page.may(Permission::ManageProtocols),
+        can_set: page.may(Permission::ManageClinicSettings),
+        weight_max_age_days: state.store.infusion_settings().await?.weight_max_age_days,
+        saved: query.contains_key("saved"),
     })
+}
+
+/// The clinic sets how old today's weight may be for an order (an
+/// administrator's clinic setting, SPEC §2), from 0 (today) to 30 days.
+pub async fn save_infusion_settings(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let days = form
+        .get("weight_max_age_days")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|d| (0..=30).contains(d))
+        .ok_or(AppError::BadRequest {
+            field: "weight_max_age_days",
+            message: "must be a whole number of days from 0 (today) to 30".into(),
+        })?;
+    state
+        .store
+        .stamped(&audit)
+        .update_infusion_settings(
+            &respite_store::InfusionSettings {
+                weight_max_age_days: days,
+            },
+            page.session.user.id,
+            page.now,
+        )
+        .await?;
+    Ok(Redirect::to("/staff/protocols?saved=1").into_response())
 }
 
 /// An administrator activates or retires a protocol: a new version, the

@@ -737,10 +737,49 @@ async fn a_target_guided_plan_is_proposed_and_can_be_ordered(engine: Engine) {
     assert_eq!(status, 303, "{body}");
 }
 
+both_engines!(the_clinic_sets_how_old_todays_weight_may_be);
+async fn the_clinic_sets_how_old_todays_weight_may_be(engine: Engine) {
+    let app = spawn(engine).await;
+    let clinician = app.sign_in(Role::Clinician).await;
+    let patient = new_patient(&app, "O-7").await;
+    complete_chart(&app, patient).await;
+    sign_eligible(&app, &clinician, patient).await;
+    write_plan(&app, &clinician, patient).await;
+    let protocol = series_protocol(&app).await.to_string();
+    let (status, body) = order(&app, &clinician, patient, &[("protocol", &protocol)]).await;
+    assert_eq!(status, 422, "{engine:?}: the weight is two days old");
+    assert!(body.contains("within 1 day"), "{body}");
+    let admin = app.sign_in(Role::Admin).await;
+    let response = app
+        .post_form(
+            "/staff/settings/infusion",
+            Some(&admin),
+            &[("weight_max_age_days", "31")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("from 0 (today) to 30"));
+    let response = app
+        .post_form(
+            "/staff/settings/infusion",
+            Some(&admin),
+            &[("weight_max_age_days", "3")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (status, _) = order(&app, &clinician, patient, &[("protocol", &protocol)]).await;
+    assert_eq!(status, 303, "{engine:?}: within the clinic's three days");
+}
+
 /// Fields for the route walk of `access.rs` (None for routes not of this area).
 pub fn valid_fields_for(path: &str) -> Option<Vec<(&'static str, String)>> {
     let fields: &[(&'static str, &str)] = match path {
         "/staff/protocols/{id}/active" => &[("active", "no")],
+        "/staff/settings/infusion" => &[("weight_max_age_days", "1")],
         "/staff/patients/{id}/orders" => &[("protocol", "")],
         "/staff/orders/{id}/check" => &[
             ("drug_confirmed", "yes"),
