@@ -359,6 +359,46 @@ impl VitalSign {
     }
 }
 
+/// An entry that can be marked entered in error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CorrectableEntry {
+    Problem,
+    Medication,
+    Allergy,
+    Document,
+}
+
+impl CorrectableEntry {
+    pub const ALL: [CorrectableEntry; 4] = [
+        CorrectableEntry::Problem,
+        CorrectableEntry::Medication,
+        CorrectableEntry::Allergy,
+        CorrectableEntry::Document,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorrectableEntry::Problem => "problem",
+            CorrectableEntry::Medication => "medication",
+            CorrectableEntry::Allergy => "allergy",
+            CorrectableEntry::Document => "document",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<CorrectableEntry> {
+        Self::ALL.into_iter().find(|k| k.as_str() == code)
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            CorrectableEntry::Problem => "conditions",
+            CorrectableEntry::Medication => "medications",
+            CorrectableEntry::Allergy => "allergies",
+            CorrectableEntry::Document => "chart_documents",
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Entries as read.
 
@@ -889,7 +929,7 @@ impl Store {
              c.qualification_other, c.diagnosed_on, c.recorded_on, \
              u.display_name AS entered_by, c.entered_at \
              FROM conditions c LEFT JOIN staff_users u ON u.id = c.entered_by_user_id \
-             WHERE c.patient_id = $1 ORDER BY c.id DESC",
+             WHERE c.patient_id = $1 AND c.entered_in_error_at IS NULL ORDER BY c.id DESC",
         )
         .bind(patient_id)
         .fetch_all(&self.pool)
@@ -922,7 +962,7 @@ impl Store {
              m.stopped_on, m.tried_for_days, m.treatment_class, m.stop_reason, \
              m.stop_reason_note, m.recorded_on, u.display_name AS entered_by, m.entered_at \
              FROM medications m LEFT JOIN staff_users u ON u.id = m.entered_by_user_id \
-             WHERE m.patient_id = $1 ORDER BY m.id DESC",
+             WHERE m.patient_id = $1 AND m.entered_in_error_at IS NULL ORDER BY m.id DESC",
         )
         .bind(patient_id)
         .fetch_all(&self.pool)
@@ -975,7 +1015,7 @@ impl Store {
             "SELECT a.id, a.substance, a.rxnorm_code, a.rxnorm_ingredient, a.kind, a.category, \
              a.criticality, a.reaction, a.recorded_on, u.display_name AS entered_by, a.entered_at \
              FROM allergies a LEFT JOIN staff_users u ON u.id = a.entered_by_user_id \
-             WHERE a.patient_id = $1 ORDER BY a.id DESC",
+             WHERE a.patient_id = $1 AND a.entered_in_error_at IS NULL ORDER BY a.id DESC",
         )
         .bind(patient_id)
         .fetch_all(&self.pool)
@@ -1125,7 +1165,7 @@ impl Store {
     pub async fn chart_documents(&self, patient_id: i64) -> StoreResult<Vec<DocumentRecord>> {
         let rows: Vec<DocumentRow> = sqlx::query_as(&format!(
             "SELECT {DOCUMENT_COLUMNS} WHERE d.patient_id = $1 \
-             ORDER BY d.document_date DESC, d.id DESC"
+             AND d.entered_in_error_at IS NULL ORDER BY d.document_date DESC, d.id DESC"
         ))
         .bind(patient_id)
         .fetch_all(&self.pool)
@@ -1140,7 +1180,8 @@ impl Store {
         document_id: i64,
     ) -> StoreResult<Option<DocumentContent>> {
         let row: Option<DocumentRow> = sqlx::query_as(&format!(
-            "SELECT {DOCUMENT_COLUMNS} WHERE d.patient_id = $1 AND d.id = $2"
+            "SELECT {DOCUMENT_COLUMNS} WHERE d.patient_id = $1 AND d.id = $2 \
+             AND d.entered_in_error_at IS NULL"
         ))
         .bind(patient_id)
         .bind(document_id)
@@ -1339,6 +1380,42 @@ impl Store {
         .await?;
         self.commit(tx, Some(&patient_id.to_string())).await?;
         Ok(id)
+    }
+
+    /// Marks an entry entered in error (never deleted: the row, who marked it,
+    /// when and why stay; the chart's reads and the screening leave it out).
+    /// `Ok(false)` when the patient has no such entry still in force.
+    pub async fn mark_entered_in_error(
+        &self,
+        patient_id: i64,
+        entry: CorrectableEntry,
+        entry_id: i64,
+        reason: &str,
+        by_user_id: i64,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        // The table name comes from the enum, never from input.
+        let changed = sqlx::query(&format!(
+            "UPDATE {} SET entered_in_error_at = $1, entered_in_error_by_user_id = $2, \
+             entered_in_error_reason = $3 \
+             WHERE id = $4 AND patient_id = $5 AND entered_in_error_at IS NULL",
+            entry.table()
+        ))
+        .bind(to_millis(at))
+        .bind(by_user_id)
+        .bind(reason.trim())
+        .bind(entry_id)
+        .bind(patient_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        self.commit(tx, Some(&patient_id.to_string())).await?;
+        Ok(true)
     }
 
     /// Adds a medication or treatment, current or past.

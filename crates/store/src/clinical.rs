@@ -74,7 +74,8 @@ impl Store {
         let rows: Vec<ConditionRow> = sqlx::query_as(
             "SELECT id, icd10cm_code, display, onset_date, onset_estimated, diagnosed_by, \
              diagnosed_on \
-             FROM conditions WHERE patient_id = $1 ORDER BY onset_date, id",
+             FROM conditions WHERE patient_id = $1 AND entered_in_error_at IS NULL \
+             ORDER BY onset_date, id",
         )
         .bind(patient_id)
         .fetch_all(&self.pool)

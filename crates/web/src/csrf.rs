@@ -247,7 +247,12 @@ async fn check(
             MAX_FORM_BYTES
         };
         let Ok(bytes) = to_bytes(body, limit).await else {
-            return Err((parts, AppError::TooLarge));
+            let error = if upload {
+                AppError::UploadTooLarge(MAX_UPLOAD_FILE_BYTES / (1024 * 1024))
+            } else {
+                AppError::TooLarge
+            };
+            return Err((parts, error));
         };
         let multipart = parts
             .headers

@@ -55,6 +55,9 @@ pub enum AppError {
     /// A form body over the limit (413).
     #[error("form: the form is larger than 64 KiB")]
     TooLarge,
+    /// An upload's body over the most any clinic setting allows (413).
+    #[error("file: the upload is larger than {0} MiB")]
+    UploadTooLarge(usize),
     /// An unsafe request refused by the CSRF layer (403).
     #[error("csrf: {0:?}")]
     Csrf(CsrfRefusal),
@@ -177,6 +180,14 @@ impl IntoResponse for AppError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too large",
                 "The form is larger than 64 KiB; shorten it and send it again.",
+            ),
+            AppError::UploadTooLarge(mib) => page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                &format!(
+                    "file: the upload is larger than {mib} MiB, the most this server accepts; \
+                     the clinic's own limit is on the upload form."
+                ),
             ),
             AppError::Csrf(CsrfRefusal::CrossSite) => page(
                 StatusCode::FORBIDDEN,

@@ -419,6 +419,15 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             route(
                 "POST",
+                "/staff/patients/{id}/entered-in-error",
+                Staff(WriteClinicalRecords),
+                audited("ChartEntry", "update"),
+            ),
+            post(chart::mark_entered_in_error),
+        ),
+        (
+            route(
+                "POST",
                 "/staff/patients/{id}/allergies",
                 Staff(WriteClinicalRecords),
                 audited("AllergyIntolerance", "create"),

@@ -1,19 +1,15 @@
 //! What to ask the diagnosing physician for: the part of a screening's missing items
 //! that outside records can supply, each with the date it must be newer than.
 //!
-//! A record kind is asked for "dated on or after" the evaluation date minus its
-//! freshness window (screening.md, "Record freshness"; the windows are clinic
-//! settings): a record of that date or later is current on the evaluation date
-//! (current while evaluation date ≤ record date + window; with calendar months, a
-//! record dated on or after date − window is always current, see
-//! [`dated_on_or_after`]). Items only the clinic can supply (its own contraindication
-//! review) are left out.
+//! A record kind is asked for "dated on or after" the oldest date that is still current
+//! on the evaluation date ([`super::RecordWindows::oldest_current`], the rule of
+//! criterion 3 with the clinic's windows; screening.md, "Record freshness"). Items only
+//! the clinic can supply (its own contraindication review, recoding) are left out.
 
 use jiff::civil::Date;
-use jiff::ToSpan;
 
 use super::rules::RecordKind;
-use super::{FreshnessWindow, MissingItem, Screening, ScreeningSettings};
+use super::{MissingItem, Screening, ScreeningSettings};
 
 /// One thing to ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +43,7 @@ pub fn records_to_request(screening: &Screening, settings: &ScreeningSettings) -
     let on = screening.evaluated_on;
     let record = |kind: RecordKind, on_file: Option<Date>| RequestItem::Record {
         kind,
-        dated_on_or_after: dated_on_or_after(settings.record_windows.window(kind), on),
+        dated_on_or_after: settings.record_windows.oldest_current(kind, on),
         on_file,
     };
     let mut items = Vec::new();
@@ -90,27 +86,6 @@ pub fn records_to_request(screening: &Screening, settings: &ScreeningSettings) -
         }
     }
     items
-}
-
-/// The earliest record date that is current on `on` under `window`, by the engine's
-/// rule (current while `on` ≤ record date + window). With calendar months jiff clamps a
-/// missing day to the month's last day, so `on` − window is not always enough: 29 Feb
-/// 2024 − 12 months = 28 Feb 2023, but 28 Feb 2023 + 12 months = 28 Feb 2024, a day
-/// short; the date then moves forward to the first that reaches `on`.
-pub fn dated_on_or_after(window: FreshnessWindow, on: Date) -> Date {
-    let span = match window {
-        FreshnessWindow::Days(n) => i64::from(n).days(),
-        FreshnessWindow::Months(n) => i64::from(n).months(),
-    };
-    let mut date = on.checked_sub(span).unwrap_or(Date::MIN);
-    // At most three steps: a month is at most three days longer than February.
-    while date < on && date.checked_add(span).is_ok_and(|until| until < on) {
-        match date.tomorrow() {
-            Ok(next) => date = next,
-            Err(_) => break,
-        }
-    }
-    date
 }
 
 #[cfg(test)]
@@ -169,27 +144,21 @@ mod tests {
 
     #[test]
     fn the_date_asked_for_is_current_on_the_day_by_the_engines_own_rule() {
-        // 31 May − 3 months clamps to 28 Feb, and 28 Feb + 3 months is 28 May: too
-        // early; 3 Mar + 3 months is 3 Jun, 2 Mar → 2 Jun, 1 Mar → 1 Jun, 28 Feb → 28 May.
-        // The first date reaching 31 May is 1 Mar (2026 is not a leap year).
+        // 29 Feb 2024 − 12 months clamps to 28 Feb 2023, and 28 Feb 2023 + 12 months
+        // is 28 Feb 2024, a day short: the first date that reaches 29 Feb 2024 is
+        // 1 Mar 2023.
+        let settings = ScreeningSettings::default();
+        let oldest_current = |kind, on| settings.record_windows.oldest_current(kind, on);
         assert_eq!(
-            dated_on_or_after(FreshnessWindow::Months(3), date(2026, 5, 31)),
-            date(2026, 3, 1)
-        );
-        assert_eq!(
-            dated_on_or_after(FreshnessWindow::Months(12), date(2024, 2, 29)),
+            oldest_current(RecordKind::DiagnosisLetter, date(2024, 2, 29)),
             date(2023, 3, 1)
         );
         assert_eq!(
-            dated_on_or_after(FreshnessWindow::Days(90), date(2026, 11, 27)),
+            oldest_current(RecordKind::MedicationList, date(2026, 11, 27)),
             date(2026, 8, 29)
         );
-        let settings = ScreeningSettings::default();
         for on in [date(2026, 5, 31), date(2026, 3, 1), date(2024, 2, 29)] {
-            let oldest = dated_on_or_after(
-                settings.record_windows.window(RecordKind::DiagnosisLetter),
-                on,
-            );
+            let oldest = oldest_current(RecordKind::DiagnosisLetter, on);
             let facts = PatientFacts {
                 records: vec![Record {
                     kind: RecordKind::DiagnosisLetter,

@@ -2,8 +2,11 @@
 -- problems with their codes and who diagnosed them, medications current and
 -- past (the conventional treatments tried), allergies, vital signs, the
 -- contraindication review, pre-infusion risks and documents. Every entry
--- says who entered it (staff user) and when (Unix ms); dates that describe
--- the clinical fact are ISO text (YYYY-MM-DD). Codes are kebab-case text.
+-- says who entered it (staff user) and when (Unix ms); a wrong problem,
+-- medication, allergy or document is never deleted but marked entered in
+-- error (when, by whom, why) and leaves what the chart shows and screening
+-- reads. Dates that describe the clinical fact are ISO text (YYYY-MM-DD).
+-- Codes are kebab-case text.
 
 -- The clinic's ICD-10-CM table (shared/clinical/codes.md): a problem's code
 -- must be in it. ICD-10-CM changes every 1 October, so each row names its
@@ -67,6 +70,9 @@ ALTER TABLE conditions ADD COLUMN qualification_other TEXT NOT NULL DEFAULT '';
 ALTER TABLE conditions ADD COLUMN recorded_on TEXT NOT NULL DEFAULT '';
 ALTER TABLE conditions ADD COLUMN entered_by_user_id BIGINT REFERENCES staff_users(id);
 ALTER TABLE conditions ADD COLUMN entered_at BIGINT;
+ALTER TABLE conditions ADD COLUMN entered_in_error_at BIGINT;
+ALTER TABLE conditions ADD COLUMN entered_in_error_by_user_id BIGINT REFERENCES staff_users(id);
+ALTER TABLE conditions ADD COLUMN entered_in_error_reason TEXT NOT NULL DEFAULT '';
 
 -- Medications and other treatments, current and past. A row with a
 -- treatment_class is a pain treatment (conventional care tried: class,
@@ -91,6 +97,9 @@ CREATE TABLE medications (
     recorded_on         TEXT NOT NULL,
     entered_by_user_id  BIGINT REFERENCES staff_users(id),
     entered_at          BIGINT NOT NULL,
+    entered_in_error_at         BIGINT,
+    entered_in_error_by_user_id BIGINT REFERENCES staff_users(id),
+    entered_in_error_reason     TEXT NOT NULL DEFAULT '',
     CHECK (started_on IS NULL OR stopped_on IS NULL OR started_on <= stopped_on)
 );
 CREATE INDEX medications_patient ON medications(patient_id);
@@ -109,7 +118,10 @@ CREATE TABLE allergies (
     reaction            TEXT NOT NULL DEFAULT '',
     recorded_on         TEXT NOT NULL,
     entered_by_user_id  BIGINT REFERENCES staff_users(id),
-    entered_at          BIGINT NOT NULL
+    entered_at          BIGINT NOT NULL,
+    entered_in_error_at         BIGINT,
+    entered_in_error_by_user_id BIGINT REFERENCES staff_users(id),
+    entered_in_error_reason     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX allergies_patient ON allergies(patient_id);
 
@@ -179,7 +191,10 @@ CREATE TABLE chart_documents (
     sha256              TEXT NOT NULL,
     content             BYTEA NOT NULL,
     entered_by_user_id  BIGINT REFERENCES staff_users(id),
-    entered_at          BIGINT NOT NULL
+    entered_at          BIGINT NOT NULL,
+    entered_in_error_at         BIGINT,
+    entered_in_error_by_user_id BIGINT REFERENCES staff_users(id),
+    entered_in_error_reason     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX chart_documents_patient ON chart_documents(patient_id);
 

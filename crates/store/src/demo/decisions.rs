@@ -13,7 +13,6 @@ use respite_clinical::plan::{check_plan, ActivityDraft, GoalDraft, PlanDraft};
 use respite_clinical::screening::decision::{
     check_decision, verdict_code, ClinicianOutcome, Override, ProposedDecision,
 };
-use respite_clinical::screening::request::dated_on_or_after;
 use respite_clinical::screening::{fingerprint, screen, Contraindication, RecordKind};
 
 use super::chart::SpectrumPatient;
@@ -237,12 +236,8 @@ impl Seed<'_> {
     ) -> StoreResult<()> {
         let settings = self.store.screening_settings().await?.screening;
         let sent = self.clock.days(-days_ago)?;
-        let since = |kind: RecordKind| {
-            long_date(dated_on_or_after(
-                settings.record_windows.window(kind),
-                sent,
-            ))
-        };
+        let since =
+            |kind: RecordKind| long_date(settings.record_windows.oldest_current(kind, sent));
         let items = vec![
             format!(
                 "The diagnosis letter / referral, dated {} or later.",

@@ -21,9 +21,9 @@ use respite_domain::inquiry::FieldError;
 use respite_domain::Permission;
 use respite_store::chart::{
     contraindication_code, qualification_from_code, treatment_class_code, ChartEntries, ChartList,
-    ClinicScreeningSettings, ConditionCodeRecord, DocumentKind, MediaType, NewAllergy,
-    NewContraindicationReview, NewDocument, NewMedication, NewPreInfusionRisks, NewProblem,
-    NewVitals, StopReasonCode, VitalSign, TREATMENT_CLASSES,
+    ClinicScreeningSettings, ConditionCodeRecord, CorrectableEntry, DocumentKind, MediaType,
+    NewAllergy, NewContraindicationReview, NewDocument, NewMedication, NewPreInfusionRisks,
+    NewProblem, NewVitals, StopReasonCode, VitalSign, TREATMENT_CLASSES,
 };
 use respite_store::{AuditStamp, ChartFacts, PatientRecord};
 
@@ -645,6 +645,14 @@ fn vital_sets(entries: &ChartEntries, page: &StaffPage) -> Vec<VitalSet> {
         }
     }
     sets.truncate(20);
+    // Each set in the order of the form: blood pressure first, height last.
+    for set in &mut sets {
+        set.values.sort_by_key(|(label, _, _)| {
+            VitalSign::ALL
+                .iter()
+                .position(|sign| words::vital_sign(*sign) == label.as_str())
+        });
+    }
     sets
 }
 
@@ -979,6 +987,74 @@ pub async fn add_medication(
         )
         .await?;
     Ok(back_to(patient.id, "medications"))
+}
+
+/// POST /staff/patients/{id}/entered-in-error — a problem, medication,
+/// allergy or document marked entered in error, with the reason. Nothing is
+/// deleted; the entry leaves the chart's lists and the screening.
+pub async fn mark_entered_in_error(
+    State(state): State<AppState>,
+    Extension(audit): Extension<AuditStamp>,
+    page: StaffPage,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let patient = load_patient(&state, &id).await?;
+    let fields = Fields(fields);
+    let mut check = Check::new(&fields, page.today());
+    let entry = CorrectableEntry::parse(fields.get("entry"));
+    if entry.is_none() {
+        check.fail("entry", "choose a problem, medication, allergy or document");
+    }
+    let entry_id = fields
+        .get("entry_id")
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0);
+    let reason = check.text("reason", true);
+    let marked = match (entry, entry_id, check.errors.is_empty()) {
+        (Some(entry), Some(entry_id), true) => {
+            state
+                .store
+                .stamped(&audit)
+                .mark_entered_in_error(
+                    patient.id,
+                    entry,
+                    entry_id,
+                    reason,
+                    page.session.user.id,
+                    page.now,
+                )
+                .await?
+        }
+        _ => false,
+    };
+    if !marked {
+        if check.errors.is_empty() {
+            check.fail(
+                "entry_id",
+                "must name one of this patient's entries in force",
+            );
+        }
+        let errors = check.errors;
+        return refused(
+            &state,
+            &page,
+            patient,
+            "error",
+            fields,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let section = match entry {
+        Some(CorrectableEntry::Problem) => "problems",
+        Some(CorrectableEntry::Medication) => "medications",
+        Some(CorrectableEntry::Allergy) => "allergies",
+        _ => "documents",
+    };
+    Ok(back_to(patient.id, section))
 }
 
 /// POST /staff/patients/{id}/medications/stop — a current medication stopped.

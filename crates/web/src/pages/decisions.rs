@@ -407,15 +407,28 @@ async fn records_requests_page(
             (line, ticked)
         })
         .collect();
-    let physician_name = form.physician_name.unwrap_or_else(|| {
-        today
+    // The diagnosing professional the screening read, else the name written on
+    // the chart's problem list (a diagnosis whose qualification is not recorded).
+    let physician_name = match form.physician_name {
+        Some(name) => name,
+        None => match today
             .facts
             .facts
             .diagnoses
             .iter()
             .find_map(|d| d.diagnosed_by.as_ref().map(|p| p.name.clone()))
-            .unwrap_or_default()
-    });
+        {
+            Some(name) => name,
+            None => state
+                .store
+                .conditions(patient.id)
+                .await?
+                .into_iter()
+                .map(|c| c.diagnosed_by.trim().to_owned())
+                .find(|name| !name.is_empty())
+                .unwrap_or_default(),
+        },
+    };
     let requests = state
         .store
         .records_requests(patient.id)

@@ -145,6 +145,13 @@ pub async fn worklist(
         })
         .collect();
     let total = count(list);
+    // Nurses read decisions; clinicians make them (SPEC §2).
+    let signs = page.may(respite_domain::Permission::SignScreeningDecisions);
+    let (decide, decide_again) = if signs {
+        ("Decide", "Decide again")
+    } else {
+        ("See the screening", "See the decision")
+    };
     let page_of = |entries: Vec<WorkListEntry>| -> Vec<WorkListEntry> {
         entries.into_iter().skip(offset).take(PAGE_SIZE).collect()
     };
@@ -172,7 +179,7 @@ pub async fn worklist(
         List::Outdated => page_of(outdated)
             .iter()
             .map(|e| Row {
-                action: "Decide again".into(),
+                action: decide_again.into(),
                 href: format!("/staff/patients/{}/decision", e.patient_id),
                 detail: "the chart's facts changed since the decision".into(),
                 ..row(&page, e)
@@ -183,7 +190,7 @@ pub async fn worklist(
             for e in page_of(awaiting) {
                 let today = screening_today(&state, &page, e.patient_id).await?;
                 rows.push(Row {
-                    action: "Decide".into(),
+                    action: decide.into(),
                     href: format!("/staff/patients/{}/decision", e.patient_id),
                     detail: format!(
                         "screening: {}",

@@ -119,6 +119,7 @@ const SPEC_ACCESS: &[Expected] = &[
     row("POST", "/staff/patients/{id}/problems",             N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#problems"),                 "records: nurse, clinician"),
     row("POST", "/staff/patients/{id}/medications",          N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#medications"),              "records: nurse, clinician"),
     row("POST", "/staff/patients/{id}/medications/stop",     N,   N,    Y,    Y,   N,     RefusedByRule(422, "medication_id: must name one of this patient"), "records: nurse, clinician"),
+    row("POST", "/staff/patients/{id}/entered-in-error",      N,   N,    Y,    Y,   N,     RefusedByRule(422, "entry_id: must name one of this patient"),      "records: nurse, clinician correct their entries"),
     row("POST", "/staff/patients/{id}/allergies",            N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#allergies"),                "records: nurse, clinician"),
     row("POST", "/staff/patients/{id}/list-reviews",         N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#problems"),                 "records: nurse, clinician"),
     row("POST", "/staff/patients/{id}/vitals",               N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}/records#vitals"),                   "vitals: nurse; clinician"),
@@ -653,6 +654,11 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
             ("criticality", "high"),
             ("reaction", "hives"),
             ("recorded_on", "2025-01-01"),
+        ],
+        "/staff/patients/{id}/entered-in-error" => &[
+            ("entry", "medication"),
+            ("entry_id", "999999"),
+            ("reason", "Route test"),
         ],
         "/staff/patients/{id}/list-reviews" => {
             &[("list", "problems"), ("reviewed_on", "2025-01-01")]

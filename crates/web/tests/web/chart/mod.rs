@@ -723,6 +723,24 @@ async fn bad_input_names_the_field_and_the_rule_and_writes_nothing(engine: Engin
         ),
         "{engine:?}"
     );
+    // Over what any setting allows (50 MiB): refused before any handler runs.
+    let huge = vec![b'%'; 51 * 1024 * 1024];
+    let (status, body) = upload(
+        &app,
+        &nurse,
+        patient,
+        &document,
+        "huge.pdf",
+        "application/pdf",
+        &huge,
+    )
+    .await;
+    assert_eq!(status, 413, "{engine:?}");
+    assert!(
+        body.contains("file: the upload is larger than 50 MiB"),
+        "{body}"
+    );
+    drop(huge);
     // Settings refuse a limit over the server's ceiling.
     set(&mut settings, "max_upload_mib", "51");
     let (status, body) = post(&app, &admin, "/staff/settings/screening", &refs(&settings)).await;
@@ -1020,4 +1038,102 @@ async fn a_current_medication_is_stopped_and_becomes_past(engine: Engine) {
     );
     let records = page(&app, &nurse, &format!("/staff/patients/{patient}/records")).await;
     assert!(records.contains("2026-03-01 to 2026-05-20"));
+}
+
+both_engines!(an_entry_marked_entered_in_error_leaves_the_chart_and_the_screening);
+async fn an_entry_marked_entered_in_error_leaves_the_chart_and_the_screening(engine: Engine) {
+    let app = clinic_at(engine, NOON_MAY_27).await;
+    let nurse = app.sign_in(Role::Nurse).await;
+    let patient = new_patient(&app, "InError").await;
+    complete_chart(&app, &nurse, patient).await;
+    let screening = format!("/staff/patients/{patient}/screening");
+    assert_eq!(
+        headline(&page(&app, &nurse, &screening).await),
+        "Eligible — clinician decision needed"
+    );
+    let entries = app.store.chart_entries(patient).await.unwrap();
+    let gabapentin = entries
+        .medications
+        .iter()
+        .find(|m| m.name.starts_with("Gabapentin"))
+        .unwrap()
+        .id
+        .to_string();
+    let path = format!("/staff/patients/{patient}/entered-in-error");
+    // The reason is required; another patient's entry is not this one's.
+    let (status, body) = post(
+        &app,
+        &nurse,
+        &path,
+        &[("entry", "medication"), ("entry_id", &gabapentin)],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("reason: is required"));
+    let other = new_patient(&app, "Other").await;
+    let (status, body) = post(
+        &app,
+        &nurse,
+        &format!("/staff/patients/{other}/entered-in-error"),
+        &[
+            ("entry", "medication"),
+            ("entry_id", &gabapentin),
+            ("reason", "test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .contains("entry_id: must name one of this patient's entries in force"));
+
+    let (status, _) = post(
+        &app,
+        &nurse,
+        &path,
+        &[
+            ("entry", "medication"),
+            ("entry_id", &gabapentin),
+            ("reason", "another patient's medication"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    // One class is left: the screening asks for one more.
+    let body = page(&app, &nurse, &screening).await;
+    assert_eq!(headline(&body), "Needs information", "{engine:?}");
+    assert!(body.contains("Document 1 more class"));
+    let records = page(&app, &nurse, &format!("/staff/patients/{patient}/records")).await;
+    assert!(!records.contains(&format!("id=\"medication-{gabapentin}\"")));
+    // The row is kept, with who marked it and why.
+    let mut conn = app.raw().await;
+    let (reason, by): (String, Option<i64>) = sqlx::query_as(
+        "SELECT entered_in_error_reason, entered_in_error_by_user_id FROM medications WHERE id = $1",
+    )
+    .bind(gabapentin.parse::<i64>().unwrap())
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(reason, "another patient's medication");
+    assert!(by.is_some());
+
+    // A document entered in error is no longer served.
+    let document = app.store.chart_documents(patient).await.unwrap()[0].id;
+    let (status, _) = post(
+        &app,
+        &nurse,
+        &path,
+        &[
+            ("entry", "document"),
+            ("entry_id", &document.to_string()),
+            ("reason", "wrong patient"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let response = app
+        .get(&format!("/staff/documents/{document}"), Some(&nurse))
+        .await;
+    assert_eq!(response.status(), 404);
 }

@@ -612,6 +612,19 @@ async fn a_changed_plan_is_a_new_version_and_the_old_stays_readable(engine: Engi
     assert!(old.contains("ibuprofen 400 mg three times a day with food"));
     assert!(!old.contains("naproxen"));
 
+    // An earlier version can be restored: the form starts from it.
+    let restore = app
+        .get(
+            &format!("{path}/edit?from={}", versions[1].id),
+            Some(&clinician),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(restore.contains("from version 1"), "{restore}");
+    assert!(restore.contains("value=\"ibuprofen 400 mg three times a day with food\""));
+
     let letter = app
         .get(
             &format!("/staff/plans/{}/letter", versions[0].id),
@@ -716,4 +729,58 @@ pub fn valid_fields_for(path: &str) -> Option<Vec<(&'static str, String)>> {
         _ => return None,
     };
     Some(fields)
+}
+
+both_engines!(the_work_list_is_paged_and_links_each_chart);
+async fn the_work_list_is_paged_and_links_each_chart(engine: Engine) {
+    let app = spawn(engine).await;
+    let nurse_id = staff_id(&app, Role::Nurse).await;
+    let items = vec!["The referral letter".to_owned()];
+    let mut patients = Vec::new();
+    for n in 0..27 {
+        let patient = new_patient(&app, &format!("W-{n:02}")).await;
+        app.store
+            .insert_records_request(
+                patient,
+                nurse_id,
+                &respite_store::NewRecordsRequest {
+                    physician_name: "Dr. Park",
+                    physician_address: "",
+                    items: &items,
+                    note: "",
+                },
+                jiff::Timestamp::now() - (100 - n).hours(),
+            )
+            .await
+            .unwrap();
+        patients.push(patient);
+    }
+    let nurse = app.sign_in(Role::Nurse).await;
+    let first = app
+        .get("/staff/worklist?list=records", Some(&nurse))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("Page 1 of 2"), "{engine:?}");
+    // Longest waiting first: W-00 on page 1, W-26 on page 2.
+    assert!(first.contains(&format!("href=\"/staff/patients/{}\"", patients[0])));
+    assert!(!first.contains("W-26"));
+    assert_eq!(first.matches("<tr><td data-label=\"Patient\">").count(), 25);
+    let second = app
+        .get("/staff/worklist?list=records&page=2", Some(&nurse))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(second.contains("Page 2 of 2") && second.contains("W-26"));
+    assert_eq!(second.matches("<tr><td data-label=\"Patient\">").count(), 2);
+    // A page number that is not one shows the first page.
+    let odd = app
+        .get("/staff/worklist?list=records&page=x", Some(&nurse))
+        .await;
+    assert_eq!(odd.status(), 200);
+    // The front desk sees no work list (SPEC §2: no clinical notes).
+    let front = app.sign_in(Role::FrontDesk).await;
+    assert_eq!(app.get("/staff/worklist", Some(&front)).await.status(), 403);
 }
