@@ -733,6 +733,15 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (
             route(
                 "GET",
+                "/staff/patients/{id}/orders",
+                Staff(ReadClinicalRecords),
+                audited("Patient", "read"),
+            ),
+            get(orders::patient_orders),
+        ),
+        (
+            route(
+                "GET",
                 "/staff/patients/{id}/orders/new",
                 Staff(OrderInfusions),
                 audited("Patient", "read"),

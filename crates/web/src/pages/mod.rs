@@ -66,7 +66,6 @@ pub struct Nav {
     pub schedule: bool,
     pub settings: bool,
     pub protocols: bool,
-    pub orders: bool,
     pub csrf: String,
     /// The clinic's country (ISO 3166-1 alpha-2), in which phone numbers
     /// are written in national format.
@@ -87,7 +86,6 @@ impl Nav {
             schedule: role.grants(Permission::ReadSchedule),
             settings: role.grants(Permission::ManageClinicSettings),
             protocols: role.grants(Permission::ReadProtocols),
-            orders: role.grants(Permission::OrderInfusions),
             csrf: csrf.to_owned(),
             region: region.to_owned(),
         }

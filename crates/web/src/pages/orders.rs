@@ -1203,3 +1203,61 @@ pub async fn check_order(
         }
     }
 }
+
+pub struct OrderRow {
+    pub id: i64,
+    pub ordered: String,
+    pub protocol: String,
+    pub pump: String,
+    pub checked: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "orders.html")]
+struct OrdersPage {
+    nav: Nav,
+    tab: &'static str,
+    patient: PatientRecord,
+    orders: Vec<OrderRow>,
+    can_order: bool,
+}
+
+/// A patient's orders, newest first, each awaiting its check or verified:
+/// where the nurse finds the order to check.
+pub async fn patient_orders(
+    State(state): State<AppState>,
+    page: StaffPage,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let patient = state.store.patient(id).await?.ok_or(AppError::NotFound)?;
+    let mut orders = Vec::new();
+    for order_id in state.store.infusion_orders_of(id).await? {
+        if let Some(o) = state.store.infusion_order(order_id).await? {
+            orders.push(OrderRow {
+                id: o.id,
+                ordered: format!("{} by {}", page.time(o.ordered_at), o.ordered_by),
+                protocol: o.protocol.protocol.name.clone(),
+                pump: format!(
+                    "{} mL/h, {} mg in all",
+                    words::number(o.max_pump_ml_h, 1),
+                    words::number(o.total_mg, 1)
+                ),
+                checked: o.check.map(|c| {
+                    format!(
+                        "verified by {} at {}",
+                        c.checked_by,
+                        page.time(c.checked_at)
+                    )
+                }),
+            });
+        }
+    }
+    render(&OrdersPage {
+        nav: page.nav(),
+        tab: "orders",
+        patient,
+        orders,
+        can_order: page.may(Permission::OrderInfusions),
+    })
+}

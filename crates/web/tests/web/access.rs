@@ -155,6 +155,7 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/staff/protocols",                          N,   N,    Y,    Y,   Y,     Shows("<h1>Infusion protocols</h1>"),                               "protocols: admin manages; nurse and clinician read the library"),
     row("POST", "/staff/protocols/{id}/active",              N,   N,    N,    N,   Y,     Redirects("/staff/protocols"),                                      "protocols: admin"),
     row("POST", "/staff/settings/infusion",                  N,   N,    N,    N,   Y,     Redirects("/staff/protocols?saved=1"),                              "clinic settings: admin"),
+    row("GET",  "/staff/patients/{id}/orders",               N,   N,    Y,    Y,   N,     Shows("<h1>Infusion orders"),                                       "records: nurse and clinician read a patient's orders"),
     row("GET",  "/staff/patients/{id}/orders/new",           N,   N,    N,    Y,   N,     Shows("<h1>Infusion order"),                                        "infusion orders: clinician only"),
     row("POST", "/staff/patients/{id}/orders",               N,   N,    N,    Y,   N,     RefusedByRule(422, "The screening decision in force is not"),       "infusion orders: clinician only; refused unless the decision is eligible (the walk signed it deferred)"),
     row("GET",  "/staff/orders/{id}",                        N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "records: nurse and clinician read orders; the walk's id names no order"),

@@ -632,6 +632,13 @@ async fn the_second_check_is_another_persons_and_is_shown(engine: Engine) {
         .await
         .unwrap();
     assert!(page.contains("Verified by Nurse"), "{page}");
+    let list = app
+        .get(&format!("/staff/patients/{patient}/orders"), Some(&nurse))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("verified by Nurse"), "{list}");
     let response = app.post_form(&path, Some(&nurse), &right).await;
     assert_eq!(response.status(), 422, "checked once");
 }
