@@ -75,7 +75,11 @@ for (const [name, options] of [['tablet', TABLET], ['laptop', DESKTOP]]) {
       // The nurse's second check.
       await page.context().clearCookies();
       await signIn(page, LOGINS.nurse);
-      await page.goto(orderUrl);
+      // The nurse finds it on the patient's Orders tab, awaiting its check.
+      await page.goto(orderPath.replace('/orders/new', '/orders'));
+      assert.match(await page.locator('#orders').innerText(), /awaiting second check/i);
+      await shot('orders-list');
+      await Promise.all([page.waitForURL(orderUrl), page.locator('#orders tbody a').first().click()]);
       const pump = (await page.locator('#order-facts').innerText()).match(/([\d.]+) mL\/h/)[1];
       await page.check('input[name=drug_confirmed]');
       await page.fill('#concentration_mg_ml', '10');
