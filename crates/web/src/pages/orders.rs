@@ -1118,8 +1118,9 @@ async fn show_order(
                 .overrides
                 .iter()
                 .map(|o| {
+                    let unit = words::ceiling_code_unit(&o.ceiling);
                     format!(
-                        "{}: {} above the limit {} — overridden by {}: “{}”",
+                        "{}: {} {unit} above the limit {} {unit} — overridden by {}: “{}”",
                         words::ceiling_code(&o.ceiling),
                         words::number(o.order_value, 2),
                         words::number(o.ceiling_limit, 2),

@@ -49,6 +49,20 @@ pub fn ceiling_code(code: &str) -> &'static str {
         .unwrap_or("A dose ceiling")
 }
 
+/// The unit of a stored ceiling code's values.
+pub fn ceiling_code_unit(code: &str) -> &'static str {
+    match Ceiling::ALL
+        .into_iter()
+        .find(|c| respite_store::ceiling_code(*c) == code)
+    {
+        Some(Ceiling::BolusPerKg | Ceiling::SessionPerKg) => "mg/kg",
+        Some(Ceiling::InfusionRatePerKg) => "mg/kg/h",
+        Some(Ceiling::InfusionRateAbsolute) => "mg/h",
+        Some(Ceiling::SessionAbsolute) => "mg",
+        None => "",
+    }
+}
+
 pub fn refusal(refusal: &OrderRefusal) -> String {
     match refusal {
         OrderRefusal::NoSuchPatient => "There is no such patient.".into(),
