@@ -60,6 +60,16 @@ pub enum Permission {
     /// Export the register for an inspection (CSV): the administrator
     /// (SPEC §2: audit review).
     ExportControlledSubstanceRegister,
+    /// Read the protocol library (not health data): nurses, clinicians and
+    /// administrators (SPEC §2: admins manage protocols, clinicians order
+    /// from them, nurses give them).
+    ReadProtocols,
+    /// Add a protocol version or change which versions are active:
+    /// administrators (SPEC §2, "protocols").
+    ManageProtocols,
+    /// Order an infusion and override a dose ceiling with a reason: clinicians
+    /// only (SPEC §2, "infusion orders", "dose overrides with reason").
+    OrderInfusions,
 }
 
 impl Role {
@@ -112,6 +122,7 @@ impl Role {
                     | WriteClinicalRecords
                     | ReadControlledSubstanceRegister
                     | KeepControlledSubstanceRegister
+                    | ReadProtocols
             ),
             Role::Clinician => matches!(
                 permission,
@@ -125,6 +136,8 @@ impl Role {
                     | ReadControlledSubstanceRegister
                     | KeepControlledSubstanceRegister
                     | ResolveRegisterDiscrepancies
+                    | ReadProtocols
+                    | OrderInfusions
             ),
             Role::Admin => matches!(
                 permission,
@@ -138,6 +151,8 @@ impl Role {
                     | ReadControlledSubstanceRegister
                     | ResolveRegisterDiscrepancies
                     | ExportControlledSubstanceRegister
+                    | ReadProtocols
+                    | ManageProtocols
             ),
         }
     }

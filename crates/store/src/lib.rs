@@ -21,6 +21,7 @@ mod inquiries;
 mod jobs;
 mod lists;
 mod messages;
+mod orders;
 mod patients;
 mod plans;
 mod register;
@@ -71,6 +72,11 @@ pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessag
 // Domain concepts the store's callers name; they live in respite-domain.
 pub use inquiries::AddressKind;
 pub use lists::{PageAt, Paged};
+pub use orders::{
+    body_for, calculate_order, ceiling_code, CheckRefusal, InfusionOrderRecord, InfusionSettings,
+    NewInfusionOrder, NewProtocolVersion, OrderCheck, OrderCheckRecord, OrderOverrideRecord,
+    OrderReadiness, OrderRefusal, ProtocolVersionRecord, WeightReading,
+};
 pub use patients::{phone_digits, NewPatient, PatientQuery, PatientRecord, PatientSummary};
 pub use plans::{PlanVersionSummary, StoredPlan, TreatmentPlanRecord};
 pub use register::{
@@ -387,6 +393,10 @@ impl Store {
                     .await?
             }
         }
+        // The protocol library's first versions (dosing.md), dated when this
+        // database was first brought up to date: an event of the install,
+        // not of a page.
+        self.seed_protocols(jiff::Timestamp::now()).await?;
         Ok(())
     }
 

@@ -15,8 +15,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
-    account, audit, callbacks, chart, consultation_notes, consultations, decisions, plans, public,
-    register, schedule, screening, settings, sign_in, staff, webhooks, worklist,
+    account, audit, callbacks, chart, consultation_notes, consultations, decisions, orders, plans,
+    public, register, schedule, screening, settings, sign_in, staff, webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -876,6 +876,79 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("Organization", "update"),
             ),
             post(register::save_settings),
+        ),
+        // Infusion day (SPEC §1 step 5; SPEC §2): the protocol library
+        // (admins manage it; nurses, clinicians and admins read it; not
+        // health data), the clinician's order, and the second check by
+        // another nurse or clinician.
+        (
+            route("GET", "/staff/protocols", Staff(ReadProtocols), None),
+            get(orders::protocols_page),
+        ),
+        (
+            // The path id is the protocol version's; the change is a new version.
+            route(
+                "POST",
+                "/staff/protocols/{id}/active",
+                Staff(ManageProtocols),
+                audited("PlanDefinition", "create"),
+            ),
+            post(orders::set_protocol_active),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/settings/infusion",
+                Staff(ManageClinicSettings),
+                audited("ClinicSetting", "update"),
+            ),
+            post(orders::save_infusion_settings),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/orders",
+                Staff(ReadClinicalRecords),
+                audited("Patient", "read"),
+            ),
+            get(orders::patient_orders),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/orders/new",
+                Staff(OrderInfusions),
+                audited("Patient", "read"),
+            ),
+            get(orders::new_order_page),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/orders",
+                Staff(OrderInfusions),
+                audited("MedicationRequest", "create"),
+            ),
+            post(orders::create_order),
+        ),
+        (
+            // The path id is the order's.
+            route(
+                "GET",
+                "/staff/orders/{id}",
+                Staff(ReadClinicalRecords),
+                audited("MedicationRequest", "read"),
+            ),
+            get(orders::order_view),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/orders/{id}/check",
+                Staff(WriteClinicalRecords),
+                audited("MedicationRequest", "update"),
+            ),
+            post(orders::check_order),
         ),
     ]
 }

@@ -21,6 +21,7 @@ use respite_clinical::dosing::{
 
 mod chart;
 mod decisions;
+mod orders;
 
 pub use chart::{letter_pdf, SpectrumPatient};
 
@@ -205,6 +206,8 @@ pub async fn seed(
     tx.commit().await?;
     demo.summary.decisions =
         decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;
+    let ready = orders::seed_orders(store, &clock, &demo.summary.decisions).await?;
+    demo.summary.decisions.extend(ready);
     Ok(demo.summary)
 }
 

@@ -11,6 +11,7 @@ mod context;
 pub mod decisions;
 pub mod errors;
 pub mod lists;
+pub mod orders;
 pub mod plans;
 pub mod public;
 pub mod register;
@@ -67,6 +68,7 @@ pub struct Nav {
     pub settings: bool,
     /// The controlled-substance register.
     pub register: bool,
+    pub protocols: bool,
     pub csrf: String,
     /// The clinic's country (ISO 3166-1 alpha-2), in which phone numbers
     /// are written in national format.
@@ -87,6 +89,7 @@ impl Nav {
             schedule: role.grants(Permission::ReadSchedule),
             settings: role.grants(Permission::ManageClinicSettings),
             register: role.grants(Permission::ReadControlledSubstanceRegister),
+            protocols: role.grants(Permission::ReadProtocols),
             csrf: csrf.to_owned(),
             region: region.to_owned(),
         }

@@ -6,6 +6,7 @@ pub mod booking;
 pub mod chart;
 pub mod common;
 pub mod decisions;
+pub mod infusion;
 pub mod lists;
 pub mod notes;
 pub mod plan;

@@ -172,6 +172,19 @@ const SPEC_ACCESS: &[Expected] = &[
     row("POST", "/staff/register/discrepancies/{id}/resolve",     N,   N,    N,    Y,   Y,     RefusedByRule(404, "There is nothing here."),                        "drug register: discrepancies resolved by clinician or admin"),
     row("GET",  "/staff/register/export.csv",                     N,   N,    N,    N,   Y,     Shows("entry,at,kind,vial,ndc,lot,expiry"),                          "drug register: export for inspection by admin (audit review)"),
     row("POST", "/staff/register/settings",                       N,   N,    N,    N,   Y,     Redirects("/staff/register?done=settings"),                         "clinic settings: admin (witnessed waste)"),
+    // Infusion orders (SPEC §1 step 5): the protocol library (admins manage it;
+    // nurses, clinicians and admins read it), the clinician's order, and the second
+    // check by another nurse or clinician. The walk's id names the test patient (no
+    // decision: the order is refused, naming why), the first seeded protocol version,
+    // and no order (404).
+    row("GET",  "/staff/protocols",                          N,   N,    Y,    Y,   Y,     Shows("<h1>Infusion protocols</h1>"),                               "protocols: admin manages; nurse and clinician read the library"),
+    row("POST", "/staff/protocols/{id}/active",              N,   N,    N,    N,   Y,     Redirects("/staff/protocols"),                                      "protocols: admin"),
+    row("POST", "/staff/settings/infusion",                  N,   N,    N,    N,   Y,     Redirects("/staff/protocols?saved=1"),                              "clinic settings: admin"),
+    row("GET",  "/staff/patients/{id}/orders",               N,   N,    Y,    Y,   N,     Shows("<h1>Infusion orders"),                                       "records: nurse and clinician read a patient's orders"),
+    row("GET",  "/staff/patients/{id}/orders/new",           N,   N,    N,    Y,   N,     Shows("<h1>Infusion order"),                                        "infusion orders: clinician only"),
+    row("POST", "/staff/patients/{id}/orders",               N,   N,    N,    Y,   N,     RefusedByRule(422, "The screening decision in force is not"),       "infusion orders: clinician only; refused unless the decision is eligible (the walk signed it deferred)"),
+    row("GET",  "/staff/orders/{id}",                        N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "records: nurse and clinician read orders; the walk's id names no order"),
+    row("POST", "/staff/orders/{id}/check",                  N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "second check: another nurse or clinician; the walk's id names no order"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -592,6 +605,9 @@ async fn check_page(
 /// others); `front_desk` is the front desk's user id (who consults).
 fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> {
     if let Some(fields) = crate::decisions::valid_fields_for(path) {
+        return fields;
+    }
+    if let Some(fields) = crate::orders::valid_fields_for(path) {
         return fields;
     }
     let front_desk = front_desk.to_string();

@@ -25,6 +25,7 @@ mod lists;
 mod messaging;
 mod names;
 mod note_split;
+mod orders;
 mod patients;
 mod public_pages;
 mod register;
