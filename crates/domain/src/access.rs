@@ -44,6 +44,14 @@ pub enum Permission {
     /// Change the clinic's settings (contacts and hours shown to the public,
     /// screening windows and tiers): administrators (SPEC §2, "clinic settings").
     ManageClinicSettings,
+    /// See the PHQ-9 safety alerts and their escalations: nurses and
+    /// clinicians (questionnaires, records), administrators (an escalated
+    /// alert is shown to them, SPEC §1 step 6).
+    ReadSafetyAlerts,
+    /// Acknowledge a safety alert with the action taken: clinicians only
+    /// (SPEC §1 step 6: "a person must acknowledge"; the assessment is a
+    /// clinician's).
+    AcknowledgeSafetyAlerts,
 }
 
 impl Role {
@@ -90,7 +98,11 @@ impl Role {
             ),
             Role::Nurse => matches!(
                 permission,
-                ReadInquiries | ReadPatientDirectory | ReadClinicalRecords | WriteClinicalRecords
+                ReadInquiries
+                    | ReadPatientDirectory
+                    | ReadClinicalRecords
+                    | WriteClinicalRecords
+                    | ReadSafetyAlerts
             ),
             Role::Clinician => matches!(
                 permission,
@@ -101,6 +113,8 @@ impl Role {
                     | WriteClinicalRecords
                     | SignScreeningDecisions
                     | WriteTreatmentPlans
+                    | ReadSafetyAlerts
+                    | AcknowledgeSafetyAlerts
             ),
             Role::Admin => matches!(
                 permission,
@@ -111,6 +125,7 @@ impl Role {
                     | ReadSchedule
                     | ManageSchedule
                     | ManageClinicSettings
+                    | ReadSafetyAlerts
             ),
         }
     }

@@ -20,6 +20,7 @@ mod jobs;
 mod lists;
 mod messages;
 mod patients;
+mod portal;
 mod schedule;
 mod staff;
 mod threads;
@@ -58,6 +59,10 @@ pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessag
 pub use inquiries::AddressKind;
 pub use lists::{PageAt, Paged};
 pub use patients::{phone_digits, NewPatient, PatientQuery, PatientRecord, PatientSummary};
+pub use portal::{
+    AnswerRecord, AssignmentRecord, NewSafetyAlert, NewScore, PortalLinkRecord,
+    PortalSessionRecord, SafetyAlertRecord, ScoreRecord, ESCALATION_KEY_PREFIX,
+};
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;

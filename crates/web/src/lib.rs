@@ -18,6 +18,8 @@ mod ical;
 pub mod jobs;
 pub mod limits;
 mod pages;
+pub mod portal_auth;
+pub mod questionnaires;
 pub mod routes;
 pub mod sms;
 pub mod twilio;

@@ -9,6 +9,8 @@ pub mod consultations;
 mod context;
 pub mod errors;
 pub mod lists;
+pub mod portal;
+pub mod portal_staff;
 pub mod public;
 pub mod schedule;
 pub mod settings;
@@ -59,6 +61,8 @@ pub struct Nav {
     pub audit: bool,
     pub schedule: bool,
     pub settings: bool,
+    /// The PHQ-9 safety alerts page (with the open count on the page).
+    pub alerts: bool,
     pub csrf: String,
     /// The clinic's country (ISO 3166-1 alpha-2), in which phone numbers
     /// are written in national format.
@@ -78,6 +82,7 @@ impl Nav {
             audit: role.grants(Permission::ReadAuditTrail),
             schedule: role.grants(Permission::ReadSchedule),
             settings: role.grants(Permission::ManageClinicSettings),
+            alerts: role.grants(Permission::ReadSafetyAlerts),
             csrf: csrf.to_owned(),
             region: region.to_owned(),
         }
@@ -128,4 +133,13 @@ pub fn field_error<'a>(
         .iter()
         .find(|e| e.field == field)
         .map(|e| e.message.as_str())
+}
+
+/// The clinic's name as the settings give it (for messages sent by jobs).
+pub async fn clinic_name(state: &crate::AppState) -> Result<String, respite_store::StoreError> {
+    Ok(state
+        .store
+        .clinic_profile()
+        .await?
+        .map_or_else(|| state.config.clinic_name.clone(), |p| p.profile.name))
 }

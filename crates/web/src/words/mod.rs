@@ -8,5 +8,6 @@ pub mod common;
 pub mod lists;
 pub mod notes;
 pub mod plan;
+pub mod portal;
 pub mod public;
 pub mod screening;

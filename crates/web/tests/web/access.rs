@@ -113,6 +113,26 @@ const SPEC_ACCESS: &[Expected] = &[
     // The consultation call record (lists and notes): the front desk's part of the split note.
     row("GET",  "/staff/inquiries/{id}/call",                N,   Y,    Y,    Y,   Y,     Shows("<h1>Call with Route Test</h1>"),                             "contact data of the inquiry queue: as /staff/inquiries/{id}; no clinical content"),
     row("POST", "/staff/inquiries/{id}/call",                N,   Y,    N,    Y,   N,     Redirects("/staff/inquiries/{id}/call"),                            "callbacks and the consultation calendar: front desk records the call; clinician calls too; not nurse or admin"),
+    // The patient portal and questionnaires. Portal routes past sign-in are
+    // the patient's own (no staff role, no anonymous): walked with two
+    // patients in crates/web/tests/web/portal/.
+    row("GET",  "/portal/sign-in",                           Y,   Y,    Y,    Y,   Y,     Shows("<h1>Your patient portal</h1>"),                              "patients sign in from here"),
+    row("POST", "/portal/sign-in",                           Y,   Y,    Y,    Y,   Y,     RefusedByRule(422, "E-mail and password: both are required."),     "patients sign in from here"),
+    row("GET",  "/portal/link",                              Y,   Y,    Y,    Y,   Y,     Shows("<h1>Your patient portal</h1>"),                              "the sign-in link's page: the link is the credential"),
+    row("POST", "/portal/link",                              Y,   Y,    Y,    Y,   Y,     RefusedByRule(410, "has been used already or has expired"),        "the sign-in link: the link is the credential"),
+    row("GET",  "/portal/crisis",                            Y,   Y,    Y,    Y,   Y,     Shows("<h1>Help now</h1>"),                                         "crisis resources: anyone"),
+    row("GET",  "/portal/",                                  N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own page only"),
+    row("POST", "/portal/sign-out",                          N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own session"),
+    row("POST", "/portal/password",                          N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own password"),
+    row("GET",  "/portal/questionnaires/{id}",               N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own questionnaires only"),
+    row("POST", "/portal/questionnaires/{id}/answers",       N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own questionnaires only"),
+    row("POST", "/portal/questionnaires/{id}/submit",        N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own questionnaires only"),
+    row("POST", "/staff/patients/{id}/portal-invite",        N,   N,    Y,    Y,   N,     RefusedByRule(422, "the chart has no such address"),               "records and questionnaires: nurse and clinician"),
+    row("POST", "/staff/patients/{id}/questionnaires",       N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}#portal"),                           "questionnaires: nurse and clinician"),
+    row("GET",  "/staff/patients/{id}/questionnaires/paper", N,   N,    Y,    Y,   N,     Shows("on paper: Test Patient</h1>"),                               "questionnaires: nurse and clinician"),
+    row("POST", "/staff/patients/{id}/questionnaires/paper", N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}#portal"),                           "questionnaires: nurse and clinician"),
+    row("GET",  "/staff/alerts",                             N,   N,    Y,    Y,   Y,     Shows("<h1>Safety alerts</h1>"),                                    "safety alerts: nurse and clinician see them; admin sees escalations (SPEC §1 step 6)"),
+    row("POST", "/staff/alerts/{id}/acknowledge",            N,   N,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "a clinician acknowledges with the action taken"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -218,6 +238,7 @@ fn the_code_grants_each_route_to_exactly_the_roles_spec_section_2_names() {
             let code_allows = match spec.access {
                 Access::Public | Access::SignedIn => true,
                 Access::Staff(permission) => role.grants(permission),
+                Access::Patient => false,
             };
             if code_allows != hand.allows(role) {
                 problems.push(format!(
@@ -307,6 +328,11 @@ async fn every_route_refuses_the_unsigned_and_the_wrong_role_and_audits_the_allo
     let mut rendered = 0;
     let task_id = app.store.open_callbacks(1).await.unwrap()[0].task_id;
     for spec in &specs {
+        if spec.access == Access::Patient {
+            // A patient's own routes: walked with two patients, both
+            // engines, in crates/web/tests/web/portal/.
+            continue;
+        }
         let hand = expected(spec.method, spec.path);
         let id = if spec.path.contains("patients") {
             patient_id
@@ -563,6 +589,10 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
             ("pain_duration_unit", "months"),
             ("next_step", "book-screening-visit"),
         ],
+        "/staff/patients/{id}/portal-invite" => &[("channel", "email")],
+        "/staff/patients/{id}/questionnaires" => &[("instrument", "phq-9")],
+        "/staff/patients/{id}/questionnaires/paper" => &[("instrument", "phq-9"), ("item-1", "2")],
+        "/staff/alerts/{id}/acknowledge" => &[("action", "Called the patient")],
         "/staff/inquiries/{id}/call" => &[
             ("reached", "yes"),
             ("booked", "no"),

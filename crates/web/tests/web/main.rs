@@ -23,6 +23,7 @@ mod messaging;
 mod names;
 mod note_split;
 mod patients;
+mod portal;
 mod public_pages;
 mod schedule;
 mod shape;
