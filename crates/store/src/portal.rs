@@ -805,3 +805,25 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Saves clinic settings (key, value) in one transaction; an empty
+    /// value removes the setting (its default applies).
+    pub async fn save_settings(&self, settings: &[(&str, String)]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for (key, value) in settings {
+            sqlx::query("DELETE FROM clinic_settings WHERE key = $1")
+                .bind(*key)
+                .execute(&mut *tx)
+                .await?;
+            if !value.is_empty() {
+                sqlx::query("INSERT INTO clinic_settings (key, value) VALUES ($1, $2)")
+                    .bind(*key)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        self.commit(tx, None).await
+    }
+}

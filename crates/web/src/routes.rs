@@ -565,6 +565,17 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             ),
             post(portal_staff::acknowledge),
         ),
+        (
+            // The portal's link lifetime, the alerts' time to acknowledge
+            // and the on-call contact: clinic settings (admin).
+            route(
+                "POST",
+                "/staff/alerts/settings",
+                Staff(ManageClinicSettings),
+                audited("Organization", "update"),
+            ),
+            post(portal_staff::save_settings),
+        ),
     ]
 }
 

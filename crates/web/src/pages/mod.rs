@@ -63,6 +63,8 @@ pub struct Nav {
     pub settings: bool,
     /// The PHQ-9 safety alerts page (with the open count on the page).
     pub alerts: bool,
+    /// How many safety alerts wait for a clinician (shown beside the link).
+    pub open_alerts: i64,
     pub csrf: String,
     /// The clinic's country (ISO 3166-1 alpha-2), in which phone numbers
     /// are written in national format.
@@ -83,6 +85,7 @@ impl Nav {
             schedule: role.grants(Permission::ReadSchedule),
             settings: role.grants(Permission::ManageClinicSettings),
             alerts: role.grants(Permission::ReadSafetyAlerts),
+            open_alerts: 0,
             csrf: csrf.to_owned(),
             region: region.to_owned(),
         }

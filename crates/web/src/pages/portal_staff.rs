@@ -370,6 +370,29 @@ struct AlertsPage {
     nav: Nav,
     rows: Vec<AlertRow>,
     may_acknowledge: bool,
+    /// The portal's and the alerts' settings, for administrators.
+    settings: Option<PortalSettings>,
+}
+
+/// The settings of the portal's links and the safety alerts (clinic
+/// settings, SPEC §2: the administrator's).
+pub struct PortalSettings {
+    pub link_minutes: String,
+    pub ack_minutes: String,
+    pub on_call_email: String,
+    pub on_call_phone: String,
+}
+
+async fn portal_settings(state: &AppState) -> Result<PortalSettings, AppError> {
+    let get = |key: &'static str| async move {
+        Ok::<_, AppError>(state.store.setting(key).await?.unwrap_or_default())
+    };
+    Ok(PortalSettings {
+        link_minutes: get(crate::portal_auth::LINK_MINUTES_SETTING).await?,
+        ack_minutes: get(super::portal::ACK_MINUTES_SETTING).await?,
+        on_call_email: get(crate::jobs::ON_CALL_EMAIL_SETTING).await?,
+        on_call_phone: get(crate::jobs::ON_CALL_PHONE_SETTING).await?,
+    })
 }
 
 /// The PHQ-9 safety alerts: open first, then the latest acknowledged.
@@ -388,11 +411,91 @@ pub async fn alerts(State(state): State<AppState>, page: StaffPage) -> Result<Re
             alert,
         })
         .collect();
+    let settings = if page.may(Permission::ManageClinicSettings) {
+        Some(portal_settings(&state).await?)
+    } else {
+        None
+    };
     render(&AlertsPage {
         nav: page.nav(),
         rows,
         may_acknowledge: page.may(Permission::AcknowledgeSafetyAlerts),
+        settings,
     })
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    link_minutes: String,
+    #[serde(default)]
+    ack_minutes: String,
+    #[serde(default)]
+    on_call_email: String,
+    #[serde(default)]
+    on_call_phone: String,
+}
+
+/// Saves the portal's and the alerts' settings; a blank field means the
+/// default.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    page: StaffPage,
+    Extension(audit): Extension<AuditStamp>,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    let minutes = |text: &str, field: &'static str, lo: i64, hi: i64| {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(String::new());
+        }
+        text.parse::<i64>()
+            .ok()
+            .filter(|m| lo <= *m && *m <= hi)
+            .map(|m| m.to_string())
+            .ok_or(AppError::BadRequest {
+                field,
+                message: format!("must be a whole number of minutes from {lo} to {hi}"),
+            })
+    };
+    let link = minutes(&form.link_minutes, "Sign-in link lifetime", 1, 24 * 60)?;
+    let ack = minutes(
+        &form.ack_minutes,
+        "Time to acknowledge an alert",
+        5,
+        24 * 60,
+    )?;
+    let email = match form.on_call_email.trim() {
+        "" => String::new(),
+        text => Email::parse(text)
+            .map_err(|err| AppError::BadRequest {
+                field: "On-call e-mail",
+                message: err.to_string(),
+            })?
+            .as_str()
+            .to_owned(),
+    };
+    let phone = match form.on_call_phone.trim() {
+        "" => String::new(),
+        text => PhoneNumber::parse(text, &page.region)
+            .map_err(|err| AppError::BadRequest {
+                field: "On-call phone",
+                message: err.to_string(),
+            })?
+            .as_e164()
+            .to_owned(),
+    };
+    state
+        .store
+        .stamped(&audit)
+        .save_settings(&[
+            (crate::portal_auth::LINK_MINUTES_SETTING, link),
+            (super::portal::ACK_MINUTES_SETTING, ack),
+            (crate::jobs::ON_CALL_EMAIL_SETTING, email),
+            (crate::jobs::ON_CALL_PHONE_SETTING, phone),
+        ])
+        .await?;
+    Ok(Redirect::to("/staff/alerts?saved=1#settings").into_response())
 }
 
 #[derive(Deserialize)]

@@ -132,6 +132,7 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/staff/patients/{id}/questionnaires/paper", N,   N,    Y,    Y,   N,     Shows("on paper: Test Patient</h1>"),                               "questionnaires: nurse and clinician"),
     row("POST", "/staff/patients/{id}/questionnaires/paper", N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}#portal"),                           "questionnaires: nurse and clinician"),
     row("GET",  "/staff/alerts",                             N,   N,    Y,    Y,   Y,     Shows("<h1>Safety alerts</h1>"),                                    "safety alerts: nurse and clinician see them; admin sees escalations (SPEC §1 step 6)"),
+    row("POST", "/staff/alerts/settings",                    N,   N,    N,    N,   Y,     Redirects("/staff/alerts?saved=1#settings"),                        "clinic settings: admin"),
     row("POST", "/staff/alerts/{id}/acknowledge",            N,   N,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "a clinician acknowledges with the action taken"),
 ];
 
@@ -593,6 +594,10 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
         "/staff/patients/{id}/questionnaires" => &[("instrument", "phq-9")],
         "/staff/patients/{id}/questionnaires/paper" => &[("instrument", "phq-9"), ("item-1", "2")],
         "/staff/alerts/{id}/acknowledge" => &[("action", "Called the patient")],
+        "/staff/alerts/settings" => &[
+            ("ack_minutes", "45"),
+            ("on_call_email", "oncall@clinic.test"),
+        ],
         "/staff/inquiries/{id}/call" => &[
             ("reached", "yes"),
             ("booked", "no"),

@@ -607,3 +607,81 @@ async fn an_unacknowledged_alert_escalates_exactly_once_with_two_job_runners(eng
         .unwrap();
     assert!(page.contains("escalated to the on-call contact"));
 }
+
+both_engines!(the_navigation_counts_open_alerts_and_admins_set_the_on_call_contact);
+async fn the_navigation_counts_open_alerts_and_admins_set_the_on_call_contact(engine: Engine) {
+    let app = spawn(engine).await;
+    let id = new_patient(&app, "P-N", "Nora").await;
+    let form = assign(&app, id).await;
+    app.store
+        .save_answer(
+            id,
+            form,
+            "9",
+            1,
+            Some(&respite_store::NewSafetyAlert {
+                answer: 1,
+                due_at: Timestamp::now() + SignedDuration::from_mins(60),
+                escalation_job_kind: "safety-escalation".into(),
+            }),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let clinician = app.sign_in(Role::Clinician).await;
+    let home = app
+        .get("/staff", Some(&clinician))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("Safety alerts <span class=\"alert-count\" aria-label=\"1 open\">1</span>"),
+        "{home}"
+    );
+    let front = app.sign_in(Role::FrontDesk).await;
+    let home = app.get("/staff", Some(&front)).await.text().await.unwrap();
+    assert!(
+        !home.contains("Safety alerts"),
+        "the front desk sees no clinical alerts"
+    );
+
+    let admin = app.sign_in(Role::Admin).await;
+    let bad = app
+        .post_form(
+            "/staff/alerts/settings",
+            Some(&admin),
+            &[("ack_minutes", "2")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("Time to acknowledge an alert"));
+    let saved = app
+        .post_form(
+            "/staff/alerts/settings",
+            Some(&admin),
+            &[("link_minutes", "15"), ("on_call_phone", "(312) 555-0199")],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(
+        app.store
+            .setting("portal_link_minutes")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("15")
+    );
+    assert_eq!(
+        app.store
+            .setting("safety_on_call_phone")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("+13125550199")
+    );
+}
