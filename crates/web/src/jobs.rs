@@ -398,10 +398,19 @@ async fn portal_link(state: &AppState, job: &Job, now: Timestamp) -> Result<Outc
     let Some(patient) = state.store.patient(link.patient_id).await? else {
         return Ok(Outcome::NotSent("skipped: no patient".into()));
     };
-    let Some(base) = &state.config.messaging.public_url else {
-        return Ok(Outcome::NotSent(
-            "not sent: the server's public address (RESPITE_PUBLIC_URL) is not set".into(),
-        ));
+    // Without the public address only the outbox (the demo) can take a
+    // link, which then names the path alone.
+    let base = match (
+        &state.config.messaging.public_url,
+        &state.config.mail_outbox,
+    ) {
+        (Some(base), _) => base.clone(),
+        (None, Some(_)) => String::new(),
+        (None, None) => {
+            return Ok(Outcome::NotSent(
+                "not sent: the server's public address (RESPITE_PUBLIC_URL) is not set".into(),
+            ))
+        }
     };
     let lifetime = crate::portal_auth::link_lifetime(&state.store).await?;
     let (token, hash) = crate::portal_auth::new_token();
@@ -423,11 +432,12 @@ async fn portal_link(state: &AppState, job: &Job, now: Timestamp) -> Result<Outc
             if !consent.is_some_and(|c| c.granted) {
                 return Ok(Outcome::NotSent("not sent: no consent to e-mail".into()));
             }
-            let Some(settings) = state.config.smtp.as_ref() else {
+            let settings = state.config.smtp.as_ref();
+            if settings.is_none() && state.config.mail_outbox.is_none() {
                 return Ok(Outcome::NotSent(
                     "not sent: e-mail is not configured".into(),
                 ));
-            };
+            }
             if !state
                 .store
                 .arm_portal_link(id, &hash, now, now + lifetime)
@@ -446,6 +456,9 @@ async fn portal_link(state: &AppState, job: &Job, now: Timestamp) -> Result<Outc
                 subject: format!("Your patient portal at {clinic}"),
                 body,
                 in_reply_to: None,
+            };
+            let Some(settings) = settings else {
+                return Ok(write_to_outbox(state, id, &reply));
             };
             Ok(match respite_mail::smtp::send(settings, &reply).await {
                 Ok(_) => Outcome::Sent,
@@ -557,4 +570,24 @@ async fn escalate(state: &AppState, job: &Job, now: Timestamp) -> Result<Outcome
             Outcome::NotSent(err)
         }
     })
+}
+
+/// Writes a portal e-mail to the outbox folder (the demo's stand-in for a
+/// mail server), one file per link.
+fn write_to_outbox(state: &AppState, link_id: i64, reply: &respite_mail::smtp::Reply) -> Outcome {
+    let Some(dir) = &state.config.mail_outbox else {
+        return Outcome::NotSent("not sent: e-mail is not configured".into());
+    };
+    let text = format!(
+        "To: {}\nSubject: {}\n\n{}",
+        reply.to.as_str(),
+        reply.subject,
+        reply.body
+    );
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join(format!("portal-link-{link_id}.eml")), text));
+    match written {
+        Ok(()) => Outcome::Sent,
+        Err(err) => Outcome::Failed(format!("outbox: {err}")),
+    }
 }

@@ -2,6 +2,7 @@
 //! `respite demo`. The same anchor date gives the same clinic, row for row.
 //! Every person here is invented; names are drawn from common name lists.
 
+mod portal;
 pub mod public;
 
 use jiff::civil::{Date, Time};
@@ -187,6 +188,7 @@ pub async fn seed(
         .await?;
     insert_availability(&mut tx, consulting_staff).await?;
     public::clinic_profile(&mut tx, now).await?;
+    portal::portal(&mut tx, now).await?;
     tx.commit().await?;
     Ok(demo.summary)
 }
