@@ -827,3 +827,25 @@ impl Store {
         self.commit(tx, None).await
     }
 }
+
+impl Store {
+    /// A patient's portal invitations: (created, channel, sent, used), the
+    /// newest first.
+    pub async fn portal_invitations_of(
+        &self,
+        patient_id: i64,
+    ) -> StoreResult<Vec<(Timestamp, String, bool, bool)>> {
+        let rows: Vec<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT created_at, channel, sent_at, used_at FROM portal_links \
+             WHERE patient_id = $1 ORDER BY created_at DESC, id DESC LIMIT 5",
+        )
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(at, channel, sent, used)| {
+                Ok((from_millis(at)?, channel, sent.is_some(), used.is_some()))
+            })
+            .collect()
+    }
+}

@@ -28,6 +28,8 @@ pub struct PortalChart {
     pub instruments: Vec<(&'static str, &'static str)>,
     pub questionnaires: Vec<ChartQuestionnaire>,
     pub alerts: Vec<String>,
+    /// The latest invitations to the portal, in words.
+    pub invitations: Vec<String>,
     pub may_write: bool,
 }
 
@@ -77,7 +79,15 @@ pub async fn chart_section(
         .iter()
         .map(|a| format!("{} — {}", page.time(a.raised_at), words::alert_state(a)))
         .collect();
+    let invitations = state
+        .store
+        .portal_invitations_of(id)
+        .await?
+        .into_iter()
+        .map(|(at, channel, sent, used)| words::invitation(&page.time(at), &channel, sent, used))
+        .collect();
     Ok(PortalChart {
+        invitations,
         instruments: questionnaires::offered()
             .into_iter()
             .map(|i| (i.id(), i.definition().name))

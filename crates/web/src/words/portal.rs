@@ -132,3 +132,18 @@ pub fn item9_answer(answer: i32) -> String {
         })
         .unwrap_or_else(|| format!("answer {answer}"))
 }
+
+/// A portal invitation in words, e.g. "2026-11-27 09:30, by e-mail: sent;
+/// the patient signed in with it".
+pub fn invitation(when: &str, channel: &str, sent: bool, used: bool) -> String {
+    let by = match channel {
+        "sms" => "by text",
+        _ => "by e-mail",
+    };
+    let state = match (sent, used) {
+        (_, true) => "the patient signed in with it",
+        (true, false) => "sent, not used yet",
+        (false, false) => "waiting to be sent",
+    };
+    format!("{when}, {by}: {state}")
+}

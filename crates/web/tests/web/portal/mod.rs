@@ -685,3 +685,80 @@ async fn the_navigation_counts_open_alerts_and_admins_set_the_on_call_contact(en
         Some("+13125550199")
     );
 }
+
+both_engines!(a_paper_questionnaire_is_scored_the_same_way_and_an_unanswered_item_9_is_unknown);
+async fn a_paper_questionnaire_is_scored_the_same_way_and_an_unanswered_item_9_is_unknown(
+    engine: Engine,
+) {
+    let app = spawn(engine).await;
+    let id = new_patient(&app, "P-P", "Pia").await;
+    let nurse = app.sign_in(Role::Nurse).await;
+    let form = app
+        .get(
+            &format!("/staff/patients/{id}/questionnaires/paper?instrument=phq-9"),
+            Some(&nurse),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("name=\"item-9\""), "every item on one page");
+    // Items 1–8 answered 2 each, item 9 left blank.
+    let mut fields = vec![("instrument", "phq-9".to_owned())];
+    for n in 1..=8 {
+        fields.push((
+            [
+                "item-1", "item-2", "item-3", "item-4", "item-5", "item-6", "item-7", "item-8",
+            ][n - 1],
+            "2".to_owned(),
+        ));
+    }
+    fields.push(("item-9", String::new()));
+    let saved = app
+        .post_form(
+            &format!("/staff/patients/{id}/questionnaires/paper"),
+            Some(&nurse),
+            &as_refs(&fields),
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let mut answers = Answers::new();
+    for n in 1..=8 {
+        answers.insert(n.to_string(), 2);
+    }
+    let expected = Instrument::Phq9.score(&answers).unwrap();
+    let scores = app.store.scores_of(id).await.unwrap();
+    assert_eq!(scores[0].value, expected.value("total"));
+    assert!(
+        scores[0].prorated,
+        "one item missing: the instrument's rule prorates"
+    );
+    assert_eq!(scores[0].missing_items, "9");
+    assert_eq!(app.store.open_safety_alert_count().await.unwrap(), 0);
+    let chart = app
+        .get(&format!("/staff/patients/{id}"), Some(&nurse))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        chart.contains("Safety status unknown"),
+        "never shown as zero"
+    );
+    assert!(chart.contains("prorated: item 9 not answered"));
+    assert!(chart.contains("Paper form, entered by staff"));
+    // An answer off the scale names the item.
+    let bad = app
+        .post_form(
+            &format!("/staff/patients/{id}/questionnaires/paper"),
+            Some(&nurse),
+            &[("instrument", "phq-9"), ("item-1", "9")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("Item 1: choose one of its answers"));
+}
