@@ -526,57 +526,45 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<Option<Option<i64>>> {
         let mut tx = self.begin_write().await?;
-        let submitted = sqlx::query(
-            "UPDATE questionnaire_assignments SET submitted_at = $1 \
-             WHERE id = $2 AND patient_id = $3 AND submitted_at IS NULL",
-        )
-        .bind(to_millis(now))
-        .bind(id)
-        .bind(patient_id)
-        .execute(&mut *tx)
-        .await?;
-        if submitted.rows_affected() != 1 {
+        let Some(alert_id) =
+            submit_in(&mut tx, patient_id, id, paper_answers, scores, alert, now).await?
+        else {
             tx.rollback().await?;
             return Ok(None);
-        }
-        for answer in paper_answers {
-            sqlx::query(
-                "INSERT INTO questionnaire_answers (assignment_id, link_id, value, answered_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(&answer.link_id)
-            .bind(answer.value)
-            .bind(to_millis(now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        for score in scores {
-            sqlx::query(
-                "INSERT INTO score_observations (assignment_id, patient_id, scale, code_system, \
-                 code, value, band, prorated, missing_items, rule, effective_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(id)
-            .bind(patient_id)
-            .bind(&score.scale)
-            .bind(&score.code_system)
-            .bind(&score.code)
-            .bind(score.value)
-            .bind(&score.band)
-            .bind(i32::from(score.prorated))
-            .bind(&score.missing_items)
-            .bind(&score.rule)
-            .bind(to_millis(now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        let alert_id = match alert {
-            Some(alert) => raise_alert(&mut tx, patient_id, id, alert, now).await?,
-            None => None,
         };
         self.commit(tx, Some(&id.to_string())).await?;
         Ok(Some(alert_id))
+    }
+
+    /// Enters a paper questionnaire staff transcribed: the questionnaire,
+    /// its answers, its scores and any safety alert in one transaction.
+    /// Returns the questionnaire's id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn enter_paper_questionnaire(
+        &self,
+        patient_id: i64,
+        instrument: &str,
+        entered_by: &str,
+        answers: &[AnswerRecord],
+        scores: &[NewScore],
+        alert: Option<&NewSafetyAlert>,
+        now: Timestamp,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin_write().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO questionnaire_assignments (patient_id, instrument, source, assigned_at, \
+             assigned_by) VALUES ($1, $2, 'paper', $3, $4) RETURNING id",
+        )
+        .bind(patient_id)
+        .bind(instrument)
+        .bind(to_millis(now))
+        .bind(entered_by)
+        .fetch_one(&mut *tx)
+        .await?;
+        submit_in(&mut tx, patient_id, id, answers, scores, alert, now).await?;
+        // The audit entry keeps the route's record: the patient.
+        self.commit(tx, None).await?;
+        Ok(id)
     }
 
     /// A patient's score observations, oldest first.
@@ -848,4 +836,67 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Marks questionnaire `id` of `patient_id` submitted and stores its
+/// answers (paper), scores and alert in `tx`; `None` when it is not this
+/// patient's open questionnaire.
+async fn submit_in(
+    tx: &mut sqlx::AnyConnection,
+    patient_id: i64,
+    id: i64,
+    paper_answers: &[AnswerRecord],
+    scores: &[NewScore],
+    alert: Option<&NewSafetyAlert>,
+    now: Timestamp,
+) -> StoreResult<Option<Option<i64>>> {
+    let submitted = sqlx::query(
+        "UPDATE questionnaire_assignments SET submitted_at = $1 \
+             WHERE id = $2 AND patient_id = $3 AND submitted_at IS NULL",
+    )
+    .bind(to_millis(now))
+    .bind(id)
+    .bind(patient_id)
+    .execute(&mut *tx)
+    .await?;
+    if submitted.rows_affected() != 1 {
+        return Ok(None);
+    }
+    for answer in paper_answers {
+        sqlx::query(
+            "INSERT INTO questionnaire_answers (assignment_id, link_id, value, answered_at) \
+                 VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(&answer.link_id)
+        .bind(answer.value)
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for score in scores {
+        sqlx::query(
+            "INSERT INTO score_observations (assignment_id, patient_id, scale, code_system, \
+                 code, value, band, prorated, missing_items, rule, effective_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(id)
+        .bind(patient_id)
+        .bind(&score.scale)
+        .bind(&score.code_system)
+        .bind(&score.code)
+        .bind(score.value)
+        .bind(&score.band)
+        .bind(i32::from(score.prorated))
+        .bind(&score.missing_items)
+        .bind(&score.rule)
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let alert_id = match alert {
+        Some(alert) => raise_alert(&mut *tx, patient_id, id, alert, now).await?,
+        None => None,
+    };
+    Ok(Some(alert_id))
 }

@@ -346,19 +346,18 @@ pub async fn paper_submit(
         Some(answer) => Some(super::portal::safety_alert(&state, answer, page.now).await?),
         None => None,
     };
-    let store = state.store.stamped(&audit);
-    let assignment = store
-        .assign_questionnaire(
-            id,
-            instrument.id(),
-            "paper",
-            &page.session.user.email,
-            page.now,
-        )
-        .await?;
     state
         .store
-        .submit_questionnaire(id, assignment, &answers, &scores, alert.as_ref(), page.now)
+        .stamped(&audit)
+        .enter_paper_questionnaire(
+            id,
+            instrument.id(),
+            &page.session.user.email,
+            &answers,
+            &scores,
+            alert.as_ref(),
+            page.now,
+        )
         .await?;
     Ok(Redirect::to(&format!("/staff/patients/{id}#portal")).into_response())
 }

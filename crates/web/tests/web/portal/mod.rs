@@ -762,3 +762,83 @@ async fn a_paper_questionnaire_is_scored_the_same_way_and_an_unanswered_item_9_i
         .unwrap()
         .contains("Item 1: choose one of its answers"));
 }
+
+both_engines!(a_patient_may_add_a_password_and_sign_in_with_it_and_guessing_is_locked_out);
+async fn a_patient_may_add_a_password_and_sign_in_with_it_and_guessing_is_locked_out(
+    engine: Engine,
+) {
+    let app = spawn(engine).await;
+    let id = app
+        .store
+        .insert_patient(
+            &NewPatient {
+                mrn: "P-W",
+                given_name: "Wren",
+                family_name: "Portal",
+                birth_date: jiff::civil::date(1975, 3, 1),
+                sex: "female",
+                phone_e164: None,
+                email: Some("wren@example.org"),
+                time_zone: "America/Chicago",
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let p = signed_in(&app, id).await;
+    let short = portal_post(&app, "/portal/password", &p, &[("password", "short")]).await;
+    assert_eq!(short.status(), 422);
+    let set = portal_post(
+        &app,
+        "/portal/password",
+        &p,
+        &[("password", "a long portal password")],
+    )
+    .await;
+    assert_eq!(set.status(), 303);
+    let entry = latest_audit(&app).await;
+    assert_eq!(entry.actor, format!("Patient/{id}"));
+    assert!(app.store.has_portal_password(id).await.unwrap());
+
+    let good = app
+        .post_form(
+            "/portal/sign-in",
+            None,
+            &[
+                ("email", "Wren@example.org"),
+                ("password", "a long portal password"),
+            ],
+        )
+        .await;
+    assert_eq!(good.status(), 303);
+    assert_eq!(good.headers()["location"], "/portal/");
+    let threshold = WebConfig::default().lockout_threshold;
+    for _ in 0..threshold {
+        let wrong = app
+            .post_form(
+                "/portal/sign-in",
+                None,
+                &[
+                    ("email", "wren@example.org"),
+                    ("password", "not the password"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status(), 401);
+    }
+    let locked = app
+        .post_form(
+            "/portal/sign-in",
+            None,
+            &[
+                ("email", "wren@example.org"),
+                ("password", "a long portal password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        locked.status(),
+        429,
+        "locked out after {threshold} wrong passwords"
+    );
+}
