@@ -128,6 +128,13 @@ test('a patient invited by e-mail answers the PHQ-9, resumes, sees crisis resour
     await page.goto(form);
     assert.match(await page.textContent('#progress'), /Question 6 of 10/);
     await shot('resumed');
+    // 200 % zoom on this phone is a 195 CSS px wide viewport: still no
+    // sideways scrolling, the question and its answers reflow.
+    await page.setViewportSize({ width: 195, height: 422 });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    assert.equal(await horizontalOverflow(page), 0, 'readable at 200 % zoom');
+    await page.screenshot({ path: path.join(artifactsDir, 'portal-patient--zoom-200.png'), fullPage: true });
+    await page.setViewportSize(PHONE.viewport);
 
     for (const value of ['1', '0', '1']) await answer(page, value);
     assert.match(await page.textContent('#progress'), /Question 9 of 10/);
