@@ -370,6 +370,7 @@ struct AlertRow {
     due: String,
     answer: String,
     state: String,
+    acknowledged: Option<String>,
     overdue: bool,
 }
 
@@ -416,6 +417,7 @@ pub async fn alerts(State(state): State<AppState>, page: StaffPage) -> Result<Re
             due: page.time(alert.due_at),
             answer: words::item9_answer(alert.answer),
             state: words::alert_state(&alert),
+            acknowledged: alert.acknowledged_at.map(|at| page.time(at)),
             overdue: alert.acknowledged_at.is_none() && alert.due_at <= page.now,
             alert,
         })
