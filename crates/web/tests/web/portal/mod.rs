@@ -842,3 +842,68 @@ async fn a_patient_may_add_a_password_and_sign_in_with_it_and_guessing_is_locked
         "locked out after {threshold} wrong passwords"
     );
 }
+
+both_engines!(an_invitation_by_text_goes_through_the_job_queue_and_its_link_signs_in);
+async fn an_invitation_by_text_goes_through_the_job_queue_and_its_link_signs_in(engine: Engine) {
+    let app = spawn(engine).await;
+    let phone = respite_domain::PhoneNumber::from_e164("+13125550142").unwrap();
+    let id = app
+        .store
+        .insert_patient(
+            &NewPatient {
+                mrn: "P-T",
+                given_name: "Tess",
+                family_name: "Portal",
+                birth_date: jiff::civil::date(1971, 7, 1),
+                sex: "female",
+                phone_e164: Some(phone.as_e164()),
+                email: None,
+                time_zone: "America/Chicago",
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let nurse = app.sign_in(Role::Nurse).await;
+    let path = format!("/staff/patients/{id}/portal-invite");
+    // No consent to texts yet: refused, nothing queued.
+    let refused = app
+        .post_form(&path, Some(&nurse), &[("channel", "sms")])
+        .await;
+    assert_eq!(refused.status(), 409);
+    app.store
+        .record_consent(
+            None,
+            &respite_store::ContactAddress::Phone(phone.clone()),
+            respite_domain::messaging::MessageChannel::Sms,
+            true,
+            Timestamp::now(),
+            "test",
+        )
+        .await
+        .unwrap();
+    let invited = app
+        .post_form(&path, Some(&nurse), &[("channel", "sms")])
+        .await;
+    assert_eq!(invited.status(), 303);
+
+    let sent = Arc::new(RecordingSms::default());
+    let mut config = WebConfig::default();
+    config.messaging.public_url = Some(app.base.clone());
+    let mut state = AppState::new(app.store.clone(), Arc::new(config));
+    state.sms = sent.clone();
+    respite_web::jobs::run_due(&state).await.unwrap();
+    respite_web::jobs::run_due(&state).await.unwrap();
+    let texts = sent.0.lock().unwrap().clone();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    let link = texts[0]
+        .split_whitespace()
+        .find(|w| w.contains("/portal/link?token="))
+        .unwrap();
+    let token = link.rsplit('=').next().unwrap();
+    let signed_in = app
+        .post_form("/portal/link", None, &[("token", token)])
+        .await;
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], "/portal/");
+}
