@@ -210,7 +210,14 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
     for (email, _, role) in DEMO_USERS {
         println!("  {:<11} {email}", role.as_str());
     }
-    let result = run_server(listener, store, WebConfig::default()).await;
+    // No mail server in the throw-away clinic: portal sign-in e-mails are
+    // written to its outbox folder instead.
+    println!("  e-mail outbox: {}", dir.join("outbox").display());
+    let config = WebConfig {
+        mail_outbox: Some(dir.join("outbox")),
+        ..WebConfig::default()
+    };
+    let result = run_server(listener, store, config).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

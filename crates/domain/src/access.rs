@@ -70,6 +70,14 @@ pub enum Permission {
     /// Order an infusion and override a dose ceiling with a reason: clinicians
     /// only (SPEC §2, "infusion orders", "dose overrides with reason").
     OrderInfusions,
+    /// See the PHQ-9 safety alerts and their escalations: nurses and
+    /// clinicians (questionnaires, records), administrators (an escalated
+    /// alert is shown to them, SPEC §1 step 6).
+    ReadSafetyAlerts,
+    /// Acknowledge a safety alert with the action taken: clinicians only
+    /// (SPEC §1 step 6: "a person must acknowledge"; the assessment is a
+    /// clinician's).
+    AcknowledgeSafetyAlerts,
 }
 
 impl Role {
@@ -123,6 +131,7 @@ impl Role {
                     | ReadControlledSubstanceRegister
                     | KeepControlledSubstanceRegister
                     | ReadProtocols
+                    | ReadSafetyAlerts
             ),
             Role::Clinician => matches!(
                 permission,
@@ -138,6 +147,8 @@ impl Role {
                     | ResolveRegisterDiscrepancies
                     | ReadProtocols
                     | OrderInfusions
+                    | ReadSafetyAlerts
+                    | AcknowledgeSafetyAlerts
             ),
             Role::Admin => matches!(
                 permission,
@@ -153,6 +164,7 @@ impl Role {
                     | ExportControlledSubstanceRegister
                     | ReadProtocols
                     | ManageProtocols
+                    | ReadSafetyAlerts
             ),
         }
     }

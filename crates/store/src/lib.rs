@@ -24,6 +24,7 @@ mod messages;
 mod orders;
 mod patients;
 mod plans;
+mod portal;
 mod register;
 mod schedule;
 mod staff;
@@ -79,6 +80,10 @@ pub use orders::{
 };
 pub use patients::{phone_digits, NewPatient, PatientQuery, PatientRecord, PatientSummary};
 pub use plans::{PlanVersionSummary, StoredPlan, TreatmentPlanRecord};
+pub use portal::{
+    AnswerRecord, AssignmentRecord, NewSafetyAlert, NewScore, PortalLinkRecord,
+    PortalSessionRecord, SafetyAlertRecord, ScoreRecord, ESCALATION_KEY_PREFIX,
+};
 pub use register::{
     BusinessTime, CountKind, CountRecord, DiscrepancyRecord, EntryKind as RegisterEntryKind,
     EntryRecord, NewDraw, NewReceipt, NewWaste, OpenDraw, RegisterSession, RegisterSettings,

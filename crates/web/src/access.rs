@@ -25,6 +25,7 @@ use respite_domain::Permission;
 use respite_store::{AuditEntry, AuditStamp, Outcome};
 
 use crate::auth::{current_session, StaffSession};
+use crate::portal_auth::{current_portal_session, PortalSession};
 use crate::{AppError, AppState};
 
 /// Who may use a route.
@@ -36,6 +37,10 @@ pub enum Access {
     SignedIn,
     /// A signed-in staff member whose role grants the permission.
     Staff(Permission),
+    /// A patient signed in to the portal (SPEC §2, patient role): the
+    /// handler finds every record through the session's patient id, so a
+    /// patient reaches only their own. Staff sessions do not count here.
+    Patient,
 }
 
 /// What a route does to health data, for its audit entry.
@@ -83,28 +88,32 @@ pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next)
     let now = app.config.clock.now();
     let (mut parts, body) = request.into_parts();
     let subject = Subject::of(&mut parts).await;
-    let session = match current_session(&app.store, &app.config, &parts.headers, now).await {
-        Ok(session) => session,
+    let who = match Who::of(&app, spec, &parts, now).await {
+        Ok(who) => who,
         Err(err) => {
             tracing::error!(error = %err, "session lookup failed");
             return AppError::Unavailable(DATABASE_UNREACHABLE).into_response();
         }
     };
+    let session = who.staff.clone();
 
-    if let Err(refusal) = check_access(spec, session.as_ref(), &parts) {
+    if let Some(refusal) = refusal(spec, &who, &parts) {
         subject
-            .record(&app, spec, session.as_ref(), Outcome::Denied, now)
+            .record(&app, spec, &who, Outcome::Denied, now)
             .await
             .ok();
-        return refusal.into_response();
+        return refusal;
     }
 
     let stamp = subject
-        .entry(spec, session.as_ref(), Outcome::Success, now)
+        .entry(spec, &who, Outcome::Success, now)
         .map(AuditStamp::new);
     let mut request = Request::from_parts(parts, body);
     if let Some(session) = &session {
         request.extensions_mut().insert(session.clone());
+    }
+    if let Some(patient) = &who.patient {
+        request.extensions_mut().insert(patient.clone());
     }
     if let Some(stamp) = &stamp {
         request.extensions_mut().insert(stamp.clone());
@@ -114,7 +123,56 @@ pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next)
         // The handler's write committed with its entry.
         return no_store(spec, response);
     }
-    finish(&app, spec, subject, session.as_ref(), response, now).await
+    finish(&app, spec, subject, &who, response, now).await
+}
+
+/// Who is asking: the staff session on staff and public routes, the
+/// portal's patient on portal routes (never both).
+#[derive(Clone, Debug, Default)]
+pub struct Who {
+    pub staff: Option<StaffSession>,
+    pub patient: Option<PortalSession>,
+}
+
+impl Who {
+    async fn of(
+        app: &AppState,
+        spec: RouteSpec,
+        parts: &Parts,
+        now: Timestamp,
+    ) -> respite_store::StoreResult<Who> {
+        if spec.access == Access::Patient {
+            let patient =
+                current_portal_session(&app.store, &app.config, &parts.headers, now).await?;
+            return Ok(Who {
+                staff: None,
+                patient,
+            });
+        }
+        let staff = current_session(&app.store, &app.config, &parts.headers, now).await?;
+        Ok(Who {
+            staff,
+            patient: None,
+        })
+    }
+
+    /// The audit actor: the staff member's e-mail and role, or the patient
+    /// as `Patient/{id}` with role `patient`.
+    fn actor(&self, spec: RouteSpec) -> (String, String) {
+        match (&self.staff, &self.patient) {
+            (Some(s), _) => (s.user.email.clone(), s.user.role.as_str().to_owned()),
+            (None, Some(p)) => (patient_actor(p.patient_id), "patient".to_owned()),
+            (None, None) if spec.access == Access::Public => {
+                ("public".to_owned(), "public".to_owned())
+            }
+            (None, None) => ("anonymous".to_owned(), "none".to_owned()),
+        }
+    }
+}
+
+/// The audit actor of a patient acting in the portal.
+pub fn patient_actor(patient_id: i64) -> String {
+    format!("Patient/{patient_id}")
 }
 
 /// Audits a request to an audited route that a layer before the guard (the
@@ -126,14 +184,12 @@ pub async fn audit_refusal(app: &AppState, spec: RouteSpec, parts: &mut Parts) {
     }
     let now = app.config.clock.now();
     let subject = Subject::of(parts).await;
-    let session = current_session(&app.store, &app.config, &parts.headers, now)
-        .await
-        .unwrap_or_else(|err| {
-            tracing::error!(error = %err, "session lookup failed");
-            None
-        });
+    let who = Who::of(app, spec, parts, now).await.unwrap_or_else(|err| {
+        tracing::error!(error = %err, "session lookup failed");
+        Who::default()
+    });
     subject
-        .record(app, spec, session.as_ref(), Outcome::Denied, now)
+        .record(app, spec, &who, Outcome::Denied, now)
         .await
         .ok();
 }
@@ -143,8 +199,29 @@ const DATABASE_UNREACHABLE: &str =
 const AUDIT_UNWRITABLE: &str =
     "The audit trail cannot be written, so this page is not shown. Try again in a moment.";
 
-/// Deny unless granted.
-fn check_access(
+/// Deny unless granted: the refusal, or `None` when the request may go on.
+fn refusal(spec: RouteSpec, who: &Who, parts: &Parts) -> Option<Response> {
+    if spec.access == Access::Patient {
+        if who.patient.is_some() {
+            return None;
+        }
+        // A page can be come back to after signing in; a form cannot.
+        return Some(if parts.method == Method::GET {
+            axum::response::Redirect::to("/portal/sign-in").into_response()
+        } else {
+            crate::error::page(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "Please sign in",
+                "Please sign in to the portal to continue.",
+            )
+        });
+    }
+    check_staff_access(spec, who.staff.as_ref(), parts)
+        .err()
+        .map(IntoResponse::into_response)
+}
+
+fn check_staff_access(
     spec: RouteSpec,
     session: Option<&StaffSession>,
     parts: &Parts,
@@ -159,6 +236,7 @@ fn check_access(
         (Access::Staff(_), Some(s)) => Err(AppError::Forbidden {
             role: s.user.role.label(),
         }),
+        (Access::Patient, _) => Err(AppError::Internal("portal route in the staff check")),
     }
 }
 
@@ -169,7 +247,7 @@ async fn finish(
     app: &AppState,
     spec: RouteSpec,
     mut subject: Subject,
-    session: Option<&StaffSession>,
+    who: &Who,
     response: Response,
     now: Timestamp,
 ) -> Response {
@@ -186,11 +264,7 @@ async fn finish(
     if let Some(created) = response.extensions().get::<AuditedRecord>() {
         subject.resource_id = created.0.clone();
     }
-    if subject
-        .record(app, spec, session, outcome, now)
-        .await
-        .is_err()
-    {
+    if subject.record(app, spec, who, outcome, now).await.is_err() {
         // An access to health data that cannot be audited is not served.
         return AppError::Unavailable(AUDIT_UNWRITABLE).into_response();
     }
@@ -237,16 +311,12 @@ impl Subject {
     fn entry(
         &self,
         spec: RouteSpec,
-        session: Option<&StaffSession>,
+        who: &Who,
         outcome: Outcome,
         at: Timestamp,
     ) -> Option<AuditEntry> {
         let audited = spec.audited?;
-        let (actor, actor_role) = match session {
-            Some(s) => (s.user.email.clone(), s.user.role.as_str().to_owned()),
-            None if spec.access == Access::Public => ("public".to_owned(), "public".to_owned()),
-            None => ("anonymous".to_owned(), "none".to_owned()),
-        };
+        let (actor, actor_role) = who.actor(spec);
         Some(AuditEntry {
             at,
             actor,
@@ -265,11 +335,11 @@ impl Subject {
         &self,
         app: &AppState,
         spec: RouteSpec,
-        session: Option<&StaffSession>,
+        who: &Who,
         outcome: Outcome,
         at: Timestamp,
     ) -> Result<(), ()> {
-        let Some(entry) = self.entry(spec, session, outcome, at) else {
+        let Some(entry) = self.entry(spec, who, outcome, at) else {
             return Ok(());
         };
         app.store

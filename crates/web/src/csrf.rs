@@ -158,10 +158,46 @@ fn token_cookie(token: &str, state: &AppState) -> HeaderValue {
 /// looked up: an expired session keeps its binding until the browser signs
 /// in again, which sets a new one.
 fn binding_of(headers: &HeaderMap, names: CookieNames) -> String {
-    cookie(headers, names.session)
+    let staff = cookie(headers, names.session)
         .filter(|token| token.len() == 64)
         .map(token_hash)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let portal = cookie(headers, names.portal)
+        .filter(|token| token.len() == 64)
+        .map(token_hash);
+    binding(&staff, portal.as_deref())
+}
+
+/// The binding of a token to the request's sessions: the staff session's
+/// token hash, and the patient portal's after it when there is one (so a
+/// token minted before a patient signed in is refused after).
+fn binding(staff: &str, portal: Option<&str>) -> String {
+    match portal {
+        Some(portal) => format!("{staff}/portal:{portal}"),
+        None => staff.to_owned(),
+    }
+}
+
+/// The `Set-Cookie` value of a fresh token for a request whose headers are
+/// `headers`, once its portal session is `portal_token_hash` (`None`:
+/// signed out of the portal). The portal's sign-in and sign-out set it.
+pub async fn issue_for_portal(
+    state: &AppState,
+    headers: &HeaderMap,
+    portal_token_hash: Option<&str>,
+) -> Result<HeaderValue, AppError> {
+    let names = CookieNames::new(state.config.secure_cookies);
+    let staff = cookie(headers, names.session)
+        .filter(|token| token.len() == 64)
+        .map(token_hash)
+        .unwrap_or_default();
+    let secret = secret(state).await?;
+    let token = sign(
+        &secret,
+        &binding(&staff, portal_token_hash),
+        &random_hex(16),
+    );
+    Ok(token_cookie(&token, state))
 }
 
 /// The token with nonce `nonce` bound to `binding`.

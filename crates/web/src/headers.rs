@@ -45,6 +45,9 @@ pub struct Https(pub bool);
 pub struct CookieNames {
     pub session: &'static str,
     pub csrf: &'static str,
+    /// The patient portal's session: a name of its own, so that a staff
+    /// member and a patient on one browser never share a session.
+    pub portal: &'static str,
     pub secure: bool,
 }
 
@@ -54,12 +57,14 @@ impl CookieNames {
             CookieNames {
                 session: "__Host-respite_session",
                 csrf: "__Host-respite_csrf",
+                portal: "__Host-respite_portal",
                 secure: true,
             }
         } else {
             CookieNames {
                 session: crate::auth::SESSION_COOKIE,
                 csrf: crate::csrf::CSRF_COOKIE,
+                portal: crate::portal_auth::PORTAL_COOKIE,
                 secure: false,
             }
         }

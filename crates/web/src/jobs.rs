@@ -152,6 +152,9 @@ enum Outcome {
 /// Runs one claimed job; true when a message was sent.
 async fn run(state: &AppState, job: &Job) -> Result<bool, StoreError> {
     let now = state.config.clock.now();
+    if let Some(outcome) = portal_job(state, job, now).await? {
+        return settle(state, job, outcome, now).await;
+    }
     let record = match job.consultation_id {
         Some(id) => state.store.consultation(id).await?,
         None => None,
@@ -183,6 +186,16 @@ async fn run(state: &AppState, job: &Job) -> Result<bool, StoreError> {
             other => Outcome::NotSent(format!("skipped: unknown kind `{other}`")),
         },
     };
+    settle(state, job, outcome, now).await
+}
+
+/// Records what came of a job: done, given up, or put back to retry.
+async fn settle(
+    state: &AppState,
+    job: &Job,
+    outcome: Outcome,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
     match outcome {
         Outcome::Sent => {
             state.store.finish_job(job.id, now, None).await?;
@@ -393,4 +406,231 @@ async fn email(
             Err(SendEmailError::Smtp(err)) => Outcome::Failed(format!("smtp: {err}")),
         },
     )
+}
+
+/// The portal's jobs: a sign-in link to make and send, a safety alert to
+/// escalate. `None` for other kinds.
+async fn portal_job(
+    state: &AppState,
+    job: &Job,
+    now: Timestamp,
+) -> Result<Option<Outcome>, StoreError> {
+    match job.kind.as_str() {
+        crate::pages::portal_staff::LINK_JOB => Ok(Some(portal_link(state, job, now).await?)),
+        crate::pages::portal::ESCALATION_JOB => Ok(Some(escalate(state, job, now).await?)),
+        _ => Ok(None),
+    }
+}
+
+/// Makes the link's token (only its hash is stored), starts its expiry and
+/// sends it, by e-mail or text, to the chart's address with consent.
+async fn portal_link(state: &AppState, job: &Job, now: Timestamp) -> Result<Outcome, StoreError> {
+    let Some(id) = job
+        .idempotency_key
+        .strip_prefix("portal-link-")
+        .and_then(|id| id.parse::<i64>().ok())
+    else {
+        return Ok(Outcome::NotSent("skipped: no link".into()));
+    };
+    let Some(link) = state.store.portal_link(id).await? else {
+        return Ok(Outcome::NotSent("skipped: no link".into()));
+    };
+    if link.sent {
+        return Ok(Outcome::NotSent("skipped: sent already".into()));
+    }
+    let Some(patient) = state.store.patient(link.patient_id).await? else {
+        return Ok(Outcome::NotSent("skipped: no patient".into()));
+    };
+    // Without the public address only the outbox (the demo) can take a
+    // link, which then names the path alone.
+    let base = match (
+        &state.config.messaging.public_url,
+        &state.config.mail_outbox,
+    ) {
+        (Some(base), _) => base.clone(),
+        (None, Some(_)) => String::new(),
+        (None, None) => {
+            return Ok(Outcome::NotSent(
+                "not sent: the server's public address (RESPITE_PUBLIC_URL) is not set".into(),
+            ))
+        }
+    };
+    let lifetime = crate::portal_auth::link_lifetime(&state.store).await?;
+    let (token, hash) = crate::portal_auth::new_token();
+    let url = format!("{}/portal/link?token={token}", base.trim_end_matches('/'));
+    let clinic = crate::pages::clinic_name(state).await?;
+    let minutes = lifetime.as_mins();
+    match link.channel.as_str() {
+        "email" => {
+            let Some(to) = patient.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
+                return Ok(Outcome::NotSent("skipped: no e-mail address".into()));
+            };
+            let consent = state
+                .store
+                .consent(
+                    &respite_store::ContactAddress::Email(to.clone()),
+                    respite_domain::messaging::MessageChannel::Email,
+                )
+                .await?;
+            if !consent.is_some_and(|c| c.granted) {
+                return Ok(Outcome::NotSent("not sent: no consent to e-mail".into()));
+            }
+            let settings = state.config.smtp.as_ref();
+            if settings.is_none() && state.config.mail_outbox.is_none() {
+                return Ok(Outcome::NotSent(
+                    "not sent: e-mail is not configured".into(),
+                ));
+            }
+            if !state
+                .store
+                .arm_portal_link(id, &hash, now, now + lifetime)
+                .await?
+            {
+                return Ok(Outcome::NotSent("skipped: sent already".into()));
+            }
+            let body = format!(
+                "Dear {},\n\nto answer your questionnaires and see your appointments, open your \
+                 patient portal:\n\n{url}\n\nThe link works once, for {minutes} minutes. If it has \
+                 expired, ask us for a new one.\n\n{clinic}\n",
+                patient.given_name
+            );
+            let reply = respite_mail::smtp::Reply {
+                to,
+                subject: format!("Your patient portal at {clinic}"),
+                body,
+                in_reply_to: None,
+            };
+            let Some(settings) = settings else {
+                return Ok(write_to_outbox(state, id, &reply));
+            };
+            Ok(match respite_mail::smtp::send(settings, &reply).await {
+                Ok(_) => Outcome::Sent,
+                Err(err) => Outcome::NotSent(format!("smtp: {err}")),
+            })
+        }
+        _ => {
+            let Some(phone) = patient
+                .phone_e164
+                .as_deref()
+                .and_then(|p| PhoneNumber::from_e164(p).ok())
+            else {
+                return Ok(Outcome::NotSent("skipped: no phone number".into()));
+            };
+            if state.store.sms_permission(&phone).await? != respite_store::SmsPermission::Allowed {
+                return Ok(Outcome::NotSent(
+                    "not sent: no consent to texts, or opted out".into(),
+                ));
+            }
+            if !state
+                .store
+                .arm_portal_link(id, &hash, now, now + lifetime)
+                .await?
+            {
+                return Ok(Outcome::NotSent("skipped: sent already".into()));
+            }
+            let body = format!(
+                "{clinic}: your patient portal: {url} (works once, for {minutes} minutes). Reply STOP to stop texts."
+            );
+            Ok(match state.sms.send(&phone, &body).await {
+                Ok(_) => Outcome::Sent,
+                Err(err) => Outcome::NotSent(format!("provider: {err}")),
+            })
+        }
+    }
+}
+
+/// The setting naming the on-call contact's e-mail for safety escalations.
+pub const ON_CALL_EMAIL_SETTING: &str = "safety_on_call_email";
+/// The setting naming the on-call contact's phone (E.164).
+pub const ON_CALL_PHONE_SETTING: &str = "safety_on_call_phone";
+
+/// Escalates a safety alert still unacknowledged after its time, once:
+/// the claim is one conditional UPDATE (`claim_safety_escalation`), so of
+/// several servers running the queue only one sends.
+async fn escalate(state: &AppState, job: &Job, now: Timestamp) -> Result<Outcome, StoreError> {
+    let Some(id) = job
+        .idempotency_key
+        .strip_prefix(respite_store::ESCALATION_KEY_PREFIX)
+        .and_then(|id| id.parse::<i64>().ok())
+    else {
+        return Ok(Outcome::NotSent("skipped: no alert".into()));
+    };
+    let email = state.store.setting(ON_CALL_EMAIL_SETTING).await?;
+    let phone = state.store.setting(ON_CALL_PHONE_SETTING).await?;
+    let how = match (&email, &phone) {
+        (Some(e), _) => format!("e-mail to {e}"),
+        (None, Some(p)) => format!("text to {p}"),
+        (None, None) => "no on-call contact is set: shown to administrators only".to_owned(),
+    };
+    if !state.store.claim_safety_escalation(id, &how, now).await? {
+        return Ok(Outcome::NotSent(
+            "skipped: acknowledged, or escalated already".into(),
+        ));
+    }
+    let clinic = crate::pages::clinic_name(state).await?;
+    // No health data beyond what the on-call clinician needs to act: the
+    // alert and where to see it.
+    let text = format!(
+        "{clinic}: a PHQ-9 safety alert (self-harm thoughts reported) has not been acknowledged in time. \
+         Open /staff/alerts and act now (alert {id})."
+    );
+    let sent = if let Some(to) = email.as_deref().and_then(|e| Email::parse(e).ok()) {
+        match state.config.smtp.as_ref() {
+            Some(settings) => respite_mail::smtp::send(
+                settings,
+                &respite_mail::smtp::Reply {
+                    to,
+                    subject: format!("{clinic}: safety alert not acknowledged"),
+                    body: text,
+                    in_reply_to: None,
+                },
+            )
+            .await
+            .map(|_| ())
+            .map_err(|err| format!("smtp: {err}")),
+            None => Err("e-mail is not configured".to_owned()),
+        }
+    } else if let Some(to) = phone
+        .as_deref()
+        .and_then(|p| PhoneNumber::from_e164(p).ok())
+    {
+        state
+            .sms
+            .send(&to, &text)
+            .await
+            .map(|_| ())
+            .map_err(|err| format!("provider: {err}"))
+    } else {
+        Err("no on-call contact".to_owned())
+    };
+    Ok(match sent {
+        Ok(()) => Outcome::Sent,
+        Err(err) => {
+            state
+                .store
+                .record_safety_escalation(id, &format!("{how} — not sent: {err}"))
+                .await?;
+            Outcome::NotSent(err)
+        }
+    })
+}
+
+/// Writes a portal e-mail to the outbox folder (the demo's stand-in for a
+/// mail server), one file per link.
+fn write_to_outbox(state: &AppState, link_id: i64, reply: &respite_mail::smtp::Reply) -> Outcome {
+    let Some(dir) = &state.config.mail_outbox else {
+        return Outcome::NotSent("not sent: e-mail is not configured".into());
+    };
+    let text = format!(
+        "To: {}\nSubject: {}\n\n{}",
+        reply.to.as_str(),
+        reply.subject,
+        reply.body
+    );
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join(format!("portal-link-{link_id}.eml")), text));
+    match written {
+        Ok(()) => Outcome::Sent,
+        Err(err) => Outcome::Failed(format!("outbox: {err}")),
+    }
 }

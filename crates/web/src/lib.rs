@@ -19,6 +19,8 @@ pub mod jobs;
 pub mod limits;
 mod multipart;
 mod pages;
+pub mod portal_auth;
+pub mod questionnaires;
 pub mod routes;
 pub mod sms;
 pub mod twilio;
@@ -88,6 +90,11 @@ pub struct WebConfig {
     pub password_checks: auth::PasswordCheckLimits,
     /// Header-read and request timeouts, and the cap on open connections.
     pub connections: connections::ConnectionLimits,
+    /// Without a mail server, portal sign-in e-mails are written here as
+    /// files instead (`respite demo` only: its throw-away clinic has no
+    /// mail server, and its browser test reads the link there). `None`:
+    /// such e-mails are not sent.
+    pub mail_outbox: Option<std::path::PathBuf>,
 }
 
 /// Reminders of a booked consultation.
@@ -198,6 +205,7 @@ impl Default for WebConfig {
             bookings_per_source_per_day: 3,
             password_checks: auth::PasswordCheckLimits::default(),
             connections: connections::ConnectionLimits::default(),
+            mail_outbox: None,
         }
     }
 }

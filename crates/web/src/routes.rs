@@ -16,7 +16,8 @@ use tower_http::trace::TraceLayer;
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
     account, audit, callbacks, chart, consultation_notes, consultations, decisions, orders, plans,
-    public, register, schedule, screening, settings, sign_in, staff, webhooks, worklist,
+    portal, portal_staff, public, register, schedule, screening, settings, sign_in, staff,
+    webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -949,6 +950,144 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("MedicationRequest", "update"),
             ),
             post(orders::check_order),
+        ),
+        // The patient portal (SPEC §1 step 6, §2 patient role). Sign-in is
+        // public; every other portal route needs a portal session and finds
+        // its records through the session's patient (pages/portal.rs).
+        (
+            route("GET", "/portal/sign-in", Public, None),
+            get(portal::sign_in_page),
+        ),
+        (
+            // Audited by the handler, as the patient, once the link names one.
+            route("POST", "/portal/sign-in", Public, None),
+            post(portal::password_sign_in),
+        ),
+        (
+            route("GET", "/portal/link", Public, None),
+            get(portal::link_page),
+        ),
+        (
+            route("POST", "/portal/link", Public, None),
+            post(portal::use_link),
+        ),
+        (
+            route("GET", "/portal/crisis", Public, None),
+            get(portal::crisis),
+        ),
+        (
+            route("GET", "/portal/", Patient, audited("Patient", "read")),
+            get(portal::home),
+        ),
+        (
+            route("POST", "/portal/sign-out", Patient, None),
+            post(portal::sign_out),
+        ),
+        (
+            route(
+                "POST",
+                "/portal/password",
+                Patient,
+                audited("Patient", "update"),
+            ),
+            post(portal::set_password),
+        ),
+        (
+            route(
+                "GET",
+                "/portal/questionnaires/{id}",
+                Patient,
+                audited("QuestionnaireResponse", "read"),
+            ),
+            get(portal::question),
+        ),
+        (
+            route(
+                "POST",
+                "/portal/questionnaires/{id}/answers",
+                Patient,
+                audited("QuestionnaireResponse", "update"),
+            ),
+            post(portal::answer),
+        ),
+        (
+            route(
+                "POST",
+                "/portal/questionnaires/{id}/submit",
+                Patient,
+                audited("QuestionnaireResponse", "update"),
+            ),
+            post(portal::submit),
+        ),
+        // Questionnaires and the portal from the chart: nurses and
+        // clinicians (SPEC §2: nurses keep questionnaires). The path id is
+        // the patient's.
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/portal-invite",
+                Staff(WriteClinicalRecords),
+                audited("Patient", "update"),
+            ),
+            post(portal_staff::invite),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/questionnaires",
+                Staff(WriteClinicalRecords),
+                audited("Questionnaire", "create"),
+            ),
+            post(portal_staff::assign),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/questionnaires/paper",
+                Staff(WriteClinicalRecords),
+                audited("Patient", "read"),
+            ),
+            get(portal_staff::paper_form),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/patients/{id}/questionnaires/paper",
+                Staff(WriteClinicalRecords),
+                audited("QuestionnaireResponse", "create"),
+            ),
+            post(portal_staff::paper_submit),
+        ),
+        // PHQ-9 safety alerts: seen by nurses, clinicians and admins (an
+        // escalation is shown to admins); acknowledged by clinicians.
+        (
+            route(
+                "GET",
+                "/staff/alerts",
+                Staff(ReadSafetyAlerts),
+                audited("Flag", "search"),
+            ),
+            get(portal_staff::alerts),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/alerts/{id}/acknowledge",
+                Staff(AcknowledgeSafetyAlerts),
+                audited("Flag", "update"),
+            ),
+            post(portal_staff::acknowledge),
+        ),
+        (
+            // The portal's link lifetime, the alerts' time to acknowledge
+            // and the on-call contact: clinic settings (admin).
+            route(
+                "POST",
+                "/staff/alerts/settings",
+                Staff(ManageClinicSettings),
+                audited("Organization", "update"),
+            ),
+            post(portal_staff::save_settings),
         ),
     ]
 }

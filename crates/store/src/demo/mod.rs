@@ -3,6 +3,7 @@
 //! Every person here is invented; names are drawn from common name lists.
 
 mod booking;
+mod portal;
 pub mod public;
 mod register;
 
@@ -203,6 +204,7 @@ pub async fn seed(
     public::clinic_profile(&mut tx, now).await?;
     demo.summary.screening_spectrum = chart::seed_spectrum(&mut tx, &clock).await?;
     register::seed(&mut tx, &clock).await?;
+    portal::portal(&mut tx, now).await?;
     tx.commit().await?;
     demo.summary.decisions =
         decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;

@@ -29,12 +29,17 @@ pub struct StaffPage {
     pub now: Timestamp,
     /// The clinic's country, for phone numbers (`WebConfig::clinic_region`).
     pub region: String,
+    /// Open PHQ-9 safety alerts, for the navigation's count (roles that
+    /// see alerts only; 0 for the others).
+    pub open_alerts: i64,
 }
 
 impl StaffPage {
     /// The navigation bar: who is signed in and what they may open.
     pub fn nav(&self) -> Nav {
-        Nav::new(&self.session, &self.csrf, &self.region)
+        let mut nav = Nav::new(&self.session, &self.csrf, &self.region);
+        nav.open_alerts = self.open_alerts;
+        nav
     }
 
     /// Whether the signed-in role grants `permission`.
@@ -62,7 +67,13 @@ impl FromRequestParts<AppState> for StaffPage {
             .get::<StaffSession>()
             .cloned()
             .ok_or(AppError::Unauthorised { return_to: None })?;
+        let open_alerts = if session.user.role.grants(Permission::ReadSafetyAlerts) {
+            state.store.open_safety_alert_count().await?
+        } else {
+            0
+        };
         Ok(StaffPage {
+            open_alerts,
             session,
             csrf: csrf_token(parts)?,
             zone: state.clinic_zone.clone(),

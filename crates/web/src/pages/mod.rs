@@ -13,6 +13,8 @@ pub mod errors;
 pub mod lists;
 pub mod orders;
 pub mod plans;
+pub mod portal;
+pub mod portal_staff;
 pub mod public;
 pub mod register;
 pub mod schedule;
@@ -69,6 +71,10 @@ pub struct Nav {
     /// The controlled-substance register.
     pub register: bool,
     pub protocols: bool,
+    /// The PHQ-9 safety alerts page (with the open count on the page).
+    pub alerts: bool,
+    /// How many safety alerts wait for a clinician (shown beside the link).
+    pub open_alerts: i64,
     pub csrf: String,
     /// The clinic's country (ISO 3166-1 alpha-2), in which phone numbers
     /// are written in national format.
@@ -90,6 +96,8 @@ impl Nav {
             settings: role.grants(Permission::ManageClinicSettings),
             register: role.grants(Permission::ReadControlledSubstanceRegister),
             protocols: role.grants(Permission::ReadProtocols),
+            alerts: role.grants(Permission::ReadSafetyAlerts),
+            open_alerts: 0,
             csrf: csrf.to_owned(),
             region: region.to_owned(),
         }
@@ -140,4 +148,13 @@ pub fn field_error<'a>(
         .iter()
         .find(|e| e.field == field)
         .map(|e| e.message.as_str())
+}
+
+/// The clinic's name as the settings give it (for messages sent by jobs).
+pub async fn clinic_name(state: &crate::AppState) -> Result<String, respite_store::StoreError> {
+    Ok(state
+        .store
+        .clinic_profile()
+        .await?
+        .map_or_else(|| state.config.clinic_name.clone(), |p| p.profile.name))
 }

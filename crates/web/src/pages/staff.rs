@@ -596,6 +596,8 @@ struct PatientPage {
     sessions: Vec<SessionRow>,
     /// The phone consultation's notes, when the chart came from an inquiry.
     consultation: Vec<super::consultation_notes::NoteView>,
+    /// Questionnaires, scores, safety alerts and the portal invitation.
+    portal: super::portal_staff::PortalChart,
 }
 
 pub async fn patient_chart(
@@ -633,9 +635,11 @@ pub async fn patient_chart(
         .into_iter()
         .map(|record| super::consultation_notes::NoteView::new(record, &page, &patient.time_zone))
         .collect();
+    let portal = super::portal_staff::chart_section(&state, &page, id).await?;
     render(&PatientPage {
         nav: page.nav(),
         tab: "chart",
+        portal,
         patient,
         conditions,
         observations,

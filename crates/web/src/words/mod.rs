@@ -10,6 +10,7 @@ pub mod infusion;
 pub mod lists;
 pub mod notes;
 pub mod plan;
+pub mod portal;
 pub mod public;
 pub mod register;
 pub mod screening;

@@ -185,6 +185,27 @@ const SPEC_ACCESS: &[Expected] = &[
     row("POST", "/staff/patients/{id}/orders",               N,   N,    N,    Y,   N,     RefusedByRule(422, "The screening decision in force is not"),       "infusion orders: clinician only; refused unless the decision is eligible (the walk signed it deferred)"),
     row("GET",  "/staff/orders/{id}",                        N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "records: nurse and clinician read orders; the walk's id names no order"),
     row("POST", "/staff/orders/{id}/check",                  N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "second check: another nurse or clinician; the walk's id names no order"),
+    // The patient portal and questionnaires. Portal routes past sign-in are
+    // the patient's own (no staff role, no anonymous): walked with two
+    // patients in crates/web/tests/web/portal/.
+    row("GET",  "/portal/sign-in",                           Y,   Y,    Y,    Y,   Y,     Shows("<h1>Your patient portal</h1>"),                              "patients sign in from here"),
+    row("POST", "/portal/sign-in",                           Y,   Y,    Y,    Y,   Y,     RefusedByRule(422, "E-mail and password: both are required."),     "patients sign in from here"),
+    row("GET",  "/portal/link",                              Y,   Y,    Y,    Y,   Y,     Shows("<h1>Your patient portal</h1>"),                              "the sign-in link's page: the link is the credential"),
+    row("POST", "/portal/link",                              Y,   Y,    Y,    Y,   Y,     RefusedByRule(410, "has been used already or has expired"),        "the sign-in link: the link is the credential"),
+    row("GET",  "/portal/crisis",                            Y,   Y,    Y,    Y,   Y,     Shows("<h1>Help now</h1>"),                                         "crisis resources: anyone"),
+    row("GET",  "/portal/",                                  N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own page only"),
+    row("POST", "/portal/sign-out",                          N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own session"),
+    row("POST", "/portal/password",                          N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own password"),
+    row("GET",  "/portal/questionnaires/{id}",               N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own questionnaires only"),
+    row("POST", "/portal/questionnaires/{id}/answers",       N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own questionnaires only"),
+    row("POST", "/portal/questionnaires/{id}/submit",        N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own questionnaires only"),
+    row("POST", "/staff/patients/{id}/portal-invite",        N,   N,    Y,    Y,   N,     RefusedByRule(422, "the chart has no such address"),               "records and questionnaires: nurse and clinician"),
+    row("POST", "/staff/patients/{id}/questionnaires",       N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}#portal"),                           "questionnaires: nurse and clinician"),
+    row("GET",  "/staff/patients/{id}/questionnaires/paper", N,   N,    Y,    Y,   N,     Shows("on paper: Test Patient</h1>"),                               "questionnaires: nurse and clinician"),
+    row("POST", "/staff/patients/{id}/questionnaires/paper", N,   N,    Y,    Y,   N,     Redirects("/staff/patients/{id}#portal"),                           "questionnaires: nurse and clinician"),
+    row("GET",  "/staff/alerts",                             N,   N,    Y,    Y,   Y,     Shows("<h1>Safety alerts</h1>"),                                    "safety alerts: nurse and clinician see them; admin sees escalations (SPEC §1 step 6)"),
+    row("POST", "/staff/alerts/settings",                    N,   N,    N,    N,   Y,     Redirects("/staff/alerts?saved=1#settings"),                        "clinic settings: admin"),
+    row("POST", "/staff/alerts/{id}/acknowledge",            N,   N,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "a clinician acknowledges with the action taken"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -290,6 +311,7 @@ fn the_code_grants_each_route_to_exactly_the_roles_spec_section_2_names() {
             let code_allows = match spec.access {
                 Access::Public | Access::SignedIn => true,
                 Access::Staff(permission) => role.grants(permission),
+                Access::Patient => false,
             };
             if code_allows != hand.allows(role) {
                 problems.push(format!(
@@ -379,6 +401,11 @@ async fn every_route_refuses_the_unsigned_and_the_wrong_role_and_audits_the_allo
     let mut rendered = 0;
     let task_id = app.store.open_callbacks(1).await.unwrap()[0].task_id;
     for spec in &specs {
+        if spec.access == Access::Patient {
+            // A patient's own routes: walked with two patients, both
+            // engines, in crates/web/tests/web/portal/.
+            continue;
+        }
         let hand = expected(spec.method, spec.path);
         let id = if spec.path.contains("patients") {
             patient_id
@@ -664,6 +691,14 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
             ("pain_duration_amount", "18"),
             ("pain_duration_unit", "months"),
             ("next_step", "book-screening-visit"),
+        ],
+        "/staff/patients/{id}/portal-invite" => &[("channel", "email")],
+        "/staff/patients/{id}/questionnaires" => &[("instrument", "phq-9")],
+        "/staff/patients/{id}/questionnaires/paper" => &[("instrument", "phq-9"), ("item-1", "2")],
+        "/staff/alerts/{id}/acknowledge" => &[("action", "Called the patient")],
+        "/staff/alerts/settings" => &[
+            ("ack_minutes", "45"),
+            ("on_call_email", "oncall@clinic.test"),
         ],
         "/staff/inquiries/{id}/call" => &[
             ("reached", "yes"),

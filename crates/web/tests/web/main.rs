@@ -27,6 +27,7 @@ mod names;
 mod note_split;
 mod orders;
 mod patients;
+mod portal;
 mod public_pages;
 mod register;
 mod schedule;
