@@ -57,7 +57,7 @@ async fn new_patient(app: &TestApp, mrn: &str) -> i64 {
 /// A chart that meets every criterion of screening.md, with the contraindications
 /// `present` in its review: CRPS diagnosed by a physician long ago, two conventional
 /// classes failed, lists reviewed, vitals and the referral letter of two days ago.
-async fn complete_chart(app: &TestApp, patient: i64, present: Vec<Contraindication>) {
+pub(crate) async fn complete_chart(app: &TestApp, patient: i64, present: Vec<Contraindication>) {
     let nurse = staff_id(app, Role::Nurse).await;
     let on = today() - 2.days();
     let at = jiff::Timestamp::now();

@@ -12,12 +12,9 @@ use respite_clinical::dosing::units::{MgPerKg, MgPerKgPerHour, MgPerMl, Minutes}
 use respite_clinical::dosing::{
     calculate_session, DosingError, DosingSettings, ProtocolStep, Vial,
 };
-use respite_clinical::screening::{Qualification, TreatmentClass};
+use respite_clinical::screening::TreatmentClass;
 use respite_domain::Role;
-use respite_store::chart::{
-    ChartList, DocumentKind, MediaType, NewContraindicationReview, NewDocument, NewMedication,
-    NewProblem, NewVitals, StopReasonCode, VitalSign,
-};
+use respite_store::chart::{NewMedication, NewVitals, StopReasonCode, VitalSign};
 use respite_store::{body_for, AuditFilter, NewInfusionOrder, OrderRefusal};
 
 use crate::support::*;
@@ -61,119 +58,10 @@ async fn new_patient(app: &TestApp, mrn: &str) -> i64 {
         .unwrap()
 }
 
-/// A chart that meets every criterion of screening.md (as the decisions
-/// tests build it), weighed two days ago.
+/// A chart that meets every criterion of screening.md, with no
+/// contraindication: the decisions tests' own.
 async fn complete_chart(app: &TestApp, patient: i64) {
-    let nurse = staff_id(app, Role::Nurse).await;
-    let on = today() - 2.days();
-    let at = jiff::Timestamp::now();
-    let store = &app.store;
-    store
-        .add_problem(
-            patient,
-            &NewProblem {
-                icd10cm_code: "G90.521",
-                onset_date: today() - 2.years(),
-                onset_estimated: false,
-                diagnosed_by: "Dr. Helen Park",
-                qualification: Qualification::Physician,
-                diagnosed_on: today() - 1.years(),
-                recorded_on: on,
-            },
-            nurse,
-            at,
-        )
-        .await
-        .unwrap();
-    for (name, class, stop) in [
-        (
-            "ibuprofen 400 mg",
-            TreatmentClass::Nsaid,
-            StopReasonCode::Ineffective,
-        ),
-        (
-            "gabapentin 300 mg",
-            TreatmentClass::Gabapentinoid,
-            StopReasonCode::NotTolerated,
-        ),
-    ] {
-        store
-            .add_medication(
-                patient,
-                &NewMedication {
-                    name,
-                    rxnorm_code: None,
-                    dose: "",
-                    started_on: Some(today() - 300.days()),
-                    stopped_on: Some(today() - 200.days()),
-                    tried_for_days: None,
-                    treatment_class: Some(class),
-                    stop_reason: Some(stop),
-                    stop_reason_note: "",
-                    recorded_on: on,
-                },
-                nurse,
-                at,
-            )
-            .await
-            .unwrap();
-    }
-    for list in [
-        ChartList::Medications,
-        ChartList::Allergies,
-        ChartList::Problems,
-    ] {
-        store
-            .review_list(patient, list, on, nurse, at)
-            .await
-            .unwrap();
-    }
-    store
-        .add_vitals(
-            patient,
-            &NewVitals {
-                observed_at: at - 48.hours(),
-                values: vec![
-                    (VitalSign::BodyWeight, 70.0),
-                    (VitalSign::Systolic, 122.0),
-                    (VitalSign::Diastolic, 78.0),
-                ],
-            },
-            nurse,
-            at,
-        )
-        .await
-        .unwrap();
-    store
-        .add_document(
-            patient,
-            &NewDocument {
-                kind: DocumentKind::ReferralLetter,
-                document_date: on,
-                title: "Referral",
-                author: "Dr. Helen Park",
-                file_name: "referral.pdf",
-                media_type: MediaType::Pdf,
-                content: b"%PDF-1.4\n%test\n",
-            },
-            nurse,
-            at,
-        )
-        .await
-        .unwrap();
-    store
-        .add_contraindication_review(
-            patient,
-            &NewContraindicationReview {
-                reviewed_on: on,
-                present: vec![],
-                note: "",
-            },
-            nurse,
-            at,
-        )
-        .await
-        .unwrap();
+    crate::decisions::complete_chart(app, patient, vec![]).await;
 }
 
 async fn weigh_today(app: &TestApp, patient: i64, kg: f64) {
