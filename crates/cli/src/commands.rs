@@ -20,7 +20,7 @@ async fn open(url: &DatabaseUrl) -> anyhow::Result<Store> {
         .await
         .with_context(|| format!("database {}: cannot connect", url.redacted()))?;
     store
-        .migrate()
+        .migrate(respite_web::Clock::System.now())
         .await
         .with_context(|| format!("database {}: cannot migrate", url.redacted()))?;
     Ok(store)

@@ -40,7 +40,10 @@ async fn run(rows: usize) {
     let store = Store::connect(&url, Default::default())
         .await
         .expect("connect");
-    store.migrate().await.expect("migrate");
+    store
+        .migrate(jiff::Timestamp::now())
+        .await
+        .expect("migrate");
     let store = store
         .with_audit_key(AuditKeys::parse(KEY, "bench").expect("key"))
         .with_audit_checkpoint(respite_store::audit_checkpoint_path(&dir, &url));

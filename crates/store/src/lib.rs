@@ -384,8 +384,9 @@ impl Store {
         self.engine
     }
 
-    /// Brings the schema up to date with this engine's migrations.
-    pub async fn migrate(&self) -> StoreResult<()> {
+    /// Brings the schema up to date with this engine's migrations, then
+    /// seeds the protocol library, dated `now`, if it is empty.
+    pub async fn migrate(&self, now: jiff::Timestamp) -> StoreResult<()> {
         match self.engine {
             Engine::Sqlite => {
                 sqlx::migrate!("./migrations/sqlite")
@@ -401,7 +402,7 @@ impl Store {
         // The protocol library's first versions (dosing.md), dated when this
         // database was first brought up to date: an event of the install,
         // not of a page.
-        self.seed_protocols(jiff::Timestamp::now()).await?;
+        self.seed_protocols(now).await?;
         Ok(())
     }
 

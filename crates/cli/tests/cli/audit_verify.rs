@@ -111,7 +111,7 @@ async fn audit_verify_exits_non_zero_naming_the_first_bad_entry() {
         std::fs::create_dir_all(&data).unwrap();
         let url: DatabaseUrl = db.parse().unwrap();
         let store = Store::connect(&url, PoolSettings::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        store.migrate(jiff::Timestamp::now()).await.unwrap();
         let store = store
             .with_audit_key(AuditKeys::parse(KEY, "test").unwrap())
             .with_audit_checkpoint(audit_checkpoint_path(&data, &url));

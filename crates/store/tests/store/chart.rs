@@ -31,7 +31,7 @@ async fn chart_entries_gather_into_screening_facts_on_both_engines() {
     }
     for url in &urls {
         let store = Store::connect(url, PoolSettings::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        store.migrate(jiff::Timestamp::now()).await.unwrap();
         round_trip(&store).await;
         store.close().await;
     }
@@ -311,7 +311,7 @@ async fn the_demo_spectrum_screens_as_each_chart_says() {
     }
     for url in &urls {
         let store = Store::connect(url, PoolSettings::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        store.migrate(jiff::Timestamp::now()).await.unwrap();
         let now: Timestamp = "2026-11-27T18:00:00Z".parse().unwrap();
         let mut staff = Vec::new();
         for (email, role) in [

@@ -23,7 +23,7 @@ async fn the_demo_decisions_requests_and_plans_show_what_they_say() {
     }
     for url in &urls {
         let store = Store::connect(url, PoolSettings::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        store.migrate(jiff::Timestamp::now()).await.unwrap();
         let now: Timestamp = "2026-11-27T18:00:00Z".parse().unwrap();
         let mut staff = Vec::new();
         for (email, role) in [

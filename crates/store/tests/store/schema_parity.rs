@@ -80,7 +80,7 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
     let postgres_url: DatabaseUrl = database.url().parse().unwrap();
     for url in [&sqlite_url, &postgres_url] {
         let store = Store::connect(url, PoolSettings::default()).await.unwrap();
-        store.migrate().await.unwrap();
+        store.migrate(jiff::Timestamp::now()).await.unwrap();
         store.close().await;
     }
 

@@ -40,7 +40,7 @@ async fn trail(engine: Engine, entries: usize) -> Trail {
     std::fs::create_dir_all(&data_dir).unwrap();
     let checkpoint = audit_checkpoint_path(&data_dir, &url);
     let store = Store::connect(&url, PoolSettings::default()).await.unwrap();
-    store.migrate().await.unwrap();
+    store.migrate(jiff::Timestamp::now()).await.unwrap();
     let store = store
         .with_audit_key(keys(&[KEY_A]))
         .with_audit_checkpoint(checkpoint.clone());

@@ -178,7 +178,7 @@ pub async fn spawn_with(engine: Engine, config: WebConfig) -> TestApp {
 pub async fn spawn_configured(engine: Engine, config: WebConfig) -> TestApp {
     let (url, scratch) = fresh_database(engine).await;
     let store = Store::connect(&url, PoolSettings::default()).await.unwrap();
-    store.migrate().await.unwrap();
+    store.migrate(jiff::Timestamp::now()).await.unwrap();
     let hash = auth::hash_password(PASSWORD).unwrap();
     let mut users = Vec::new();
     for role in Role::ALL {
