@@ -263,7 +263,7 @@ impl Store {
         }
         if assigned > 0 {
             if let Some(job) = reminder {
-                enqueue(&mut *tx, job, now).await?;
+                enqueue(&mut tx, job, now).await?;
             }
         }
         self.commit(tx, Some(&patient_id.to_string())).await?;
@@ -311,5 +311,15 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.is_some())
+    }
+}
+
+impl Store {
+    /// Enqueues a job on its own (the schedule's sweep): a job already
+    /// enqueued under the same idempotency key is left alone, so every
+    /// server may ask for the hour's sweep and one runs.
+    pub async fn enqueue_job(&self, job: &NewJob, now: Timestamp) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        enqueue(&mut conn, job, now).await
     }
 }
