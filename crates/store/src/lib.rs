@@ -86,8 +86,8 @@ pub use portal::{
     PortalSessionRecord, SafetyAlertRecord, ScoreRecord, ESCALATION_KEY_PREFIX,
 };
 pub use questionnaire_schedule::{
-    QuestionnaireLicence, QuestionnaireLicenceRecord, ScheduleFacts, ScheduledAssignment,
-    ScheduledRecord, REMINDER_KEY_PREFIX,
+    PortalAppointment, QuestionnaireLicence, QuestionnaireLicenceRecord, ScheduleFacts,
+    ScheduledAssignment, ScheduledRecord, REMINDER_KEY_PREFIX,
 };
 pub use register::{
     BusinessTime, CountKind, CountRecord, DiscrepancyRecord, EntryKind as RegisterEntryKind,

@@ -323,3 +323,38 @@ impl Store {
         enqueue(&mut conn, job, now).await
     }
 }
+
+/// A patient's own consultation, for the portal: its id (to sign the
+/// change-or-cancel link), start and status code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortalAppointment {
+    pub id: i64,
+    pub starts_at: Timestamp,
+    pub status: String,
+}
+
+impl Store {
+    /// `patient_id`'s own consultations (booked for the patient's chart),
+    /// newest first; never another patient's.
+    pub async fn portal_appointments_of(
+        &self,
+        patient_id: i64,
+    ) -> StoreResult<Vec<PortalAppointment>> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT id, starts_at, status FROM consultations WHERE patient_id = $1 \
+             ORDER BY starts_at DESC LIMIT 20",
+        )
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, at, status)| {
+                Ok(PortalAppointment {
+                    id,
+                    starts_at: from_millis(at)?,
+                    status,
+                })
+            })
+            .collect()
+    }
+}

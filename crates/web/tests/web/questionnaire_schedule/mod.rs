@@ -516,3 +516,277 @@ async fn a_reminder_by_e_mail_reaches_the_smtp_server_with_consent(engine: Engin
     assert!(!text.contains("fibromyalgia") && !text.contains("FIQ") && !text.contains("PHQ"));
     assert!(sms.0.lock().unwrap().is_empty());
 }
+
+/// A portal session for `patient`: (session token, CSRF token).
+async fn portal_session(app: &TestApp, patient: i64) -> (String, String) {
+    let session = respite_web::auth::random_hex(32);
+    app.store
+        .create_portal_session(
+            &respite_web::auth::token_hash(&session),
+            patient,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let response = portal_get(app, "/portal/", &session, None).await;
+    assert_eq!(response.status(), 200);
+    let csrf = csrf_from(&response).expect("the portal sets a CSRF token");
+    (session, csrf)
+}
+
+async fn portal_get(
+    app: &TestApp,
+    path: &str,
+    session: &str,
+    csrf: Option<&str>,
+) -> reqwest::Response {
+    let mut cookie = format!("respite_portal={session}");
+    if let Some(csrf) = csrf {
+        cookie.push_str(&format!("; respite_csrf={csrf}"));
+    }
+    app.client
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn portal_post(
+    app: &TestApp,
+    path: &str,
+    (session, csrf): &(String, String),
+    form_csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut all = vec![("csrf", form_csrf)];
+    all.extend_from_slice(fields);
+    app.client
+        .post(app.url(path))
+        .header(
+            "cookie",
+            format!("respite_portal={session}; respite_csrf={csrf}"),
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&all))
+        .send()
+        .await
+        .unwrap()
+}
+
+both_engines!(the_portal_lists_what_is_due_by_day_with_its_timepoint_and_own_appointments_links);
+async fn the_portal_lists_what_is_due_by_day_with_its_timepoint_and_own_appointments_links(
+    engine: Engine,
+) {
+    let app = spawn(engine).await;
+    let now = Timestamp::now();
+    let day = jiff::SignedDuration::from_hours(24);
+    let id = planned_patient(&app, "S-5", "G89.4", None, None, now - day * 3).await;
+    let other = planned_patient(&app, "S-6", "G89.4", None, None, now - day * 3).await;
+    // An infusion the day after tomorrow: its questionnaires are due tomorrow.
+    add_infusion(&app, id, now + day * 2).await;
+    let sms = Arc::new(RecordingSms::default());
+    let state = state_at(app.store.clone(), now, &sms, &app.base);
+    respite_web::questionnaire_schedule::sweep(&state, now)
+        .await
+        .unwrap();
+    respite_web::questionnaire_schedule::sweep(&state, now + day)
+        .await
+        .unwrap();
+    let patient = portal_session(&app, id).await;
+    let home = portal_get(&app, "/portal/", &patient.0, Some(&patient.1))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let baseline = home
+        .find("Before you start treatment")
+        .expect("baseline shown");
+    let infusion = home
+        .find("Before your infusion on")
+        .expect("pre-infusion shown");
+    assert!(baseline < infusion, "{engine:?}: by due day");
+    assert!(home.contains("please answer by"));
+    assert!(
+        !home.contains("infusion:") && !home.contains("baseline<"),
+        "no codes"
+    );
+
+    // Appointments: the patient's own booked one has its change-or-cancel
+    // link; another patient's is not listed.
+    let mut conn = raw(&app).await;
+    let (staff,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM staff_users")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for (patient_id, status, at) in [
+        (id, "booked", now + day * 5),
+        (id, "held", now - day * 20),
+        (other, "booked", now + day * 6),
+    ] {
+        let (cid,): (i64,) = sqlx::query_as(
+            "INSERT INTO consultations (patient_id, staff_user_id, starts_at, status, time_zone) \
+             VALUES ($1, $2, $3, $4, 'America/Chicago') RETURNING id",
+        )
+        .bind(patient_id)
+        .bind(staff)
+        .bind(at.as_millisecond())
+        .bind(status)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        ids.push(cid);
+    }
+    let home = portal_get(&app, "/portal/", &patient.0, Some(&patient.1))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let links: Vec<&str> = home
+        .match_indices("/consultations/booking?token=")
+        .map(|(at, _)| {
+            let rest = &home[at..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(links.len(), 1, "{engine:?}: one booked appointment to come");
+    assert!(links[0].contains(&format!("token={}.", ids[0])));
+    assert!(home.contains("Took place"));
+    let booking = app.client.get(app.url(links[0])).send().await.unwrap();
+    assert_eq!(
+        booking.status(),
+        200,
+        "{engine:?}: the link opens the booking"
+    );
+}
+
+both_engines!(a_failed_submit_or_a_reload_loses_no_answer);
+async fn a_failed_submit_or_a_reload_loses_no_answer(engine: Engine) {
+    let app = spawn(engine).await;
+    let now = Timestamp::now();
+    let id = planned_patient(&app, "S-7", "G89.4", None, None, now).await;
+    let sms = Arc::new(RecordingSms::default());
+    let state = state_at(app.store.clone(), now, &sms, &app.base);
+    respite_web::questionnaire_schedule::sweep(&state, now)
+        .await
+        .unwrap();
+    let phq9 = app
+        .store
+        .scheduled_questionnaires_of(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.instrument == "phq-9")
+        .unwrap()
+        .assignment_id;
+    let patient = portal_session(&app, id).await;
+    let answers = format!("/portal/questionnaires/{phq9}/answers");
+    for (item, value) in [("1", "1"), ("2", "2"), ("3", "0"), ("4", "3")] {
+        let saved = portal_post(
+            &app,
+            &answers,
+            &patient,
+            &patient.1,
+            &[("item", item), ("value", value)],
+        )
+        .await;
+        assert_eq!(saved.status(), 303, "{engine:?}: item {item}");
+    }
+    // The connection fails on the fifth: the request never arrives with a
+    // valid form (a bad CSRF token stands for a broken request), or the
+    // answer is garbled; nothing saved so far is lost.
+    let broken = portal_post(
+        &app,
+        &answers,
+        &patient,
+        "not-the-token",
+        &[("item", "5"), ("value", "1")],
+    )
+    .await;
+    assert_eq!(broken.status(), 403, "{engine:?}");
+    let garbled = portal_post(
+        &app,
+        &answers,
+        &patient,
+        &patient.1,
+        &[("item", "5"), ("value", "")],
+    )
+    .await;
+    assert_eq!(garbled.status(), 422, "{engine:?}");
+    let failed_submit = portal_post(
+        &app,
+        &format!("/portal/questionnaires/{phq9}/submit"),
+        &patient,
+        "not-the-token",
+        &[],
+    )
+    .await;
+    assert_eq!(failed_submit.status(), 403, "{engine:?}");
+    assert_eq!(app.store.answers_of(id, phq9).await.unwrap().len(), 4);
+    assert!(app
+        .store
+        .assignment_of(id, phq9)
+        .await
+        .unwrap()
+        .unwrap()
+        .submitted_at
+        .is_none());
+
+    // A reload resumes at question 5, and question 2 still shows its answer.
+    let page = portal_get(
+        &app,
+        &format!("/portal/questionnaires/{phq9}"),
+        &patient.0,
+        Some(&patient.1),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(page.contains("Question 5 of"), "{engine:?}");
+    let back = portal_get(
+        &app,
+        &format!("/portal/questionnaires/{phq9}?item=2"),
+        &patient.0,
+        Some(&patient.1),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(back.contains("value=\"2\" required checked"), "{engine:?}");
+
+    // The rest, then the submit: scored from all nine answers.
+    for item in ["5", "6", "7", "8", "9", "10"] {
+        let value = if item == "9" { "0" } else { "1" };
+        let saved = portal_post(
+            &app,
+            &answers,
+            &patient,
+            &patient.1,
+            &[("item", item), ("value", value)],
+        )
+        .await;
+        assert_eq!(saved.status(), 303, "{engine:?}: item {item}");
+    }
+    let submitted = portal_post(
+        &app,
+        &format!("/portal/questionnaires/{phq9}/submit"),
+        &patient,
+        &patient.1,
+        &[],
+    )
+    .await;
+    assert_eq!(submitted.status(), 303, "{engine:?}");
+    let total = app
+        .store
+        .scores_of(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.assignment_id == phq9 && s.scale == "total")
+        .and_then(|s| s.value);
+    // 1 + 2 + 0 + 3 + 1 + 1 + 1 + 1 + 0 = 10 (Kroenke 2001: sum of items 1–9).
+    assert_eq!(total, Some(10.0), "{engine:?}");
+}
