@@ -320,3 +320,125 @@ pub async fn remind(state: &AppState, job: &Job, now: Timestamp) -> Result<Remin
     }
     Ok(Reminded::NotSent(format!("not sent: {}", why.join("; "))))
 }
+
+/// What the chart shows of a patient's questionnaire schedule.
+pub struct ScheduleChart {
+    /// The questionnaires the patient answers, and those left out with why.
+    pub given: String,
+    pub left_out: Vec<String>,
+    /// Open now: timepoint, due, instruments, in words.
+    pub open: Vec<String>,
+    /// The next timepoint the schedule knows, in words.
+    pub next: Option<String>,
+    /// Timepoints past their window with questionnaires not answered (or
+    /// never assigned), in words.
+    pub missed: Vec<String>,
+}
+
+/// The chart's schedule section for `patient_id`; `None` when the patient
+/// has no treatment plan (the schedule starts with it).
+pub async fn chart(
+    store: &Store,
+    patient_id: i64,
+    now: Timestamp,
+) -> Result<Option<ScheduleChart>, StoreError> {
+    use crate::words::portal::instrument_name;
+    use crate::words::questionnaires as words;
+    use respite_clinical::instruments::schedule::{
+        given, instruments_for, next_timepoint, timepoints,
+    };
+
+    let Some(facts) = store.schedule_facts(patient_id).await? else {
+        return Ok(None);
+    };
+    let settings = settings(store).await?;
+    let history = history(&facts);
+    let today = today_of(&facts.time_zone, now);
+    let instruments = instruments_for(&settings, &history.conditions);
+    let names = |list: &[Instrument]| {
+        list.iter()
+            .map(|i| instrument_name(i.id()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let left_out = settings
+        .instruments
+        .iter()
+        .filter(|i| **i != Instrument::ModifiedAldrete)
+        .filter_map(|i| {
+            given(&settings, *i, &history.conditions)
+                .err()
+                .map(|why| format!("{}: {}", instrument_name(i.id()), words::not_given(why)))
+        })
+        .collect();
+    let rows = store.scheduled_questionnaires_of(patient_id).await?;
+    let mut open: Vec<String> = Vec::new();
+    let mut missed: Vec<String> = Vec::new();
+    let mut keys: Vec<&str> = Vec::new();
+    for row in &rows {
+        if !keys.contains(&row.timepoint.as_str()) {
+            keys.push(&row.timepoint);
+        }
+    }
+    for key in keys {
+        let of_key: Vec<_> = rows.iter().filter(|r| r.timepoint == key).collect();
+        let (Some(due), Some(closes)) = (
+            of_key[0].due_on.parse::<Date>().ok(),
+            of_key[0].closes_on.parse::<Date>().ok(),
+        ) else {
+            continue;
+        };
+        let unanswered: Vec<String> = of_key
+            .iter()
+            .filter(|r| r.submitted_at.is_none())
+            .map(|r| instrument_name(&r.instrument))
+            .collect();
+        if unanswered.is_empty() {
+            continue;
+        }
+        let last = closes.yesterday().unwrap_or(closes);
+        if today >= closes {
+            missed.push(format!(
+                "{}: {} not answered (open until {})",
+                words::timepoint_for_staff(key),
+                unanswered.join(", "),
+                crate::words::plan::long_date(last)
+            ));
+        } else {
+            open.push(format!(
+                "{}, due {}, open until {}: {}",
+                words::timepoint_for_staff(key),
+                crate::words::plan::long_date(due),
+                crate::words::plan::long_date(last),
+                unanswered.join(", ")
+            ));
+        }
+    }
+    // Timepoints whose window passed before any questionnaire was assigned
+    // (no sweep ran in time, or the facts arrived late).
+    for point in timepoints(&settings, &history, today) {
+        let key = point.timepoint.key();
+        if today >= point.closes && !rows.iter().any(|r| r.timepoint == key) {
+            missed.push(format!(
+                "{}: not assigned in time (open until {})",
+                words::timepoint_for_staff(&key),
+                crate::words::plan::long_date(point.closes.yesterday().unwrap_or(point.closes))
+            ));
+        }
+    }
+    let next = next_timepoint(&settings, &history, today).map(|point| {
+        format!(
+            "{}, due {}: {}",
+            words::timepoint_for_staff(&point.timepoint.key()),
+            crate::words::plan::long_date(point.due),
+            names(&instruments)
+        )
+    });
+    Ok(Some(ScheduleChart {
+        given: names(&instruments),
+        left_out,
+        open,
+        next,
+        missed,
+    }))
+}

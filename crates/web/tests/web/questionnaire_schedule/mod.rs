@@ -790,3 +790,55 @@ async fn a_failed_submit_or_a_reload_loses_no_answer(engine: Engine) {
     // 1 + 2 + 0 + 3 + 1 + 1 + 1 + 1 + 0 = 10 (Kroenke 2001: sum of items 1–9).
     assert_eq!(total, Some(10.0), "{engine:?}");
 }
+
+both_engines!(the_chart_shows_what_is_open_next_and_missed);
+async fn the_chart_shows_what_is_open_next_and_missed(engine: Engine) {
+    let app = spawn(engine).await;
+    let now = Timestamp::now();
+    let day = jiff::SignedDuration::from_hours(24);
+    // Planned 40 days ago, one infusion 30 days ago: the baseline and the
+    // pre-infusion questionnaires were never answered, the series' day 1,
+    // 7 and 14 are past, day 28 is open, month 2 is next.
+    let id = planned_patient(&app, "S-8", "M79.7", None, None, now - day * 40).await;
+    add_infusion(&app, id, now - day * 30).await;
+    let sms = Arc::new(RecordingSms::default());
+    let state = state_at(app.store.clone(), now, &sms, &app.base);
+    // Only a sweep 31 days ago (baseline and the infusion's) and today ran.
+    respite_web::questionnaire_schedule::sweep(&state, now - day * 31)
+        .await
+        .unwrap();
+    respite_web::questionnaire_schedule::sweep(&state, now)
+        .await
+        .unwrap();
+    let nurse = app.sign_in(Role::Nurse).await;
+    let chart = app
+        .get(&format!("/staff/patients/{id}"), Some(&nurse))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let section = &chart[chart
+        .find("id=\"questionnaire-schedule\"")
+        .expect("schedule section")..];
+    assert!(
+        section.contains("Fibromyalgia Impact") || section.contains("FIQR"),
+        "{engine:?}: FIQR left out without licence"
+    );
+    assert!(section.contains("the clinic has recorded no licence"));
+    let missed = &section[section.find("id=\"schedule-missed\"").expect("missed list")..];
+    assert!(missed.contains("Before the infusion of"), "{engine:?}");
+    assert!(missed.contains("Day 1 after the series that ended"));
+    assert!(missed.contains("not assigned in time"));
+    let open = &section[section.find("id=\"schedule-open\"").expect("open list")..];
+    assert!(
+        open.contains("Day 28 after the series that ended"),
+        "{engine:?}"
+    );
+    let next = &section[section.find("id=\"schedule-next\"").unwrap()..];
+    assert!(next.contains("Month 2 after the series"), "{engine:?}");
+    // The front desk sees no clinical entries: not the schedule either.
+    let desk = app.sign_in(Role::FrontDesk).await;
+    let refused = app.get(&format!("/staff/patients/{id}"), Some(&desk)).await;
+    let body = refused.text().await.unwrap();
+    assert!(!body.contains("questionnaire-schedule"), "{engine:?}");
+}
