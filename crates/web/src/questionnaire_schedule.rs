@@ -415,16 +415,30 @@ pub async fn chart(
         }
     }
     // Timepoints whose window passed before any questionnaire was assigned
-    // (no sweep ran in time, or the facts arrived late).
+    // (no sweep ran in time, or the facts arrived late) — counted from the
+    // first scheduled questionnaire: before it the schedule was not running
+    // for this patient (a chart older than the schedule).
+    let schedule_began = rows
+        .iter()
+        .filter_map(|r| r.due_on.parse::<Date>().ok())
+        .min();
     for point in timepoints(&settings, &history, today) {
         let key = point.timepoint.key();
-        if today >= point.closes && !rows.iter().any(|r| r.timepoint == key) {
+        let before_schedule = schedule_began.is_none_or(|began| point.closes <= began);
+        if today >= point.closes && !before_schedule && !rows.iter().any(|r| r.timepoint == key) {
             missed.push(format!(
                 "{}: not assigned in time (open until {})",
                 words::timepoint_for_staff(&key),
                 crate::words::plan::long_date(point.closes.yesterday().unwrap_or(point.closes))
             ));
         }
+    }
+    // The latest first; a long history shows its six latest and a count.
+    missed.reverse();
+    if missed.len() > 6 {
+        let earlier = missed.len() - 6;
+        missed.truncate(6);
+        missed.push(format!("and {earlier} earlier"));
     }
     let next = next_timepoint(&settings, &history, today).map(|point| {
         format!(
