@@ -69,7 +69,7 @@ for (const [size, device] of [
         page.click('#questionnaire-settings button[type=submit]'),
       ]);
       assert.match(await page.textContent('#saved'), /Saved/);
-      assert.match(await page.textContent('tr[data-instrument="odi"]'), /licence is recorded/);
+      assert.match(await page.textContent('li[data-instrument="odi"]'), /licence is recorded/);
       assert.equal(await horizontalOverflow(page), 0, 'no sideways scrolling');
       await shot('saved');
     });

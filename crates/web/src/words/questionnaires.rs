@@ -94,7 +94,7 @@ pub fn reminder_channel(code: &str) -> &'static str {
 /// Why a chosen instrument is not given to a patient.
 pub fn not_given(reason: NotGiven) -> &'static str {
     match reason {
-        NotGiven::NoLicence => "not assigned: the clinic has recorded no licence for it",
+        NotGiven::NoLicence => "not assigned, as the clinic has recorded no licence for it",
         NotGiven::NotTheCondition => "only for patients with the condition it measures",
     }
 }
