@@ -147,6 +147,8 @@ enum Outcome {
     /// Work done that sends nothing itself (the questionnaire schedule's
     /// sweep).
     Done,
+    /// Not now (the person's quiet hours): tried again at this time.
+    Later(Timestamp),
     /// Done without sending, and why (no address, no consent, moved…).
     NotSent(String),
     /// The provider or server failed: tried again later.
@@ -207,6 +209,13 @@ async fn settle(
         }
         Outcome::Done => {
             state.store.finish_job(job.id, now, None).await?;
+            Ok(false)
+        }
+        Outcome::Later(at) => {
+            state
+                .store
+                .retry_job(job.id, at, "waiting for the end of the quiet hours")
+                .await?;
             Ok(false)
         }
         Outcome::NotSent(reason) => {
@@ -437,6 +446,7 @@ async fn portal_job(
                     Reminded::Sent => Outcome::Sent,
                     Reminded::NotSent(why) => Outcome::NotSent(why),
                     Reminded::Failed(why) => Outcome::Failed(why),
+                    Reminded::Later(at) => Outcome::Later(at),
                 },
             ))
         }

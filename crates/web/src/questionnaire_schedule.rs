@@ -217,6 +217,9 @@ pub enum Reminded {
     Sent,
     NotSent(String),
     Failed(String),
+    /// Claimed in the person's quiet hours (a server was down when it was
+    /// due): sent when they end.
+    Later(Timestamp),
 }
 
 /// Sends a questionnaire reminder: by the clinic's channel preference, to
@@ -234,6 +237,14 @@ pub async fn remind(state: &AppState, job: &Job, now: Timestamp) -> Result<Remin
     let Some(patient) = state.store.patient(patient_id).await? else {
         return Ok(Reminded::NotSent("skipped: no patient".into()));
     };
+    // Claimed late, in the quiet hours: wait for their end.
+    let zone = TimeZone::get(&patient.time_zone).unwrap_or(TimeZone::UTC);
+    let far = now + jiff::SignedDuration::from_hours(48);
+    if let Some(at) = booking::text_time(now, &zone, state.config.reminders.quiet_hours, far) {
+        if at > now {
+            return Ok(Reminded::Later(at));
+        }
+    }
     let today = today_of(&patient.time_zone, now).to_string();
     if !state.store.has_open_scheduled(patient_id, &today).await? {
         return Ok(Reminded::NotSent(

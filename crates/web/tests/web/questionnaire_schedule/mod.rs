@@ -842,3 +842,41 @@ async fn the_chart_shows_what_is_open_next_and_missed(engine: Engine) {
     let body = refused.text().await.unwrap();
     assert!(!body.contains("questionnaire-schedule"), "{engine:?}");
 }
+
+both_engines!(a_reminder_claimed_late_in_the_quiet_hours_waits_for_the_morning);
+async fn a_reminder_claimed_late_in_the_quiet_hours_waits_for_the_morning(engine: Engine) {
+    let app = spawn(engine).await;
+    let phone = "+13125550178";
+    // 20:55 in Chicago: the reminder is due at once.
+    let evening: Timestamp = "2026-03-04T02:55:00Z".parse().unwrap();
+    let id = planned_patient(&app, "S-9", "G89.4", Some(phone), None, evening).await;
+    allow_texts(&app, phone).await;
+    let sms = Arc::new(RecordingSms::default());
+    let sweep = state_at(app.store.clone(), evening, &sms, &app.base);
+    respite_web::questionnaire_schedule::sweep(&sweep, evening)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store
+            .scheduled_questionnaires_of(id)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    // The servers were down until 03:00: the claimed reminder waits.
+    let night: Timestamp = "2026-03-04T09:00:00Z".parse().unwrap();
+    respite_web::jobs::run_due(&state_at(app.store.clone(), night, &sms, &app.base))
+        .await
+        .unwrap();
+    assert!(
+        sms.0.lock().unwrap().is_empty(),
+        "{engine:?}: nothing at 03:00"
+    );
+    // At 08:00 it goes, once.
+    let morning: Timestamp = "2026-03-04T14:00:30Z".parse().unwrap();
+    let state = state_at(app.store.clone(), morning, &sms, &app.base);
+    respite_web::jobs::run_due(&state).await.unwrap();
+    respite_web::jobs::run_due(&state).await.unwrap();
+    assert_eq!(sms.0.lock().unwrap().len(), 1, "{engine:?}");
+}
