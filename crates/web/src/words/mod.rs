@@ -12,5 +12,6 @@ pub mod notes;
 pub mod plan;
 pub mod portal;
 pub mod public;
+pub mod questionnaires;
 pub mod register;
 pub mod screening;
