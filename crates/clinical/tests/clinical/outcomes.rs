@@ -9,7 +9,7 @@ use respite_clinical::outcomes::{
     baseline, classify_depression_change, classify_pain_change, durability, kaplan_meier,
     minimal_important_difference, percent_change_from_baseline, summarise_durability, Baseline,
     BaselineMethod, BaselineSettings, DepressionChange, Durability, OutcomeError, PainChange,
-    ScoreReport, SurvivalObservation,
+    ScoreReport, SurvivalObservation, Z_95,
 };
 
 fn check<I: std::fmt::Debug, O: PartialEq + std::fmt::Debug>(
@@ -359,6 +359,73 @@ fn kaplan_meier_matches_the_textbook_leukaemia_example() {
         .map(|&time| SurvivalObservation { time, event: true })
         .collect();
     assert_eq!(kaplan_meier(&placebo).median(), Some(8));
+}
+
+#[test]
+fn kaplan_meier_log_log_band_matches_the_textbook_leukaemia_example() {
+    let observations: Vec<SurvivalObservation> = SIX_MP
+        .iter()
+        .map(|&(time, event)| SurvivalObservation { time, event })
+        .collect();
+    let curve = kaplan_meier(&observations);
+    let band = curve.confidence_band_95();
+    assert_eq!(band.len(), curve.steps.len());
+    // (week, lower, upper): the 6-MP arm's 95 % log-log interval as printed
+    // by R's survfit(conf.type = "log-log") in Kleinbaum & Klein, Survival
+    // Analysis, 3rd ed., and by Collett §2.2.3's formula.
+    let published = [
+        (6, 0.620, 0.952),
+        (7, 0.563, 0.923),
+        (10, 0.503, 0.889),
+        (13, 0.432, 0.849),
+        (16, 0.368, 0.805),
+        (22, 0.268, 0.747),
+        (23, 0.188, 0.680),
+    ];
+    for (time, lower, upper) in published {
+        let Some(index) = curve.steps.iter().position(|s| s.time == time) else {
+            panic!("no step at {time}");
+        };
+        let Some(interval) = band[index] else {
+            panic!("no interval at week {time}");
+        };
+        assert!(
+            (interval.lower - lower).abs() < 0.5e-3 && (interval.upper - upper).abs() < 0.5e-3,
+            "week {time}: {interval:?} vs ({lower}, {upper})"
+        );
+    }
+    // By hand at week 6: V = 3 / (21 · 18); S = 6/7;
+    // lower = S^exp(−z √V / log S) … written as exp(−exp(log(−log S) + z√V/log S)).
+    let s: f64 = 18.0 / 21.0;
+    let v: f64 = 3.0 / (21.0 * 18.0);
+    let lower = (-((-s.ln()).ln() - Z_95 * v.sqrt() / s.ln()).exp()).exp();
+    let Some(week6) = band[0] else {
+        panic!("no interval at week 6");
+    };
+    assert!((week6.lower - lower).abs() < 1e-12);
+    // Before the first relapse everyone is at risk; after the last
+    // observation, nobody.
+    assert_eq!(curve.at_risk_at(0), 21);
+    assert_eq!(curve.at_risk_at(6), 21);
+    assert_eq!(curve.at_risk_at(7), 17);
+    assert_eq!(curve.at_risk_at(8), 16);
+    assert_eq!(curve.at_risk_at(35), 1);
+    assert_eq!(curve.at_risk_at(36), 0);
+}
+
+#[test]
+fn kaplan_meier_band_is_undefined_at_one_and_zero() {
+    let observation = |time, event| SurvivalObservation { time, event };
+    // All censored: S stays 1; no variance, no interval.
+    let censored = kaplan_meier(&[observation(3, false), observation(7, false)]);
+    assert_eq!(censored.confidence_band_95(), vec![None, None]);
+    // Everyone has the event: S reaches 0, where Greenwood divides by zero.
+    let all = kaplan_meier(&[observation(2, true), observation(4, true)]);
+    let band = all.confidence_band_95();
+    assert!(band[0].is_some());
+    assert_eq!(band[1], None);
+    assert_eq!(kaplan_meier(&[]).confidence_band_95(), vec![]);
+    assert_eq!(kaplan_meier(&[]).at_risk_at(0), 0);
 }
 
 #[test]
