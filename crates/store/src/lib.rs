@@ -26,6 +26,7 @@ mod patients;
 mod plans;
 mod portal;
 mod register;
+mod results;
 mod schedule;
 mod staff;
 mod threads;
@@ -70,6 +71,7 @@ pub use decisions::{
 pub use inquiries::{InquiryQuery, InquiryRecord};
 pub use jobs::{Job, JobRecord, NewJob};
 pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessage};
+pub use results::ResultsPeriod;
 // Domain concepts the store's callers name; they live in respite-domain.
 pub use inquiries::AddressKind;
 pub use lists::{PageAt, Paged};

@@ -13,4 +13,5 @@ pub mod plan;
 pub mod portal;
 pub mod public;
 pub mod register;
+pub mod results;
 pub mod screening;

@@ -206,6 +206,9 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/staff/alerts",                             N,   N,    Y,    Y,   Y,     Shows("<h1>Safety alerts</h1>"),                                    "safety alerts: nurse and clinician see them; admin sees escalations (SPEC §1 step 6)"),
     row("POST", "/staff/alerts/settings",                    N,   N,    N,    N,   Y,     Redirects("/staff/alerts?saved=1#settings"),                        "clinic settings: admin"),
     row("POST", "/staff/alerts/{id}/acknowledge",            N,   N,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "a clinician acknowledges with the action taken"),
+    // Clinic-wide results (SPEC §1 step 6): aggregate outcomes, no patient named.
+    row("GET",  "/staff/results",                            N,   N,    Y,    Y,   Y,     Shows("<h1>Clinic-wide results</h1>"),                              "clinic-wide results: nurse, clinician, admin; never the front desk (clinical data)"),
+    row("GET",  "/staff/results.csv",                        N,   N,    Y,    Y,   Y,     RefusedByRule(422, "must be one of responders-by-condition"),      "clinic-wide results' tables: nurse, clinician, admin; a CSV names its table"),
 ];
 
 /// One row of [`SPEC_ACCESS`].

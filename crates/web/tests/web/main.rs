@@ -30,6 +30,7 @@ mod patients;
 mod portal;
 mod public_pages;
 mod register;
+mod results;
 mod schedule;
 mod shape;
 mod sign_in;
