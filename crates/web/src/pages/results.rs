@@ -19,6 +19,7 @@ use respite_store::ResultsPeriod;
 use serde::Deserialize;
 
 use super::{render, Nav, StaffPage};
+use crate::charts::{Axis, Chart, Layer};
 use crate::words::results as words;
 use crate::{AppError, AppState};
 
@@ -72,6 +73,10 @@ pub struct DurabilityGroup {
     pub group: String,
     pub summary: String,
     pub small: bool,
+    /// The curve with its band, drawn by the shared chart module (SVG).
+    pub chart: String,
+    /// The number at risk at the checkpoints, printed under the chart.
+    pub at_risk_line: String,
     pub rows: Vec<CheckpointRow>,
 }
 
@@ -319,7 +324,7 @@ fn durability_group(id: String, group: &str, r: &GroupResults) -> DurabilityGrou
     );
     let band = d.curve.confidence_band_95();
     let last = d.curve.steps.last().map_or(0, |s| s.time);
-    let rows = CHECKPOINT_DAYS
+    let rows: Vec<CheckpointRow> = CHECKPOINT_DAYS
         .iter()
         .filter(|&&day| day == 0 || day <= last)
         .map(|&day| {
@@ -340,13 +345,65 @@ fn durability_group(id: String, group: &str, r: &GroupResults) -> DurabilityGrou
             }
         })
         .collect();
+    let at_risk_line =
+        words::at_risk_line(&rows.iter().map(|r| (r.day, r.at_risk)).collect::<Vec<_>>());
     DurabilityGroup {
+        chart: durability_chart(&id, group, &summary, &d.curve, &band),
+        at_risk_line,
         id,
         group: group.to_owned(),
         summary,
         small: r.is_small() || d.responders < respite_clinical::outcomes::SMALL_GROUP_BELOW,
         rows,
     }
+}
+
+/// The Kaplan–Meier curve of a group as a step line with its 95 % band
+/// shaded; where the band is undefined (S = 1 before the first return of
+/// pain, S = 0 at the end) it closes on the curve.
+fn durability_chart(
+    id: &str,
+    group: &str,
+    summary: &str,
+    curve: &KaplanMeierCurve,
+    band: &[Option<SurvivalInterval>],
+) -> String {
+    let last = curve.steps.last().map_or(0, |s| s.time);
+    let x = Axis::linear(words::CHART_X_LABEL, 0.0, f64::from(last.max(7)), 6, |v| {
+        format!("{v:.0}")
+    });
+    let y = Axis::with_ticks(
+        words::CHART_Y_LABEL,
+        0.0,
+        1.0,
+        [0.0, 0.25, 0.5, 0.75, 1.0]
+            .into_iter()
+            .map(|v| (v, words::percent(v)))
+            .collect(),
+    );
+    let mut points = vec![(0.0, 1.0)];
+    let mut shaded = vec![(0.0, 1.0, 1.0)];
+    for (step, interval) in curve.steps.iter().zip(band) {
+        let t = f64::from(step.time);
+        points.push((t, step.survival));
+        let (low, high) = interval.map_or((step.survival, step.survival), |i| (i.lower, i.upper));
+        shaded.push((t, low, high));
+    }
+    Chart::new(format!("chart-{id}"), words::chart_title(group), x, y)
+        .class("km-chart")
+        .description(summary)
+        .layer(Layer::Reference {
+            y: 0.5,
+            class: "reference".into(),
+            label: words::MEDIAN_LINE.into(),
+        })
+        .layer(Layer::Step {
+            points,
+            band: shaded,
+            class: "km".into(),
+            label: words::CURVE_LABEL.into(),
+        })
+        .svg()
 }
 
 /// The curve and its band at `day`: the last step at or before it (a step

@@ -103,3 +103,22 @@ pub fn not_assessed(results: &GroupResults) -> String {
 
 /// The mark of a group too small to read.
 pub const TOO_FEW: &str = "Too few to read (fewer than 5 assessed)";
+
+/// The durability chart's title.
+pub fn chart_title(group: &str) -> String {
+    format!("Share of responders still relieved after the series, {group}")
+}
+
+pub const CHART_X_LABEL: &str = "days after the last infusion";
+pub const CHART_Y_LABEL: &str = "still relieved";
+pub const CURVE_LABEL: &str = "Still relieved (Kaplan–Meier), shaded: 95 % band";
+pub const MEDIAN_LINE: &str = "half";
+
+/// "Number at risk — day 0: 12 · day 7: 11 · …", printed under a chart.
+pub fn at_risk_line(points: &[(u32, usize)]) -> String {
+    let parts: Vec<String> = points
+        .iter()
+        .map(|(day, n)| format!("day {day}: {n}"))
+        .collect();
+    format!("Number at risk — {}", parts.join(" · "))
+}

@@ -319,6 +319,13 @@ async fn results_by_condition_and_protocol(engine: Engine) {
     ] {
         assert!(table.contains(row), "{row} in {table}");
     }
+    // Each curve is drawn (SVG with its band) with the number at risk under it.
+    let figure = &page[page.find("id=\"durability-condition-back-pain\"").unwrap()..];
+    assert!(figure.contains("<svg"), "{figure}");
+    assert!(figure.contains("class=\"confidence km\""), "{figure}");
+    assert!(figure.contains(
+        "Number at risk — day 0: 4 · day 7: 4 · day 14: 4 · day 28: 3 · day 60: 2 · day 90: 1"
+    ));
     assert!(page.contains("4 responders followed: 2 with pain back, 2 still relieved at their last report; median 30 days."));
 
     // The CSV behind the curves, with the period, exact to 6 decimals.
