@@ -71,7 +71,7 @@ pub use decisions::{
 pub use inquiries::{InquiryQuery, InquiryRecord};
 pub use jobs::{Job, JobRecord, NewJob};
 pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessage};
-pub use results::ResultsPeriod;
+pub use results::{results_queries, ResultsPeriod, PAIN_LOINC};
 // Domain concepts the store's callers name; they live in respite-domain.
 pub use inquiries::AddressKind;
 pub use lists::{PageAt, Paged};

@@ -14,7 +14,7 @@ use crate::{from_millis, to_millis, Store, StoreResult};
 
 /// Pain intensity, NRS 0–10: LOINC 72514-3 (shared/clinical/instruments.md),
 /// whether recorded as an observation or scored from a questionnaire.
-const PAIN_LOINC: &str = "72514-3";
+pub const PAIN_LOINC: &str = "72514-3";
 
 /// Which patients: those whose first infusion falls in the period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,17 +44,12 @@ impl Store {
         let window_ms = i64::from(baseline_window_days) * 86_400_000;
 
         // 1. Courses: first and last infusion, the first infusion's protocol.
-        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
-            "WITH {COURSES} \
-             SELECT c.patient_id, c.first_at, c.last_at, s.protocol \
-             FROM courses c JOIN infusion_sessions s \
-               ON s.patient_id = c.patient_id AND s.started_at = c.first_at \
-             ORDER BY c.patient_id, s.id"
-        ))
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.pool)
-        .await?;
+        let [courses_sql, conditions_sql, pain_sql, before_sql] = results_queries().map(|q| q.1);
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&courses_sql)
+            .bind(from)
+            .bind(until)
+            .fetch_all(&self.pool)
+            .await?;
         let mut courses: Vec<TreatedCourse> = Vec::with_capacity(rows.len());
         let mut index: HashMap<i64, usize> = HashMap::with_capacity(rows.len());
         for (patient_id, first_at, last_at, protocol) in rows {
@@ -75,16 +70,11 @@ impl Store {
         }
 
         // 2. Current diagnoses, as condition groups (one lookup per distinct code).
-        let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
-            "WITH {COURSES} \
-             SELECT d.patient_id, d.icd10cm_code FROM conditions d \
-             JOIN courses c ON c.patient_id = d.patient_id \
-             WHERE d.entered_in_error_at IS NULL"
-        ))
-        .bind(from)
-        .bind(until)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as(&conditions_sql)
+            .bind(from)
+            .bind(until)
+            .fetch_all(&self.pool)
+            .await?;
         let mut groups: HashMap<String, ConditionGroup> = HashMap::new();
         for (patient_id, code) in rows {
             let Some(&at) = index.get(&patient_id) else {
@@ -100,43 +90,79 @@ impl Store {
         }
 
         // 3. Pain reports in the baseline window and from the series' end on.
-        let rows: Vec<(i64, i64, f64)> = sqlx::query_as(&format!(
-            "WITH {COURSES}, {PAIN} \
-             SELECT p.patient_id, p.at, p.value FROM pain p \
-             JOIN courses c ON c.patient_id = p.patient_id \
-             WHERE p.at >= c.last_at OR (p.at >= c.first_at - $3 AND p.at < c.first_at)"
-        ))
-        .bind(from)
-        .bind(until)
-        .bind(window_ms)
-        .bind(PAIN_LOINC)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(i64, i64, f64)> = sqlx::query_as(&pain_sql)
+            .bind(from)
+            .bind(until)
+            .bind(window_ms)
+            .bind(PAIN_LOINC)
+            .fetch_all(&self.pool)
+            .await?;
         push_reports(&mut courses, &index, rows)?;
 
         // 4. The last report before the window (the baseline when the
         //    window is empty).
-        let rows: Vec<(i64, i64, f64)> = sqlx::query_as(&format!(
-            "WITH {COURSES}, {PAIN}, \
-             latest AS (SELECT p.patient_id, MAX(p.at) AS at FROM pain p \
-               JOIN courses c ON c.patient_id = p.patient_id \
-               WHERE p.at < c.first_at - $3 GROUP BY p.patient_id) \
-             SELECT p.patient_id, p.at, MAX(p.value) FROM pain p \
-             JOIN latest l ON l.patient_id = p.patient_id AND l.at = p.at \
-             GROUP BY p.patient_id, p.at"
-        ))
-        .bind(from)
-        .bind(until)
-        .bind(window_ms)
-        .bind(PAIN_LOINC)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(i64, i64, f64)> = sqlx::query_as(&before_sql)
+            .bind(from)
+            .bind(until)
+            .bind(window_ms)
+            .bind(PAIN_LOINC)
+            .fetch_all(&self.pool)
+            .await?;
         push_reports(&mut courses, &index, rows)?;
         for course in &mut courses {
             course.pain.sort_by_key(|r| r.at);
         }
         Ok(courses)
     }
+}
+
+/// The four queries of [`Store::treated_courses`], named, as it runs them
+/// (public so that bench/outcomes can print their plans). Parameters: $1
+/// and $2 bound the first infusion (ms), $3 is the baseline window (ms), $4
+/// the pain LOINC code.
+pub fn results_queries() -> [(&'static str, String); 4] {
+    [
+        (
+            "courses",
+            format!(
+                "WITH {COURSES} \
+                 SELECT c.patient_id, c.first_at, c.last_at, s.protocol \
+                 FROM courses c JOIN infusion_sessions s \
+                   ON s.patient_id = c.patient_id AND s.started_at = c.first_at \
+                 ORDER BY c.patient_id, s.id"
+            ),
+        ),
+        (
+            "conditions",
+            format!(
+                "WITH {COURSES} \
+                 SELECT d.patient_id, d.icd10cm_code FROM conditions d \
+                 JOIN courses c ON c.patient_id = d.patient_id \
+                 WHERE d.entered_in_error_at IS NULL"
+            ),
+        ),
+        (
+            "pain",
+            format!(
+                "WITH {COURSES}, {PAIN} \
+                 SELECT p.patient_id, p.at, p.value FROM pain p \
+                 JOIN courses c ON c.patient_id = p.patient_id \
+                 WHERE p.at >= c.last_at OR (p.at >= c.first_at - $3 AND p.at < c.first_at)"
+            ),
+        ),
+        (
+            "last_before_window",
+            format!(
+                "WITH {COURSES}, {PAIN}, \
+                 latest AS (SELECT p.patient_id, MAX(p.at) AS at FROM pain p \
+                   JOIN courses c ON c.patient_id = p.patient_id \
+                   WHERE p.at < c.first_at - $3 GROUP BY p.patient_id) \
+                 SELECT p.patient_id, p.at, MAX(p.value) FROM pain p \
+                 JOIN latest l ON l.patient_id = p.patient_id AND l.at = p.at \
+                 GROUP BY p.patient_id, p.at"
+            ),
+        ),
+    ]
 }
 
 /// Each treated patient's first and last infusion; $1..$2 bound the first.

@@ -104,6 +104,7 @@ struct ResultsPage {
     durability_by_condition: Vec<DurabilityGroup>,
     durability_by_protocol: Vec<DurabilityGroup>,
     too_few: &'static str,
+    band_undefined: &'static str,
 }
 
 /// `GET /staff/results`.
@@ -153,6 +154,7 @@ pub async fn results_page(
         durability_by_condition,
         durability_by_protocol,
         too_few: words::TOO_FEW,
+        band_undefined: words::BAND_UNDEFINED,
     })
 }
 
@@ -339,7 +341,7 @@ fn durability_group(id: String, group: &str, r: &GroupResults) -> DurabilityGrou
                 day,
                 at_risk: d.curve.at_risk_at(day),
                 still_relieved: words::still_relieved(survival),
-                band: words::band(interval, survival),
+                band: words::band(interval),
                 returned,
                 censored,
             }

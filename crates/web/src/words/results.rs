@@ -53,13 +53,17 @@ pub fn still_relieved(survival: f64) -> String {
 }
 
 /// A 95 % interval as shares, or why there is none.
-pub fn band(interval: Option<SurvivalInterval>, survival: f64) -> String {
+pub fn band(interval: Option<SurvivalInterval>) -> String {
     match interval {
         Some(i) => format!("{:.1} – {:.1} %", i.lower * 100.0, i.upper * 100.0),
-        None if survival >= 1.0 => "not defined before the first return of pain".to_owned(),
-        None => "not defined once no one is left relieved".to_owned(),
+        // Greenwood's band has no width at S = 1 or S = 0; the table's
+        // caption says so (BAND_UNDEFINED).
+        None => "—".to_owned(),
     }
 }
+
+/// The note under a durability table, for its "—".
+pub const BAND_UNDEFINED: &str = "— : no band while everyone is still relieved, or once no one is.";
 
 /// The median durability in words.
 pub fn median(days: Option<u32>, responders: usize) -> String {
