@@ -393,6 +393,9 @@ fn durability_chart(
     }
     Chart::new(format!("chart-{id}"), words::chart_title(group), x, y)
         .class("km-chart")
+        // Narrower than the default: on a phone the SVG scales down less,
+        // so its labels stay readable (and two fit side by side on a laptop).
+        .size(480.0, 280.0)
         .description(summary)
         .layer(Layer::Reference {
             y: 0.5,
