@@ -115,7 +115,7 @@ pub fn chart_title(group: &str) -> String {
 
 pub const CHART_X_LABEL: &str = "days after the last infusion";
 pub const CHART_Y_LABEL: &str = "still relieved";
-pub const CURVE_LABEL: &str = "Still relieved (Kaplan–Meier), shaded: 95 % band";
+pub const CURVE_LABEL: &str = "Still relieved; shaded: 95 % band";
 pub const MEDIAN_LINE: &str = "half";
 
 /// "Number at risk — day 0: 12 · day 7: 11 · …", printed under a chart.
