@@ -461,6 +461,71 @@ impl KaplanMeierCurve {
     }
 }
 
+/// The z value of a two-sided 95 % interval: Φ⁻¹(0.975), to double
+/// precision (the standard normal quantile; e.g. scipy.special.ndtri(0.975)).
+pub const Z_95: f64 = 1.959_963_984_540_054;
+
+/// A pointwise confidence interval of a survival probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SurvivalInterval {
+    pub lower: f64,
+    pub upper: f64,
+}
+
+impl KaplanMeierCurve {
+    /// The pointwise 95 % confidence interval at each step (same order as
+    /// `steps`): Greenwood's variance (Greenwood M. Reports on Public Health
+    /// and Medical Subjects 33, 1926), V(t) = Σ over event times tᵢ ≤ t of
+    /// dᵢ / (nᵢ (nᵢ − dᵢ)), carried to the log(−log S) scale, where the
+    /// interval is S(t)^exp(±z √V(t) / log S(t)) — the "exponential
+    /// Greenwood" or log-log interval (Kalbfleisch JD, Prentice RL. The
+    /// Statistical Analysis of Failure Time Data, 2nd ed. 2002, §1.4;
+    /// Collett D. Modelling Survival Data in Medical Research, 3rd ed. 2015,
+    /// §2.2.3). Unlike the plain Greenwood interval it stays within [0, 1].
+    ///
+    /// `None` where the interval is undefined: S = 1 (no event yet, so no
+    /// variance to speak of) and S = 0 (every subject left had the event).
+    /// A chart draws the curve itself there.
+    pub fn confidence_band_95(&self) -> Vec<Option<SurvivalInterval>> {
+        let mut greenwood_sum = 0.0;
+        self.steps
+            .iter()
+            .map(|step| {
+                if step.events > 0 && step.at_risk > step.events {
+                    let (n, d) = (step.at_risk as f64, step.events as f64);
+                    greenwood_sum += d / (n * (n - d));
+                }
+                log_log_interval(step.survival, greenwood_sum, Z_95)
+            })
+            .collect()
+    }
+
+    /// Subjects still at risk just before `time`: those whose event or
+    /// censoring is at `time` or later (the "number at risk" printed under
+    /// a survival chart).
+    pub fn at_risk_at(&self, time: u32) -> usize {
+        self.steps
+            .iter()
+            .find(|step| step.time >= time)
+            .map_or(0, |step| step.at_risk)
+    }
+}
+
+/// S^exp(±z √V / log S) (Kalbfleisch & Prentice 2002, §1.4): the lower
+/// limit takes +, the upper −, because log S < 0.
+fn log_log_interval(survival: f64, greenwood_sum: f64, z: f64) -> Option<SurvivalInterval> {
+    if !(0.0 < survival && survival < 1.0) {
+        return None;
+    }
+    let log_s = survival.ln();
+    let spread = z * greenwood_sum.sqrt() / log_s;
+    let log_minus_log = (-log_s).ln();
+    Some(SurvivalInterval {
+        lower: (-(log_minus_log - spread).exp()).exp(),
+        upper: (-(log_minus_log + spread).exp()).exp(),
+    })
+}
+
 /// The Kaplan–Meier product-limit estimator (Kaplan EL, Meier P.
 /// Nonparametric estimation from incomplete observations. J Am Stat Assoc
 /// 1958;53:457–481): S(t) = ∏ over event times tᵢ ≤ t of (1 − dᵢ / nᵢ), with
@@ -502,6 +567,275 @@ pub fn kaplan_meier(observations: &[SurvivalObservation]) -> KaplanMeierCurve {
         index += events + censored;
     }
     KaplanMeierCurve { steps }
+}
+
+// ---------------------------------------------------------------------------
+// Clinic-wide results
+
+/// The groups of conditions SPEC §1 names, for clinic-wide results; a
+/// diagnosis code belongs to a group through the seeded code table
+/// (shared/clinical/codes.md, `screening::seeded_condition_codes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConditionGroup {
+    /// Injury, degenerative disc disease, scoliosis (SPEC §1).
+    BackPain,
+    /// Tension-type, eye strain, migraine, cluster (SPEC §1).
+    Headache,
+    /// Osteoarthritis, rheumatoid arthritis, repetitive-motion and sports
+    /// injuries (SPEC §1).
+    JointPain,
+    Fibromyalgia,
+    Endometriosis,
+    /// Complex regional pain syndrome, types I and II.
+    Crps,
+    /// Chronic pain coded otherwise (G89.2-, G89.4) or outside the table.
+    OtherChronicPain,
+}
+
+impl ConditionGroup {
+    pub const ALL: [ConditionGroup; 7] = [
+        ConditionGroup::BackPain,
+        ConditionGroup::Headache,
+        ConditionGroup::JointPain,
+        ConditionGroup::Fibromyalgia,
+        ConditionGroup::Endometriosis,
+        ConditionGroup::Crps,
+        ConditionGroup::OtherChronicPain,
+    ];
+
+    /// The group of an ICD-10-CM code: the first entry of the seeded table
+    /// (codes.md) that matches it, by the SPEC §1 heading it sits under;
+    /// a code outside the table is "other chronic pain".
+    pub fn of_code(code: &str) -> ConditionGroup {
+        let table = crate::screening::codes::seeded_condition_codes();
+        let Some(entry) = table.iter().find(|entry| entry.pattern.matches(code)) else {
+            return ConditionGroup::OtherChronicPain;
+        };
+        let condition = entry.condition.as_ref();
+        // The seeded entries' names (codes.md), grouped as SPEC §1 lists them.
+        if condition.contains("back pain")
+            || condition.starts_with("degenerative disc disease")
+            || condition == "scoliosis"
+        {
+            ConditionGroup::BackPain
+        } else if condition.contains("headache")
+            || condition.starts_with("eye strain")
+            || condition == "migraine"
+        {
+            ConditionGroup::Headache
+        } else if condition.contains("arthritis") || condition.contains("injury") {
+            ConditionGroup::JointPain
+        } else if condition == "fibromyalgia" {
+            ConditionGroup::Fibromyalgia
+        } else if condition == "endometriosis" {
+            ConditionGroup::Endometriosis
+        } else if condition.starts_with("CRPS") {
+            ConditionGroup::Crps
+        } else {
+            ConditionGroup::OtherChronicPain
+        }
+    }
+}
+
+/// Fewer patients than this in a group: shown, but marked as too few to
+/// read. Ours (a display rule, not a statistical test): with under five, a
+/// single patient moves a rate by 20 points or more.
+pub const SMALL_GROUP_BELOW: usize = 5;
+
+/// One patient's treated course, as the clinic-wide results need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreatedCourse {
+    /// The groups of the patient's current diagnoses (a patient with two
+    /// counts in both; none: other chronic pain).
+    pub conditions: Vec<ConditionGroup>,
+    /// The protocol of the first infusion.
+    pub protocol: String,
+    pub first_infusion: Timestamp,
+    /// The last infusion of the series: durability counts from here.
+    pub series_end: Timestamp,
+    /// Pain intensity reports (NRS 0–10), any order.
+    pub pain: Vec<ScoreReport>,
+}
+
+/// What a course shows, or why it shows nothing yet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CourseOutcome {
+    /// No usable baseline: no pain report before the first infusion, or a
+    /// baseline of 0 (no reduction can be measured).
+    NoBaseline,
+    /// No pain report at or after the end of the series yet.
+    NoReportAfterSeries { baseline: f64 },
+    Assessed {
+        baseline: f64,
+        /// The IMMPACT class of the first report at or after the end of the
+        /// series: the same report durability starts from (our rule,
+        /// documented in docs/outcomes.md), so that the ≥ 30 % responders
+        /// are exactly the patients with a durability curve.
+        change: PainChange,
+        durability: Durability,
+    },
+}
+
+/// The outcome of one course: baseline (`baseline`), the IMMPACT class of
+/// the first report after the series, and durability.
+pub fn assess_course(course: &TreatedCourse, settings: &BaselineSettings) -> CourseOutcome {
+    let Ok(base) = baseline(&course.pain, course.first_infusion, settings) else {
+        return CourseOutcome::NoBaseline;
+    };
+    let first_after = course
+        .pain
+        .iter()
+        .filter(|r| r.at >= course.series_end)
+        .min_by_key(|r| r.at);
+    let Some(first_after) = first_after else {
+        return CourseOutcome::NoReportAfterSeries {
+            baseline: base.value,
+        };
+    };
+    match (
+        classify_pain_change(base.value, first_after.score),
+        durability(base.value, course.series_end, &course.pain),
+    ) {
+        (Ok(change), Ok(durability)) => CourseOutcome::Assessed {
+            baseline: base.value,
+            change,
+            durability,
+        },
+        _ => CourseOutcome::NoBaseline,
+    }
+}
+
+/// The results of one group of patients (a condition, a protocol, all).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupResults {
+    /// Patients treated in the period.
+    pub patients: usize,
+    /// Without a usable baseline.
+    pub no_baseline: usize,
+    /// With a baseline but no report after the series yet.
+    pub awaiting_report: usize,
+    /// With a baseline and a report after the series: the denominator of
+    /// the responder rates.
+    pub assessed: usize,
+    /// ≥ 30 % reduction (IMMPACT moderately important; Dworkin 2008).
+    pub responders_30: usize,
+    /// ≥ 50 % reduction (IMMPACT substantial; Dworkin 2008).
+    pub responders_50: usize,
+    /// Durability of the ≥ 30 % responders (Kaplan–Meier).
+    pub durability: DurabilitySummary,
+}
+
+impl GroupResults {
+    /// Whether the group is too small to read (`SMALL_GROUP_BELOW`).
+    pub fn is_small(&self) -> bool {
+        self.assessed < SMALL_GROUP_BELOW
+    }
+
+    /// Share of the assessed with a ≥ 30 % reduction; `None` with none
+    /// assessed.
+    pub fn rate_30(&self) -> Option<f64> {
+        rate(self.responders_30, self.assessed)
+    }
+
+    /// Share of the assessed with a ≥ 50 % reduction.
+    pub fn rate_50(&self) -> Option<f64> {
+        rate(self.responders_50, self.assessed)
+    }
+}
+
+/// Results of the whole clinic, by condition group and by protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClinicResults {
+    pub all: GroupResults,
+    /// Every group of `ConditionGroup::ALL` with at least one patient, in
+    /// that order.
+    pub by_condition: Vec<(ConditionGroup, GroupResults)>,
+    /// Every protocol with at least one patient, by name.
+    pub by_protocol: Vec<(String, GroupResults)>,
+}
+
+/// Assesses every course and summarises the clinic, by condition and by
+/// protocol.
+pub fn clinic_results(courses: &[TreatedCourse], settings: &BaselineSettings) -> ClinicResults {
+    let outcomes: Vec<CourseOutcome> = courses
+        .iter()
+        .map(|course| assess_course(course, settings))
+        .collect();
+    let all = summarise_group(outcomes.iter());
+    let by_condition = ConditionGroup::ALL
+        .iter()
+        .filter_map(|&group| {
+            let members: Vec<&CourseOutcome> = courses
+                .iter()
+                .zip(&outcomes)
+                .filter(|(course, _)| {
+                    course.conditions.contains(&group)
+                        || (course.conditions.is_empty()
+                            && group == ConditionGroup::OtherChronicPain)
+                })
+                .map(|(_, outcome)| outcome)
+                .collect();
+            (!members.is_empty()).then(|| (group, summarise_group(members.into_iter())))
+        })
+        .collect();
+    let mut protocols: Vec<&str> = courses.iter().map(|c| c.protocol.as_str()).collect();
+    protocols.sort_unstable();
+    protocols.dedup();
+    let by_protocol = protocols
+        .into_iter()
+        .map(|protocol| {
+            let members = courses
+                .iter()
+                .zip(&outcomes)
+                .filter(|(course, _)| course.protocol == protocol)
+                .map(|(_, outcome)| outcome);
+            (protocol.to_string(), summarise_group(members))
+        })
+        .collect();
+    ClinicResults {
+        all,
+        by_condition,
+        by_protocol,
+    }
+}
+
+/// Counts and Kaplan–Meier durability of a group of course outcomes.
+pub fn summarise_group<'a>(outcomes: impl Iterator<Item = &'a CourseOutcome>) -> GroupResults {
+    let mut results = GroupResults {
+        patients: 0,
+        no_baseline: 0,
+        awaiting_report: 0,
+        assessed: 0,
+        responders_30: 0,
+        responders_50: 0,
+        durability: summarise_durability(&[]),
+    };
+    let mut durabilities = Vec::new();
+    for outcome in outcomes {
+        results.patients += 1;
+        match outcome {
+            CourseOutcome::NoBaseline => results.no_baseline += 1,
+            CourseOutcome::NoReportAfterSeries { .. } => results.awaiting_report += 1,
+            CourseOutcome::Assessed {
+                change, durability, ..
+            } => {
+                results.assessed += 1;
+                if change.is_responder() {
+                    results.responders_30 += 1;
+                }
+                if *change == PainChange::SubstantialReduction {
+                    results.responders_50 += 1;
+                }
+                durabilities.push(*durability);
+            }
+        }
+    }
+    results.durability = summarise_durability(&durabilities);
+    results
+}
+
+fn rate(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 // ---------------------------------------------------------------------------

@@ -78,6 +78,11 @@ pub enum Permission {
     /// (SPEC §1 step 6: "a person must acknowledge"; the assessment is a
     /// clinician's).
     AcknowledgeSafetyAlerts,
+    /// See the clinic-wide results (responder rates, durability by condition
+    /// and protocol) and export their tables: nurses, clinicians and
+    /// administrators (SPEC §1 step 6, "clinic-wide results"). Aggregates
+    /// only, no patient named; the front desk never sees clinical data (§2).
+    ReadClinicResults,
 }
 
 impl Role {
@@ -132,6 +137,7 @@ impl Role {
                     | KeepControlledSubstanceRegister
                     | ReadProtocols
                     | ReadSafetyAlerts
+                    | ReadClinicResults
             ),
             Role::Clinician => matches!(
                 permission,
@@ -149,6 +155,7 @@ impl Role {
                     | OrderInfusions
                     | ReadSafetyAlerts
                     | AcknowledgeSafetyAlerts
+                    | ReadClinicResults
             ),
             Role::Admin => matches!(
                 permission,
@@ -165,6 +172,7 @@ impl Role {
                     | ReadProtocols
                     | ManageProtocols
                     | ReadSafetyAlerts
+                    | ReadClinicResults
             ),
         }
     }

@@ -27,6 +27,7 @@ mod plans;
 mod portal;
 mod questionnaire_schedule;
 mod register;
+mod results;
 mod schedule;
 mod staff;
 mod threads;
@@ -71,6 +72,7 @@ pub use decisions::{
 pub use inquiries::{InquiryQuery, InquiryRecord};
 pub use jobs::{Job, JobRecord, NewJob};
 pub use messages::{InboundMessage, InboundOutcome, MessageRecord, OutboundMessage};
+pub use results::{results_queries, ResultsPeriod, PAIN_LOINC};
 // Domain concepts the store's callers name; they live in respite-domain.
 pub use inquiries::AddressKind;
 pub use lists::{PageAt, Paged};

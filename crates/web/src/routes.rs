@@ -16,8 +16,8 @@ use tower_http::trace::TraceLayer;
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
     account, audit, callbacks, chart, consultation_notes, consultations, decisions, orders, plans,
-    portal, portal_staff, public, questionnaire_settings, register, schedule, screening, settings,
-    sign_in, staff, webhooks, worklist,
+    portal, portal_staff, public, questionnaire_settings, register, results, schedule, screening,
+    settings, sign_in, staff, webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -1077,6 +1077,26 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("QuestionnaireResponse", "create"),
             ),
             post(portal_staff::paper_submit),
+        ),
+        // Clinic-wide results (SPEC §1 step 6): aggregates for nurses,
+        // clinicians and admins; the CSV of every table is an export.
+        (
+            route(
+                "GET",
+                "/staff/results",
+                Staff(ReadClinicResults),
+                audited("MeasureReport", "read"),
+            ),
+            get(results::results_page),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/results.csv",
+                Staff(ReadClinicResults),
+                audited("MeasureReport", "export"),
+            ),
+            get(results::export),
         ),
         // PHQ-9 safety alerts: seen by nurses, clinicians and admins (an
         // escalation is shown to admins); acknowledged by clinicians.

@@ -4,4 +4,5 @@ mod dosing;
 mod instruments;
 mod instruments_properties;
 mod outcomes;
+mod outcomes_oracle;
 mod screening;

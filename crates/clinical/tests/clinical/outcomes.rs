@@ -6,10 +6,11 @@
 use jiff::{SignedDuration, Timestamp};
 use respite_clinical::instruments::Instrument;
 use respite_clinical::outcomes::{
-    baseline, classify_depression_change, classify_pain_change, durability, kaplan_meier,
-    minimal_important_difference, percent_change_from_baseline, summarise_durability, Baseline,
-    BaselineMethod, BaselineSettings, DepressionChange, Durability, OutcomeError, PainChange,
-    ScoreReport, SurvivalObservation,
+    assess_course, baseline, classify_depression_change, classify_pain_change, clinic_results,
+    durability, kaplan_meier, minimal_important_difference, percent_change_from_baseline,
+    summarise_durability, Baseline, BaselineMethod, BaselineSettings, ConditionGroup,
+    CourseOutcome, DepressionChange, Durability, OutcomeError, PainChange, ScoreReport,
+    SurvivalObservation, TreatedCourse, Z_95,
 };
 
 fn check<I: std::fmt::Debug, O: PartialEq + std::fmt::Debug>(
@@ -362,6 +363,73 @@ fn kaplan_meier_matches_the_textbook_leukaemia_example() {
 }
 
 #[test]
+fn kaplan_meier_log_log_band_matches_the_textbook_leukaemia_example() {
+    let observations: Vec<SurvivalObservation> = SIX_MP
+        .iter()
+        .map(|&(time, event)| SurvivalObservation { time, event })
+        .collect();
+    let curve = kaplan_meier(&observations);
+    let band = curve.confidence_band_95();
+    assert_eq!(band.len(), curve.steps.len());
+    // (week, lower, upper): the 6-MP arm's 95 % log-log interval as printed
+    // by R's survfit(conf.type = "log-log") in Kleinbaum & Klein, Survival
+    // Analysis, 3rd ed., and by Collett §2.2.3's formula.
+    let published = [
+        (6, 0.620, 0.952),
+        (7, 0.563, 0.923),
+        (10, 0.503, 0.889),
+        (13, 0.432, 0.849),
+        (16, 0.368, 0.805),
+        (22, 0.268, 0.747),
+        (23, 0.188, 0.680),
+    ];
+    for (time, lower, upper) in published {
+        let Some(index) = curve.steps.iter().position(|s| s.time == time) else {
+            panic!("no step at {time}");
+        };
+        let Some(interval) = band[index] else {
+            panic!("no interval at week {time}");
+        };
+        assert!(
+            (interval.lower - lower).abs() < 0.5e-3 && (interval.upper - upper).abs() < 0.5e-3,
+            "week {time}: {interval:?} vs ({lower}, {upper})"
+        );
+    }
+    // By hand at week 6: V = 3 / (21 · 18); S = 6/7;
+    // lower = S^exp(−z √V / log S) … written as exp(−exp(log(−log S) + z√V/log S)).
+    let s: f64 = 18.0 / 21.0;
+    let v: f64 = 3.0 / (21.0 * 18.0);
+    let lower = (-((-s.ln()).ln() - Z_95 * v.sqrt() / s.ln()).exp()).exp();
+    let Some(week6) = band[0] else {
+        panic!("no interval at week 6");
+    };
+    assert!((week6.lower - lower).abs() < 1e-12);
+    // Before the first relapse everyone is at risk; after the last
+    // observation, nobody.
+    assert_eq!(curve.at_risk_at(0), 21);
+    assert_eq!(curve.at_risk_at(6), 21);
+    assert_eq!(curve.at_risk_at(7), 17);
+    assert_eq!(curve.at_risk_at(8), 16);
+    assert_eq!(curve.at_risk_at(35), 1);
+    assert_eq!(curve.at_risk_at(36), 0);
+}
+
+#[test]
+fn kaplan_meier_band_is_undefined_at_one_and_zero() {
+    let observation = |time, event| SurvivalObservation { time, event };
+    // All censored: S stays 1; no variance, no interval.
+    let censored = kaplan_meier(&[observation(3, false), observation(7, false)]);
+    assert_eq!(censored.confidence_band_95(), vec![None, None]);
+    // Everyone has the event: S reaches 0, where Greenwood divides by zero.
+    let all = kaplan_meier(&[observation(2, true), observation(4, true)]);
+    let band = all.confidence_band_95();
+    assert!(band[0].is_some());
+    assert_eq!(band[1], None);
+    assert_eq!(kaplan_meier(&[]).confidence_band_95(), vec![]);
+    assert_eq!(kaplan_meier(&[]).at_risk_at(0), 0);
+}
+
+#[test]
 fn kaplan_meier_edge_cases() {
     let curve = kaplan_meier(&[]);
     assert!(curve.steps.is_empty());
@@ -427,4 +495,186 @@ fn durability_summary_uses_responders_only() {
     );
     // By hand: S(10) = 2/3; censored at 20; S(30) = 2/3 · 0/1 = 0 → median 30.
     assert_eq!(summary.median_days, Some(30));
+}
+
+#[test]
+fn condition_groups_follow_the_spec_headings() {
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "M54.50",
+        ConditionGroup::BackPain,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "M51.360",
+        ConditionGroup::BackPain,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "M41.9",
+        ConditionGroup::BackPain,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "G43.709",
+        ConditionGroup::Headache,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "G44.221",
+        ConditionGroup::Headache,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "G44.001",
+        ConditionGroup::Headache,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "H53.149",
+        ConditionGroup::Headache,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "M17.9",
+        ConditionGroup::JointPain,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "M06.9",
+        ConditionGroup::JointPain,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "M70.90",
+        ConditionGroup::JointPain,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "S83.511S",
+        ConditionGroup::JointPain,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "M79.7",
+        ConditionGroup::Fibromyalgia,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "N80.9",
+        ConditionGroup::Endometriosis,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "G90.511",
+        ConditionGroup::Crps,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "G56.41",
+        ConditionGroup::Crps,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "G89.4",
+        ConditionGroup::OtherChronicPain,
+    );
+    check(
+        |code: &&str| ConditionGroup::of_code(code),
+        "Z00.0",
+        ConditionGroup::OtherChronicPain,
+    );
+}
+
+/// Days after the fixed instant, as a report.
+fn day(days: i64, score: f64) -> ScoreReport {
+    report(days * 24, score)
+}
+
+fn course(conditions: &[ConditionGroup], protocol: &str, pain: Vec<ScoreReport>) -> TreatedCourse {
+    TreatedCourse {
+        conditions: conditions.to_vec(),
+        protocol: protocol.into(),
+        first_infusion: at_hours(0),
+        series_end: at_hours(10 * 24),
+        pain,
+    }
+}
+
+#[test]
+fn clinic_results_by_hand() {
+    use ConditionGroup::{BackPain, Crps, Headache};
+    let settings = BaselineSettings::default();
+    // Baseline 8 for everyone (two reports in the 14 days before day 0).
+    let before = || vec![day(-10, 7.0), day(-3, 9.0)];
+    let with = |after: &[(i64, f64)]| {
+        let mut pain = before();
+        pain.extend(after.iter().map(|&(d, s)| day(d, s)));
+        pain
+    };
+    let courses = vec![
+        // 1. 50 % (4 of 8) at day 10; returns at day 40 (6, 7): event at 30 days.
+        course(&[BackPain], "A", with(&[(10, 4.0), (40, 6.0), (47, 7.0)])),
+        // 2. 37.5 % (5 of 8); still relieved at day 70: censored at 60.
+        course(&[BackPain, Headache], "A", with(&[(10, 5.0), (70, 5.0)])),
+        // 3. 25 %: not a responder.
+        course(&[Headache], "B", with(&[(10, 6.0)])),
+        // 4. No report after the series yet.
+        course(&[Crps], "B", with(&[(2, 3.0)])),
+        // 5. No baseline.
+        course(&[], "B", vec![day(12, 2.0)]),
+    ];
+    let results = clinic_results(&courses, &settings);
+    let all = &results.all;
+    assert_eq!(
+        (
+            all.patients,
+            all.no_baseline,
+            all.awaiting_report,
+            all.assessed
+        ),
+        (5, 1, 1, 3)
+    );
+    assert_eq!((all.responders_30, all.responders_50), (2, 1));
+    assert_eq!(all.rate_30(), Some(2.0 / 3.0));
+    assert!(all.is_small());
+    let steps: Vec<(u32, usize, usize, usize)> = all
+        .durability
+        .curve
+        .steps
+        .iter()
+        .map(|s| (s.time, s.at_risk, s.events, s.censored))
+        .collect();
+    assert_eq!(steps, vec![(30, 2, 1, 0), (60, 1, 0, 1)]);
+    assert_eq!(all.durability.curve.survival_at(30), 0.5);
+    let groups: Vec<(ConditionGroup, usize, usize)> = results
+        .by_condition
+        .iter()
+        .map(|(g, r)| (*g, r.patients, r.responders_30))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (BackPain, 2, 2),
+            (Headache, 2, 1),
+            (Crps, 1, 0),
+            (ConditionGroup::OtherChronicPain, 1, 0)
+        ]
+    );
+    let protocols: Vec<(&str, usize, usize, usize)> = results
+        .by_protocol
+        .iter()
+        .map(|(p, r)| (p.as_str(), r.patients, r.assessed, r.responders_50))
+        .collect();
+    assert_eq!(protocols, vec![("A", 2, 2, 1), ("B", 3, 1, 0)]);
+    assert_eq!(
+        assess_course(&courses[2], &settings),
+        CourseOutcome::Assessed {
+            baseline: 8.0,
+            change: PainChange::MinimalReduction,
+            durability: Durability::NotAResponder {
+                first_report_at: at_hours(240)
+            },
+        }
+    );
 }

@@ -18,6 +18,7 @@ pub mod portal_staff;
 pub mod public;
 pub mod questionnaire_settings;
 pub mod register;
+pub mod results;
 pub mod schedule;
 pub mod screening;
 pub mod settings;
@@ -74,6 +75,8 @@ pub struct Nav {
     pub protocols: bool,
     /// The PHQ-9 safety alerts page (with the open count on the page).
     pub alerts: bool,
+    /// The clinic-wide results page.
+    pub results: bool,
     /// How many safety alerts wait for a clinician (shown beside the link).
     pub open_alerts: i64,
     pub csrf: String,
@@ -98,6 +101,7 @@ impl Nav {
             register: role.grants(Permission::ReadControlledSubstanceRegister),
             protocols: role.grants(Permission::ReadProtocols),
             alerts: role.grants(Permission::ReadSafetyAlerts),
+            results: role.grants(Permission::ReadClinicResults),
             open_alerts: 0,
             csrf: csrf.to_owned(),
             region: region.to_owned(),

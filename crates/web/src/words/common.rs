@@ -271,6 +271,7 @@ pub fn resource_type(code: &str) -> &str {
         "Organization" => "Clinic settings",
         "DrugRegister" => "Controlled-substance register",
         "QuestionnaireAssignment" => "Scheduled questionnaires",
+        "MeasureReport" => "Clinic-wide results",
         other => other,
     }
 }

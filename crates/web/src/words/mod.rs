@@ -14,4 +14,5 @@ pub mod portal;
 pub mod public;
 pub mod questionnaires;
 pub mod register;
+pub mod results;
 pub mod screening;

@@ -209,6 +209,9 @@ const SPEC_ACCESS: &[Expected] = &[
     // Questionnaires on schedule: the schedule, licences and reminders are clinic settings (SPEC §2: admin).
     row("GET",  "/staff/settings/questionnaires",            N,   N,    N,    N,   Y,     Shows("<h1>Questionnaire schedule</h1>"),                           "clinic settings: admin"),
     row("POST", "/staff/settings/questionnaires",            N,   N,    N,    N,   Y,     Redirects("/staff/settings/questionnaires?saved=1"),                "clinic settings: admin"),
+    // Clinic-wide results (SPEC §1 step 6): aggregate outcomes, no patient named.
+    row("GET",  "/staff/results",                            N,   N,    Y,    Y,   Y,     Shows("<h1>Clinic-wide results</h1>"),                              "clinic-wide results: nurse, clinician, admin; never the front desk (clinical data)"),
+    row("GET",  "/staff/results.csv",                        N,   N,    Y,    Y,   Y,     RefusedByRule(422, "must be one of responders-by-condition"),      "clinic-wide results' tables: nurse, clinician, admin; a CSV names its table"),
 ];
 
 /// One row of [`SPEC_ACCESS`].

@@ -31,6 +31,7 @@ mod portal;
 mod public_pages;
 mod questionnaire_schedule;
 mod register;
+mod results;
 mod schedule;
 mod shape;
 mod sign_in;
