@@ -78,6 +78,14 @@ pub enum Permission {
     /// (SPEC §1 step 6: "a person must acknowledge"; the assessment is a
     /// clinician's).
     AcknowledgeSafetyAlerts,
+    /// Document an infusion session: checklist, start, pause, rate changes,
+    /// vitals, alarms, adverse events, recovery, Aldrete and discharge:
+    /// nurses and clinicians (SPEC §2: "infusion session documentation").
+    DocumentInfusionSessions,
+    /// Sign off a discharged infusion session: clinicians only (SPEC §2:
+    /// "infusion orders and sign-off"; dosing.md, Discharge: "signed by a
+    /// clinician").
+    SignOffInfusionSessions,
 }
 
 impl Role {
@@ -132,6 +140,7 @@ impl Role {
                     | KeepControlledSubstanceRegister
                     | ReadProtocols
                     | ReadSafetyAlerts
+                    | DocumentInfusionSessions
             ),
             Role::Clinician => matches!(
                 permission,
@@ -149,6 +158,8 @@ impl Role {
                     | OrderInfusions
                     | ReadSafetyAlerts
                     | AcknowledgeSafetyAlerts
+                    | DocumentInfusionSessions
+                    | SignOffInfusionSessions
             ),
             Role::Admin => matches!(
                 permission,
