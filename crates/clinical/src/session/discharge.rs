@@ -42,11 +42,11 @@ pub fn discharge_refusals(facts: &DischargeFacts) -> Vec<DischargeRefusal> {
             }
         }
     }
-    if !facts
+    let escort_named = facts
         .escort_name
         .as_deref()
-        .is_some_and(|name| !name.trim().is_empty())
-    {
+        .is_some_and(|name| !name.trim().is_empty());
+    if !escort_named {
         refusals.push(DischargeRefusal::NoEscort);
     }
     if facts.open_alarms > 0 {

@@ -4,9 +4,9 @@
 //! Source: shared/clinical/dosing.md, "Monitoring during a session" (clinic
 //! settings; defaults from common practice [to check]): blood pressure,
 //! heart rate, respiratory rate and SpO₂ at least every 15 min and at any
-//! change of rate; alarm defaults systolic > 180 or < 90 mm Hg, heart rate
-//! > 120 or < 50 /min, SpO₂ < 92 %, respiratory rate < 10 /min. LOINC codes:
-//! codes.md, "Vital signs".
+//! change of rate; alarm defaults systolic above 180 or below 90 mm Hg,
+//! heart rate above 120 or below 50 /min, SpO₂ below 92 %, respiratory rate
+//! below 10 /min. LOINC codes: codes.md, "Vital signs".
 
 use jiff::{SignedDuration, Timestamp};
 
