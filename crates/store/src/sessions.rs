@@ -808,7 +808,8 @@ impl Store {
             .infusion_order(session.order_id)
             .await?
             .ok_or_else(|| corrupt("session's order"))?;
-        let planned = match self.plan_write(&session, &order, entry, at).await? {
+        let by = (by_user_id, by_role, at);
+        let planned = match self.plan_write(&session, &order, entry, by).await? {
             Ok(planned) => planned,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -848,6 +849,10 @@ impl Store {
                  alarm_id, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
                  $13, $14) RETURNING id",
             )
+            // Not cached: which columns are NULL differs from one kind of
+            // event to the next, and PostgreSQL would keep the parameter
+            // types of the first execution (a NULL's) for the statement.
+            .persistent(false)
             .bind(session_id)
             .bind(event.kind)
             .bind(to_millis(at))
@@ -902,13 +907,13 @@ impl Store {
         session: &InfusionSession,
         order: &InfusionOrderRecord,
         entry: &SessionEntry,
-        at: Timestamp,
+        by: (i64, Role, Timestamp),
     ) -> StoreResult<Result<PlannedWrite, SessionRefusal>> {
         Ok(plan_write(
             session,
             order,
             entry,
-            at,
+            by,
             &self.alarm_thresholds().await?,
         ))
     }
@@ -948,7 +953,7 @@ fn plan_write(
     session: &InfusionSession,
     order: &InfusionOrderRecord,
     entry: &SessionEntry,
-    at: Timestamp,
+    (by_user_id, by_role, at): (i64, Role, Timestamp),
     thresholds: &AlarmThresholds,
 ) -> Result<PlannedWrite, SessionRefusal> {
     let mut write = PlannedWrite::default();
@@ -1182,9 +1187,15 @@ fn plan_write(
             });
         }
         SessionEntry::SignOff { note } => {
+            if by_role != Role::Clinician {
+                return Err(SessionRefusal::NotAClinician);
+            }
             write
                 .columns
                 .push(("signed_off_at = $1", Column::Int(to_millis(at))));
+            write
+                .columns
+                .push(("signed_off_by = $1", Column::Int(by_user_id)));
             write.events.push(PlannedEvent {
                 kind: "sign-off",
                 note: note.trim().to_owned(),

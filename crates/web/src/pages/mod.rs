@@ -19,6 +19,7 @@ pub mod public;
 pub mod register;
 pub mod schedule;
 pub mod screening;
+pub mod sessions;
 pub mod settings;
 pub mod sign_in;
 pub mod staff;
@@ -73,6 +74,8 @@ pub struct Nav {
     pub protocols: bool,
     /// The PHQ-9 safety alerts page (with the open count on the page).
     pub alerts: bool,
+    /// Today's infusion sessions (nurses and clinicians).
+    pub sessions: bool,
     /// How many safety alerts wait for a clinician (shown beside the link).
     pub open_alerts: i64,
     pub csrf: String,
@@ -97,6 +100,7 @@ impl Nav {
             register: role.grants(Permission::ReadControlledSubstanceRegister),
             protocols: role.grants(Permission::ReadProtocols),
             alerts: role.grants(Permission::ReadSafetyAlerts),
+            sessions: role.grants(Permission::DocumentInfusionSessions),
             open_alerts: 0,
             csrf: csrf.to_owned(),
             region: region.to_owned(),

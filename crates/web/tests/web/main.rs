@@ -31,6 +31,7 @@ mod portal;
 mod public_pages;
 mod register;
 mod schedule;
+mod sessions;
 mod shape;
 mod sign_in;
 mod takeover;
