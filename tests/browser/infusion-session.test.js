@@ -173,7 +173,7 @@ test('a whole infusion session on a tablet, from the order to the register', { t
     await page.fill('#rate-reason', 'Blood pressure up earlier; slower for comfort');
     await submit(page, '#rate-form button[type=submit]');
     assert.match(await page.innerText('#session-rate'), new RegExp(`\\(${lower.replace('.', '\\.')} mL/h\\)`));
-    assert.match(await page.innerText('#vitals-due'), /the rate changed/);
+    assert.match(await page.innerText('#vitals-due'), /changed rate since the last set/);
 
     // An adverse event and a rescue drug from the protocol's list.
     await page.selectOption('#ae-code', 'dissociation');

@@ -296,12 +296,19 @@ impl InfusionSession {
             .map(|e| e.at)
     }
 
-    /// The last start, resume or rate change.
+    /// The last change of the rate the patient receives: the start, a
+    /// pause, a resume, a rate change or the stop (dosing.md: vitals "at
+    /// any change of rate").
     pub fn last_rate_change_at(&self) -> Option<Timestamp> {
         self.events
             .iter()
             .rev()
-            .find(|e| matches!(e.kind.as_str(), "start" | "resume" | "rate-change"))
+            .find(|e| {
+                matches!(
+                    e.kind.as_str(),
+                    "start" | "pause" | "resume" | "rate-change" | "stop"
+                )
+            })
             .map(|e| e.at)
     }
 

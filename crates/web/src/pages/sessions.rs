@@ -27,6 +27,7 @@ use respite_store::{
 };
 
 use super::{parse_id, render, render_with, Nav, StaffPage};
+use crate::charts::{Axis, Chart, Layer};
 use crate::words::infusion::number;
 use crate::words::session as words;
 use crate::{AppError, AppState};
@@ -315,7 +316,8 @@ async fn show_session(
     let vitals_due = s.vitals_due().map(|due| {
         let minutes = due.minutes_from(now);
         let text = if due.after_rate_change && minutes <= 0 {
-            "Vital signs due now: the rate changed since the last set".to_owned()
+            "Vital signs due now: the infusion started, stopped or changed rate since the last set"
+                .to_owned()
         } else if minutes > 0 {
             format!("Next vital signs due in {minutes} min")
         } else if minutes == 0 {
@@ -694,15 +696,71 @@ fn compare(
             .map(|(_, _, max)| format!("{} ng/mL", number(*max, 0)))
             .unwrap_or_else(|| "—".into())
     };
+    let chart = match (&planned, &given) {
+        (Some(p), Some(g)) => Some(comparison_chart(p, g, until)),
+        _ => None,
+    };
     Comparison {
+        chart,
         planned_mg: format!("{} mg", number(order.total_mg, 1)),
         delivered_mg: format!("{} mg", number(delivered.total_mg, 1)),
         planned_min: duration_words(planned_min),
         delivered_min: duration_words(delivered.infusion_minutes),
         planned_peak: peak_words(&planned),
         delivered_peak: peak_words(&given),
-        chart: None,
     }
+}
+
+/// The planned and the delivered effect-site concentration, re-simulated,
+/// against the bands of pk-models.md (`respite_pk::bands`), drawn by the
+/// shared chart module.
+fn comparison_chart(
+    planned: &(Vec<f64>, Vec<f64>, f64),
+    delivered: &(Vec<f64>, Vec<f64>, f64),
+    until: f64,
+) -> String {
+    let top = planned.2.max(delivered.2).max(1.0) * 1.1;
+    let y = Axis::linear("ng/mL", 0.0, top, 5, |v| number(v, 0));
+    let x = Axis::linear("minutes", 0.0, until, 6, |v| number(v, 0));
+    let mut chart = Chart::new(
+        "planned-delivered",
+        "Effect-site concentration: planned and delivered infusion, re-simulated",
+        x,
+        y,
+    )
+    .class("pk-chart")
+    .description(format!(
+        "Peak planned {} ng/mL, peak delivered {} ng/mL (Kamp 2020).",
+        number(planned.2, 0),
+        number(delivered.2, 0)
+    ));
+    for band in respite_pk::bands::BANDS.iter() {
+        if band.low.0 < top {
+            chart = chart.layer(Layer::Band {
+                low: band.low.0,
+                high: band.high.0.min(top),
+                class: format!("band-{}", band.name),
+                label: format!(
+                    "{} {}–{} ng/mL",
+                    crate::words::infusion::band_name(band.name),
+                    band.low.0,
+                    band.high.0
+                ),
+            });
+        }
+    }
+    for ((times, ce, _), class, label) in [
+        (planned, "planned", "Planned"),
+        (delivered, "delivered", "Delivered"),
+    ] {
+        chart = chart.layer(Layer::Line {
+            points: times.iter().copied().zip(ce.iter().copied()).collect(),
+            class: class.into(),
+            label: label.into(),
+            dots: false,
+        });
+    }
+    chart.svg()
 }
 
 // ---------------------------------------------------------------------------
