@@ -186,6 +186,8 @@ pub struct Comparison {
     pub planned_peak: String,
     pub delivered_peak: String,
     pub chart: Option<String>,
+    /// The bands drawn, with their ranges and sources.
+    pub bands: String,
 }
 
 #[derive(Template)]
@@ -700,7 +702,20 @@ fn compare(
         (Some(p), Some(g)) => Some(comparison_chart(p, g, until)),
         _ => None,
     };
+    let bands = respite_pk::bands::BANDS
+        .iter()
+        .map(|b| {
+            format!(
+                "{} {}–{} ng/mL",
+                crate::words::infusion::band_name(b.name),
+                b.low.0,
+                b.high.0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
     Comparison {
+        bands,
         chart,
         planned_mg: format!("{} mg", number(order.total_mg, 1)),
         delivered_mg: format!("{} mg", number(delivered.total_mg, 1)),
@@ -740,12 +755,8 @@ fn comparison_chart(
                 low: band.low.0,
                 high: band.high.0.min(top),
                 class: format!("band-{}", band.name),
-                label: format!(
-                    "{} {}–{} ng/mL",
-                    crate::words::infusion::band_name(band.name),
-                    band.low.0,
-                    band.high.0
-                ),
+                // The ranges are in the caption: the legend's places are narrow.
+                label: crate::words::infusion::band_name(band.name).to_owned(),
             });
         }
     }
