@@ -597,3 +597,63 @@ async fn the_delivered_total_is_the_registers_administration_and_re_simulates(en
     assert!(page.contains("Planned and delivered"), "{page}");
     assert!(page.contains("re-simulated"), "{page}");
 }
+
+both_engines!(the_demos_latest_sessions_are_documented_and_match_the_register);
+async fn the_demos_latest_sessions_are_documented_and_match_the_register(engine: Engine) {
+    let app = spawn(engine).await;
+    let consulting = vec![
+        crate::orders::staff_id(&app, Role::FrontDesk).await,
+        crate::orders::staff_id(&app, Role::Clinician).await,
+    ];
+    let size = respite_store::demo::DemoSize {
+        patients: 24,
+        inquiries: 4,
+    };
+    let summary = respite_store::demo::seed(&app.store, jiff::Timestamp::now(), size, &consulting)
+        .await
+        .unwrap();
+    assert!(summary.documented_sessions > 0, "{engine:?}");
+    let clinician = app.sign_in(Role::Clinician).await;
+    let list = app
+        .get("/staff/sessions", Some(&clinician))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("<h1>Infusion sessions"), "{list}");
+    let mut raw = app.raw().await;
+    let ids: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM infusion_sessions WHERE state IS NOT NULL ORDER BY id")
+            .fetch_all(&mut raw)
+            .await
+            .unwrap();
+    assert_eq!(ids.len(), summary.documented_sessions);
+    let mut alarms = 0;
+    for (id,) in ids {
+        let s = app.store.infusion_session(id).await.unwrap().unwrap();
+        assert_eq!(s.state.code(), "signed-off");
+        assert!(s.open_alarms().is_empty());
+        alarms += s.alarms.len();
+        assert!(s.events.iter().filter(|e| e.kind == "vitals").count() >= 4);
+        // What the pump delivered is the register's administration.
+        let delivered = s.delivered(jiff::Timestamp::now()).unwrap().total_mg;
+        let given: f64 = app
+            .store
+            .session_register_entries(id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == respite_store::RegisterEntryKind::Administration)
+            .map(|e| e.amount.mg())
+            .sum();
+        assert!((delivered - given).abs() < 0.01, "{delivered} vs {given}");
+        let page = app
+            .get(&format!("/staff/sessions/{id}"), Some(&clinician))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Planned and delivered"), "{page}");
+    }
+    assert!(alarms > 0, "a few alarms, acknowledged");
+}
