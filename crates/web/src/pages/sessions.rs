@@ -262,15 +262,6 @@ pub async fn session_page(
     show_session(&state, &page, id, None, StatusCode::OK).await
 }
 
-fn duration_words(minutes: f64) -> String {
-    let minutes = minutes.max(0.0).floor() as i64;
-    if minutes < 60 {
-        format!("{minutes} min")
-    } else {
-        format!("{} h {:02} min", minutes / 60, minutes % 60)
-    }
-}
-
 fn minutes_between(from: Timestamp, to: Timestamp) -> f64 {
     (to.as_millisecond() - from.as_millisecond()) as f64 / 60_000.0
 }
@@ -295,9 +286,12 @@ async fn show_session(
     let delivered = s.delivered(now).ok();
     let elapsed = match (s.infusion_started_at, s.stopped_at) {
         (Some(start), Some(stop)) => {
-            format!("{} (stopped)", duration_words(minutes_between(start, stop)))
+            format!(
+                "{} (stopped)",
+                words::duration(minutes_between(start, stop))
+            )
         }
-        (Some(start), None) => duration_words(minutes_between(start, now)),
+        (Some(start), None) => words::duration(minutes_between(start, now)),
         (None, _) => "not started".into(),
     };
     let rate_now = match &delivered {
@@ -719,8 +713,8 @@ fn compare(
         chart,
         planned_mg: format!("{} mg", number(order.total_mg, 1)),
         delivered_mg: format!("{} mg", number(delivered.total_mg, 1)),
-        planned_min: duration_words(planned_min),
-        delivered_min: duration_words(delivered.infusion_minutes),
+        planned_min: words::duration(planned_min),
+        delivered_min: words::duration(delivered.infusion_minutes),
         planned_peak: peak_words(&planned),
         delivered_peak: peak_words(&given),
     }
@@ -786,31 +780,13 @@ fn text(form: &HashMap<String, String>, key: &str) -> String {
 fn decimal(form: &HashMap<String, String>, key: &'static str) -> Result<f64, String> {
     let raw = text(form, key);
     if raw.is_empty() {
-        return Err(format!("{}: is required.", field_label(key)));
+        return Err(format!("{}: is required.", words::field_label(key)));
     }
     raw.replace(',', ".")
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("{}: “{raw}” is not a number.", field_label(key)))
-}
-
-fn field_label(key: &str) -> &'static str {
-    match key {
-        "systolic" => "Systolic",
-        "diastolic" => "Diastolic",
-        "heart_rate" => "Heart rate",
-        "oxygen_saturation" => "SpO₂",
-        "respiratory_rate" => "Respiratory rate",
-        "pain_nrs" => "Pain",
-        "pump_ml_h" => "Pump rate",
-        "bolus_mg" => "Bolus",
-        "dose_mg" => "Dose",
-        "amount_ml" => "Amount",
-        "amount_mg" => "Amount",
-        "version" => "Version",
-        _ => "A field",
-    }
+        .ok_or_else(|| format!("{}: “{raw}” is not a number.", words::field_label(key)))
 }
 
 fn entry_from_form(form: &HashMap<String, String>) -> Result<SessionEntry, String> {
@@ -1274,34 +1250,9 @@ pub async fn save_alarm_settings(
             &AlarmSettingsPage {
                 nav: page.nav(),
                 fields: threshold_fields(&thresholds),
-                error: Some(threshold_error(&e)),
+                error: Some(words::threshold_error(&e)),
                 saved: false,
             },
         ),
-    }
-}
-
-fn threshold_error(e: &respite_clinical::session::ThresholdError) -> String {
-    use respite_clinical::session::ThresholdError;
-    match e {
-        ThresholdError::OutOfRange { field, lo, hi } => format!(
-            "{}: must be between {} and {}.",
-            threshold_label(field),
-            number(*lo, 0),
-            number(*hi, 0)
-        ),
-        ThresholdError::LowNotBelowHigh { field } => format!(
-            "{}: the low alarm must be below the high alarm.",
-            threshold_label(field)
-        ),
-    }
-}
-
-fn threshold_label(field: &str) -> &'static str {
-    match field {
-        "systolic_above" | "systolic_below" => "Systolic",
-        "heart_rate_above" | "heart_rate_below" => "Heart rate",
-        "oxygen_saturation_below" => "SpO₂",
-        _ => "Respiratory rate",
     }
 }

@@ -307,3 +307,58 @@ pub fn refusal(refusal: &SessionRefusal) -> (&'static str, String) {
         ),
     }
 }
+
+/// A length of time: "25 min", "3 h 05 min".
+pub fn duration(minutes: f64) -> String {
+    let minutes = minutes.max(0.0).floor() as i64;
+    if minutes < 60 {
+        format!("{minutes} min")
+    } else {
+        format!("{} h {:02} min", minutes / 60, minutes % 60)
+    }
+}
+
+/// The label of a session form's field, for its error message.
+pub fn field_label(key: &str) -> &'static str {
+    match key {
+        "systolic" => "Systolic",
+        "diastolic" => "Diastolic",
+        "heart_rate" => "Heart rate",
+        "oxygen_saturation" => "SpO₂",
+        "respiratory_rate" => "Respiratory rate",
+        "pain_nrs" => "Pain",
+        "pump_ml_h" => "Pump rate",
+        "bolus_mg" => "Bolus",
+        "dose_mg" => "Dose",
+        "amount_ml" => "Amount",
+        "amount_mg" => "Amount",
+        "version" => "Version",
+        _ => "A field",
+    }
+}
+
+/// A refused alarm threshold in words.
+pub fn threshold_error(e: &respite_clinical::session::ThresholdError) -> String {
+    use respite_clinical::session::ThresholdError;
+    match e {
+        ThresholdError::OutOfRange { field, lo, hi } => format!(
+            "{}: must be between {} and {}.",
+            threshold_label(field),
+            number(*lo, 0),
+            number(*hi, 0)
+        ),
+        ThresholdError::LowNotBelowHigh { field } => format!(
+            "{}: the low alarm must be below the high alarm.",
+            threshold_label(field)
+        ),
+    }
+}
+
+fn threshold_label(field: &str) -> &'static str {
+    match field {
+        "systolic_above" | "systolic_below" => "Systolic",
+        "heart_rate_above" | "heart_rate_below" => "Heart rate",
+        "oxygen_saturation_below" => "SpO₂",
+        _ => "Respiratory rate",
+    }
+}
