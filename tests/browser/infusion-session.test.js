@@ -239,5 +239,15 @@ test('a whole infusion session on a tablet, from the order to the register', { t
     await page.goto(sessionUrl);
     await check(page, 'portrait');
     await shot('portrait');
+    // And on a laptop and a phone, for whoever reads the record later.
+    for (const [where, viewport] of [['laptop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+      await page.setViewportSize(viewport);
+      await page.goto(sessionUrl);
+      await check(page, where);
+      await shot(where);
+    }
+    await page.goto('/staff/sessions');
+    await check(page, 'sessions of the day');
+    await shot('sessions-list');
   });
 });
