@@ -12,3 +12,4 @@ pub mod outcomes;
 pub mod plan;
 pub mod register;
 pub mod screening;
+pub mod session;

@@ -83,6 +83,14 @@ pub enum Permission {
     /// administrators (SPEC §1 step 6, "clinic-wide results"). Aggregates
     /// only, no patient named; the front desk never sees clinical data (§2).
     ReadClinicResults,
+    /// Document an infusion session: checklist, start, pause, rate changes,
+    /// vitals, alarms, adverse events, recovery, Aldrete and discharge:
+    /// nurses and clinicians (SPEC §2: "infusion session documentation").
+    DocumentInfusionSessions,
+    /// Sign off a discharged infusion session: clinicians only (SPEC §2:
+    /// "infusion orders and sign-off"; dosing.md, Discharge: "signed by a
+    /// clinician").
+    SignOffInfusionSessions,
 }
 
 impl Role {
@@ -138,6 +146,7 @@ impl Role {
                     | ReadProtocols
                     | ReadSafetyAlerts
                     | ReadClinicResults
+                    | DocumentInfusionSessions
             ),
             Role::Clinician => matches!(
                 permission,
@@ -156,6 +165,8 @@ impl Role {
                     | ReadSafetyAlerts
                     | AcknowledgeSafetyAlerts
                     | ReadClinicResults
+                    | DocumentInfusionSessions
+                    | SignOffInfusionSessions
             ),
             Role::Admin => matches!(
                 permission,

@@ -47,6 +47,7 @@ struct InfusionSessionRow {
     protocol: String,
     total_mg: f64,
     minutes: i64,
+    documented: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -67,6 +68,9 @@ pub struct InfusionSessionRecord {
     pub protocol: String,
     pub total_mg: f64,
     pub minutes: i64,
+    /// Documented step by step (a session record with its timeline), not
+    /// only a total.
+    pub documented: bool,
 }
 
 impl Store {
@@ -128,7 +132,8 @@ impl Store {
         patient_id: i64,
     ) -> StoreResult<Vec<InfusionSessionRecord>> {
         let rows: Vec<InfusionSessionRow> = sqlx::query_as(
-            "SELECT id, started_at, protocol, total_mg, minutes FROM infusion_sessions \
+            "SELECT id, started_at, protocol, total_mg, minutes, \
+             CASE WHEN state IS NULL THEN 0 ELSE 1 END AS documented FROM infusion_sessions \
              WHERE patient_id = $1 ORDER BY started_at DESC",
         )
         .bind(patient_id)
@@ -142,6 +147,7 @@ impl Store {
                     protocol: row.protocol,
                     total_mg: row.total_mg,
                     minutes: row.minutes,
+                    documented: row.documented != 0,
                 })
             })
             .collect()

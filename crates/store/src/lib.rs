@@ -29,6 +29,7 @@ mod questionnaire_schedule;
 mod register;
 mod results;
 mod schedule;
+mod sessions;
 mod staff;
 mod threads;
 mod worklist;
@@ -99,6 +100,10 @@ pub use register::{
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
+pub use sessions::{
+    ordered_bolus_mg, ordered_pump_ml_h, vital_field, AlarmAcknowledgement, InfusionSession,
+    SessionAlarm, SessionEntry, SessionEvent, SessionRefusal, SessionSummary, ADVERSE_EVENT_CODES,
+};
 pub use staff::{LoginFailures, SessionRecord, StaffUser, MAX_STORED_EMAIL_CHARS};
 pub use threads::{UnverifiedContact, VerifiedContact, WebContact};
 pub use worklist::{WorkListEntry, WorkListPage};

@@ -735,6 +735,18 @@ impl Store {
         rows.into_iter().map(EntryRow::parse).collect()
     }
 
+    /// The entries naming an infusion session (its draws, administrations
+    /// and wastes), oldest first: the session record shows them.
+    pub async fn session_register_entries(&self, session_id: i64) -> StoreResult<Vec<EntryRecord>> {
+        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+            "{ENTRY_SELECT} WHERE e.session_id = $1 ORDER BY e.id"
+        ))
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(EntryRow::parse).collect()
+    }
+
     /// Every entry of the register, oldest first (the export).
     pub async fn register_entries(&self) -> StoreResult<Vec<EntryRecord>> {
         let rows: Vec<EntryRow> = sqlx::query_as(&format!("{ENTRY_SELECT} ORDER BY e.id"))

@@ -17,7 +17,7 @@ use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
     account, audit, callbacks, chart, consultation_notes, consultations, decisions, orders, plans,
     portal, portal_staff, public, questionnaire_settings, register, results, schedule, screening,
-    settings, sign_in, staff, webhooks, worklist,
+    sessions, settings, sign_in, staff, webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -970,6 +970,91 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("MedicationRequest", "update"),
             ),
             post(orders::check_order),
+        ),
+        // The infusion session (SPEC §1 step 5; SPEC §2: nurses document
+        // sessions, clinicians sign them off). Opened from a checked order;
+        // every action is one POST with the page's version.
+        (
+            route(
+                "GET",
+                "/staff/sessions",
+                Staff(DocumentInfusionSessions),
+                audited("Procedure", "search"),
+            ),
+            get(sessions::sessions_list),
+        ),
+        (
+            // The path id is the order's.
+            route(
+                "POST",
+                "/staff/orders/{id}/session",
+                Staff(DocumentInfusionSessions),
+                audited("Procedure", "create"),
+            ),
+            post(sessions::open_session),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/sessions/{id}",
+                Staff(DocumentInfusionSessions),
+                audited("Procedure", "read"),
+            ),
+            get(sessions::session_page),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/sessions/{id}/entries",
+                Staff(DocumentInfusionSessions),
+                audited("Procedure", "update"),
+            ),
+            post(sessions::record),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/sessions/{id}/sign-off",
+                Staff(SignOffInfusionSessions),
+                audited("Procedure", "update"),
+            ),
+            post(sessions::sign_off),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/sessions/{id}/draws",
+                Staff(KeepControlledSubstanceRegister),
+                audited("DrugRegister", "create"),
+            ),
+            post(sessions::draw),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/sessions/{id}/administrations",
+                Staff(KeepControlledSubstanceRegister),
+                audited("DrugRegister", "create"),
+            ),
+            post(sessions::administration),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/settings/alarms",
+                Staff(ManageClinicSettings),
+                None,
+            ),
+            get(sessions::alarm_settings_page),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/settings/alarms",
+                Staff(ManageClinicSettings),
+                audited("ClinicSetting", "update"),
+            ),
+            post(sessions::save_alarm_settings),
         ),
         // The patient portal (SPEC §1 step 6, §2 patient role). Sign-in is
         // public; every other portal route needs a portal session and finds

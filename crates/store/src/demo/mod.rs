@@ -6,6 +6,7 @@ mod booking;
 mod portal;
 pub mod public;
 mod register;
+mod sessions;
 
 use jiff::civil::{Date, Time};
 use jiff::{tz::TimeZone, Span, Timestamp, ToSpan};
@@ -53,6 +54,8 @@ pub struct DemoSummary {
     pub conditions: usize,
     pub observations: usize,
     pub infusion_sessions: usize,
+    /// The latest past sessions documented step by step (demo/sessions.rs).
+    pub documented_sessions: usize,
     pub inquiries: usize,
     pub consultations: usize,
     /// The named charts of the screening spectrum, with what each shows.
@@ -210,6 +213,7 @@ pub async fn seed(
         decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;
     let ready = orders::seed_orders(store, &clock, &demo.summary.decisions).await?;
     demo.summary.decisions.extend(ready);
+    demo.summary.documented_sessions = sessions::seed_sessions(store, &clock).await?;
     Ok(demo.summary)
 }
 

@@ -21,6 +21,7 @@ pub mod register;
 pub mod results;
 pub mod schedule;
 pub mod screening;
+pub mod sessions;
 pub mod settings;
 pub mod sign_in;
 pub mod staff;
@@ -77,6 +78,8 @@ pub struct Nav {
     pub alerts: bool,
     /// The clinic-wide results page.
     pub results: bool,
+    /// Today's infusion sessions (nurses and clinicians).
+    pub sessions: bool,
     /// How many safety alerts wait for a clinician (shown beside the link).
     pub open_alerts: i64,
     pub csrf: String,
@@ -102,6 +105,7 @@ impl Nav {
             protocols: role.grants(Permission::ReadProtocols),
             alerts: role.grants(Permission::ReadSafetyAlerts),
             results: role.grants(Permission::ReadClinicResults),
+            sessions: role.grants(Permission::DocumentInfusionSessions),
             open_alerts: 0,
             csrf: csrf.to_owned(),
             region: region.to_owned(),

@@ -1044,6 +1044,10 @@ struct OrderPage {
     overrides: Vec<String>,
     checked: Option<String>,
     can_check: bool,
+    /// The order's infusion session, once opened (pages/sessions.rs).
+    session_id: Option<i64>,
+    /// A checked order without a session: a nurse or clinician may open it.
+    can_open_session: bool,
     error: Option<String>,
     n: fn(&f64, usize) -> String,
 }
@@ -1075,9 +1079,14 @@ async fn show_order(
         .patient(order.patient_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let session_id = state.store.session_of_order(order.id).await?;
     render_with(
         status,
         &OrderPage {
+            can_open_session: session_id.is_none()
+                && order.check.is_some()
+                && page.may(Permission::DocumentInfusionSessions),
+            session_id,
             nav: page.nav(),
             tab: "order",
             drug: words::drug(order.protocol.protocol.drug),

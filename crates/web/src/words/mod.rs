@@ -16,3 +16,4 @@ pub mod questionnaires;
 pub mod register;
 pub mod results;
 pub mod screening;
+pub mod session;

@@ -212,6 +212,19 @@ const SPEC_ACCESS: &[Expected] = &[
     // Clinic-wide results (SPEC §1 step 6): aggregate outcomes, no patient named.
     row("GET",  "/staff/results",                            N,   N,    Y,    Y,   Y,     Shows("<h1>Clinic-wide results</h1>"),                              "clinic-wide results: nurse, clinician, admin; never the front desk (clinical data)"),
     row("GET",  "/staff/results.csv",                        N,   N,    Y,    Y,   Y,     RefusedByRule(422, "must be one of responders-by-condition"),      "clinic-wide results' tables: nurse, clinician, admin; a CSV names its table"),
+    // The infusion session (area: sessions; SPEC §2: nurses document infusion
+    // sessions, clinicians sign them off; the register's draws and
+    // administrations are the licensed staff's; alarm limits are a clinic
+    // setting, the administrator's). The walk's ids name no session or order.
+    row("GET",  "/staff/sessions",                           N,   N,    Y,    Y,   N,     Shows("<h1>Infusion sessions"),                                     "infusion session documentation: nurse and clinician"),
+    row("POST", "/staff/orders/{id}/session",                N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "infusion session documentation: nurse and clinician open it from a checked order"),
+    row("GET",  "/staff/sessions/{id}",                      N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "infusion session documentation: nurse and clinician"),
+    row("POST", "/staff/sessions/{id}/entries",              N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "infusion session documentation: nurse and clinician"),
+    row("POST", "/staff/sessions/{id}/sign-off",             N,   N,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "infusion sign-off: clinician only"),
+    row("POST", "/staff/sessions/{id}/draws",                N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "the register: the licensed staff who handle the drug"),
+    row("POST", "/staff/sessions/{id}/administrations",      N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "the register: the licensed staff who handle the drug"),
+    row("GET",  "/staff/settings/alarms",                    N,   N,    N,    N,   Y,     Shows("<h1>Vital-sign alarms"),                                     "clinic settings: admin"),
+    row("POST", "/staff/settings/alarms",                    N,   N,    N,    N,   Y,     Redirects("/staff/settings/alarms?saved=1"),                        "clinic settings: admin"),
 ];
 
 /// One row of [`SPEC_ACCESS`].
@@ -702,6 +715,21 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
         "/staff/patients/{id}/questionnaires" => &[("instrument", "phq-9")],
         "/staff/patients/{id}/questionnaires/paper" => &[("instrument", "phq-9"), ("item-1", "2")],
         "/staff/alerts/{id}/acknowledge" => &[("action", "Called the patient")],
+        // The infusion session (area: sessions).
+        "/staff/sessions/{id}/entries" => {
+            &[("version", "1"), ("action", "note"), ("note", "Route test")]
+        }
+        "/staff/sessions/{id}/sign-off" => &[("version", "1"), ("note", "Route test")],
+        "/staff/sessions/{id}/draws" => &[("vial", "1"), ("amount_ml", "1")],
+        "/staff/sessions/{id}/administrations" => &[("draw", "1"), ("amount_mg", "1")],
+        "/staff/settings/alarms" => &[
+            ("systolic_above", "180"),
+            ("systolic_below", "90"),
+            ("heart_rate_above", "120"),
+            ("heart_rate_below", "50"),
+            ("oxygen_saturation_below", "92"),
+            ("respiratory_rate_below", "10"),
+        ],
         "/staff/alerts/settings" => &[
             ("ack_minutes", "45"),
             ("on_call_email", "oncall@clinic.test"),

@@ -33,6 +33,7 @@ mod questionnaire_schedule;
 mod register;
 mod results;
 mod schedule;
+mod sessions;
 mod shape;
 mod sign_in;
 mod takeover;

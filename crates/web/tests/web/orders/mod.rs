@@ -27,7 +27,7 @@ fn today() -> Date {
     jiff::Timestamp::now().to_zoned(zone()).date()
 }
 
-async fn staff_id(app: &TestApp, role: Role) -> i64 {
+pub(crate) async fn staff_id(app: &TestApp, role: Role) -> i64 {
     let email = format!("{}@clinic.test", role.as_str());
     app.store
         .staff_users()
@@ -128,7 +128,7 @@ async fn write_plan(app: &TestApp, clinician: &str, patient: i64) {
 }
 
 /// A patient who may be ordered: eligible, current, planned, weighed today.
-async fn ready_patient(app: &TestApp, clinician: &str, mrn: &str) -> i64 {
+pub(crate) async fn ready_patient(app: &TestApp, clinician: &str, mrn: &str) -> i64 {
     let patient = new_patient(app, mrn).await;
     complete_chart(app, patient).await;
     sign_eligible(app, clinician, patient).await;
@@ -138,7 +138,7 @@ async fn ready_patient(app: &TestApp, clinician: &str, mrn: &str) -> i64 {
 }
 
 /// The id of the clinic's own series protocol (a bolus, then an infusion).
-async fn series_protocol(app: &TestApp) -> i64 {
+pub(crate) async fn series_protocol(app: &TestApp) -> i64 {
     app.store
         .current_protocols()
         .await
@@ -149,7 +149,7 @@ async fn series_protocol(app: &TestApp) -> i64 {
         .id
 }
 
-async fn order(
+pub(crate) async fn order(
     app: &TestApp,
     session: &str,
     patient: i64,
