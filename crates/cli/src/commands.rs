@@ -421,3 +421,31 @@ fn read_plan(plan: &str) -> anyhow::Result<String> {
     };
     Ok(text)
 }
+
+/// `respite routes`: the route table, one JSON object a line, so that
+/// tools and tests outside the Rust code (the browser suite) enumerate the
+/// same routes the server serves.
+pub fn routes() {
+    use respite_web::access::Access;
+    for spec in respite_web::routes::route_specs() {
+        let (access, permission) = match spec.access {
+            Access::Public => ("public", None),
+            Access::SignedIn => ("signed-in", None),
+            Access::Staff(permission) => ("staff", Some(format!("{permission:?}"))),
+            Access::Patient => ("patient", None),
+        };
+        let audited = spec.audited.map(
+            |audited| serde_json::json!({ "resource": audited.resource, "action": audited.action }),
+        );
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": spec.method,
+                "path": spec.path,
+                "access": access,
+                "permission": permission,
+                "audited": audited,
+            })
+        );
+    }
+}

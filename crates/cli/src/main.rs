@@ -82,6 +82,10 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Every HTTP route as JSON, one object a line: method, path, who may
+    /// use it (public, signed-in, staff with a permission, patient) and what
+    /// it audits — the one route table the server is built from.
+    Routes,
 }
 
 /// The audit trail's keyed hash chain. The keys come from
@@ -514,6 +518,10 @@ fn main() -> ExitCode {
             print!("{}", respite_pk::json::models_description());
             Ok(())
         }
+        Command::Routes => {
+            commands::routes();
+            Ok(())
+        }
         Command::Instruments { command: None } => instruments::list(),
         Command::Instruments {
             command: Some(InstrumentsCommand::Score { instrument }),
@@ -585,7 +593,7 @@ fn run_async(command: Command) -> anyhow::Result<()> {
             Command::Audit {
                 command: AuditCommand::Verify { db },
             } => commands::audit_verify(db.url()).await,
-            Command::Pk { .. } | Command::Instruments { .. } => {
+            Command::Pk { .. } | Command::Instruments { .. } | Command::Routes => {
                 unreachable!("handled synchronously")
             }
         }
