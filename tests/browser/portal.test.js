@@ -286,7 +286,8 @@ test('a patient invited by e-mail over SMTP answers the PHQ-9, resumes, sees cri
 /**
  * Which of the first patient's records each portal route's `{id}` names.
  * The routes come from the server's table; a portal route with an id that
- * is missing here fails the test until it is added.
+ * is missing here fails the test until it is added (the Rust enumeration,
+ * crates/web/tests/web/portal/mod.rs, keeps the same list: PORTAL_ROUTES_WITH_IDS).
  */
 const OWNED_BY_ID = {
   'GET /portal/questionnaires/{id}': { record: 'form', resource: 'QuestionnaireResponse' },
