@@ -310,6 +310,10 @@ test("a second patient gets 404 or 403 for the first patient's ids in every port
   await inContext(browser, server.url, 'portal-second', PHONE, async ({ page, shot }) => {
     await signInFromLink(page, link, 'second patient link page');
     await shot('home');
+    // Nothing assigned to this patient yet: an empty list, said in words.
+    if ((await page.locator('#due').count()) === 0) {
+      assert.match(await page.textContent('#nothing-due'), /Nothing to answer right now/);
+    }
     const home = await page.textContent('main');
     assert.doesNotMatch(home, new RegExp(`questionnaires/${known.firstForm}\\b`));
     const csrf = await page.getAttribute('input[name=csrf]', 'value');
@@ -336,6 +340,13 @@ test("a second patient gets 404 or 403 for the first patient's ids in every port
     }
     await page.goto('/portal/');
     await shot('after');
+
+    // This patient chooses a password (the third scenario signs in with it).
+    known.secondPassword = 'a long portal password for Mei';
+    await page.fill('#new-password', known.secondPassword);
+    await Promise.all([page.waitForURL(/password=1/), page.click('button:has-text("Save password")')]);
+    assert.match(await page.textContent('#password-saved'), new RegExp(known.second.email.replace(/[.+]/g, '\\$&')));
+    await check(page, 'password saved');
   });
 
   // Each refusal is in the audit trail, as this patient, on the admin's page.
@@ -357,5 +368,76 @@ test("a second patient gets 404 or 403 for the first patient's ids in every port
       assert.ok(found.length >= 1, `${key}: the refusal is audited (rows: ${JSON.stringify(rows)})`);
     }
     assert.equal(rows.length, tried.length, 'one audit entry per refused request');
+  });
+});
+
+test('a patient past the happy path: used and broken links, a wrong password, nothing to answer, a long list, signing out', { timeout: 300_000 }, async (t) => {
+  if (skipWithoutSmtp(t)) return;
+  assert.ok(known.firstLink && known.secondPassword, 'the first two scenarios ran');
+
+  // The nurse gives the second patient many questionnaires: a long list.
+  const assigned = [];
+  await inContext(browser, server.url, 'portal-assign', DESKTOP, async ({ page, shot }) => {
+    await signIn(page, LOGINS.nurse);
+    await page.goto(`/staff/patients/${known.second.id}`);
+    const options = await page.$$eval('#assign-instrument option', (os) => os.map((o) => ({ value: o.value, name: o.textContent.trim() })));
+    assert.ok(options.length >= 4, 'several questionnaires can be assigned');
+    for (const option of options) {
+      await page.selectOption('#assign-instrument', option.value);
+      await Promise.all([page.waitForURL(/#portal$/), page.click('form[action$="/questionnaires"] button:has-text("Assign")')]);
+      assigned.push(option.name);
+    }
+    await page.locator('#portal').scrollIntoViewIfNeeded();
+    await shot('assigned');
+  });
+
+  await inContext(browser, server.url, 'portal-walk', PHONE, async ({ page, shot }) => {
+    // A link used already: said plainly, with what to do.
+    await page.goto(known.firstLink);
+    const used = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/portal/link') && r.request().method() === 'POST'), page.click('button:has-text("Sign in")')]);
+    assert.equal(used[0].status(), 410);
+    assert.match(await page.textContent('#portal-error'), /used already or has expired\. Ask the clinic for a new one/);
+    await check(page, 'used link');
+    await shot('used-link');
+
+    // A link cut short by the mail program: the same, never an error page.
+    await page.goto('/portal/link?token=0123456789abcdef');
+    await page.click('button:has-text("Sign in")');
+    assert.match(await page.textContent('#portal-error'), /used already or has expired/);
+
+    // A wrong password, then the right one.
+    await page.goto('/portal/sign-in');
+    await check(page, 'sign-in page');
+    await page.fill('#portal-email', known.second.email);
+    await page.fill('#portal-password', 'not the password at all');
+    await page.click('form[action="/portal/sign-in"] button');
+    assert.match(await page.textContent('#portal-error'), /e-mail address and password do not match/);
+    await check(page, 'wrong password');
+    await shot('wrong-password');
+    await page.fill('#portal-email', known.second.email.toUpperCase());
+    await page.fill('#portal-password', known.secondPassword);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/portal/'), page.click('form[action="/portal/sign-in"] button')]);
+
+    // The long list: every questionnaire, each a large button.
+    const due = await page.$$eval('#due li a', (as) => as.map((a) => a.textContent.trim()));
+    for (const name of assigned) assert.ok(due.some((d) => d.startsWith(name.slice(0, 12))), `${name} is due (${due})`);
+    await check(page, 'long list');
+    await shot('long-list');
+    // Each opens at its first question, with the instrument's own scale.
+    const links = await page.$$eval('#due li a', (as) => as.map((a) => a.getAttribute('href')));
+    for (const href of links) {
+      await page.goto(href);
+      assert.match(await page.textContent('#progress'), /Question 1 of \d+/);
+      await check(page, `first question of ${href}`);
+    }
+
+    // Signing out says so, and the portal then asks to sign in again.
+    await page.goto('/portal/');
+    await Promise.all([page.waitForURL(/\/portal\/sign-in/), page.click('button:has-text("Sign out")')]);
+    assert.match(await page.textContent('#portal-notice'), /You have signed out/);
+    await check(page, 'signed out');
+    await shot('signed-out');
+    await page.goto('/portal/');
+    assert.equal(new URL(page.url()).pathname, '/portal/sign-in');
   });
 });

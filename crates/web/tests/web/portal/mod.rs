@@ -835,6 +835,10 @@ async fn a_patient_may_add_a_password_and_sign_in_with_it_and_guessing_is_locked
     let p = signed_in(&app, id).await;
     let short = portal_post(&app, "/portal/password", &p, &[("password", "short")]).await;
     assert_eq!(short.status(), 422);
+    // The rule is shown at the field, on the patient's own page.
+    let body = short.text().await.unwrap();
+    assert!(body.contains("id=\"password-error\""), "{body}");
+    assert!(body.contains("Password: "), "{body}");
     let set = portal_post(
         &app,
         "/portal/password",
