@@ -421,6 +421,8 @@ test('a patient past the happy path: used and broken links, a wrong password, no
     // The long list: every questionnaire, each a large button.
     const due = await page.$$eval('#due li a', (as) => as.map((a) => a.textContent.trim()));
     for (const name of assigned) assert.ok(due.some((d) => d.startsWith(name.slice(0, 12))), `${name} is due (${due})`);
+    const lengths = await page.$$eval('#due li .small', (spans) => spans.map((s) => s.textContent.trim()));
+    assert.deepEqual(lengths.filter((l) => /^1 questions/.test(l)), [], 'one question, not "1 questions"');
     await check(page, 'long list');
     await shot('long-list');
     // Each opens at its first question, with the instrument's own scale.

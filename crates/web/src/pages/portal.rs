@@ -397,11 +397,7 @@ async fn home_page(
             due.push(DueRow {
                 id: a.id,
                 name: words::instrument_name(&a.instrument),
-                progress: if answered == 0 {
-                    format!("{total} questions")
-                } else {
-                    format!("{answered} of {total} answered — continue where you left off")
-                },
+                progress: words::questionnaire_progress(answered, total),
             });
         }
     }
