@@ -425,6 +425,10 @@ test('a patient past the happy path: used and broken links, a wrong password, no
     assert.deepEqual(lengths.filter((l) => /^1 questions/.test(l)), [], 'one question, not "1 questions"');
     await check(page, 'long list');
     await shot('long-list');
+    // The same page on a laptop.
+    await page.setViewportSize(DESKTOP.viewport);
+    await shot('long-list-laptop');
+    await page.setViewportSize(PHONE.viewport);
     // Each opens at its first question, with the instrument's own scale.
     const links = await page.$$eval('#due li a', (as) => as.map((a) => a.getAttribute('href')));
     for (const href of links) {
