@@ -391,7 +391,7 @@ test('a patient past the happy path: used and broken links, a wrong password, no
     await shot('assigned');
   });
 
-  await inContext(browser, server.url, 'portal-walk', PHONE, async ({ page, shot }) => {
+  await inContext(browser, server.url, 'portal-walk', PHONE, async ({ page, context, shot }) => {
     // A link used already: said plainly, with what to do.
     await page.goto(known.firstLink);
     const used = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/portal/link') && r.request().method() === 'POST'), page.click('button:has-text("Sign in")')]);
@@ -437,6 +437,10 @@ test('a patient past the happy path: used and broken links, a wrong password, no
       await check(page, `first question of ${href}`);
     }
 
+    // A question left open in another tab.
+    const other = await context.newPage();
+    await other.goto(links[0]);
+
     // Signing out says so, and the portal then asks to sign in again.
     await page.goto('/portal/');
     await Promise.all([page.waitForURL(/\/portal\/sign-in/), page.click('button:has-text("Sign out")')]);
@@ -445,5 +449,17 @@ test('a patient past the happy path: used and broken links, a wrong password, no
     await shot('signed-out');
     await page.goto('/portal/');
     assert.equal(new URL(page.url()).pathname, '/portal/sign-in');
+
+    // The other tab's answer, sent after signing out (its form holds the
+    // old session's token): refused, with the way back to the portal (not
+    // to the staff's pages, not "reload", which would send it again).
+    await other.locator('input[name=value]').first().check();
+    const [refused] = await Promise.all([other.waitForNavigation(), other.click('button:has-text("Save and continue")')]);
+    assert.equal(refused.status(), 403);
+    assert.match(await other.textContent('main'), /its answer was not sent\. The answers you saved before are kept/);
+    assert.equal(await other.locator('a[href="/staff"]').count(), 0);
+    await check(other, 'answer after signing out');
+    await Promise.all([other.waitForURL(/\/portal\/sign-in/), other.click('a:has-text("Open your page")')]);
+    await other.close();
   });
 });

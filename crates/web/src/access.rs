@@ -209,10 +209,17 @@ fn refusal(spec: RouteSpec, who: &Who, parts: &Parts) -> Option<Response> {
         return Some(if parts.method == Method::GET {
             axum::response::Redirect::to("/portal/sign-in").into_response()
         } else {
-            crate::error::page(
+            // A patient whose session ended (idle, or signed out in another
+            // tab) is led back to the portal's sign-in, not the staff's.
+            crate::error::page_with_links(
                 axum::http::StatusCode::UNAUTHORIZED,
                 "Please sign in",
-                "Please sign in to the portal to continue.",
+                "Your portal session has ended, or you are not signed in. The answers you saved \
+                 before are kept: sign in again to continue.",
+                &[
+                    ("/portal/sign-in", "Sign in to the portal"),
+                    ("/portal/crisis", "Need help now?"),
+                ],
             )
         });
     }

@@ -315,12 +315,33 @@ pub struct ErrorPage {
 /// so that it cannot fail itself. Also the one-line confirmation of a
 /// cancelled consultation.
 pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    page_with_links(
+        status,
+        title,
+        message,
+        &[("/", "Clinic home"), ("/staff", "Staff")],
+    )
+}
+
+/// [`page`] with its own ways on (href, words), e.g. the portal's sign-in
+/// for a patient rather than the staff application.
+pub fn page_with_links(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    links: &[(&str, &str)],
+) -> Response {
+    let links = links
+        .iter()
+        .map(|(href, words)| format!("<a href=\"{}\">{}</a>", escape(href), escape(words)))
+        .collect::<Vec<_>>()
+        .join(" · ");
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/static/site.css\"></head>\
          <body><main class=\"narrow\"><h1>{title}</h1><p class=\"error-message\">{}</p>\
-         <p><a href=\"/\">Clinic home</a> · <a href=\"/staff\">Staff</a></p></main></body></html>",
+         <p>{links}</p></main></body></html>",
         escape(message)
     );
     let mut response = (status, Html(body)).into_response();

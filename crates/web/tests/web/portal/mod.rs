@@ -218,6 +218,10 @@ async fn no_patient_reaches_another_patients_data_by_any_portal_route(engine: En
                 "{engine:?} staff session on {} {}",
                 spec.method, spec.path
             );
+            // The way back is the portal's sign-in, not the staff's.
+            let body = unsigned.text().await.unwrap();
+            assert!(body.contains("href=\"/portal/sign-in\""), "{body}");
+            assert!(!body.contains("href=\"/staff\""), "{body}");
         }
 
         if !spec.path.contains("{id}") {
