@@ -328,6 +328,7 @@ test("a second patient gets 404 or 403 for the first patient's ids in every port
         const response = await page.goto(url);
         status = response.status();
         body = await page.textContent('body');
+        assert.ok((await page.locator('main a[href="/portal/"]').count()) >= 1, `${key}: the way back to their own page`);
         await check(page, `${key} with another patient's id`);
       } else {
         const response = await page.request.post(url, { form: { csrf, ...fields }, maxRedirects: 0 });

@@ -309,18 +309,25 @@ pub fn conflict(err: &StoreError) -> Option<(&'static str, String)> {
 pub struct ErrorPage {
     pub title: String,
     pub message: String,
+    /// The ways on (href, words) when not the usual ones (the portal's:
+    /// the patient's own page, help).
+    pub links: Vec<(String, String)>,
 }
 
 /// The minimal page of every error and refusal, without the site template
 /// so that it cannot fail itself. Also the one-line confirmation of a
 /// cancelled consultation.
 pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    page_with_links(
+    let mut response = page_with_links(
         status,
         title,
         message,
         &[("/", "Clinic home"), ("/staff", "Staff")],
-    )
+    );
+    if let Some(page) = response.extensions_mut().get_mut::<ErrorPage>() {
+        page.links.clear();
+    }
+    response
 }
 
 /// [`page`] with its own ways on (href, words), e.g. the portal's sign-in
@@ -331,6 +338,10 @@ pub fn page_with_links(
     message: &str,
     links: &[(&str, &str)],
 ) -> Response {
+    let own_links = links
+        .iter()
+        .map(|(href, words)| ((*href).to_owned(), (*words).to_owned()))
+        .collect();
     let links = links
         .iter()
         .map(|(href, words)| format!("<a href=\"{}\">{}</a>", escape(href), escape(words)))
@@ -348,6 +359,7 @@ pub fn page_with_links(
     response.extensions_mut().insert(ErrorPage {
         title: title.to_owned(),
         message: message.to_owned(),
+        links: own_links,
     });
     response
 }

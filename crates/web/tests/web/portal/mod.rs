@@ -238,6 +238,15 @@ async fn no_patient_reaches_another_patients_data_by_any_portal_route(engine: En
         assert_eq!(response.status(), 404, "{engine:?} {} {path}", spec.method);
         let body = response.text().await.unwrap();
         assert!(!body.contains("Bertha"), "{path} leaked B's data");
+        // The way on is the patient's own page, not the staff application
+        // (whose sign-in the clinic's footer names on every public page).
+        let main = body
+            .split("<main")
+            .nth(1)
+            .and_then(|rest| rest.split("</main>").next())
+            .unwrap_or_default();
+        assert!(main.contains("href=\"/portal/\""), "{path}: {body}");
+        assert!(!main.contains("href=\"/staff"), "{path}: {body}");
         assert_eq!(
             app.audit_count().await,
             before + 1,
