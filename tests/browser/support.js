@@ -2,8 +2,10 @@
 // Chromium, sign-in, and screenshots under <repo>/test-artifacts/browser/.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { createRequire } from 'node:module';
@@ -62,12 +64,13 @@ function respiteBinary() {
  * Starts `respite demo` on a free port of 127.0.0.1 and resolves once the
  * first stdout line ("Respite demo clinic: http://127.0.0.1:PORT/") has
  * named the address and /healthz answers. Everything the server writes goes
- * to test-artifacts/browser/respite.log.
+ * to test-artifacts/browser/respite.log. `args` are added to `respite demo`'s
+ * (e.g. `smtpServer.demoArgs`).
  */
-export async function startRespite({ timeoutMs = 120_000 } = {}) {
+export async function startRespite({ timeoutMs = 120_000, args = [] } = {}) {
   const bin = respiteBinary();
   const log = fs.createWriteStream(path.join(artifactsDir, 'respite.log'));
-  const child = spawn(bin, ['demo', '--bind', '127.0.0.1:0'], {
+  const child = spawn(bin, ['demo', '--bind', '127.0.0.1:0', ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -129,6 +132,130 @@ export async function startRespite({ timeoutMs = 120_000 } = {}) {
       process.off('exit', killOnExit);
       stdout.close();
       await new Promise((r) => log.end(r));
+    },
+  };
+}
+
+/** The `respite` binary the suite runs (RESPITE_BIN, else target/debug/respite). */
+export function respite(args, input) {
+  const result = spawnSync(respiteBinary(), args, { input, encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new Error(`respite ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** Every route of the server's one route table (`respite routes`). */
+export function routeTable() {
+  return respite(['routes'])
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line));
+}
+
+// ---- A real SMTP server: aiosmtpd ------------------------------------------
+
+// aiosmtpd saves each message as N.eml and, parsed by Python's own e-mail
+// package (not by anything of ours), its recipients, subject and plain-text
+// body (transfer encoding undone) as N.json.
+const SMTP_SINK = String.raw`import email, email.policy, json, os, signal, sys
+from aiosmtpd.controller import Controller
+out, port = sys.argv[1], int(sys.argv[2])
+class Save:
+    count = 0
+    async def handle_DATA(self, server, session, envelope):
+        Save.count += 1
+        base = os.path.join(out, "%d" % Save.count)
+        with open(base + ".eml", "wb") as f:
+            f.write(envelope.original_content)
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        body = message.get_body(("plain",))
+        parsed = {"envelope_to": envelope.rcpt_tos, "from": str(message["From"]), "to": str(message["To"]),
+                  "subject": str(message["Subject"]), "text": body.get_content() if body else ""}
+        with open(base + ".json.tmp", "w") as f:
+            json.dump(parsed, f)
+        os.rename(base + ".json.tmp", base + ".json")
+        return "250 OK"
+Controller(Save(), hostname="127.0.0.1", port=port).start()
+print("ready", flush=True)
+signal.pause()
+`;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts aiosmtpd (the Python of RESPITE_TEST_AIOSMTPD_PYTHON, the venv
+ * scripts/test prepares) on a free loopback port. Resolves to `null` when
+ * that variable is not set — unless RESPITE_REQUIRE_MAIL is, which makes a
+ * missing server an error, as in the Rust e-mail tests. The server has
+ * `demoArgs` (the flags that point `respite demo` at it), `messages()` (the
+ * messages received so far, parsed) and `stop()`.
+ */
+export async function startSmtpServer() {
+  const python = process.env.RESPITE_TEST_AIOSMTPD_PYTHON;
+  if (!python) {
+    if (process.env.RESPITE_REQUIRE_MAIL) {
+      throw new Error('RESPITE_REQUIRE_MAIL is set but RESPITE_TEST_AIOSMTPD_PYTHON is not (scripts/test prepares it)');
+    }
+    return null;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'respite-smtp-'));
+  fs.writeFileSync(path.join(dir, 'sink.py'), SMTP_SINK);
+  fs.mkdirSync(path.join(dir, 'mail'));
+  const port = await freePort();
+  const child = spawn(python, [path.join(dir, 'sink.py'), path.join(dir, 'mail'), String(port)], {
+    stdio: ['ignore', 'pipe', fs.openSync(path.join(artifactsDir, 'aiosmtpd.log'), 'w')],
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('aiosmtpd did not start in 30 s (see aiosmtpd.log)')), 30_000);
+    readline.createInterface({ input: child.stdout }).once('line', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`aiosmtpd exited (code ${code}) before serving; see aiosmtpd.log`));
+    });
+  });
+  return {
+    port,
+    demoArgs: [
+      '--smtp-host', '127.0.0.1',
+      '--smtp-port', String(port),
+      '--smtp-tls', 'plain-loopback-only',
+      '--smtp-from', 'clinic@demo.respite.test',
+    ],
+    messages() {
+      const mail = path.join(dir, 'mail');
+      return fs
+        .readdirSync(mail)
+        .filter((f) => f.endsWith('.json'))
+        .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
+        .map((f) => JSON.parse(fs.readFileSync(path.join(mail, f), 'utf8')));
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      process.off('exit', killOnExit);
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -53,16 +53,21 @@ pub async fn serve(
         url.redacted()
     );
     if let Some(imap) = imap {
-        println!(
-            "Polling the mailbox {} on {}:{} every {} s",
-            imap.mailbox,
-            imap.host,
-            imap.port,
-            imap.poll_interval.as_secs()
-        );
-        tokio::spawn(respite_mail::imap::run(store.clone(), imap));
+        spawn_mailbox_poller(&store, imap);
     }
     run_server(listener, store, config).await
+}
+
+/// Polls the clinic's mailbox into the inquiry queue, saying so at start.
+fn spawn_mailbox_poller(store: &Store, imap: respite_mail::imap::ImapSettings) {
+    println!(
+        "Polling the mailbox {} on {}:{} every {} s",
+        imap.mailbox,
+        imap.host,
+        imap.port,
+        imap.poll_interval.as_secs()
+    );
+    tokio::spawn(respite_mail::imap::run(store.clone(), imap));
 }
 
 async fn run_server(listener: TcpListener, store: Store, config: WebConfig) -> anyhow::Result<()> {
@@ -142,7 +147,21 @@ const DEMO_USERS: &[(&str, &str, Role)] = &[
     ("admin@demo.respite.test", "Ada Admin", Role::Admin),
 ];
 
-pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
+/// `respite demo`: a fresh synthetic clinic. With an SMTP server its
+/// e-mails (portal sign-in links) go out through it, their links naming
+/// `public_url` (default `http://` and the address it listens on); without
+/// one they are written to the outbox folder it names at start.
+pub async fn demo(
+    bind: SocketAddr,
+    public_url: Option<String>,
+    mail: crate::MailConfig,
+) -> anyhow::Result<()> {
+    if mail.smtp.is_some() && public_url.is_none() && bind.ip().is_unspecified() {
+        bail!(
+            "RESPITE_PUBLIC_URL: is required with RESPITE_SMTP_HOST when the demo listens on \
+             every address (--bind {bind}): its e-mails' links need the address patients reach"
+        );
+    }
     let dir = std::env::temp_dir().join(format!("respite-demo-{}", std::process::id()));
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
@@ -210,13 +229,39 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
     for (email, _, role) in DEMO_USERS {
         println!("  {:<11} {email}", role.as_str());
     }
-    // No mail server in the throw-away clinic: portal sign-in e-mails are
-    // written to its outbox folder instead.
-    println!("  e-mail outbox: {}", dir.join("outbox").display());
+    let public_url = match (public_url, &mail.smtp) {
+        (Some(url), _) => Some(url),
+        (None, Some(_)) => Some(format!("http://{address}")),
+        (None, None) => None,
+    };
+    match &mail.smtp {
+        Some(smtp) => println!(
+            "  e-mail: through SMTP {}:{}, from {}; links to {}",
+            smtp.host,
+            smtp.port,
+            smtp.from.as_str(),
+            public_url.as_deref().unwrap_or_default()
+        ),
+        // No mail server given: portal sign-in e-mails are written to the
+        // throw-away clinic's outbox folder instead.
+        None => println!("  e-mail outbox: {}", dir.join("outbox").display()),
+    }
+    let outbox = mail.smtp.is_none().then(|| dir.join("outbox"));
     let config = WebConfig {
-        mail_outbox: Some(dir.join("outbox")),
+        mail_outbox: outbox,
+        secure_cookies: public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://")),
+        messaging: respite_web::MessagingConfig {
+            public_url,
+            ..respite_web::MessagingConfig::default()
+        },
+        smtp: mail.smtp,
         ..WebConfig::default()
     };
+    if let Some(imap) = mail.imap {
+        spawn_mailbox_poller(&store, imap);
+    }
     let result = run_server(listener, store, config).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -375,4 +420,32 @@ fn read_plan(plan: &str) -> anyhow::Result<String> {
         std::fs::read_to_string(plan).with_context(|| format!("--plan {plan}: cannot read"))?
     };
     Ok(text)
+}
+
+/// `respite routes`: the route table, one JSON object a line, so that
+/// tools and tests outside the Rust code (the browser suite) enumerate the
+/// same routes the server serves.
+pub fn routes() {
+    use respite_web::access::Access;
+    for spec in respite_web::routes::route_specs() {
+        let (access, permission) = match spec.access {
+            Access::Public => ("public", None),
+            Access::SignedIn => ("signed-in", None),
+            Access::Staff(permission) => ("staff", Some(format!("{permission:?}"))),
+            Access::Patient => ("patient", None),
+        };
+        let audited = spec.audited.map(
+            |audited| serde_json::json!({ "resource": audited.resource, "action": audited.action }),
+        );
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": spec.method,
+                "path": spec.path,
+                "access": access,
+                "permission": permission,
+                "audited": audited,
+            })
+        );
+    }
 }

@@ -41,11 +41,20 @@ enum Command {
         security: SecurityArgs,
     },
     /// Serve a fresh database filled with a synthetic demo clinic, and print
-    /// the URL and the demo logins.
+    /// the URL and the demo logins. Takes the same e-mail settings as
+    /// `serve`; without an SMTP server, portal e-mails are written to the
+    /// demo's outbox folder.
     Demo {
         /// Address to listen on.
         #[arg(long, env = "RESPITE_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// The URL patients reach the demo at, for the links in its e-mails
+        /// (and the origin forms must come from); default with an SMTP
+        /// server: http:// and the address it listens on.
+        #[arg(long, env = "RESPITE_PUBLIC_URL", value_parser = parse_public_url)]
+        public_url: Option<String>,
+        #[command(flatten)]
+        mail: Box<MailArgs>,
     },
     /// Bring a database's schema up to date.
     Migrate {
@@ -73,6 +82,10 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Every HTTP route as JSON, one object a line: method, path, who may
+    /// use it (public, signed-in, staff with a permission, patient) and what
+    /// it audits — the one route table the server is built from.
+    Routes,
 }
 
 /// The audit trail's keyed hash chain. The keys come from
@@ -505,6 +518,10 @@ fn main() -> ExitCode {
             print!("{}", respite_pk::json::models_description());
             Ok(())
         }
+        Command::Routes => {
+            commands::routes();
+            Ok(())
+        }
         Command::Instruments { command: None } => instruments::list(),
         Command::Instruments {
             command: Some(InstrumentsCommand::Score { instrument }),
@@ -555,7 +572,14 @@ fn run_async(command: Command) -> anyhow::Result<()> {
                 security.apply(&mut config);
                 commands::serve(db.url(), bind, mail.imap, config).await
             }
-            Command::Demo { bind } => commands::demo(bind).await,
+            Command::Demo {
+                bind,
+                public_url,
+                mail,
+            } => {
+                let mail = mail.into_config(&respite_web::WebConfig::default())?;
+                commands::demo(bind, public_url, mail).await
+            }
             Command::Migrate { db } => commands::migrate(db.url()).await,
             Command::User {
                 command:
@@ -569,7 +593,7 @@ fn run_async(command: Command) -> anyhow::Result<()> {
             Command::Audit {
                 command: AuditCommand::Verify { db },
             } => commands::audit_verify(db.url()).await,
-            Command::Pk { .. } | Command::Instruments { .. } => {
+            Command::Pk { .. } | Command::Instruments { .. } | Command::Routes => {
                 unreachable!("handled synchronously")
             }
         }

@@ -118,12 +118,49 @@ pub async fn authorize(State(guard): State<Guard>, request: Request, next: Next)
     if let Some(stamp) = &stamp {
         request.extensions_mut().insert(stamp.clone());
     }
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    if spec.access == Access::Patient {
+        response = with_portal_links(response);
+    }
     if stamp.as_ref().is_some_and(AuditStamp::is_written) {
         // The handler's write committed with its entry.
         return no_store(spec, response);
     }
     finish(&app, spec, subject, &who, response, now).await
+}
+
+/// An error page on a portal route (another patient's id: 404; an answer
+/// refused) leads the patient back to their page and to help, never to the
+/// staff application. Status, headers and extensions (what the audit
+/// entry reads) are kept.
+fn with_portal_links(response: Response) -> Response {
+    let Some(error) = response.extensions().get::<crate::error::ErrorPage>() else {
+        return response;
+    };
+    if !error.links.is_empty() {
+        return response;
+    }
+    let mut portal = crate::error::page_with_links(
+        response.status(),
+        &error.title,
+        &error.message,
+        &[
+            ("/portal/", "Back to your page"),
+            ("/portal/crisis", "Need help now?"),
+        ],
+    );
+    let (parts, _) = response.into_parts();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_LENGTH && name != axum::http::header::CONTENT_TYPE {
+            portal.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    let page = portal.extensions_mut().remove::<crate::error::ErrorPage>();
+    portal.extensions_mut().extend(parts.extensions);
+    if let Some(page) = page {
+        portal.extensions_mut().insert(page);
+    }
+    portal
 }
 
 /// Who is asking: the staff session on staff and public routes, the
@@ -209,10 +246,17 @@ fn refusal(spec: RouteSpec, who: &Who, parts: &Parts) -> Option<Response> {
         return Some(if parts.method == Method::GET {
             axum::response::Redirect::to("/portal/sign-in").into_response()
         } else {
-            crate::error::page(
+            // A patient whose session ended (idle, or signed out in another
+            // tab) is led back to the portal's sign-in, not the staff's.
+            crate::error::page_with_links(
                 axum::http::StatusCode::UNAUTHORIZED,
                 "Please sign in",
-                "Please sign in to the portal to continue.",
+                "Your portal session has ended, or you are not signed in. The answers you saved \
+                 before are kept: sign in again to continue.",
+                &[
+                    ("/portal/sign-in", "Sign in to the portal"),
+                    ("/portal/crisis", "Need help now?"),
+                ],
             )
         });
     }

@@ -115,6 +115,22 @@ pub async fn protect(
             if let Some(spec) = spec {
                 crate::access::audit_refusal(app, spec, &mut parts).await;
             }
+            // A portal page left open across a sign-in or sign-out (another
+            // tab) holds the old session's token: the patient is led back to
+            // their page, not to "reload", which would send the form again.
+            let portal = spec.is_some_and(|spec| spec.access == crate::access::Access::Patient);
+            if portal && matches!(refusal, AppError::Csrf(CsrfRefusal::Token)) {
+                return crate::error::page_with_links(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "Please open your page again",
+                    "This page was open from before you signed in or out, so its answer was \
+                     not sent. The answers you saved before are kept.",
+                    &[
+                        ("/portal/", "Open your page"),
+                        ("/portal/crisis", "Need help now?"),
+                    ],
+                );
+            }
             refusal.into_response()
         }
     }

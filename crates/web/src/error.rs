@@ -309,24 +309,57 @@ pub fn conflict(err: &StoreError) -> Option<(&'static str, String)> {
 pub struct ErrorPage {
     pub title: String,
     pub message: String,
+    /// The ways on (href, words) when not the usual ones (the portal's:
+    /// the patient's own page, help).
+    pub links: Vec<(String, String)>,
 }
 
 /// The minimal page of every error and refusal, without the site template
 /// so that it cannot fail itself. Also the one-line confirmation of a
 /// cancelled consultation.
 pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    let mut response = page_with_links(
+        status,
+        title,
+        message,
+        &[("/", "Clinic home"), ("/staff", "Staff")],
+    );
+    if let Some(page) = response.extensions_mut().get_mut::<ErrorPage>() {
+        page.links.clear();
+    }
+    response
+}
+
+/// [`page`] with its own ways on (href, words), e.g. the portal's sign-in
+/// for a patient rather than the staff application.
+pub fn page_with_links(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    links: &[(&str, &str)],
+) -> Response {
+    let own_links = links
+        .iter()
+        .map(|(href, words)| ((*href).to_owned(), (*words).to_owned()))
+        .collect();
+    let links = links
+        .iter()
+        .map(|(href, words)| format!("<a href=\"{}\">{}</a>", escape(href), escape(words)))
+        .collect::<Vec<_>>()
+        .join(" · ");
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/static/site.css\"></head>\
          <body><main class=\"narrow\"><h1>{title}</h1><p class=\"error-message\">{}</p>\
-         <p><a href=\"/\">Clinic home</a> · <a href=\"/staff\">Staff</a></p></main></body></html>",
+         <p>{links}</p></main></body></html>",
         escape(message)
     );
     let mut response = (status, Html(body)).into_response();
     response.extensions_mut().insert(ErrorPage {
         title: title.to_owned(),
         message: message.to_owned(),
+        links: own_links,
     });
     response
 }

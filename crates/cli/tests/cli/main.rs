@@ -9,4 +9,5 @@ mod crash;
 mod instruments;
 mod migrate;
 mod pk;
+mod routes_and_demo_mail;
 mod settings;

@@ -4,6 +4,7 @@
 
 mod booking;
 mod portal;
+mod portal_second;
 pub mod public;
 mod register;
 mod sessions;
@@ -208,6 +209,7 @@ pub async fn seed(
     demo.summary.screening_spectrum = chart::seed_spectrum(&mut tx, &clock).await?;
     register::seed(&mut tx, &clock).await?;
     portal::portal(&mut tx, now).await?;
+    portal_second::second_portal_patient(&mut tx, now).await?;
     tx.commit().await?;
     demo.summary.decisions =
         decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;

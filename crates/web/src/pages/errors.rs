@@ -34,6 +34,8 @@ struct PublicErrorPage<'a> {
     clinic: &'a ClinicFacts,
     title: &'a str,
     message: &'a str,
+    /// The page's own ways on; none: the clinic's home page.
+    links: &'a [(String, String)],
 }
 
 /// The layer: refusals, pages not found and other client errors get the
@@ -78,6 +80,7 @@ pub async fn with_navigation(
                 clinic: &clinic,
                 title: &error.title,
                 message: &error.message,
+                links: &error.links,
             }
             .render(),
             Err(err) => {

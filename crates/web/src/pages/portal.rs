@@ -68,6 +68,7 @@ struct SignInPage<'a> {
     csrf: &'a str,
     token: String,
     error: Option<String>,
+    notice: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -84,16 +85,28 @@ pub async fn link_page(page: PublicPage, Query(q): Query<LinkQuery>) -> Result<R
         csrf: &page.csrf,
         token: q.token,
         error: None,
+        notice: None,
     })
 }
 
+#[derive(Deserialize)]
+pub struct SignInQuery {
+    /// Set by signing out, so that the page says it happened.
+    #[serde(default)]
+    signed_out: Option<String>,
+}
+
 /// The sign-in page without a link: where to find one.
-pub async fn sign_in_page(page: PublicPage) -> Result<Response, AppError> {
+pub async fn sign_in_page(
+    page: PublicPage,
+    Query(q): Query<SignInQuery>,
+) -> Result<Response, AppError> {
     render(&SignInPage {
         clinic: &page.clinic,
         csrf: &page.csrf,
         token: String::new(),
         error: None,
+        notice: q.signed_out.is_some().then_some("You have signed out."),
     })
 }
 
@@ -127,6 +140,7 @@ pub async fn use_link(
                 csrf: &page.csrf,
                 token: String::new(),
                 error: Some(message.to_owned()),
+                notice: None,
             },
         )
     };
@@ -196,6 +210,7 @@ pub async fn password_sign_in(
                 csrf: &page.csrf,
                 token: String::new(),
                 error: Some(message.to_owned()),
+                notice: None,
             },
         )
     };
@@ -290,7 +305,7 @@ pub async fn sign_out(
         .store
         .delete_portal_session(&session.token_hash)
         .await?;
-    let mut response = Redirect::to("/portal/sign-in").into_response();
+    let mut response = Redirect::to("/portal/sign-in?signed_out=1").into_response();
     portal_auth::clear_portal_cookie(response.headers_mut(), &state.config);
     let csrf = crate::csrf::issue_for_portal(&state, &headers, None).await?;
     response
@@ -335,6 +350,23 @@ struct HomePage {
     done: Vec<DoneRow>,
     appointments: Vec<AppointmentRow>,
     has_password: bool,
+    /// The chart's e-mail address, the one a password signs in with.
+    email: Option<String>,
+    password: PasswordState,
+}
+
+/// What the home page says of the optional password.
+enum PasswordState {
+    Unchanged,
+    Saved,
+    Refused(String),
+}
+
+#[derive(Deserialize)]
+pub struct HomeQuery {
+    /// Set after the password was saved, so that the page says so.
+    #[serde(default)]
+    password: Option<String>,
 }
 
 /// The patient's own page: questionnaires due, appointments, scores.
@@ -342,6 +374,21 @@ pub async fn home(
     State(state): State<AppState>,
     page: PublicPage,
     Extension(session): Extension<PortalSession>,
+    Query(q): Query<HomeQuery>,
+) -> Result<Response, AppError> {
+    let password = match q.password {
+        Some(_) => PasswordState::Saved,
+        None => PasswordState::Unchanged,
+    };
+    home_page(&state, &page, &session, password, StatusCode::OK).await
+}
+
+async fn home_page(
+    state: &AppState,
+    page: &PublicPage,
+    session: &PortalSession,
+    password: PasswordState,
+    status: StatusCode,
 ) -> Result<Response, AppError> {
     let patient_id = session.patient_id;
     let patient = state
@@ -384,11 +431,7 @@ pub async fn home(
                 DueRow {
                     id: a.id,
                     name: words::instrument_name(&a.instrument),
-                    progress: if answered == 0 {
-                        format!("{total} questions")
-                    } else {
-                        format!("{answered} of {total} answered — continue where you left off")
-                    },
+                    progress: words::questionnaire_progress(answered, total),
                     timepoint: schedule
                         .map(|s| schedule_words::timepoint_for_patient(&s.timepoint))
                         .unwrap_or_default(),
@@ -435,15 +478,20 @@ pub async fn home(
             }),
         })
         .collect();
-    let mut response = render(&HomePage {
-        clinic: page.clinic.clone(),
-        csrf: page.csrf.clone(),
-        given_name: patient.given_name,
-        due,
-        done,
-        appointments,
-        has_password: state.store.has_portal_password(patient_id).await?,
-    })?;
+    let mut response = render_with(
+        status,
+        &HomePage {
+            clinic: page.clinic.clone(),
+            csrf: page.csrf.clone(),
+            given_name: patient.given_name,
+            due,
+            done,
+            appointments,
+            has_password: state.store.has_portal_password(patient_id).await?,
+            email: patient.email,
+            password,
+        },
+    )?;
     response
         .extensions_mut()
         .insert(AuditedRecord(patient_id.to_string()));
@@ -800,13 +848,25 @@ pub async fn set_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     let password = form.password;
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+    let hashed = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
         .await
-        .map_err(|_| AppError::Internal("password hashing stopped"))?
-        .map_err(|err| AppError::BadRequest {
-            field: "Password",
-            message: err.to_string().trim_start_matches("password: ").to_owned(),
-        })?;
+        .map_err(|_| AppError::Internal("password hashing stopped"))?;
+    // A refused password is shown at its field on the patient's own page,
+    // not on an error page they would have to come back from.
+    let hash = match hashed {
+        Ok(hash) => hash,
+        Err(err) => {
+            let rule = err.to_string().trim_start_matches("password: ").to_owned();
+            return home_page(
+                &state,
+                &page,
+                &session,
+                PasswordState::Refused(format!("Password: {rule}.")),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
     state
         .store
         .set_portal_password(session.patient_id, &hash, page.now)

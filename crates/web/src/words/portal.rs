@@ -6,6 +6,18 @@
 use respite_clinical::instruments::{Instrument, Licence};
 use respite_store::{SafetyAlertRecord, ScoreRecord};
 
+/// How long a questionnaire is, or how far the patient got: "1 question",
+/// "10 questions", "5 of 10 answered — continue where you left off".
+pub fn questionnaire_progress(answered: usize, total: usize) -> String {
+    match (answered, total) {
+        (0, 1) => "1 question".to_owned(),
+        (0, total) => format!("{total} questions"),
+        (answered, total) => {
+            format!("{answered} of {total} answered — continue where you left off")
+        }
+    }
+}
+
 /// An instrument's name, e.g. "Patient Health Questionnaire-9 (PHQ-9)".
 pub fn instrument_name(id: &str) -> String {
     match Instrument::from_id(id) {
@@ -146,4 +158,19 @@ pub fn invitation(when: &str, channel: &str, sent: bool, used: bool) -> String {
         (false, false) => "waiting to be sent",
     };
     format!("{when}, {by}: {state}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_questionnaires_length_and_progress_read_as_people_say_them() {
+        let check = |answered, total, expected: &str| {
+            assert_eq!(questionnaire_progress(answered, total), expected);
+        };
+        check(0, 1, "1 question");
+        check(0, 10, "10 questions");
+        check(5, 10, "5 of 10 answered — continue where you left off");
+    }
 }

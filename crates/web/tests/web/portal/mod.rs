@@ -118,6 +118,53 @@ async fn latest_audit(app: &TestApp) -> respite_store::AuditRecord {
         .remove(0)
 }
 
+/// A form's fields, name and value.
+type Fields = &'static [(&'static str, &'static str)];
+
+/// The portal routes whose path takes an id, and what the id names: each
+/// one a questionnaire (an assignment) of the signed-in patient's. The
+/// enumeration below fails when the route table gains a portal route with an
+/// id this list lacks (tests/browser/portal.test.js keeps the same list for
+/// `respite routes`).
+const PORTAL_ROUTES_WITH_IDS: &[(&str, &str, Fields)] = &[
+    ("GET", "/portal/questionnaires/{id}", &[]),
+    (
+        "POST",
+        "/portal/questionnaires/{id}/answers",
+        &[("item", "1"), ("value", "1")],
+    ),
+    ("POST", "/portal/questionnaires/{id}/submit", &[]),
+];
+
+#[test]
+fn every_portal_route_with_an_id_is_a_patients_route_and_enumerated() {
+    let mut with_ids: Vec<(&str, &str)> = route_specs()
+        .into_iter()
+        .filter(|s| s.path.starts_with("/portal") && s.path.contains('{'))
+        .map(|s| {
+            assert_eq!(
+                s.access,
+                Access::Patient,
+                "{} {}: a portal route with an id needs a portal session",
+                s.method,
+                s.path
+            );
+            (s.method, s.path)
+        })
+        .collect();
+    with_ids.sort_unstable();
+    let mut listed: Vec<(&str, &str)> = PORTAL_ROUTES_WITH_IDS
+        .iter()
+        .map(|(method, path, _)| (*method, *path))
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(
+        with_ids, listed,
+        "the portal routes with ids and PORTAL_ROUTES_WITH_IDS differ: add the new route there \
+         (and to OWNED_BY_ID in tests/browser/portal.test.js), with what its id names"
+    );
+}
+
 both_engines!(no_patient_reaches_another_patients_data_by_any_portal_route);
 /// Every portal route of the table, asked by patient A with patient B's
 /// ids: 404, nothing of B's in the page, and an audit entry with A as the
@@ -141,11 +188,10 @@ async fn no_patient_reaches_another_patients_data_by_any_portal_route(engine: En
     );
     let mut checked_with_ids = 0;
     for spec in &portal_routes {
-        let fields: &[(&str, &str)] = if spec.path.ends_with("/answers") {
-            &[("item", "1"), ("value", "1")]
-        } else {
-            &[]
-        };
+        let fields: &[(&str, &str)] = PORTAL_ROUTES_WITH_IDS
+            .iter()
+            .find(|(method, path, _)| *method == spec.method && *path == spec.path)
+            .map_or(&[], |(_, _, fields)| fields);
         // Unsigned, or with a staff session only: sent to the portal's
         // sign-in (GET) or 401, never served.
         let unsigned = if spec.method == "GET" {
@@ -172,6 +218,10 @@ async fn no_patient_reaches_another_patients_data_by_any_portal_route(engine: En
                 "{engine:?} staff session on {} {}",
                 spec.method, spec.path
             );
+            // The way back is the portal's sign-in, not the staff's.
+            let body = unsigned.text().await.unwrap();
+            assert!(body.contains("href=\"/portal/sign-in\""), "{body}");
+            assert!(!body.contains("href=\"/staff\""), "{body}");
         }
 
         if !spec.path.contains("{id}") {
@@ -188,6 +238,15 @@ async fn no_patient_reaches_another_patients_data_by_any_portal_route(engine: En
         assert_eq!(response.status(), 404, "{engine:?} {} {path}", spec.method);
         let body = response.text().await.unwrap();
         assert!(!body.contains("Bertha"), "{path} leaked B's data");
+        // The way on is the patient's own page, not the staff application
+        // (whose sign-in the clinic's footer names on every public page).
+        let main = body
+            .split("<main")
+            .nth(1)
+            .and_then(|rest| rest.split("</main>").next())
+            .unwrap_or_default();
+        assert!(main.contains("href=\"/portal/\""), "{path}: {body}");
+        assert!(!main.contains("href=\"/staff"), "{path}: {body}");
         assert_eq!(
             app.audit_count().await,
             before + 1,
@@ -200,7 +259,8 @@ async fn no_patient_reaches_another_patients_data_by_any_portal_route(engine: En
         assert_eq!(entry.resource_id, b_form.to_string(), "{path}");
     }
     assert_eq!(
-        checked_with_ids, 3,
+        checked_with_ids,
+        PORTAL_ROUTES_WITH_IDS.len(),
         "every portal route with an id was asked"
     );
     // B's questionnaire is untouched.
@@ -788,6 +848,10 @@ async fn a_patient_may_add_a_password_and_sign_in_with_it_and_guessing_is_locked
     let p = signed_in(&app, id).await;
     let short = portal_post(&app, "/portal/password", &p, &[("password", "short")]).await;
     assert_eq!(short.status(), 422);
+    // The rule is shown at the field, on the patient's own page.
+    let body = short.text().await.unwrap();
+    assert!(body.contains("id=\"password-error\""), "{body}");
+    assert!(body.contains("Password: "), "{body}");
     let set = portal_post(
         &app,
         "/portal/password",
