@@ -900,3 +900,56 @@ async fn submit_in(
     };
     Ok(Some(alert_id))
 }
+
+/// The score observations to store for respite-clinical's scoring of a
+/// questionnaire: one per scale, with its code, band, and the
+/// missing-answer rule applied (prorated) or why there is no score. Only
+/// carries respite-clinical's verdicts; the portal's submission, a paper
+/// form and the demo's questionnaires all store them through this.
+pub fn new_scores(scored: &respite_clinical::instruments::Scored) -> Vec<NewScore> {
+    use respite_clinical::instruments::{Code, Completeness, ScaleResult};
+    scored
+        .scales
+        .iter()
+        .map(|scale| {
+            let (code_system, code) = match scale.scale.code {
+                Code::Loinc { code, .. } => ("http://loinc.org", code),
+                Code::Local { code } => ("https://respite.example/fhir/CodeSystem/local", code),
+            };
+            let (value, band, prorated, missing, rule) = match &scale.result {
+                ScaleResult::Computed(c) => match &c.completeness {
+                    Completeness::Complete => {
+                        (Some(c.value), c.band, false, Vec::new(), String::new())
+                    }
+                    Completeness::Prorated {
+                        missing_items,
+                        rule,
+                    } => (
+                        Some(c.value),
+                        c.band,
+                        true,
+                        missing_items.clone(),
+                        (*rule).to_owned(),
+                    ),
+                },
+                ScaleResult::NotComputable(n) => (
+                    None,
+                    None,
+                    false,
+                    n.missing_items.clone(),
+                    n.rule.to_owned(),
+                ),
+            };
+            NewScore {
+                scale: scale.scale.id.to_owned(),
+                code_system: code_system.to_owned(),
+                code: code.to_owned(),
+                value,
+                band: band.map(|b| b.id.to_owned()),
+                prorated,
+                missing_items: missing.join(","),
+                rule,
+            }
+        })
+        .collect()
+}
