@@ -22,6 +22,7 @@ pub mod screening;
 pub mod settings;
 pub mod sign_in;
 pub mod staff;
+pub mod trajectories;
 pub mod webhooks;
 pub mod worklist;
 

