@@ -182,6 +182,10 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
         summary.inquiries,
         summary.consultations
     );
+    println!(
+        "  {} questionnaires answered in the portal over six months (a patient → Outcomes); {} PHQ-9 safety alert open (Safety alerts)",
+        summary.questionnaires, summary.open_safety_alerts
+    );
     if !summary.screening_spectrum.is_empty() {
         println!("  screening spectrum (Patients → the name → Screening):");
         for patient in &summary.screening_spectrum {

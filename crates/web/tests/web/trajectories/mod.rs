@@ -338,3 +338,103 @@ async fn each_patient_sees_only_their_own_progress_in_plain_words(engine: Engine
     assert_eq!(refused.status(), 303);
     assert_eq!(refused.headers()["location"], "/portal/sign-in");
 }
+
+both_engines!(the_demo_has_months_of_scored_questionnaires_with_every_kind_of_course);
+/// The demo's questionnaires: each score is respite-clinical's scoring of
+/// the stored answers; among the treated there are responders whose relief
+/// holds, relief that fades (durability ends) and non-responders, judged
+/// here by respite-clinical from the stored scores; exactly one safety
+/// alert is open; one PHQ-9 leaves item 9 unanswered.
+async fn the_demo_has_months_of_scored_questionnaires_with_every_kind_of_course(engine: Engine) {
+    use respite_clinical::outcomes::{
+        baseline, durability, infusion_series, BaselineSettings, Durability, ScoreReport,
+        SeriesSettings,
+    };
+    let app = spawn(engine).await;
+    let staff: Vec<i64> = app
+        .store
+        .staff_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    let now: Timestamp = "2026-11-27T18:00Z".parse().unwrap();
+    let summary = respite_store::demo::seed(
+        &app.store,
+        now,
+        respite_store::demo::DemoSize {
+            patients: 60,
+            inquiries: 0,
+        },
+        &staff,
+    )
+    .await
+    .unwrap();
+    assert!(summary.questionnaires > 60 * 10, "{summary:?}");
+    assert_eq!(summary.open_safety_alerts, 1);
+    assert_eq!(app.store.open_safety_alert_count().await.unwrap(), 1);
+
+    let mut raw = app.raw().await;
+    let patients: Vec<(i64,)> = sqlx::query_as("SELECT id FROM patients ORDER BY id")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    let (mut holds, mut fades, mut no_relief, mut unknown_safety) = (0, 0, 0, 0);
+    for (id,) in patients {
+        // Every score is respite-clinical's scoring of the stored answers.
+        for a in app.store.assignments_of(id).await.unwrap() {
+            let Some(_) = a.submitted_at else { continue };
+            let instrument = Instrument::from_id(&a.instrument).unwrap();
+            let mut answers = Answers::new();
+            for r in app.store.answers_of(id, a.id).await.unwrap() {
+                answers.insert(r.link_id, r.value);
+            }
+            let scored = instrument.score(&answers).unwrap();
+            let stored: Vec<_> = app
+                .store
+                .scores_of(id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|s| s.assignment_id == a.id)
+                .collect();
+            assert_eq!(stored.len(), scored.scales.len());
+            for (s, expected) in stored.iter().zip(&scored.scales) {
+                assert_eq!(s.value, expected.result.value(), "{}", a.instrument);
+            }
+            if instrument == Instrument::Phq9 && !answers.iter().any(|(k, _)| k == "9") {
+                unknown_safety += 1;
+            }
+        }
+        let outcomes = app.store.patient_outcomes(id).await.unwrap();
+        let sessions: Vec<Timestamp> = outcomes.infusions.iter().map(|i| i.started_at).collect();
+        let Some(series) = infusion_series(&sessions, &SeriesSettings::default())
+            .first()
+            .copied()
+        else {
+            continue;
+        };
+        let pain: Vec<ScoreReport> = outcomes
+            .scores
+            .iter()
+            .filter(|s| s.record.instrument == "nrs-pain")
+            .filter_map(|s| {
+                s.record.value.map(|score| ScoreReport {
+                    at: s.record.effective_at,
+                    score,
+                })
+            })
+            .collect();
+        let base = baseline(&pain, series.first_session, &BaselineSettings::default()).unwrap();
+        match durability(base.value, series.last_session, &pain).unwrap() {
+            Durability::StillRelieved { .. } => holds += 1,
+            Durability::Returned { .. } => fades += 1,
+            Durability::NotAResponder { .. } => no_relief += 1,
+        }
+    }
+    assert!(holds >= 3, "relief that holds: {holds}");
+    assert!(fades >= 3, "relief that fades: {fades}");
+    assert!(no_relief >= 3, "no relief: {no_relief}");
+    assert_eq!(unknown_safety, 1, "one PHQ-9 without item 9");
+}
