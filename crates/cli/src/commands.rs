@@ -97,7 +97,7 @@ fn spawn_session_sweeper(store: Store, config: Arc<WebConfig>) {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
-            let now = jiff::Timestamp::now();
+            let now = config.clock.now();
             let idle = now - auth::signed(config.idle_timeout);
             let created = now - auth::signed(config.absolute_timeout);
             if let Err(err) = store.delete_expired_sessions(idle, created).await {
@@ -155,7 +155,7 @@ pub async fn demo(bind: SocketAddr) -> anyhow::Result<()> {
         .with_audit_key(AuditKeys::load_file(&dir, MissingKeyFile::Create)?)
         .with_audit_checkpoint(audit_checkpoint_path(&dir, &url));
     verify_audit_at_start(&store).await?;
-    let now = jiff::Timestamp::now();
+    let now = respite_web::Clock::System.now();
     let hash = tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PASSWORD)).await??;
     let mut consulting = Vec::new();
     for (email, name, role) in DEMO_USERS {
@@ -316,7 +316,7 @@ pub async fn user_add(
             name.unwrap_or(&email_text),
             role,
             &hash,
-            jiff::Timestamp::now(),
+            respite_web::Clock::System.now(),
         )
         .await
         .map_err(|err| anyhow::anyhow!("{err}"))?;

@@ -274,7 +274,7 @@ async fn text(
         return Ok(Outcome::NotSent("skipped: no phone number".into()));
     };
     let when = person_time(record);
-    let clinic = &state.config.clinic_name;
+    let clinic = &crate::pages::clinic_name(state).await?;
     let link = change_link(state, record).await?;
     let change = match &link {
         Some(link) => format!(" To change or cancel: {link}"),
@@ -317,7 +317,7 @@ async fn email(
         return Ok(Outcome::NotSent("skipped: no e-mail address".into()));
     };
     let when = person_time(record);
-    let clinic = &state.config.clinic_name;
+    let clinic = &crate::pages::clinic_name(state).await?;
     let name = &record.name;
     let cancelled = job.kind == CANCELLATION_EMAIL || job.kind == CLINIC_CANCELLATION_EMAIL;
     let (subject, body) = if cancelled {

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod auth;
 pub mod booking_token;
+pub mod charts;
 pub mod client;
 pub mod connections;
 mod csrf;

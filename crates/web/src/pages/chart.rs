@@ -774,6 +774,28 @@ fn back_to(patient_id: i64, section: &str) -> Response {
     Redirect::to(&format!("/staff/patients/{patient_id}/records#{section}")).into_response()
 }
 
+/// A form refused for bad input: the records page again, on the form's
+/// section, with what was typed and each field's error (422).
+async fn reject(
+    state: &AppState,
+    page: &StaffPage,
+    patient: PatientRecord,
+    which: &'static str,
+    fields: Fields,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    refused(
+        state,
+        page,
+        patient,
+        which,
+        fields,
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
 async fn refused(
     state: &AppState,
     page: &StaffPage,
@@ -847,16 +869,7 @@ pub async fn add_problem(
         check.errors.is_empty(),
     ) else {
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "problem",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "problem", fields, errors).await;
     };
     state
         .store
@@ -954,16 +967,7 @@ pub async fn add_medication(
     let recorded_on = check.date("recorded_on", true);
     let Some(recorded_on) = recorded_on.filter(|_| check.errors.is_empty()) else {
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "medication",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "medication", fields, errors).await;
     };
     state
         .store
@@ -1037,16 +1041,7 @@ pub async fn mark_entered_in_error(
             );
         }
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "error",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "error", fields, errors).await;
     }
     let section = match entry {
         Some(CorrectableEntry::Problem) => "problems",
@@ -1080,16 +1075,7 @@ pub async fn stop_medication(
             "must name one of this patient's medications",
         );
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "stop",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "stop", fields, errors).await;
     };
     let stopped_on = check.date("stopped_on", true);
     if let (Some(start), Some(stop)) = (medication.started_on, stopped_on) {
@@ -1116,16 +1102,7 @@ pub async fn stop_medication(
     }
     let Some(stopped_on) = stopped_on.filter(|_| check.errors.is_empty()) else {
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "stop",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "stop", fields, errors).await;
     };
     state
         .store
@@ -1167,16 +1144,7 @@ pub async fn add_allergy(
     let recorded_on = check.date("recorded_on", true);
     let Some(recorded_on) = recorded_on.filter(|_| check.errors.is_empty()) else {
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "allergy",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "allergy", fields, errors).await;
     };
     state
         .store
@@ -1218,16 +1186,7 @@ pub async fn review_list(
     let reviewed_on = check.date("reviewed_on", true);
     let (Some(list), Some(reviewed_on), true) = (list, reviewed_on, check.errors.is_empty()) else {
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "review",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "review", fields, errors).await;
     };
     state
         .store
@@ -1351,16 +1310,7 @@ pub async fn add_vitals(
     }
     let Some(observed_at) = observed_at.filter(|_| check.errors.is_empty()) else {
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "vitals",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "vitals", fields, errors).await;
     };
     state
         .store
@@ -1410,16 +1360,7 @@ pub async fn add_contraindication_review(
     }
     let Some(reviewed_on) = reviewed_on.filter(|_| check.errors.is_empty()) else {
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "contraindications",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "contraindications", fields, errors).await;
     };
     state
         .store
@@ -1453,16 +1394,7 @@ pub async fn add_pre_infusion_risks(
     let note = check.text("note", false);
     let Some(assessed_on) = assessed_on.filter(|_| check.errors.is_empty()) else {
         let errors = check.errors;
-        return refused(
-            &state,
-            &page,
-            patient,
-            "risks",
-            fields,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return reject(&state, &page, patient, "risks", fields, errors).await;
     };
     state
         .store

@@ -615,7 +615,7 @@ pub async fn records_letter(
     let dated = record.requested_at.to_zoned(page.zone.clone()).date();
     render(&RecordsLetterPage {
         nav: page.nav(),
-        clinic: state.config.clinic_name.clone(),
+        clinic: crate::pages::clinic_name(&state).await?,
         patient,
         dated: words::date(dated),
         request: request_row(record, &page),

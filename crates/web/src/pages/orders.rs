@@ -30,6 +30,7 @@ use respite_store::{
 };
 
 use super::{parse_id, render, render_with, Nav, StaffPage};
+use crate::charts::{Axis, Chart, Layer};
 use crate::words::infusion as words;
 use crate::{AppError, AppState};
 
@@ -563,9 +564,9 @@ fn preview(simulation: &Simulation) -> Preview {
 }
 
 /// The predicted concentrations as an inline SVG line chart, with the bands
-/// of pk-models.md shaded behind (no JavaScript: the server draws it).
+/// of pk-models.md shaded behind (no JavaScript: the server draws it). The
+/// page's key names the two lines, so the chart draws no legend.
 pub fn svg_chart(times: &[f64], plasma: &[f64], effect: &[f64]) -> String {
-    let (w, h, left, bottom, top, right) = (640.0, 300.0, 52.0, 36.0, 12.0, 12.0);
     let t_max = times.last().copied().unwrap_or(1.0).max(1.0);
     let c_max = plasma
         .iter()
@@ -573,78 +574,47 @@ pub fn svg_chart(times: &[f64], plasma: &[f64], effect: &[f64]) -> String {
         .cloned()
         .fold(300.0_f64, f64::max)
         .min(3000.0);
-    let c_max = (c_max / 100.0).ceil() * 100.0;
-    let x = |t: f64| left + (t / t_max) * (w - left - right);
-    let y = |c: f64| top + (1.0 - (c.min(c_max) / c_max)) * (h - top - bottom);
-    let mut out = format!(
-        "<svg viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"pk-title\" class=\"pk-chart\" xmlns=\"http://www.w3.org/2000/svg\"><title id=\"pk-title\">Predicted plasma and effect-site concentration over {} min</title>",
-        words::number(t_max, 0)
-    );
-    for band in respite_pk::bands::BANDS.iter() {
-        if band.low.0 >= c_max {
-            continue;
-        }
-        let (y1, y2) = (y(band.high.0), y(band.low.0));
-        out.push_str(&format!(
-            "<rect x=\"{left}\" y=\"{y1:.1}\" width=\"{:.1}\" height=\"{:.1}\" class=\"band band-{}\"><title>{} {}–{} ng/mL</title></rect>",
-            w - left - right,
-            (y2 - y1).max(0.0),
-            band.name,
-            words::band_name(band.name),
-            band.low.0,
-            band.high.0
-        ));
-    }
-    // Axes and ticks.
-    out.push_str(&format!(
-        "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" class=\"axis\"/><line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{}\" class=\"axis\"/>",
-        h - bottom, w - right, h - bottom, h - bottom
-    ));
-    let c_step = if c_max > 1000.0 { 500.0 } else { 100.0 };
-    let mut c = 0.0;
-    while c <= c_max + 1e-9 {
-        out.push_str(&format!(
-            "<text x=\"{}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y(c) + 4.0,
-            c
-        ));
-        c += c_step;
-    }
     let t_step = if t_max > 180.0 { 60.0 } else { 30.0 };
-    let mut t = 0.0;
-    while t <= t_max + 1e-9 {
-        out.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
-            x(t),
-            h - bottom + 16.0,
-            t
-        ));
-        t += t_step;
+    let x_ticks = (0..=(t_max / t_step).floor() as usize)
+        .map(|i| {
+            let t = i as f64 * t_step;
+            (t, words::number(t, 0))
+        })
+        .collect();
+    let y = Axis::linear("ng/mL", 0.0, c_max, 6, |c| words::number(c, 0));
+    let mut chart = Chart::new(
+        "pk",
+        format!(
+            "Predicted plasma and effect-site concentration over {} min",
+            words::number(t_max, 0)
+        ),
+        Axis::with_ticks("minutes", 0.0, t_max, x_ticks),
+        y,
+    )
+    .class("pk-chart")
+    .without_legend();
+    for band in respite_pk::bands::BANDS.iter() {
+        chart = chart.layer(Layer::Band {
+            low: band.low.0,
+            high: band.high.0,
+            class: format!("band-{}", band.name),
+            label: format!(
+                "{} {}–{} ng/mL",
+                words::band_name(band.name),
+                band.low.0,
+                band.high.0
+            ),
+        });
     }
-    out.push_str(&format!(
-        "<text x=\"{}\" y=\"{}\" class=\"tick\" text-anchor=\"middle\">minutes</text><text x=\"14\" y=\"{}\" class=\"tick\" transform=\"rotate(-90 14 {})\" text-anchor=\"middle\">ng/mL</text>",
-        left + (w - left - right) / 2.0,
-        h - 4.0,
-        top + (h - top - bottom) / 2.0,
-        top + (h - top - bottom) / 2.0
-    ));
-    // At most ~400 points per line.
-    let stride = (times.len() / 400).max(1);
     for (series, class) in [(plasma, "plasma"), (effect, "effect")] {
-        let points: Vec<String> = times
-            .iter()
-            .zip(series)
-            .step_by(stride)
-            .map(|(t, c)| format!("{:.1},{:.1}", x(*t), y(*c)))
-            .collect();
-        out.push_str(&format!(
-            "<polyline class=\"{class}\" fill=\"none\" points=\"{}\"/>",
-            points.join(" ")
-        ));
+        chart = chart.layer(Layer::Line {
+            points: times.iter().copied().zip(series.iter().copied()).collect(),
+            class: class.into(),
+            label: String::new(),
+            dots: false,
+        });
     }
-    out.push_str("</svg>");
-    out
+    chart.svg()
 }
 
 #[derive(Template)]

@@ -483,7 +483,7 @@ pub async fn plan_letter(
     };
     render(&PlanLetterPage {
         nav: page.nav(),
-        clinic: state.config.clinic_name.clone(),
+        clinic: crate::pages::clinic_name(&state).await?,
         dated: words::long_date(page.today()),
         plan: PlanView::new(record, &page),
         patient,

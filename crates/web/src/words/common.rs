@@ -359,6 +359,35 @@ fn score_scale(loinc: &str) -> Option<(&'static str, f64)> {
     })
 }
 
+/// A time zone in words: the name people in the zone use (US zones as the
+/// clinic's staff and patients say them), else "City time" from the IANA
+/// name's last part. The IANA name stays in forms and `data-` attributes.
+pub fn time_zone(iana: &str) -> String {
+    let known = match iana {
+        "America/New_York" => Some("Eastern Time"),
+        "America/Chicago" => Some("Central Time"),
+        "America/Denver" => Some("Mountain Time"),
+        "America/Phoenix" => Some("Arizona Time"),
+        "America/Los_Angeles" => Some("Pacific Time"),
+        "America/Anchorage" => Some("Alaska Time"),
+        "Pacific/Honolulu" => Some("Hawaii Time"),
+        "America/Puerto_Rico" => Some("Atlantic Time (Puerto Rico)"),
+        "Europe/London" => Some("UK time"),
+        "Europe/Berlin" => Some("Central European Time"),
+        "Asia/Kolkata" => Some("India Standard Time"),
+        "Australia/Sydney" => Some("Sydney time"),
+        "UTC" | "Etc/UTC" => Some("UTC"),
+        _ => None,
+    };
+    match known {
+        Some(words) => words.to_owned(),
+        None => match iana.rsplit('/').next().filter(|city| !city.is_empty()) {
+            Some(city) if iana.contains('/') => format!("{} time", city.replace('_', " ")),
+            _ => iana.to_owned(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,5 +446,15 @@ mod tests {
             "8 out of 10, Pain intensity (NRS)",
         );
         check("0000-0", 3.0, "{score}", "3 points");
+    }
+
+    #[test]
+    fn time_zones_read_as_people_say_them() {
+        assert_eq!(super::time_zone("America/Chicago"), "Central Time");
+        assert_eq!(
+            super::time_zone("America/Argentina/Buenos_Aires"),
+            "Buenos Aires time"
+        );
+        assert_eq!(super::time_zone("UTC"), "UTC");
     }
 }

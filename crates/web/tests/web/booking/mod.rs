@@ -824,6 +824,23 @@ async fn reminder_jobs_survive_a_restart_run_once_and_keep_out_of_the_night(engi
             respite_web::AppState::new(store, config)
         }
     };
+    // The clinic renames itself in its settings before the texts go: they
+    // carry the settings' name, not the configured one.
+    app.store
+        .save_clinic_profile(
+            &respite_domain::clinic::ClinicProfile {
+                name: "Lakeside Pain Care".into(),
+                phone: None,
+                email: None,
+                address: String::new(),
+                hours: String::new(),
+                privacy_notice: String::new(),
+            },
+            "Staff/1",
+            at("2026-11-22T18:05Z"),
+        )
+        .await
+        .unwrap();
     // Before 08:00 IST nothing is due.
     let early = restarted("2026-11-23T02:00Z").await;
     assert_eq!(respite_web::jobs::run_due(&early).await.unwrap(), 0);
@@ -841,6 +858,10 @@ async fn reminder_jobs_survive_a_restart_run_once_and_keep_out_of_the_night(engi
     assert_eq!(texts.len(), 2, "{engine:?}");
     for text in &texts {
         assert_eq!(text.field("To"), Some("+15037253000"));
+        assert!(text
+            .field("Body")
+            .unwrap()
+            .starts_with("Lakeside Pain Care: "));
         assert!(text
             .field("Body")
             .unwrap()
