@@ -60,6 +60,8 @@ pub struct DemoSummary {
     pub questionnaires: usize,
     /// PHQ-9 safety alerts waiting for a clinician (exactly one).
     pub open_safety_alerts: usize,
+    /// One patient of each outcome course, with what each shows.
+    pub outcomes: Vec<SpectrumPatient>,
     /// The named charts of the screening spectrum, with what each shows.
     pub screening_spectrum: Vec<SpectrumPatient>,
     /// The patients with decisions, records requests and plans, with what
@@ -219,6 +221,7 @@ pub async fn seed(
     let answered = outcomes::seed(store, &clock, &demo.courses).await?;
     demo.summary.questionnaires = answered.questionnaires;
     demo.summary.open_safety_alerts = answered.open_safety_alerts;
+    demo.summary.outcomes = answered.showcase;
     Ok(demo.summary)
 }
 

@@ -24,7 +24,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use respite_clinical::instruments::{Answers, Instrument};
 
-use super::{add_days, DemoClock, SplitMix64};
+use super::{add_days, DemoClock, SpectrumPatient, SplitMix64};
 use crate::portal::{assign_in, new_scores, submit_in, AnswerRecord, NewSafetyAlert};
 use crate::{Store, StoreError, StoreResult};
 
@@ -43,6 +43,8 @@ pub(super) struct Course {
 pub struct OutcomesSummary {
     pub questionnaires: usize,
     pub open_safety_alerts: usize,
+    /// One patient of each course, for the start-up message.
+    pub showcase: Vec<SpectrumPatient>,
 }
 
 /// The job kind the web layer's escalation runs as (pages/portal.rs
@@ -87,12 +89,19 @@ pub(super) async fn seed(
         clock,
         summary: OutcomesSummary::default(),
         alert: None,
-        unknown_safety_shown: false,
+        unknown_safety: None,
     };
-    for course in courses {
-        let responds = course.responds;
+    let mut showcase: Vec<(i64, &'static str)> = Vec::new();
+    for (n, course) in courses.iter().enumerate() {
+        // The first patient (RSP-001000) is the one the portal's demo signs
+        // in as (demo/portal.rs): a responder whose relief holds, so that
+        // their progress page shows what relief looks like.
+        let portal_patient = n == 0 && !course.sessions.is_empty();
+        let responds = course.responds || portal_patient;
         let relief = if !responds {
             Relief::None
+        } else if portal_patient {
+            Relief::Holds
         } else if rng.chance(0.4) {
             Relief::Fades {
                 days: 40.0 + rng.below(50) as f64,
@@ -117,7 +126,39 @@ pub(super) async fn seed(
             demo.untreated(&mut rng, &patient).await?;
         } else {
             demo.treated(&mut rng, &patient, &course.sessions).await?;
+            let kind = match relief {
+                Relief::Holds => "responder, relief holds",
+                Relief::Fades { .. } => "responder, relief fades: durability ends",
+                Relief::None => "not a responder",
+            };
+            if !showcase.iter().any(|(_, k)| *k == kind) {
+                showcase.push((patient.id, kind));
+            }
         }
+    }
+    if let Some(id) = demo.unknown_safety {
+        showcase.push((
+            id,
+            "a PHQ-9 with the safety question unanswered: safety status unknown",
+        ));
+    }
+    if let Some(patient) = &demo.alert {
+        showcase.push((
+            patient.id,
+            "a PHQ-9 today with item 9 answered: the open safety alert",
+        ));
+    }
+    for (id, kind) in showcase {
+        let (mrn, given, family): (String, String, String) =
+            sqlx::query_as("SELECT mrn, given_name, family_name FROM patients WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *demo.tx)
+                .await?;
+        demo.summary.showcase.push(SpectrumPatient {
+            mrn,
+            name: format!("{given} {family}"),
+            demonstrates: kind,
+        });
     }
     let Outcomes {
         tx,
@@ -140,7 +181,8 @@ struct Outcomes<'a> {
     summary: OutcomesSummary,
     /// The patient whose PHQ-9 today raises the open safety alert.
     alert: Option<Patient>,
-    unknown_safety_shown: bool,
+    /// The patient whose one PHQ-9 leaves item 9 out.
+    unknown_safety: Option<i64>,
 }
 
 /// Which questionnaires are answered at a time point.
@@ -268,11 +310,12 @@ impl Outcomes<'_> {
             phq.remove(rng.below(8) as usize);
         }
         let mut answers: Vec<(String, i32)> = phq;
-        let item9_left_out = !self.unknown_safety_shown && patient.relief == Relief::Holds;
+        let item9_left_out =
+            self.unknown_safety.is_none() && matches!(patient.relief, Relief::Fades { .. });
         if item9_left_out {
             // One PHQ-9 leaves the safety question out: shown as "safety
             // status unknown", never as zero.
-            self.unknown_safety_shown = true;
+            self.unknown_safety = Some(patient.id);
         } else {
             answers.push(("9".to_owned(), 0));
         }

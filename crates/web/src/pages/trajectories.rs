@@ -28,6 +28,7 @@ use respite_store::{OutcomeScore, PatientOutcomes, PatientRecord};
 use super::register::csv_field;
 use super::{parse_id, render, Nav, PublicPage, StaffPage};
 use crate::access::AuditedRecord;
+use crate::charts::{Axis, Chart, Layer};
 use crate::portal_auth::PortalSession;
 use crate::words::trajectories as words;
 use crate::{AppError, AppState};
@@ -39,7 +40,6 @@ use crate::{AppError, AppState};
 pub struct Trajectory {
     pub instrument: Instrument,
     pub scale: &'static ScaleDefinition,
-    pub rule: ChangeRule,
     /// Oldest first.
     pub points: Vec<OutcomeScore>,
     /// `None`: no infusion yet, so no baseline (it is taken before the
@@ -164,7 +164,6 @@ fn trajectory(
     Trajectory {
         instrument,
         scale,
-        rule,
         thresholds: base.map(|b| thresholds(rule, b)).unwrap_or_default(),
         points,
         baseline,
@@ -484,8 +483,135 @@ enum ChartFor {
     Patient,
 }
 
-/// The trajectory as SVG (drawn by the shared chart module).
+/// The trajectory as SVG, drawn by the shared chart module: the scores, the
+/// infusions marked, the baseline and the rule's thresholds (staff), or the
+/// scores, the infusions and "before treatment" (the patient's simpler one).
 fn chart(t: &Trajectory, analysis: &Analysis, zone: &TimeZone, audience: ChartFor) -> String {
-    let _ = (t.rule, &analysis.infusions, zone, audience);
-    String::new()
+    let points: Vec<(f64, f64)> = t
+        .points
+        .iter()
+        .filter_map(|p| {
+            p.record
+                .value
+                .map(|v| (day_number(p.record.effective_at), v))
+        })
+        .collect();
+    if points.is_empty() {
+        return String::new();
+    }
+    let infusions: Vec<f64> = analysis
+        .infusions
+        .iter()
+        .map(|at| day_number(*at))
+        .collect();
+    let xs = points.iter().map(|p| p.0).chain(infusions.iter().copied());
+    let (low, high) = xs.fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let (low, high) = (low - 3.0, high + 3.0);
+    let (width, height, ticks) = match audience {
+        ChartFor::Staff => (560.0, 280.0, 7),
+        ChartFor::Patient => (360.0, 240.0, 4),
+    };
+    let x = Axis::with_ticks("Date", low, high, date_ticks(low, high, zone, ticks));
+    let y = Axis::linear(
+        words::axis_label(t.scale),
+        t.scale.lowest,
+        t.scale.highest,
+        5,
+        crate::words::common::number,
+    );
+    let id = format!(
+        "chart-{}-{}{}",
+        t.instrument.id(),
+        t.scale.id,
+        if audience == ChartFor::Patient {
+            "-own"
+        } else {
+            ""
+        }
+    );
+    let mut chart = Chart::new(id, words::chart_title(t.instrument, t.scale), x, y)
+        .class("trajectory-chart")
+        .size(width, height)
+        .description(words::chart_description(
+            points.len(),
+            t.latest.map(|l| l.1),
+            t.baseline_value(),
+            infusions.len(),
+            t.scale,
+        ));
+    chart = chart.layer(Layer::Line {
+        points,
+        class: "score".into(),
+        label: match audience {
+            ChartFor::Staff => t.scale.name.to_owned(),
+            ChartFor::Patient => "Your answers".to_owned(),
+        },
+        dots: true,
+    });
+    for at in infusions {
+        chart = chart.layer(Layer::Marker {
+            x: at,
+            class: "infusion".into(),
+            label: "Infusion".into(),
+        });
+    }
+    if let Some(b) = t.baseline_value() {
+        chart = chart.layer(Layer::Reference {
+            y: b,
+            class: "baseline".into(),
+            label: match audience {
+                ChartFor::Staff => words::baseline_line(b),
+                ChartFor::Patient => "Before treatment".to_owned(),
+            },
+        });
+        if audience == ChartFor::Staff {
+            for (n, line) in t.thresholds.iter().enumerate() {
+                chart = chart.layer(Layer::Reference {
+                    y: line.value,
+                    class: format!("threshold threshold-{n}"),
+                    label: words::threshold(line),
+                });
+            }
+        }
+    }
+    chart.svg()
+}
+
+/// Days since 1970-01-01 (fractional): the charts' x.
+fn day_number(at: Timestamp) -> f64 {
+    at.as_millisecond() as f64 / 86_400_000.0
+}
+
+/// Ticks on the first of each month between `low` and `high` (day
+/// numbers), at most about `most` of them (every second or third month on
+/// a long span).
+fn date_ticks(low: f64, high: f64, zone: &TimeZone, most: usize) -> Vec<(f64, String)> {
+    let to_date = |day: f64| {
+        Timestamp::from_millisecond((day * 86_400_000.0) as i64)
+            .map(|at| at.to_zoned(zone.clone()).date())
+            .ok()
+    };
+    let (Some(first), Some(last)) = (to_date(low), to_date(high)) else {
+        return Vec::new();
+    };
+    let mut months = Vec::new();
+    let mut month = first.first_of_month();
+    while month <= last {
+        if month >= first {
+            months.push(month);
+        }
+        match month.checked_add(jiff::Span::new().months(1)) {
+            Ok(next) => month = next,
+            Err(_) => break,
+        }
+    }
+    let stride = months.len().div_ceil(most.max(1)).max(1);
+    months
+        .into_iter()
+        .step_by(stride)
+        .filter_map(|m| {
+            let at = m.to_zoned(zone.clone()).ok()?.timestamp();
+            Some((day_number(at), words::month(m)))
+        })
+        .collect()
 }

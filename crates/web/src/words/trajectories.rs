@@ -237,6 +237,59 @@ pub fn change_column(percent: f64) -> String {
     }
 }
 
+/// A chart's title, read first by a screen reader.
+pub fn chart_title(instrument: Instrument, scale: &ScaleDefinition) -> String {
+    format!("{} over time", scale_title(instrument, scale))
+}
+
+/// A chart's gist in a sentence (its `<desc>`); the table beside it has
+/// every number.
+pub fn chart_description(
+    scores: usize,
+    latest: Option<f64>,
+    baseline: Option<f64>,
+    infusions: usize,
+    scale: &ScaleDefinition,
+) -> String {
+    let mut text = format!("{} plotted", count(scores, "score", "scores"));
+    if let Some(b) = baseline {
+        text.push_str(&format!(
+            "; baseline {}",
+            score_value(Some(round1(b)), scale)
+        ));
+    }
+    if let Some(l) = latest {
+        text.push_str(&format!("; latest {}", score_value(Some(l), scale)));
+    }
+    if infusions > 0 {
+        text.push_str(&format!(
+            "; {} marked",
+            count(infusions, "infusion", "infusions")
+        ));
+    }
+    text.push_str(". Lower is better. The table below lists every score.");
+    text
+}
+
+/// The y axis' label: the scale and its unit.
+pub fn axis_label(scale: &ScaleDefinition) -> String {
+    if scale.unit == "%" {
+        format!("{} (%)", scale.name)
+    } else {
+        format!(
+            "{} ({}–{})",
+            scale.name,
+            number(scale.lowest),
+            number(scale.highest)
+        )
+    }
+}
+
+/// A month on a chart's axis: "Aug 2026".
+pub fn month(date: jiff::civil::Date) -> String {
+    date.strftime("%b %Y").to_string()
+}
+
 /// A threshold line's label on the chart and in the legend.
 pub fn threshold(line: &Threshold) -> String {
     match line.kind {
