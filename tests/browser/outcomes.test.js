@@ -127,6 +127,8 @@ test('the portal patient reads their own progress in plain words on a phone', { 
     assert.ok((await page.locator('svg.chart').count()) >= 3, 'a chart per thing measured');
     assert.equal(await horizontalOverflow(page), 0, 'no sideways scrolling at 390 px');
     await shot('progress');
+    await page.screenshot({ path: path.join(artifactsDir, 'outcomes-patient--top.png') });
+    await page.locator('.progress-topic').first().screenshot({ path: path.join(artifactsDir, 'outcomes-patient--pain.png') });
     // 200 % zoom on this phone: a 195 CSS px wide viewport.
     await page.setViewportSize({ width: 195, height: 422 });
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));

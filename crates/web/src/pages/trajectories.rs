@@ -51,6 +51,9 @@ pub struct Trajectory {
     /// The latest score against the baseline, by the scale's rule.
     pub verdict: Option<Result<ChangeVerdict, OutcomeError>>,
     pub percent_change: Option<f64>,
+    /// The lowest score since the first infusion (lower is better on every
+    /// scale here), judged the same way: the best response so far.
+    pub best: Option<(Timestamp, f64, Result<ChangeVerdict, OutcomeError>)>,
     /// Pain intensity only: relief after each series (outcomes.md).
     pub durability: Vec<(InfusionSeries, Result<Durability, OutcomeError>)>,
 }
@@ -143,6 +146,13 @@ fn trajectory(
     let percent_change = base
         .zip(latest)
         .and_then(|(b, (_, current))| percent_change_from_baseline(b, current).ok());
+    let best = base.and_then(|b| {
+        let lowest = reports
+            .iter()
+            .filter(|r| first_infusion.is_some_and(|first| r.at >= first))
+            .min_by(|x, y| x.score.total_cmp(&y.score))?;
+        Some((lowest.at, lowest.score, judge_change(rule, b, lowest.score)))
+    });
     let durability = match (rule, base) {
         (ChangeRule::PainIntensity, Some(b)) => series
             .iter()
@@ -170,6 +180,7 @@ fn trajectory(
         latest,
         verdict,
         percent_change,
+        best,
         durability,
     }
 }
@@ -195,6 +206,7 @@ struct TrajectoryView {
     status: &'static str,
     baseline: String,
     verdict: Option<String>,
+    best: Option<String>,
     durability: Vec<String>,
     thresholds: Vec<String>,
     has_safety: bool,
@@ -315,6 +327,14 @@ fn trajectory_view(t: &Trajectory, analysis: &Analysis, zone: &TimeZone) -> Traj
                 })
                 .unwrap_or_default();
             format!("{latest}{}", words::verdict(v, t.percent_change))
+        }),
+        best: t.best.as_ref().map(|(at, value, verdict)| {
+            format!(
+                "{} ({}). {}",
+                words::score_value(Some(*value), t.scale),
+                words::date(*at, zone),
+                words::verdict(verdict, t.change_of(Some(*value)))
+            )
         }),
         durability: t
             .durability
@@ -513,7 +533,10 @@ fn chart(t: &Trajectory, analysis: &Analysis, zone: &TimeZone, audience: ChartFo
     };
     let x = Axis::with_ticks("Date", low, high, date_ticks(low, high, zone, ticks));
     let y = Axis::linear(
-        words::axis_label(t.scale),
+        match audience {
+            ChartFor::Staff => words::axis_label(t.scale),
+            ChartFor::Patient => words::patient_axis_label(t.instrument, t.scale),
+        },
         t.scale.lowest,
         t.scale.highest,
         5,

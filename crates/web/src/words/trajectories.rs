@@ -285,6 +285,16 @@ pub fn axis_label(scale: &ScaleDefinition) -> String {
     }
 }
 
+/// The y axis' label on the patient's chart: "Pain (0–10)".
+pub fn patient_axis_label(instrument: Instrument, scale: &ScaleDefinition) -> String {
+    let name = patient_topic(instrument, scale.id).map_or(scale.name, |t| t.heading);
+    format!(
+        "{name} ({}–{})",
+        number(scale.lowest),
+        number(scale.highest)
+    )
+}
+
 /// A month on a chart's axis: "Aug 2026".
 pub fn month(date: jiff::civil::Date) -> String {
     date.strftime("%b %Y").to_string()
