@@ -532,7 +532,7 @@ fn chart(t: &Trajectory, analysis: &Analysis, zone: &TimeZone, audience: ChartFo
         ChartFor::Patient => (360.0, 240.0, 4),
     };
     let x = Axis::with_ticks("Date", low, high, date_ticks(low, high, zone, ticks));
-    let y = Axis::linear(
+    let mut y = Axis::linear(
         match audience {
             ChartFor::Staff => words::axis_label(t.scale),
             ChartFor::Patient => words::patient_axis_label(t.instrument, t.scale),
@@ -542,6 +542,11 @@ fn chart(t: &Trajectory, analysis: &Analysis, zone: &TimeZone, audience: ChartFo
         5,
         crate::words::common::number,
     );
+    // The scale's own range (a PHQ-9 ends at 27, not at the round 30).
+    y.ticks
+        .retain(|(v, _)| t.scale.lowest <= *v && *v <= t.scale.highest);
+    y.min = t.scale.lowest;
+    y.max = t.scale.highest;
     let id = format!(
         "chart-{}-{}{}",
         t.instrument.id(),
