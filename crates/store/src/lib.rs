@@ -26,6 +26,7 @@ mod outcomes;
 mod patients;
 mod plans;
 mod portal;
+mod questionnaire_schedule;
 mod register;
 mod schedule;
 mod staff;
@@ -85,6 +86,10 @@ pub use plans::{PlanVersionSummary, StoredPlan, TreatmentPlanRecord};
 pub use portal::{
     new_scores, AnswerRecord, AssignmentRecord, NewSafetyAlert, NewScore, PortalLinkRecord,
     PortalSessionRecord, SafetyAlertRecord, ScoreRecord, ESCALATION_KEY_PREFIX,
+};
+pub use questionnaire_schedule::{
+    PortalAppointment, QuestionnaireLicence, QuestionnaireLicenceRecord, ScheduleFacts,
+    ScheduledAssignment, ScheduledRecord, REMINDER_KEY_PREFIX,
 };
 pub use register::{
     BusinessTime, CountKind, CountRecord, DiscrepancyRecord, EntryKind as RegisterEntryKind,

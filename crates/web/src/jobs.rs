@@ -126,6 +126,7 @@ pub fn booking_jobs(
 /// Claims and runs the jobs due now; returns how many texts were sent.
 pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
     let mut sent = 0;
+    crate::questionnaire_schedule::enqueue_sweep(&state.store, state.config.clock.now()).await?;
     loop {
         let now = state.config.clock.now();
         let jobs = state.store.claim_due_jobs(now, LEASE, 20).await?;
@@ -143,6 +144,11 @@ pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
 /// What came of one job.
 enum Outcome {
     Sent,
+    /// Work done that sends nothing itself (the questionnaire schedule's
+    /// sweep).
+    Done,
+    /// Not now (the person's quiet hours): tried again at this time.
+    Later(Timestamp),
     /// Done without sending, and why (no address, no consent, moved…).
     NotSent(String),
     /// The provider or server failed: tried again later.
@@ -200,6 +206,17 @@ async fn settle(
         Outcome::Sent => {
             state.store.finish_job(job.id, now, None).await?;
             Ok(true)
+        }
+        Outcome::Done => {
+            state.store.finish_job(job.id, now, None).await?;
+            Ok(false)
+        }
+        Outcome::Later(at) => {
+            state
+                .store
+                .retry_job(job.id, at, "waiting for the end of the quiet hours")
+                .await?;
+            Ok(false)
         }
         Outcome::NotSent(reason) => {
             state.store.finish_job(job.id, now, Some(&reason)).await?;
@@ -418,6 +435,21 @@ async fn portal_job(
     match job.kind.as_str() {
         crate::pages::portal_staff::LINK_JOB => Ok(Some(portal_link(state, job, now).await?)),
         crate::pages::portal::ESCALATION_JOB => Ok(Some(escalate(state, job, now).await?)),
+        crate::questionnaire_schedule::SWEEP_JOB => {
+            crate::questionnaire_schedule::sweep(state, now).await?;
+            Ok(Some(Outcome::Done))
+        }
+        crate::questionnaire_schedule::REMINDER_JOB => {
+            use crate::questionnaire_schedule::Reminded;
+            Ok(Some(
+                match crate::questionnaire_schedule::remind(state, job, now).await? {
+                    Reminded::Sent => Outcome::Sent,
+                    Reminded::NotSent(why) => Outcome::NotSent(why),
+                    Reminded::Failed(why) => Outcome::Failed(why),
+                    Reminded::Later(at) => Outcome::Later(at),
+                },
+            ))
+        }
         _ => Ok(None),
     }
 }

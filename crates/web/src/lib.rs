@@ -21,6 +21,7 @@ pub mod limits;
 mod multipart;
 mod pages;
 pub mod portal_auth;
+pub mod questionnaire_schedule;
 pub mod questionnaires;
 pub mod routes;
 pub mod sms;

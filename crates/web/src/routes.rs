@@ -16,8 +16,8 @@ use tower_http::trace::TraceLayer;
 use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
     account, audit, callbacks, chart, consultation_notes, consultations, decisions, orders, plans,
-    portal, portal_staff, public, register, schedule, screening, settings, sign_in, staff,
-    trajectories, webhooks, worklist,
+    portal, portal_staff, public, questionnaire_settings, register, schedule, screening, settings,
+    sign_in, staff, trajectories, webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -725,6 +725,26 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("CarePlan", "read"),
             ),
             get(plans::plan_letter),
+        ),
+        // The questionnaire schedule: which instruments, when, licences and
+        // reminders (clinic settings, SPEC §2: admin); audited.
+        (
+            route(
+                "GET",
+                "/staff/settings/questionnaires",
+                Staff(ManageClinicSettings),
+                audited("ClinicSetting", "read"),
+            ),
+            get(questionnaire_settings::settings_page),
+        ),
+        (
+            route(
+                "POST",
+                "/staff/settings/questionnaires",
+                Staff(ManageClinicSettings),
+                audited("ClinicSetting", "update"),
+            ),
+            post(questionnaire_settings::save_settings),
         ),
         // The clinic's public details (clinic settings, SPEC §2: admin); not
         // health data, but each change is audited.

@@ -27,6 +27,7 @@ mod numeric_rating;
 mod oswestry;
 mod peg;
 mod phq9;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -16,6 +16,7 @@ pub mod plans;
 pub mod portal;
 pub mod portal_staff;
 pub mod public;
+pub mod questionnaire_settings;
 pub mod register;
 pub mod schedule;
 pub mod screening;

@@ -27,6 +27,7 @@ use crate::portal_auth::{self, PortalSession};
 use crate::questionnaires;
 use crate::words::portal as words;
 use crate::words::public::ClinicFacts;
+use crate::words::questionnaires as schedule_words;
 use crate::{AppError, AppState};
 
 /// The job that escalates an unacknowledged safety alert.
@@ -304,6 +305,18 @@ struct DueRow {
     id: i64,
     name: String,
     progress: String,
+    /// The timepoint in the patient's words, when the schedule assigned it.
+    timepoint: String,
+    /// "Due today; please answer by …", when scheduled.
+    due: String,
+}
+
+/// An appointment on the portal: when, its status in words, and the
+/// change-or-cancel link of a booked one still to come.
+struct AppointmentRow {
+    when: String,
+    status: &'static str,
+    change: Option<String>,
 }
 
 struct DoneRow {
@@ -320,7 +333,7 @@ struct HomePage {
     given_name: String,
     due: Vec<DueRow>,
     done: Vec<DoneRow>,
-    appointments: Vec<(String, &'static str)>,
+    appointments: Vec<AppointmentRow>,
     has_password: bool,
 }
 
@@ -338,6 +351,10 @@ pub async fn home(
         .ok_or(AppError::NotFound)?;
     let assignments = state.store.assignments_of(patient_id).await?;
     let scores = state.store.scores_of(patient_id).await?;
+    // The schedule's timepoints and days (questionnaires on schedule); a
+    // scheduled questionnaire whose time has passed is no longer asked for.
+    let scheduled = state.store.scheduled_questionnaires_of(patient_id).await?;
+    let today = crate::questionnaire_schedule::today_of(&patient.time_zone, page.now);
     let mut due = Vec::new();
     let mut done = Vec::new();
     for a in assignments.iter().filter(|a| a.source == "portal") {
@@ -345,19 +362,46 @@ pub async fn home(
             continue;
         };
         if a.submitted_at.is_none() {
+            let schedule = scheduled.iter().find(|s| s.assignment_id == a.id);
+            let days = schedule.and_then(|s| {
+                Some((
+                    s.due_on.parse::<jiff::civil::Date>().ok()?,
+                    s.closes_on.parse::<jiff::civil::Date>().ok()?,
+                ))
+            });
+            if days.is_some_and(|(_, closes)| today >= closes) {
+                continue;
+            }
             let answered = state.store.answers_of(patient_id, a.id).await?.len();
             let total = instrument.definition().items.len();
-            due.push(DueRow {
-                id: a.id,
-                name: words::instrument_name(&a.instrument),
-                progress: if answered == 0 {
-                    format!("{total} questions")
-                } else {
-                    format!("{answered} of {total} answered — continue where you left off")
+            let order = match days {
+                Some((due_on, _)) => due_on,
+                None => a.assigned_at.to_zoned(page.zone.clone()).date(),
+            };
+            due.push((
+                order,
+                a.id,
+                DueRow {
+                    id: a.id,
+                    name: words::instrument_name(&a.instrument),
+                    progress: if answered == 0 {
+                        format!("{total} questions")
+                    } else {
+                        format!("{answered} of {total} answered — continue where you left off")
+                    },
+                    timepoint: schedule
+                        .map(|s| schedule_words::timepoint_for_patient(&s.timepoint))
+                        .unwrap_or_default(),
+                    due: days
+                        .map(|(due_on, closes)| schedule_words::due(due_on, closes, today))
+                        .unwrap_or_default(),
                 },
-            });
+            ));
         }
     }
+    // In order of due day, the oldest first.
+    due.sort_by_key(|(order, id, _)| (*order, *id));
+    let due: Vec<DueRow> = due.into_iter().map(|(_, _, row)| row).collect();
     for a in &assignments {
         if let Some(at) = a.submitted_at {
             done.push(DoneRow {
@@ -371,16 +415,24 @@ pub async fn home(
             });
         }
     }
+    // The patient's own consultations only; a booked one still to come
+    // gets the change-or-cancel link its confirmation carries
+    // (booking_token.rs).
+    let secret = crate::booking_token::secret(&state).await?;
     let appointments = state
         .store
-        .appointments_of(patient_id)
+        .portal_appointments_of(patient_id)
         .await?
         .into_iter()
-        .map(|(at, status)| {
-            (
-                super::context::clinic_time(at, &page.zone),
-                words::appointment_status(&status),
-            )
+        .map(|a| AppointmentRow {
+            when: super::context::clinic_time(a.starts_at, &page.zone),
+            status: words::appointment_status(&a.status),
+            change: (a.status == "booked" && a.starts_at > page.now).then(|| {
+                format!(
+                    "/consultations/booking?token={}",
+                    crate::booking_token::sign(&secret, a.id, a.starts_at)
+                )
+            }),
         })
         .collect();
     let mut response = render(&HomePage {
@@ -414,6 +466,8 @@ struct QuestionPage {
     id: i64,
     name: String,
     licence: String,
+    /// The clinic's own licence record of a licensed instrument.
+    clinic_licence: String,
     instructions: String,
     number: usize,
     total: usize,
@@ -501,7 +555,7 @@ pub async fn question(
         Some(n) if 1 <= n && n <= definition.items.len() => n - 1,
         _ => first_open.unwrap_or(definition.items.len() - 1),
     };
-    render(&question_page(
+    let mut question = question_page(
         &page,
         &assignment,
         definition,
@@ -509,7 +563,23 @@ pub async fn question(
         index,
         crisis,
         first_open.is_none(),
-    ))
+    );
+    // A licensed instrument shows the clinic's licence under its questions
+    // (instruments.md, "Licensing").
+    if let Some(record) = state
+        .store
+        .questionnaire_licences()
+        .await?
+        .into_iter()
+        .find(|l| l.licence.instrument == definition.id)
+    {
+        question.clinic_licence = schedule_words::licence_record(
+            &record.licence.holder,
+            &record.licence.terms,
+            &record.licence.licensed_on,
+        );
+    }
+    render(&question)
 }
 
 fn question_page(
@@ -549,6 +619,7 @@ fn question_page(
         id: assignment.id,
         name: definition.name.to_owned(),
         licence: words::licence(definition.id),
+        clinic_licence: String::new(),
         instructions: definition.instructions.unwrap_or_default().to_owned(),
         number: index + 1,
         total: definition.items.len(),

@@ -38,6 +38,9 @@ pub struct PortalChart {
     /// The latest invitations to the portal, in words.
     pub invitations: Vec<String>,
     pub may_write: bool,
+    /// The questionnaire schedule: what is given, open, next and missed
+    /// (`questionnaire_schedule::chart`); `None` before a treatment plan.
+    pub schedule: Option<crate::questionnaire_schedule::ScheduleChart>,
 }
 
 pub struct ChartQuestionnaire {
@@ -105,6 +108,7 @@ pub async fn chart_section(
         older,
         alerts,
         may_write: page.may(Permission::WriteClinicalRecords),
+        schedule: crate::questionnaire_schedule::chart(&state.store, id, page.now).await?,
     })
 }
 

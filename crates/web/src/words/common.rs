@@ -270,6 +270,7 @@ pub fn resource_type(code: &str) -> &str {
         "AuditEvent" => "Audit trail",
         "Organization" => "Clinic settings",
         "DrugRegister" => "Controlled-substance register",
+        "QuestionnaireAssignment" => "Scheduled questionnaires",
         other => other,
     }
 }

@@ -12,6 +12,7 @@ pub mod notes;
 pub mod plan;
 pub mod portal;
 pub mod public;
+pub mod questionnaires;
 pub mod register;
 pub mod screening;
 pub mod trajectories;

@@ -206,6 +206,9 @@ const SPEC_ACCESS: &[Expected] = &[
     row("GET",  "/staff/alerts",                             N,   N,    Y,    Y,   Y,     Shows("<h1>Safety alerts</h1>"),                                    "safety alerts: nurse and clinician see them; admin sees escalations (SPEC §1 step 6)"),
     row("POST", "/staff/alerts/settings",                    N,   N,    N,    N,   Y,     Redirects("/staff/alerts?saved=1#settings"),                        "clinic settings: admin"),
     row("POST", "/staff/alerts/{id}/acknowledge",            N,   N,    N,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "a clinician acknowledges with the action taken"),
+    // Questionnaires on schedule: the schedule, licences and reminders are clinic settings (SPEC §2: admin).
+    row("GET",  "/staff/settings/questionnaires",            N,   N,    N,    N,   Y,     Shows("<h1>Questionnaire schedule</h1>"),                           "clinic settings: admin"),
+    row("POST", "/staff/settings/questionnaires",            N,   N,    N,    N,   Y,     Redirects("/staff/settings/questionnaires?saved=1"),                "clinic settings: admin"),
     // Outcomes per patient (trajectories): clinical records, nurse and
     // clinician; the portal's progress page is the patient's own (walked
     // with two patients in crates/web/tests/web/portal/ and trajectories/).
@@ -764,6 +767,12 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
             &[("reviewed_on", "2025-01-01"), ("none_present", "1")]
         }
         "/staff/patients/{id}/pre-infusion-risks" => &[("assessed_on", "2025-01-01")],
+        "/staff/settings/questionnaires" => &[
+            ("instrument", "nrs-pain"),
+            ("instrument", "phq-9"),
+            ("timepoint", "baseline"),
+            ("channel", "email"),
+        ],
         "/staff/settings/screening" => &[
             ("minimum_conventional_classes", "2"),
             ("max_upload_mib", "10"),

@@ -29,6 +29,7 @@ mod orders;
 mod patients;
 mod portal;
 mod public_pages;
+mod questionnaire_schedule;
 mod register;
 mod schedule;
 mod shape;

@@ -23,7 +23,7 @@ use crate::support::*;
 const USER: &str = "clinic@clinic.test";
 const PASSWORD: &str = "mailbox-secret";
 
-fn tool(var: &str) -> Option<String> {
+pub(crate) fn tool(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(path) if !path.is_empty() => Some(path),
         _ if std::env::var("RESPITE_REQUIRE_MAIL").is_ok() => {
@@ -56,7 +56,7 @@ async fn wait_for_port(port: u16) {
 
 /// A throw-away certificate authority, and a certificate it signed for
 /// `localhost` (DNS:localhost, IP:127.0.0.1), made with `openssl`.
-struct Certificates {
+pub(crate) struct Certificates {
     dir: TempDir,
 }
 
@@ -157,15 +157,15 @@ fn certificates() -> Option<Certificates> {
 }
 
 /// A server process, killed on drop, with its folder.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     /// Plain, or STARTTLS when the server has a certificate; for aiosmtpd
     /// with implicit TLS, TLS from the first byte.
-    port: u16,
+    pub(crate) port: u16,
     /// Dovecot's IMAPS port (TLS from the first byte), when it has a
     /// certificate.
     imaps_port: Option<u16>,
-    dir: TempDir,
+    pub(crate) dir: TempDir,
 }
 
 impl Drop for Server {
@@ -263,7 +263,7 @@ async fn dovecot(binary: &str, certificates: Option<&Certificates>) -> Server {
 
 /// How aiosmtpd protects its port.
 #[derive(Clone, Copy)]
-enum SmtpServerTls<'a> {
+pub(crate) enum SmtpServerTls<'a> {
     Plain,
     /// STARTTLS, required before MAIL FROM and AUTH.
     StartTlsRequired(&'a Certificates),
@@ -272,7 +272,7 @@ enum SmtpServerTls<'a> {
 }
 
 /// aiosmtpd on 127.0.0.1, saving each message as `N.eml` in its folder.
-async fn aiosmtpd(python: &str, tls: SmtpServerTls<'_>) -> Server {
+pub(crate) async fn aiosmtpd(python: &str, tls: SmtpServerTls<'_>) -> Server {
     let dir = std::env::temp_dir().join(unique("respite_smtp"));
     std::fs::create_dir_all(dir.join("mail")).unwrap();
     let port = free_port();
@@ -340,7 +340,7 @@ signal.pause()
     }
 }
 
-fn saved_mail(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn saved_mail(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("mail"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -545,7 +545,7 @@ async fn an_email_with_no_text_part_is_refused_flagged_and_stores_nothing(engine
     drop(server);
 }
 
-fn smtp_settings(port: u16) -> SmtpSettings {
+pub(crate) fn smtp_settings(port: u16) -> SmtpSettings {
     SmtpSettings {
         host: "127.0.0.1".into(),
         port,
