@@ -172,7 +172,7 @@ test('staff pages say statuses, durations, best times, numbers and units in word
     await page.goto('/staff/patients/1');
     await checkPage(page);
     const observations = await page.locator('main').innerText();
-    for (const words of ['mmHg', 'beats per minute', 'out of 10']) {
+    for (const words of ['mmHg', 'beats per minute', ' of 10']) {
       assert.ok(observations.includes(words), `the chart says ${words}`);
     }
     await shot('patient-chart');

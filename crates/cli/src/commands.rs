@@ -201,6 +201,19 @@ pub async fn demo(
         summary.inquiries,
         summary.consultations
     );
+    println!(
+        "  {} questionnaires answered in the portal over six months (a patient → Outcomes); {} PHQ-9 safety alert open (Safety alerts)",
+        summary.questionnaires, summary.open_safety_alerts
+    );
+    if !summary.outcomes.is_empty() {
+        println!("  outcomes (Patients → the name → Outcomes):");
+        for patient in &summary.outcomes {
+            println!(
+                "    {} {:<18} {}",
+                patient.mrn, patient.name, patient.demonstrates
+            );
+        }
+    }
     if !summary.screening_spectrum.is_empty() {
         println!("  screening spectrum (Patients → the name → Screening):");
         for patient in &summary.screening_spectrum {

@@ -882,3 +882,196 @@ fn whole_days_between(from: Timestamp, to: Timestamp) -> u32 {
     let seconds = to.duration_since(from).as_secs();
     u32::try_from(seconds.max(0) / 86_400).unwrap_or(u32::MAX)
 }
+
+// ---------------------------------------------------------------------------
+// Infusion series
+
+/// How infusion sessions are grouped into series. A clinic setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesSettings {
+    /// A session more than this many days (24-hour periods) after the one
+    /// before it starts a new series. Default 21: ours, not from the
+    /// literature: an outpatient series is given over two to three weeks
+    /// (shared/clinical/dosing.md, the outpatient series protocols), so three
+    /// weeks without a session means the series has ended.
+    pub max_gap_days: u16,
+}
+
+impl Default for SeriesSettings {
+    fn default() -> Self {
+        SeriesSettings { max_gap_days: 21 }
+    }
+}
+
+/// One infusion series: consecutive sessions no more than the setting's gap
+/// apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InfusionSeries {
+    pub first_session: Timestamp,
+    /// The start of the last session: where durability is counted from.
+    pub last_session: Timestamp,
+    pub sessions: usize,
+}
+
+/// Groups session start times (any order) into series, the oldest first.
+pub fn infusion_series(sessions: &[Timestamp], settings: &SeriesSettings) -> Vec<InfusionSeries> {
+    let mut sorted = sessions.to_vec();
+    sorted.sort();
+    let gap = SignedDuration::from_hours(24 * i64::from(settings.max_gap_days));
+    let mut series: Vec<InfusionSeries> = Vec::new();
+    for at in sorted {
+        match series.last_mut() {
+            Some(current) if at.duration_since(current.last_session) <= gap => {
+                current.last_session = at;
+                current.sessions += 1;
+            }
+            _ => series.push(InfusionSeries {
+                first_session: at,
+                last_session: at,
+                sessions: 1,
+            }),
+        }
+    }
+    series
+}
+
+// ---------------------------------------------------------------------------
+// Which rule judges a scale's change
+
+/// The published rule that judges a change from baseline on one scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ChangeRule {
+    /// Pain intensity: the IMMPACT classes, 30 % and 50 % reductions
+    /// (Dworkin 2008 [checked]); durability applies (outcomes.md).
+    PainIntensity,
+    /// PHQ-9 total: response ≥ 50 %, remission < 5, MID 5 points
+    /// (outcomes.md [to check]).
+    Depression,
+    /// A scale with a minimal important difference only (outcomes.md).
+    MinimalImportantDifference(&'static MinimalImportantDifference),
+    /// No published threshold for this scale in outcomes.md: the change is
+    /// shown, never judged.
+    NoPublishedThreshold,
+}
+
+/// The rule for `scale` of `instrument`. Pain intensity scales are the NRS
+/// pain rating, the BPI severity scale and the PEG (whose first item is
+/// pain intensity and which is read on the same 0–10 scale; Krebs EE et al.
+/// J Gen Intern Med 2009;24:733–738): IMMPACT's classes apply to "pain
+/// intensity" (Dworkin 2008).
+pub fn change_rule(instrument: Instrument, scale: &str) -> ChangeRule {
+    match (instrument, scale) {
+        (Instrument::PainNumericRating, "score")
+        | (Instrument::Peg, "score")
+        | (Instrument::BriefPainInventory, "severity") => ChangeRule::PainIntensity,
+        (Instrument::Phq9, "total") => ChangeRule::Depression,
+        _ => MINIMAL_IMPORTANT_DIFFERENCES
+            .iter()
+            .find(|mid| mid.instrument == instrument && mid.scale == scale)
+            .map_or(
+                ChangeRule::NoPublishedThreshold,
+                ChangeRule::MinimalImportantDifference,
+            ),
+    }
+}
+
+/// A change from baseline as the scale's rule judges it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ChangeVerdict {
+    Pain(PainChange),
+    Depression(DepressionChange),
+    /// Whether the minimal important difference was met.
+    MinimalImportant {
+        met: bool,
+        mid: &'static MinimalImportantDifference,
+    },
+    NoPublishedThreshold,
+}
+
+/// Judges the change from `baseline` to `current` on a scale by its rule.
+pub fn judge_change(
+    rule: ChangeRule,
+    baseline: f64,
+    current: f64,
+) -> Result<ChangeVerdict, OutcomeError> {
+    Ok(match rule {
+        ChangeRule::PainIntensity => ChangeVerdict::Pain(classify_pain_change(baseline, current)?),
+        ChangeRule::Depression => {
+            ChangeVerdict::Depression(classify_depression_change(baseline, current)?)
+        }
+        ChangeRule::MinimalImportantDifference(mid) => {
+            if !baseline.is_finite() || !current.is_finite() {
+                return Err(OutcomeError::NotFinite {
+                    what: "baseline or current score",
+                });
+            }
+            ChangeVerdict::MinimalImportant {
+                met: mid.is_met(baseline, current),
+                mid,
+            }
+        }
+        ChangeRule::NoPublishedThreshold => ChangeVerdict::NoPublishedThreshold,
+    })
+}
+
+/// A horizontal line to draw on a trajectory: a threshold under the rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Threshold {
+    pub value: f64,
+    pub kind: ThresholdKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThresholdKind {
+    /// A reduction of `percent` % from baseline (IMMPACT 30 %, 50 %; PHQ-9
+    /// response 50 %; a MID in percent).
+    ReductionPercent(u8),
+    /// A reduction of this many points (a MID in points).
+    ReductionPoints(u8),
+    /// PHQ-9 remission: below 5.
+    DepressionRemission,
+}
+
+/// The thresholds of `rule` for this baseline, in the order drawn.
+pub fn thresholds(rule: ChangeRule, baseline: f64) -> Vec<Threshold> {
+    let reduced = |percent: f64| baseline * (1.0 - percent / 100.0);
+    match rule {
+        ChangeRule::PainIntensity => vec![
+            Threshold {
+                value: reduced(PAIN_REDUCTION_MODERATE_PERCENT),
+                kind: ThresholdKind::ReductionPercent(30),
+            },
+            Threshold {
+                value: reduced(PAIN_REDUCTION_SUBSTANTIAL_PERCENT),
+                kind: ThresholdKind::ReductionPercent(50),
+            },
+        ],
+        ChangeRule::Depression => vec![
+            Threshold {
+                value: reduced(DEPRESSION_RESPONSE_REDUCTION_PERCENT),
+                kind: ThresholdKind::ReductionPercent(50),
+            },
+            Threshold {
+                value: DEPRESSION_REMISSION_BELOW,
+                kind: ThresholdKind::DepressionRemission,
+            },
+        ],
+        ChangeRule::MinimalImportantDifference(mid) => {
+            let mut lines = Vec::new();
+            if let Some(points) = mid.points {
+                lines.push(Threshold {
+                    value: baseline - points,
+                    kind: ThresholdKind::ReductionPoints(points.round() as u8),
+                });
+            }
+            if let Some(percent) = mid.percent {
+                lines.push(Threshold {
+                    value: reduced(percent),
+                    kind: ThresholdKind::ReductionPercent(percent.round() as u8),
+                });
+            }
+            lines
+        }
+        ChangeRule::NoPublishedThreshold => Vec::new(),
+    }
+}

@@ -22,6 +22,7 @@ mod jobs;
 mod lists;
 mod messages;
 mod orders;
+mod outcomes;
 mod patients;
 mod plans;
 mod portal;
@@ -82,10 +83,11 @@ pub use orders::{
     NewInfusionOrder, NewProtocolVersion, OrderCheck, OrderCheckRecord, OrderOverrideRecord,
     OrderReadiness, OrderRefusal, ProtocolVersionRecord, WeightReading,
 };
+pub use outcomes::{InfusionMark, OutcomeScore, PatientOutcomes};
 pub use patients::{phone_digits, NewPatient, PatientQuery, PatientRecord, PatientSummary};
 pub use plans::{PlanVersionSummary, StoredPlan, TreatmentPlanRecord};
 pub use portal::{
-    AnswerRecord, AssignmentRecord, NewSafetyAlert, NewScore, PortalLinkRecord,
+    new_scores, AnswerRecord, AssignmentRecord, NewSafetyAlert, NewScore, PortalLinkRecord,
     PortalSessionRecord, SafetyAlertRecord, ScoreRecord, ESCALATION_KEY_PREFIX,
 };
 pub use questionnaire_schedule::{

@@ -401,17 +401,7 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<i64> {
         let mut tx = self.begin_write().await?;
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO questionnaire_assignments (patient_id, instrument, source, assigned_at, \
-             assigned_by) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(patient_id)
-        .bind(instrument)
-        .bind(source)
-        .bind(to_millis(now))
-        .bind(assigned_by)
-        .fetch_one(&mut *tx)
-        .await?;
+        let id = assign_in(&mut tx, patient_id, instrument, source, assigned_by, now).await?;
         // The audit entry keeps the route's record: the patient.
         self.commit(tx, None).await?;
         Ok(id)
@@ -716,6 +706,31 @@ impl Store {
     }
 }
 
+/// Assigns a questionnaire in `tx` (see [`Store::assign_questionnaire`]);
+/// the demo assigns its months of questionnaires through this in one
+/// transaction.
+pub(crate) async fn assign_in(
+    tx: &mut sqlx::AnyConnection,
+    patient_id: i64,
+    instrument: &str,
+    source: &str,
+    assigned_by: &str,
+    now: Timestamp,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO questionnaire_assignments (patient_id, instrument, source, assigned_at, \
+         assigned_by) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(patient_id)
+    .bind(instrument)
+    .bind(source)
+    .bind(to_millis(now))
+    .bind(assigned_by)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
 async fn insert_session(
     tx: &mut sqlx::AnyConnection,
     token_hash: &str,
@@ -840,8 +855,9 @@ impl Store {
 
 /// Marks questionnaire `id` of `patient_id` submitted and stores its
 /// answers (paper), scores and alert in `tx`; `None` when it is not this
-/// patient's open questionnaire.
-async fn submit_in(
+/// patient's open questionnaire. [`Store::submit_questionnaire`] runs it in
+/// a transaction of its own; the demo runs it in one for all its months.
+pub(crate) async fn submit_in(
     tx: &mut sqlx::AnyConnection,
     patient_id: i64,
     id: i64,
@@ -899,4 +915,57 @@ async fn submit_in(
         None => None,
     };
     Ok(Some(alert_id))
+}
+
+/// The score observations to store for respite-clinical's scoring of a
+/// questionnaire: one per scale, with its code, band, and the
+/// missing-answer rule applied (prorated) or why there is no score. Only
+/// carries respite-clinical's verdicts; the portal's submission, a paper
+/// form and the demo's questionnaires all store them through this.
+pub fn new_scores(scored: &respite_clinical::instruments::Scored) -> Vec<NewScore> {
+    use respite_clinical::instruments::{Code, Completeness, ScaleResult};
+    scored
+        .scales
+        .iter()
+        .map(|scale| {
+            let (code_system, code) = match scale.scale.code {
+                Code::Loinc { code, .. } => ("http://loinc.org", code),
+                Code::Local { code } => ("https://respite.example/fhir/CodeSystem/local", code),
+            };
+            let (value, band, prorated, missing, rule) = match &scale.result {
+                ScaleResult::Computed(c) => match &c.completeness {
+                    Completeness::Complete => {
+                        (Some(c.value), c.band, false, Vec::new(), String::new())
+                    }
+                    Completeness::Prorated {
+                        missing_items,
+                        rule,
+                    } => (
+                        Some(c.value),
+                        c.band,
+                        true,
+                        missing_items.clone(),
+                        (*rule).to_owned(),
+                    ),
+                },
+                ScaleResult::NotComputable(n) => (
+                    None,
+                    None,
+                    false,
+                    n.missing_items.clone(),
+                    n.rule.to_owned(),
+                ),
+            };
+            NewScore {
+                scale: scale.scale.id.to_owned(),
+                code_system: code_system.to_owned(),
+                code: code.to_owned(),
+                value,
+                band: band.map(|b| b.id.to_owned()),
+                prorated,
+                missing_items: missing.join(","),
+                rule,
+            }
+        })
+        .collect()
 }

@@ -5,8 +5,7 @@
 //! here: this module only carries respite-clinical's verdicts to storage.
 
 use respite_clinical::instruments::{
-    AnswerError, Answers, ClinicalFlag, Code, Completeness, Instrument, InstrumentDefinition,
-    ScaleResult, Scored,
+    AnswerError, Answers, ClinicalFlag, Instrument, InstrumentDefinition, Scored,
 };
 use respite_store::{AnswerRecord, NewScore};
 
@@ -52,50 +51,7 @@ pub fn score(
     records: &[AnswerRecord],
 ) -> Result<(Scored, Vec<NewScore>), AnswerError> {
     let scored = instrument.score(&answers(records))?;
-    let scores = scored
-        .scales
-        .iter()
-        .map(|scale| {
-            let (code_system, code) = match scale.scale.code {
-                Code::Loinc { code, .. } => ("http://loinc.org", code),
-                Code::Local { code } => ("https://respite.example/fhir/CodeSystem/local", code),
-            };
-            let (value, band, prorated, missing, rule) = match &scale.result {
-                ScaleResult::Computed(c) => match &c.completeness {
-                    Completeness::Complete => {
-                        (Some(c.value), c.band, false, Vec::new(), String::new())
-                    }
-                    Completeness::Prorated {
-                        missing_items,
-                        rule,
-                    } => (
-                        Some(c.value),
-                        c.band,
-                        true,
-                        missing_items.clone(),
-                        (*rule).to_owned(),
-                    ),
-                },
-                ScaleResult::NotComputable(n) => (
-                    None,
-                    None,
-                    false,
-                    n.missing_items.clone(),
-                    n.rule.to_owned(),
-                ),
-            };
-            NewScore {
-                scale: scale.scale.id.to_owned(),
-                code_system: code_system.to_owned(),
-                code: code.to_owned(),
-                value,
-                band: band.map(|b| b.id.to_owned()),
-                prorated,
-                missing_items: missing.join(","),
-                rule,
-            }
-        })
-        .collect();
+    let scores = respite_store::new_scores(&scored);
     Ok((scored, scores))
 }
 

@@ -17,7 +17,7 @@ use crate::access::{authorize, Access, Audited, Guard, RouteSpec};
 use crate::pages::{
     account, audit, callbacks, chart, consultation_notes, consultations, decisions, orders, plans,
     portal, portal_staff, public, questionnaire_settings, register, results, schedule, screening,
-    sessions, settings, sign_in, staff, webhooks, worklist,
+    sessions, settings, sign_in, staff, trajectories, webhooks, worklist,
 };
 use crate::{csrf, headers, AppState};
 
@@ -1213,6 +1213,36 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
                 audited("Organization", "update"),
             ),
             post(portal_staff::save_settings),
+        ),
+        // Outcomes per patient (SPEC §1 step 6): the chart's trajectories
+        // tab and the table behind it (the path id is the patient's), and the
+        // patient's own progress in the portal (no id: the session's own).
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/outcomes",
+                Staff(ReadClinicalRecords),
+                audited("Observation", "search"),
+            ),
+            get(trajectories::patient_outcomes),
+        ),
+        (
+            route(
+                "GET",
+                "/staff/patients/{id}/outcomes.csv",
+                Staff(ReadClinicalRecords),
+                audited("Observation", "search"),
+            ),
+            get(trajectories::patient_outcomes_csv),
+        ),
+        (
+            route(
+                "GET",
+                "/portal/progress",
+                Patient,
+                audited("Observation", "search"),
+            ),
+            get(trajectories::progress),
         ),
     ]
 }

@@ -678,3 +678,80 @@ fn clinic_results_by_hand() {
         }
     );
 }
+
+#[test]
+fn sessions_group_into_series_by_the_gap_between_them() {
+    use respite_clinical::outcomes::{infusion_series, InfusionSeries, SeriesSettings};
+    let day = |d: i64| at_hours(24 * d);
+    // Six sessions over two weeks, then a booster two months later.
+    let sessions = [day(60), day(0), day(2), day(4), day(7), day(9), day(11)];
+    let series = infusion_series(&sessions, &SeriesSettings::default());
+    assert_eq!(
+        series,
+        vec![
+            InfusionSeries {
+                first_session: day(0),
+                last_session: day(11),
+                sessions: 6
+            },
+            InfusionSeries {
+                first_session: day(60),
+                last_session: day(60),
+                sessions: 1
+            },
+        ]
+    );
+    // Exactly the gap still belongs to the series; a day more does not.
+    let settings = SeriesSettings { max_gap_days: 21 };
+    assert_eq!(infusion_series(&[day(0), day(21)], &settings).len(), 1);
+    assert_eq!(infusion_series(&[day(0), day(22)], &settings).len(), 2);
+    assert!(infusion_series(&[], &settings).is_empty());
+}
+
+#[test]
+fn each_scale_is_judged_by_its_published_rule() {
+    use respite_clinical::outcomes::{
+        change_rule, judge_change, thresholds, ChangeRule, ChangeVerdict, ThresholdKind,
+    };
+    assert_eq!(
+        change_rule(Instrument::PainNumericRating, "score"),
+        ChangeRule::PainIntensity
+    );
+    assert_eq!(
+        change_rule(Instrument::Phq9, "total"),
+        ChangeRule::Depression
+    );
+    assert_eq!(
+        change_rule(Instrument::Gad7, "total"),
+        ChangeRule::NoPublishedThreshold
+    );
+    let odi = change_rule(Instrument::OswestryDisabilityIndex, "index");
+    assert!(matches!(odi, ChangeRule::MinimalImportantDifference(_)));
+
+    // NRS 8 → 5 is a 37.5 % reduction: moderate (IMMPACT 30–50 %).
+    assert_eq!(
+        judge_change(ChangeRule::PainIntensity, 8.0, 5.0),
+        Ok(ChangeVerdict::Pain(PainChange::ModerateReduction))
+    );
+    // The IMMPACT lines for a baseline of 8: 30 % → 5.6, 50 % → 4.
+    let lines = thresholds(ChangeRule::PainIntensity, 8.0);
+    assert_eq!(lines.len(), 2);
+    assert!((lines[0].value - 5.6).abs() < 1e-9);
+    assert_eq!(lines[0].kind, ThresholdKind::ReductionPercent(30));
+    assert!((lines[1].value - 4.0).abs() < 1e-9);
+    // PHQ-9 from 16: response at 8, remission below 5.
+    let phq = thresholds(ChangeRule::Depression, 16.0);
+    assert!((phq[0].value - 8.0).abs() < 1e-9);
+    assert_eq!(phq[1].kind, ThresholdKind::DepressionRemission);
+    // ODI 40 → 28: 12 points, meets the MID (10 points or 30 %, Ostelo 2008).
+    assert!(matches!(
+        judge_change(odi, 40.0, 28.0),
+        Ok(ChangeVerdict::MinimalImportant { met: true, .. })
+    ));
+    assert_eq!(thresholds(odi, 40.0).len(), 2);
+    assert_eq!(
+        judge_change(ChangeRule::NoPublishedThreshold, 10.0, 3.0),
+        Ok(ChangeVerdict::NoPublishedThreshold)
+    );
+    assert!(judge_change(ChangeRule::PainIntensity, 0.0, 3.0).is_err());
+}

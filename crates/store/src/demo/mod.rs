@@ -3,6 +3,7 @@
 //! Every person here is invented; names are drawn from common name lists.
 
 mod booking;
+mod outcomes;
 mod portal;
 mod portal_second;
 pub mod public;
@@ -59,6 +60,12 @@ pub struct DemoSummary {
     pub documented_sessions: usize,
     pub inquiries: usize,
     pub consultations: usize,
+    /// Questionnaires answered in the portal over the demo's months.
+    pub questionnaires: usize,
+    /// PHQ-9 safety alerts waiting for a clinician (exactly one).
+    pub open_safety_alerts: usize,
+    /// One patient of each outcome course, with what each shows.
+    pub outcomes: Vec<SpectrumPatient>,
     /// The named charts of the screening spectrum, with what each shows.
     pub screening_spectrum: Vec<SpectrumPatient>,
     /// The patients with decisions, records requests and plans, with what
@@ -194,6 +201,7 @@ pub async fn seed(
         clock: &clock,
         rng: SplitMix64(0x5eed_2026),
         summary: DemoSummary::default(),
+        courses: Vec::new(),
     };
     let mut tx = store.pool.begin().await?;
     let created = clock.at(clock.days(-200)?, 9, 0)?;
@@ -216,6 +224,10 @@ pub async fn seed(
     let ready = orders::seed_orders(store, &clock, &demo.summary.decisions).await?;
     demo.summary.decisions.extend(ready);
     demo.summary.documented_sessions = sessions::seed_sessions(store, &clock).await?;
+    let answered = outcomes::seed(store, &clock, &demo.courses).await?;
+    demo.summary.questionnaires = answered.questionnaires;
+    demo.summary.open_safety_alerts = answered.open_safety_alerts;
+    demo.summary.outcomes = answered.showcase;
     Ok(demo.summary)
 }
 
@@ -258,6 +270,9 @@ struct Demo<'a> {
     clock: &'a DemoClock,
     rng: SplitMix64,
     summary: DemoSummary,
+    /// Each patient's treatment, for the questionnaires answered after the
+    /// rest is written (demo/outcomes.rs).
+    courses: Vec<outcomes::Course>,
 }
 
 /// One demo patient, as the later steps need them.
@@ -269,8 +284,8 @@ struct DemoPatient {
 
 impl Demo<'_> {
     /// A patient with their conditions, perhaps an infusion series four months
-    /// ago (about 60 %, most of whom respond), and six months of weekly pain
-    /// ratings with monthly PHQ-9 and GAD-7.
+    /// ago (about 60 %, most of whom respond); their months of questionnaires
+    /// are answered afterwards through the portal's code (demo/outcomes.rs).
     async fn patient(
         &mut self,
         conn: &mut sqlx::AnyConnection,
@@ -283,11 +298,18 @@ impl Demo<'_> {
         let responds = treated && self.rng.chance(0.65);
         let baseline = 5.5 + self.rng.below(30) as f64 / 10.0; // 5.5 .. 8.4
         let series_start = self.clock.days(-120)?;
-        if treated {
-            self.infusion_series(conn, &patient, series_start).await?;
-        }
-        self.questionnaires(conn, &patient, series_start, baseline, responds)
-            .await
+        let sessions = if treated {
+            self.infusion_series(conn, &patient, series_start).await?
+        } else {
+            Vec::new()
+        };
+        self.courses.push(outcomes::Course {
+            patient_id: patient.id,
+            sessions,
+            baseline_pain: baseline,
+            responds,
+        });
+        Ok(())
     }
 
     async fn insert_patient(
@@ -379,8 +401,9 @@ impl Demo<'_> {
         conn: &mut sqlx::AnyConnection,
         patient: &DemoPatient,
         series_start: Date,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<Timestamp>> {
         let body = DemoBody::of(patient);
+        let mut sessions = Vec::new();
         let protocol = demo_protocol(primary_condition(patient).area == PainArea::Crps)?;
         for session in 0..6i64 {
             let date = add_days(series_start, session * 2 + session / 3)?;
@@ -409,6 +432,7 @@ impl Demo<'_> {
             .execute(&mut *conn)
             .await?;
             self.summary.infusion_sessions += 1;
+            sessions.push(started);
             for (code, display, value, unit) in [
                 ("29463-7", "Body weight", weight, "kg"),
                 ("8867-4", "Heart rate", heart_rate, "/min"),
@@ -426,64 +450,7 @@ impl Demo<'_> {
                 self.summary.observations += 1;
             }
         }
-        Ok(())
-    }
-
-    /// 26 weekly pain ratings, with PHQ-9 and GAD-7 every fourth week; relief
-    /// of about half after the series for those who respond, fading over months.
-    async fn questionnaires(
-        &mut self,
-        conn: &mut sqlx::AnyConnection,
-        patient: &DemoPatient,
-        series_start: Date,
-        baseline: f64,
-        responds: bool,
-    ) -> StoreResult<()> {
-        for week in 0..26i64 {
-            let date = self.clock.days(-182 + week * 7)?;
-            let after_series = date > series_start;
-            let weeks_since = (date - series_start).get_days().max(0) as f64 / 7.0;
-            let relief = if responds && after_series {
-                0.5 * (1.0 - weeks_since / 30.0).max(0.0)
-            } else {
-                0.0
-            };
-            let noise = (self.rng.below(11) as f64 - 5.0) / 10.0;
-            let pain = (baseline * (1.0 - relief) + noise).clamp(0.0, 10.0).round();
-            let reported = self.clock.at(date, 19, (self.rng.below(59)) as i8)?;
-            // NRS-11 pain LOINC 72514-3 (shared/clinical/instruments.md).
-            insert_loinc_observation(
-                conn,
-                patient.id,
-                reported,
-                "72514-3",
-                "Pain severity 0-10 NRS",
-                pain,
-                "{score}",
-            )
-            .await?;
-            self.summary.observations += 1;
-            if week % 4 != 0 {
-                continue;
-            }
-            // PHQ-9 total 44261-6, GAD-7 total 70274-6 (instruments.md).
-            let improved = responds && after_series;
-            let phq = (8.0 + self.rng.below(10) as f64 - if improved { 5.0 } else { 0.0 })
-                .clamp(0.0, 27.0);
-            let gad = (6.0 + self.rng.below(9) as f64 - if improved { 3.0 } else { 0.0 })
-                .clamp(0.0, 21.0);
-            for (code, display, value) in [
-                ("44261-6", "PHQ-9 total score", phq),
-                ("70274-6", "GAD-7 total score", gad),
-            ] {
-                insert_loinc_observation(
-                    conn, patient.id, reported, code, display, value, "{score}",
-                )
-                .await?;
-            }
-            self.summary.observations += 2;
-        }
-        Ok(())
+        Ok(sessions)
     }
 
     /// Inquiries from every channel, the oldest handled, the newest waiting;

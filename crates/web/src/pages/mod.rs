@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sign_in;
 pub mod staff;
+pub mod trajectories;
 pub mod webhooks;
 pub mod worklist;
 

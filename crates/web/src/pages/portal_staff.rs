@@ -23,10 +23,17 @@ use crate::{AppError, AppState};
 /// The job that makes and sends a portal sign-in link.
 pub const LINK_JOB: &str = "portal-link";
 
+/// The newest questionnaires the chart lists; months of them are read on
+/// the Outcomes tab.
+const CHART_QUESTIONNAIRES: usize = 12;
+
 /// What the chart shows of the portal and questionnaires.
 pub struct PortalChart {
     pub instruments: Vec<(&'static str, &'static str)>,
     pub questionnaires: Vec<ChartQuestionnaire>,
+    /// Questionnaires older than those listed (every score is on the
+    /// Outcomes tab, docs/outcomes.md).
+    pub older: usize,
     pub alerts: Vec<String>,
     /// The latest invitations to the portal, in words.
     pub invitations: Vec<String>,
@@ -51,7 +58,9 @@ pub async fn chart_section(
 ) -> Result<PortalChart, AppError> {
     let scores = state.store.scores_of(id).await?;
     let mut list = Vec::new();
-    for a in state.store.assignments_of(id).await? {
+    let assignments = state.store.assignments_of(id).await?;
+    let older = assignments.len().saturating_sub(CHART_QUESTIONNAIRES);
+    for a in assignments.into_iter().take(CHART_QUESTIONNAIRES) {
         let answers = state.store.answers_of(id, a.id).await?;
         let mut lines: Vec<String> = scores
             .iter()
@@ -96,6 +105,7 @@ pub async fn chart_section(
             .map(|i| (i.id(), i.definition().name))
             .collect(),
         questionnaires: list,
+        older,
         alerts,
         may_write: page.may(Permission::WriteClinicalRecords),
         schedule: crate::questionnaire_schedule::chart(&state.store, id, page.now).await?,

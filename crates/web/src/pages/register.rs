@@ -1184,7 +1184,7 @@ pub async fn export(State(state): State<AppState>, page: StaffPage) -> Result<Re
 /// One CSV field (RFC 4180): quoted when it holds a comma, quote or line
 /// break; a leading `=`, `+`, `-` or `@` is prefixed with `'` so that a
 /// spreadsheet does not run it as a formula (OWASP, CSV injection).
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     let guarded = if text.starts_with(['=', '+', '@'])
         || (text.starts_with('-') && text.parse::<f64>().is_err())
     {

@@ -17,3 +17,4 @@ pub mod register;
 pub mod results;
 pub mod screening;
 pub mod session;
+pub mod trajectories;

@@ -225,6 +225,12 @@ const SPEC_ACCESS: &[Expected] = &[
     row("POST", "/staff/sessions/{id}/administrations",      N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                       "the register: the licensed staff who handle the drug"),
     row("GET",  "/staff/settings/alarms",                    N,   N,    N,    N,   Y,     Shows("<h1>Vital-sign alarms"),                                     "clinic settings: admin"),
     row("POST", "/staff/settings/alarms",                    N,   N,    N,    N,   Y,     Redirects("/staff/settings/alarms?saved=1"),                        "clinic settings: admin"),
+    // Outcomes per patient (trajectories): clinical records, nurse and
+    // clinician; the portal's progress page is the patient's own (walked
+    // with two patients in crates/web/tests/web/portal/ and trajectories/).
+    row("GET",  "/staff/patients/{id}/outcomes",             N,   N,    Y,    Y,   N,     Shows("<h1>Outcomes"),                                              "records: nurse and clinician read a patient's outcomes (SPEC §1 step 6)"),
+    row("GET",  "/staff/patients/{id}/outcomes.csv",         N,   N,    Y,    Y,   N,     Shows("kind,time,instrument,scale"),                                "records: nurse and clinician, the table behind the charts"),
+    row("GET",  "/portal/progress",                          N,   N,    N,    N,   N,     Shows(""),                                                          "patient: own progress only"),
 ];
 
 /// One row of [`SPEC_ACCESS`].

@@ -37,3 +37,4 @@ mod sessions;
 mod shape;
 mod sign_in;
 mod takeover;
+mod trajectories;

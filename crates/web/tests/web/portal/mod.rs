@@ -267,6 +267,30 @@ async fn no_patient_reaches_another_patients_data_by_any_portal_route(engine: En
     assert!(app.store.answers_of(b_id, b_form).await.unwrap().is_empty());
     assert!(app.store.answers_of(a_id, b_form).await.unwrap().is_empty());
 
+    // Every portal page without an id (the home page, progress) is the
+    // session's own: A's scores, never B's, audited as A reading A's.
+    let at = Timestamp::now();
+    crate::trajectories::answered(&app, a_id, Instrument::PainNumericRating, &[("1", 3)], at).await;
+    crate::trajectories::answered(&app, b_id, Instrument::PainNumericRating, &[("1", 10)], at)
+        .await;
+    let mut own_pages = 0;
+    for spec in portal_routes
+        .iter()
+        .filter(|s| s.method == "GET" && !s.path.contains("{id}"))
+    {
+        own_pages += 1;
+        let response = portal_get(&app, spec.path, &a.session, Some(&a.csrf)).await;
+        assert_eq!(response.status(), 200, "{engine:?} {}", spec.path);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("3 of 10"), "{}: A's own score", spec.path);
+        assert!(!body.contains("10 of 10"), "{} leaked B's score", spec.path);
+        assert!(!body.contains("Bertha"), "{} leaked B's name", spec.path);
+        let entry = latest_audit(&app).await;
+        assert_eq!(entry.actor, format!("Patient/{a_id}"), "{}", spec.path);
+        assert_eq!(entry.resource_id, a_id.to_string(), "{}", spec.path);
+    }
+    assert!(own_pages >= 2, "the home page and progress");
+
     // A's own: served and audited as A.
     let own = portal_get(
         &app,
