@@ -28,6 +28,7 @@ use jiff::civil::Date;
 use jiff::ToSpan;
 
 use super::{Instrument, Licence};
+use crate::outcomes::{infusion_series, SeriesSettings};
 use crate::screening::codes::normalize_code;
 
 /// The conditions that add a condition-specific instrument.
@@ -220,8 +221,9 @@ pub struct ScheduleSettings {
     pub timepoints: BTreeSet<TimepointKind>,
     /// The licensed instruments whose licence the clinic has recorded.
     pub licences: BTreeSet<Instrument>,
-    /// Infusions at most this many days apart belong to one series (ours:
-    /// a series is typically given over one to three weeks).
+    /// Infusions at most this many days apart belong to one series: the
+    /// outcomes' `SeriesSettings`, so that the schedule and the outcome
+    /// pages see the same series.
     pub series_gap_days: i32,
     /// Days a post-series or monthly questionnaire stays open for answers
     /// (ours).
@@ -245,7 +247,7 @@ impl Default for ScheduleSettings {
             .collect(),
             timepoints: TimepointKind::DEFAULTS.into_iter().collect(),
             licences: BTreeSet::new(),
-            series_gap_days: 14,
+            series_gap_days: i32::from(SeriesSettings::default().max_gap_days),
             answer_window_days: 7,
         }
     }
@@ -335,23 +337,25 @@ pub struct ScheduledQuestionnaire {
     pub closes: Date,
 }
 
-/// The days infusion series ended on, as known on `today`: infusions at
-/// most `gap_days` apart form one series; a series has ended once its last
-/// infusion is in the past and no infusion (given or planned) follows
-/// within `gap_days`.
+/// The days infusion series ended on, as known on `today`: the series are
+/// `outcomes::infusion_series`'s (the one grouping of sessions, here by
+/// day); a series has ended once its last infusion is in the past (an
+/// infusion given or planned within `gap_days` would have joined it).
 pub fn series_ends(infusions: &[Date], gap_days: i32, today: Date) -> Vec<Date> {
-    let mut days: Vec<Date> = infusions.to_vec();
-    days.sort();
-    days.dedup();
-    let mut ends = Vec::new();
-    for (i, day) in days.iter().enumerate() {
-        let next = days.get(i + 1);
-        let followed = next.is_some_and(|next| days_between(*day, *next) <= gap_days);
-        if !followed && *day < today {
-            ends.push(*day);
-        }
-    }
-    ends
+    let midnight = |day: &Date| day.to_zoned(jiff::tz::TimeZone::UTC).ok();
+    let sessions: Vec<jiff::Timestamp> = infusions
+        .iter()
+        .filter_map(midnight)
+        .map(|zoned| zoned.timestamp())
+        .collect();
+    let settings = SeriesSettings {
+        max_gap_days: u16::try_from(gap_days.max(0)).unwrap_or(u16::MAX),
+    };
+    infusion_series(&sessions, &settings)
+        .into_iter()
+        .map(|series| series.last_session.to_zoned(jiff::tz::TimeZone::UTC).date())
+        .filter(|day| *day < today)
+        .collect()
 }
 
 /// Every timepoint of a patient's schedule that is due on or before

@@ -142,7 +142,11 @@ fn the_default_schedule_of_one_series() {
 
 #[test]
 fn a_new_series_ends_the_follow_up_of_the_last() {
-    let settings = ScheduleSettings::default();
+    // A clinic whose series are at most 14 days apart (the default is 21).
+    let settings = ScheduleSettings {
+        series_gap_days: 14,
+        ..ScheduleSettings::default()
+    };
     let h = history(
         date(2026, 2, 20),
         &[date(2026, 3, 2), date(2026, 3, 16), date(2026, 4, 1)],
