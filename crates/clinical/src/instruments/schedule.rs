@@ -501,9 +501,5 @@ fn date_add(day: Date, days: i32) -> Date {
         .unwrap_or(if days < 0 { Date::MIN } else { Date::MAX })
 }
 
-fn days_between(from: Date, to: Date) -> i32 {
-    (to - from).get_days()
-}
-
 #[cfg(test)]
 mod tests;
