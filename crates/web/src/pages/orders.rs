@@ -518,7 +518,9 @@ fn pk_plan(dose: &SessionDose) -> Option<DosingPlan> {
     DosingPlan::new(doses).ok()
 }
 
-fn pk_patient(
+/// The PK model's subject from the chart: age on `today`, sex, the
+/// order's weight and, when known, height.
+pub(crate) fn pk_patient(
     patient: &PatientRecord,
     weight_kg: f64,
     height_cm: Option<f64>,

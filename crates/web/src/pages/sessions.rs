@@ -20,7 +20,7 @@ use respite_clinical::instruments::{AnswerScale, Answers, Instrument};
 use respite_clinical::register::DrugAmount;
 use respite_clinical::session::{SessionState, VitalSigns};
 use respite_domain::Permission;
-use respite_pk::{simulate, DosingPlan, Model, Patient, Sex, SimulationSettings};
+use respite_pk::{simulate, DosingPlan, Model, SimulationSettings};
 use respite_store::{
     ordered_bolus_mg, ordered_pump_ml_h, AuditStamp, InfusionOrderRecord, InfusionSession, NewDraw,
     SessionEntry, SessionRefusal, StoreError, ADVERSE_EVENT_CODES,
@@ -665,17 +665,8 @@ fn compare(
         planned_min = start;
     }
     let until = planned_min.max(delivered.infusion_minutes) + 60.0;
-    let subject = patient.and_then(|p| {
-        let born: jiff::civil::Date = p.birth_date.parse().ok()?;
-        let age = (page.today() - born).get_days() as f64 / 365.25;
-        let age = born.until(page.today()).ok().map(|_| age)?;
-        let sex = if p.sex == "female" {
-            Sex::Female
-        } else {
-            Sex::Male
-        };
-        Patient::from_numbers(order.weight_kg, age, sex, 170.0).ok()
-    });
+    let subject =
+        patient.and_then(|p| super::orders::pk_patient(p, order.weight_kg, None, page.today()));
     let settings = SimulationSettings::from_numbers(until.min(10_000.0), 30.0, None).ok();
     let peak = |plan: Option<DosingPlan>| -> Option<(Vec<f64>, Vec<f64>, f64)> {
         let (subject, settings, plan) = (subject.as_ref()?, settings.as_ref()?, plan?);
