@@ -228,11 +228,12 @@ impl Chart {
     pub fn svg(&self) -> String {
         // The legend names each labelled layer once (markers of one class
         // share a label), in rows above the plot.
-        let mut legend: Vec<(&str, &str)> = Vec::new();
+        let mut legend: Vec<(&str, &str, bool)> = Vec::new();
         for layer in self.layers.iter().filter(|_| self.legend) {
             let (class, label) = layer.label();
-            if !label.is_empty() && !legend.iter().any(|(c, l)| *c == class && *l == label) {
-                legend.push((class, label));
+            let area = matches!(layer, Layer::Band { .. });
+            if !label.is_empty() && !legend.iter().any(|(c, l, _)| *c == class && *l == label) {
+                legend.push((class, label, area));
             }
         }
         let per_row = ((self.width - LEFT - RIGHT) / 190.0).floor().max(1.0) as usize;
@@ -257,15 +258,26 @@ impl Chart {
             escape(&self.description),
         );
 
-        for (i, (class, label)) in legend.iter().enumerate() {
+        for (i, (class, label, area)) in legend.iter().enumerate() {
             let lx = LEFT + (i % per_row) as f64 * 190.0;
             let ly = TOP + (i / per_row) as f64 * LEGEND_ROW + 8.0;
+            // A band is keyed by a swatch of its fill, a line by its stroke.
+            let key = if *area {
+                format!(
+                    "<rect x=\"{lx}\" y=\"{}\" width=\"18\" height=\"10\" class=\"band {}\"/>",
+                    ly - 5.0,
+                    escape(class)
+                )
+            } else {
+                format!(
+                    "<line x1=\"{lx}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" class=\"{}\"/>",
+                    lx + 18.0,
+                    escape(class)
+                )
+            };
             let _ = write!(
                 out,
-                "<g class=\"legend\"><line x1=\"{lx}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" class=\"{}\"/>\
-                 <text x=\"{}\" y=\"{}\" class=\"tick\">{}</text></g>",
-                lx + 18.0,
-                escape(class),
+                "<g class=\"legend\">{key}<text x=\"{}\" y=\"{}\" class=\"tick\">{}</text></g>",
                 lx + 24.0,
                 ly + 4.0,
                 escape(label)
