@@ -58,6 +58,8 @@ pub struct DemoSummary {
     pub infusion_sessions: usize,
     /// The latest past sessions documented step by step (demo/sessions.rs).
     pub documented_sessions: usize,
+    /// The sessions documented step by step (their pages: /staff/sessions/{id}).
+    pub documented_session_ids: Vec<i64>,
     pub inquiries: usize,
     pub consultations: usize,
     /// Questionnaires answered in the portal over the demo's months.
@@ -223,7 +225,8 @@ pub async fn seed(
         decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;
     let ready = orders::seed_orders(store, &clock, &demo.summary.decisions).await?;
     demo.summary.decisions.extend(ready);
-    demo.summary.documented_sessions = sessions::seed_sessions(store, &clock).await?;
+    demo.summary.documented_session_ids = sessions::seed_sessions(store, &clock).await?;
+    demo.summary.documented_sessions = demo.summary.documented_session_ids.len();
     let answered = outcomes::seed(store, &clock, &demo.courses).await?;
     demo.summary.questionnaires = answered.questionnaires;
     demo.summary.open_safety_alerts = answered.open_safety_alerts;

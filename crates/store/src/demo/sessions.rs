@@ -54,7 +54,7 @@ fn aldrete(total: i32) -> Answers {
 }
 
 /// Documents the latest past sessions; returns how many.
-pub(super) async fn seed_sessions(store: &Store, clock: &DemoClock) -> StoreResult<usize> {
+pub(super) async fn seed_sessions(store: &Store, clock: &DemoClock) -> StoreResult<Vec<i64>> {
     let staff = |role: &'static str| async move {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM staff_users WHERE role = $1 ORDER BY id LIMIT 1")
@@ -64,7 +64,7 @@ pub(super) async fn seed_sessions(store: &Store, clock: &DemoClock) -> StoreResu
         Ok::<_, StoreError>(row.map(|(id,)| id))
     };
     let (Some(nurse), Some(clinician)) = (staff("nurse").await?, staff("clinician").await?) else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     let yesterday = minutes(clock.now, -24 * 60)?;
     let sessions: Vec<(i64, i64, i64, String, f64, i64)> = sqlx::query_as(
@@ -76,7 +76,7 @@ pub(super) async fn seed_sessions(store: &Store, clock: &DemoClock) -> StoreResu
     .bind(DOCUMENTED_SESSIONS as i64)
     .fetch_all(&store.pool)
     .await?;
-    let mut documented = 0;
+    let mut documented = Vec::new();
     for (index, (session_id, patient_id, started_ms, protocol, total_mg, length)) in
         sessions.into_iter().enumerate()
     {
@@ -88,7 +88,7 @@ pub(super) async fn seed_sessions(store: &Store, clock: &DemoClock) -> StoreResu
             (session_id, patient_id, started, &protocol, total_mg, length),
         )
         .await?;
-        documented += 1;
+        documented.push(session_id);
     }
     Ok(documented)
 }

@@ -461,7 +461,7 @@ async fn home_page(
     // The patient's own consultations only; a booked one still to come
     // gets the change-or-cancel link its confirmation carries
     // (booking_token.rs).
-    let secret = crate::booking_token::secret(&state).await?;
+    let secret = crate::booking_token::secret(state).await?;
     let appointments = state
         .store
         .portal_appointments_of(patient_id)
