@@ -15,6 +15,7 @@ mod clinic_profile;
 mod clinical;
 mod consents;
 mod consultation_notes;
+mod courses;
 mod decisions;
 pub mod demo;
 mod inquiries;
