@@ -31,6 +31,25 @@ const BATCH: i64 = 2_000;
 /// 32,766 and PostgreSQL's of 65,535).
 const UPSERT_ROWS: usize = 200;
 
+/// The upsert's column types, in order (CAST names both engines read:
+/// SQLite gives DOUBLE PRECISION real affinity).
+const COLUMN_TYPES: [&str; 14] = [
+    "BIGINT",
+    "BIGINT",
+    "BIGINT",
+    "TEXT",
+    "BIGINT",
+    "BIGINT",
+    "TEXT",
+    "DOUBLE PRECISION",
+    "TEXT",
+    "TEXT",
+    "BIGINT",
+    "BIGINT",
+    "BIGINT",
+    "BIGINT",
+];
+
 /// The courses of the marked patients with ids in $1..=$2.
 const STALE_COURSES: &str = "courses AS (\
     SELECT patient_id, MIN(started_at) AS first_at, MAX(started_at) AS last_at \
@@ -187,13 +206,28 @@ impl Store {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                let p = i * 14;
+                let p = i * COLUMN_TYPES.len();
                 sql.push('(');
-                for k in 1..=14 {
-                    if k > 1 {
+                for (k, column_type) in COLUMN_TYPES.iter().enumerate() {
+                    if k > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push_str(&format!("${}", p + k));
+                    // Typed: PostgreSQL cannot infer a NULL's type in a
+                    // multi-row VALUES list.
+                    if k == 7 {
+                        // The baseline is bound as a number even when there is
+                        // none (sqlx 0.8's Any driver declares a NULL f64 as
+                        // float4, which a cached statement then keeps): NULL
+                        // is written where the outcome says no baseline.
+                        sql.push_str(&format!(
+                            "CASE WHEN CAST(${} AS TEXT) = 'no-baseline' THEN NULL \
+                             ELSE CAST(${} AS {column_type}) END",
+                            p + 7,
+                            p + 8
+                        ));
+                    } else {
+                        sql.push_str(&format!("CAST(${} AS {column_type})", p + k + 1));
+                    }
                 }
                 sql.push(')');
             }
@@ -219,7 +253,7 @@ impl Store {
                     .bind(s.condition_groups)
                     .bind(s.window_days)
                     .bind(s.outcome)
-                    .bind(s.baseline)
+                    .bind(s.baseline.unwrap_or(0.0))
                     .bind(s.pain_change)
                     .bind(s.durability)
                     .bind(s.durability_days)
