@@ -25,7 +25,7 @@ use crate::{from_millis, to_millis, Engine, Store, StoreError, StoreResult};
 
 /// Marked patients refreshed per batch: four queries read their facts, and
 /// their summaries are written in one transaction.
-const BATCH: i64 = 2_000;
+pub const COURSE_REFRESH_BATCH: i64 = 2_000;
 
 /// Rows per multi-row upsert (14 parameters each: under SQLite's limit of
 /// 32,766 and PostgreSQL's of 65,535).
@@ -102,7 +102,7 @@ impl Store {
     }
 
     /// Recomputes every marked patient's summary (and every summary taken
-    /// with another baseline window), in batches of [`BATCH`] in patient
+    /// with another baseline window), in batches of [`COURSE_REFRESH_BATCH`] in patient
     /// order; returns how many were recomputed. A patient marked again
     /// while being recomputed stays marked for the next call.
     pub async fn refresh_courses(
@@ -117,14 +117,11 @@ impl Store {
         let mut after = i64::MIN;
         let mut done = 0;
         loop {
-            let marks: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT patient_id, seq FROM course_refresh WHERE patient_id > $1 \
-                 ORDER BY patient_id LIMIT $2",
-            )
-            .bind(after)
-            .bind(BATCH)
-            .fetch_all(&self.pool)
-            .await?;
+            let marks: Vec<(i64, i64)> = sqlx::query_as(MARKS)
+                .bind(after)
+                .bind(COURSE_REFRESH_BATCH)
+                .fetch_all(&self.pool)
+                .await?;
             let (Some(&(lo, _)), Some(&(hi, _))) = (marks.first(), marks.last()) else {
                 break;
             };
@@ -284,6 +281,24 @@ impl Store {
         Ok(())
     }
 }
+
+/// The queries of the course summaries, named (public so that
+/// bench/outcomes can print their plans): the page's read of the summaries
+/// ($1..$2 bound the first infusion), the stale marks of a batch, and the
+/// four queries that read a batch's facts ($1..$2 bound the marked patient
+/// ids, $3 is the baseline window in ms, $4 the pain LOINC code).
+pub fn course_summary_queries() -> Vec<(&'static str, String)> {
+    let mut queries = vec![
+        ("summaries", SUMMARIES.to_owned()),
+        ("stale marks", MARKS.to_owned()),
+    ];
+    queries.extend(course_queries(STALE_COURSES).map(|(name, sql)| (name, sql)));
+    queries
+}
+
+/// A batch of stale marks after patient $1.
+const MARKS: &str = "SELECT patient_id, seq FROM course_refresh WHERE patient_id > $1 \
+    ORDER BY patient_id LIMIT $2";
 
 /// The summaries of the patients whose first infusion is in $1..$2.
 const SUMMARIES: &str = "SELECT patient_id, protocol, condition_groups, outcome, baseline, \

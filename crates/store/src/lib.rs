@@ -66,6 +66,7 @@ pub use consultation_notes::{
     medical_record_number, ConsultationCall, ConsultationCallRecord, ConsultationNoteRecord,
     ConvertedChart, NewChart,
 };
+pub use courses::{course_summary_queries, COURSE_REFRESH_BATCH};
 pub use decisions::{
     CurrentDecision, DecisionContext, NewRecordsRequest, OverrideRecord, RecordsRequestRecord,
     ScreeningDecisionRecord,
