@@ -406,7 +406,7 @@ async fn write_plans(
     let mut out = String::new();
     let queries = course_summary_queries();
     for (name, sql) in &queries {
-        let batch_query = !matches!(*name, "summaries" | "stale marks");
+        let batch_query = !matches!(*name, "summaries" | "all summaries" | "stale marks");
         if skip.contains(name) || (stage == "page" && batch_query) {
             continue;
         }
@@ -418,6 +418,7 @@ async fn write_plans(
         let query = sqlx::query(&explain);
         let query = match *name {
             "summaries" => query.bind(i64::MIN).bind(i64::MAX),
+            "all summaries" => query,
             "stale marks" => query.bind(i64::MIN).bind(COURSE_REFRESH_BATCH),
             "courses" | "conditions" => query.bind(1i64).bind(COURSE_REFRESH_BATCH),
             _ => query

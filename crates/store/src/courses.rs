@@ -60,8 +60,9 @@ const STALE_COURSES: &str = "courses AS (\
 impl Store {
     /// Every patient whose first infusion falls in `period`, each course
     /// judged by respite-clinical, read from the summaries after refreshing
-    /// the marked ones; ordered by patient id. The same courses and
-    /// outcomes as [`Store::treated_courses`] judged from scratch
+    /// the marked ones; in no particular order (nothing in
+    /// `summarise_clinic` depends on it). The same courses and outcomes as
+    /// [`Store::treated_courses`] judged from scratch
     /// ([`Store::assessed_courses_from_scratch`]).
     pub async fn assessed_courses(
         &self,
@@ -70,14 +71,30 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<Vec<AssessedCourse>> {
         self.refresh_courses(settings, now).await?;
+        let window = i64::from(settings.window_days);
+        let mut rows = self.summary_rows(period).await?;
+        if rows.iter().any(|r| r.baseline_window_days != window) {
+            // The window setting changed: take those summaries again.
+            self.mark_other_windows(window).await?;
+            self.refresh_courses(settings, now).await?;
+            rows = self.summary_rows(period).await?;
+        }
+        rows.into_iter().map(SummaryRow::into_course).collect()
+    }
+
+    /// The summaries of the period; the whole table (a plain scan) when
+    /// the period is open at both ends.
+    async fn summary_rows(&self, period: ResultsPeriod) -> StoreResult<Vec<SummaryRow>> {
+        if period.from.is_none() && period.until.is_none() {
+            return Ok(sqlx::query_as(SUMMARIES_ALL).fetch_all(&self.pool).await?);
+        }
         let from = period.from.map_or(i64::MIN, to_millis);
         let until = period.until.map_or(i64::MAX, to_millis);
-        let rows: Vec<SummaryRow> = sqlx::query_as(SUMMARIES)
+        Ok(sqlx::query_as(SUMMARIES)
             .bind(from)
             .bind(until)
             .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter().map(SummaryRow::into_course).collect()
+            .await?)
     }
 
     /// The old path, kept to prove the summaries: every course read from
@@ -101,17 +118,16 @@ impl Store {
             .await?)
     }
 
-    /// Recomputes every marked patient's summary (and every summary taken
-    /// with another baseline window), in batches of [`COURSE_REFRESH_BATCH`] in patient
-    /// order; returns how many were recomputed. A patient marked again
-    /// while being recomputed stays marked for the next call.
+    /// Recomputes every marked patient's summary, in batches of
+    /// [`COURSE_REFRESH_BATCH`] in patient order; returns how many were
+    /// recomputed. A patient marked again while being recomputed stays
+    /// marked for the next call.
     pub async fn refresh_courses(
         &self,
         settings: &BaselineSettings,
         now: Timestamp,
     ) -> StoreResult<usize> {
         let window = i64::from(settings.window_days);
-        self.mark_other_windows(window).await?;
         let [courses, conditions, pain, before] = course_queries(STALE_COURSES).map(|q| q.1);
         let queries = [courses, conditions, pain, before];
         let mut after = i64::MIN;
@@ -152,15 +168,6 @@ impl Store {
     /// Marks the patients whose summary was taken with another baseline
     /// window (the setting changed).
     async fn mark_other_windows(&self, window: i64) -> StoreResult<()> {
-        let other: Option<i64> = sqlx::query_scalar(
-            "SELECT patient_id FROM treatment_courses WHERE baseline_window_days <> $1 LIMIT 1",
-        )
-        .bind(window)
-        .fetch_optional(&self.pool)
-        .await?;
-        if other.is_none() {
-            return Ok(());
-        }
         let mut tx = self.begin_write().await?;
         let seq = match self.engine() {
             Engine::Postgres => "nextval('course_refresh_seq')",
@@ -290,6 +297,7 @@ impl Store {
 pub fn course_summary_queries() -> Vec<(&'static str, String)> {
     let mut queries = vec![
         ("summaries", SUMMARIES.to_owned()),
+        ("all summaries", SUMMARIES_ALL.to_owned()),
         ("stale marks", MARKS.to_owned()),
     ];
     queries.extend(course_queries(STALE_COURSES).map(|(name, sql)| (name, sql)));
@@ -301,10 +309,14 @@ const MARKS: &str = "SELECT patient_id, seq FROM course_refresh WHERE patient_id
     ORDER BY patient_id LIMIT $2";
 
 /// The summaries of the patients whose first infusion is in $1..$2.
-const SUMMARIES: &str = "SELECT patient_id, protocol, condition_groups, outcome, baseline, \
-    pain_change, durability, durability_days, durability_at, confirmed_at \
-    FROM treatment_courses WHERE first_infusion_at >= $1 AND first_infusion_at < $2 \
-    ORDER BY patient_id";
+const SUMMARIES: &str = "SELECT baseline_window_days, protocol, condition_groups, outcome, \
+    baseline, pain_change, durability, durability_days, durability_at, confirmed_at \
+    FROM treatment_courses WHERE first_infusion_at >= $1 AND first_infusion_at < $2";
+
+/// Every summary (the period open at both ends).
+const SUMMARIES_ALL: &str = "SELECT baseline_window_days, protocol, condition_groups, outcome, \
+    baseline, pain_change, durability, durability_days, durability_at, confirmed_at \
+    FROM treatment_courses";
 
 /// The bit of each condition group in `treatment_courses.condition_groups`
 /// (stored: never renumber).
@@ -432,8 +444,7 @@ fn summary_binds(
 
 #[derive(sqlx::FromRow)]
 struct SummaryRow {
-    #[allow(dead_code)]
-    patient_id: i64,
+    baseline_window_days: i64,
     protocol: String,
     condition_groups: i64,
     outcome: String,

@@ -74,12 +74,14 @@ fn pain_score(value: Option<f64>) -> NewScore {
     }
 }
 
-/// The conditions in one order (the summaries keep a set).
+/// The conditions in one order (the summaries keep a set), the courses in
+/// one order (the summaries come in any).
 fn normalised(mut courses: Vec<AssessedCourse>) -> Vec<AssessedCourse> {
     for course in &mut courses {
         course.conditions.sort();
         course.conditions.dedup();
     }
+    courses.sort_by_key(|course| format!("{course:?}"));
     courses
 }
 
