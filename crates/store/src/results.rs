@@ -140,12 +140,13 @@ impl Store {
 /// and $2 bound the first infusion (ms), $3 is the baseline window (ms), $4
 /// the pain LOINC code.
 pub fn results_queries() -> [(&'static str, String); 4] {
-    course_queries(COURSES)
+    course_queries(COURSES, PAIN)
 }
 
 /// The four queries over the courses that `courses` (a CTE named
-/// `courses`, bound by $1 and $2) selects.
-pub(crate) fn course_queries(courses: &str) -> [(&'static str, String); 4] {
+/// `courses`, bound by $1 and $2) selects, with `pain` (a CTE named `pain`
+/// on $4) their pain reports.
+pub(crate) fn course_queries(courses: &str, pain: &str) -> [(&'static str, String); 4] {
     [
         (
             "courses",
@@ -169,7 +170,7 @@ pub(crate) fn course_queries(courses: &str) -> [(&'static str, String); 4] {
         (
             "pain",
             format!(
-                "WITH {courses}, {PAIN} \
+                "WITH {courses}, {pain} \
                  SELECT p.patient_id, p.at, p.value FROM pain p \
                  JOIN courses c ON c.patient_id = p.patient_id \
                  WHERE p.at >= c.last_at OR (p.at >= c.first_at - $3 AND p.at < c.first_at)"
@@ -214,7 +215,7 @@ const COURSES: &str = "courses AS (\
 /// Every pain intensity report ($4 = LOINC 72514-3): recorded observations
 /// and scored questionnaires (a score that could not be computed has no
 /// value and is left out).
-const PAIN: &str = "pain AS (\
+pub(crate) const PAIN: &str = "pain AS (\
     SELECT patient_id, observed_at AS at, value FROM observations \
     WHERE code_system = 'http://loinc.org' AND code = $4 \
     UNION ALL \
