@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The clinic-wide results benchmark (docs/outcomes.md, "Clinic-wide"): generates 100,000 treated
-# patients with 50 pain scores each, on PostgreSQL and on SQLite, by bulk INSERT … SELECT in the
-# database, then times the page data — Store::treated_courses and respite-clinical's
-# clinic_results, the two calls /staff/results makes — against a plain SELECT count(*) over the
-# scores in the same run. Prints the figures and writes each query's plan (PostgreSQL EXPLAIN
+# The clinic-wide results benchmark (docs/outcomes.md, "Scale" and "Benchmark"): generates 100,000
+# treated patients with 50 pain scores each, on PostgreSQL and on SQLite, by bulk INSERT … SELECT in
+# the database (the course triggers leave every patient marked stale), then times (a) the one-off
+# refresh of every course summary and (b) the page data — Store::assessed_courses (refresh with
+# nothing stale, read the summaries) and respite-clinical's summarise_clinic, the two calls
+# /staff/results makes — against a plain SELECT count(*) over the scores in the same run, and
+# checks the answer equals the old path's (every pain report judged from scratch; skip with
+# RESPITE_BENCH_OLD_PATH=0). Prints the figures and writes each query's plan (PostgreSQL EXPLAIN
 # (ANALYZE, BUFFERS), SQLite EXPLAIN QUERY PLAN) to bench/outcomes/plans/.
 #
 # PostgreSQL: the server of RESPITE_TEST_POSTGRES when set (a database is created and dropped);

@@ -754,26 +754,54 @@ pub struct ClinicResults {
     pub by_protocol: Vec<(String, GroupResults)>,
 }
 
+/// A course already judged by [`assess_course`]: what the clinic-wide
+/// summaries need of it. The store keeps one per treated patient so that
+/// the page need not re-read every pain report (docs/outcomes.md, "Scale").
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessedCourse {
+    /// As [`TreatedCourse::conditions`].
+    pub conditions: Vec<ConditionGroup>,
+    /// As [`TreatedCourse::protocol`].
+    pub protocol: String,
+    pub outcome: CourseOutcome,
+}
+
+impl AssessedCourse {
+    /// Judges one course.
+    pub fn of(course: &TreatedCourse, settings: &BaselineSettings) -> AssessedCourse {
+        AssessedCourse {
+            conditions: course.conditions.clone(),
+            protocol: course.protocol.clone(),
+            outcome: assess_course(course, settings),
+        }
+    }
+}
+
 /// Assesses every course and summarises the clinic, by condition and by
 /// protocol.
 pub fn clinic_results(courses: &[TreatedCourse], settings: &BaselineSettings) -> ClinicResults {
-    let outcomes: Vec<CourseOutcome> = courses
+    let assessed: Vec<AssessedCourse> = courses
         .iter()
-        .map(|course| assess_course(course, settings))
+        .map(|course| AssessedCourse::of(course, settings))
         .collect();
-    let all = summarise_group(outcomes.iter());
+    summarise_clinic(&assessed)
+}
+
+/// Summarises courses already assessed, by condition and by protocol: the
+/// same answer as [`clinic_results`] on the courses they were judged from.
+pub fn summarise_clinic(courses: &[AssessedCourse]) -> ClinicResults {
+    let all = summarise_group(courses.iter().map(|c| &c.outcome));
     let by_condition = ConditionGroup::ALL
         .iter()
         .filter_map(|&group| {
             let members: Vec<&CourseOutcome> = courses
                 .iter()
-                .zip(&outcomes)
-                .filter(|(course, _)| {
+                .filter(|course| {
                     course.conditions.contains(&group)
                         || (course.conditions.is_empty()
                             && group == ConditionGroup::OtherChronicPain)
                 })
-                .map(|(_, outcome)| outcome)
+                .map(|course| &course.outcome)
                 .collect();
             (!members.is_empty()).then(|| (group, summarise_group(members.into_iter())))
         })
@@ -786,9 +814,8 @@ pub fn clinic_results(courses: &[TreatedCourse], settings: &BaselineSettings) ->
         .map(|protocol| {
             let members = courses
                 .iter()
-                .zip(&outcomes)
-                .filter(|(course, _)| course.protocol == protocol)
-                .map(|(_, outcome)| outcome);
+                .filter(|course| course.protocol == protocol)
+                .map(|course| &course.outcome);
             (protocol.to_string(), summarise_group(members))
         })
         .collect();

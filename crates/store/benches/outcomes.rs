@@ -1,13 +1,21 @@
 //! The clinic-wide results' page data at scale (docs/outcomes.md,
-//! "Clinic-wide"): 100,000 treated patients with 50 pain scores each,
-//! generated in the database by bulk `INSERT … SELECT` (PostgreSQL
+//! "Clinic-wide" and "Scale"): 100,000 treated patients with 50 pain scores
+//! each, generated in the database by bulk `INSERT … SELECT` (PostgreSQL
 //! `generate_series`, SQLite a recursive CTE; no HTTP, no per-row round
-//! trip), then the exact calls the page makes — `Store::treated_courses`
-//! and `respite_clinical::outcomes::clinic_results` — timed against a
-//! baseline measured in the same run on the same database: a plain
-//! `SELECT count(*)` over the scores. Writes each query's plan (PostgreSQL
-//! `EXPLAIN (ANALYZE, BUFFERS)`, SQLite `EXPLAIN QUERY PLAN`) to
-//! `RESPITE_BENCH_PLANS` (default target/bench-outcomes-plans).
+//! trip; the course triggers of migration 0021 fire as for any write, so
+//! every patient is left marked stale). Then, timed: (a) the one-off
+//! refresh of every course summary (`Store::refresh_courses`), and (b) the
+//! steady-state page data, the exact calls the page makes —
+//! `Store::assessed_courses` (refresh with nothing stale, then read the
+//! summaries) and `respite_clinical::outcomes::summarise_clinic` — against
+//! a baseline measured in the same run on the same database: a plain
+//! `SELECT count(*)` over the scores. The page's answer is checked equal to
+//! the old path's (every pain report judged from scratch: `treated_courses`
+//! and `clinic_results`, also timed) unless `RESPITE_BENCH_OLD_PATH=0`.
+//! Writes each query's plan (PostgreSQL `EXPLAIN (ANALYZE, BUFFERS)`,
+//! SQLite `EXPLAIN QUERY PLAN`) to `RESPITE_BENCH_PLANS` (default
+//! target/bench-outcomes-plans); the refresh's batch queries are explained
+//! before the refresh, on the first batch.
 //!
 //! Run by bench/outcomes/run.sh. Engines: SQLite always (a file on /dev/shm
 //! when there is one); PostgreSQL when `RESPITE_TEST_POSTGRES` names a
@@ -17,8 +25,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use respite_clinical::outcomes::{clinic_results, BaselineSettings, ClinicResults};
-use respite_store::{results_queries, DatabaseUrl, ResultsPeriod, Store, PAIN_LOINC};
+use respite_clinical::outcomes::{
+    clinic_results, summarise_clinic, BaselineSettings, ClinicResults,
+};
+use respite_store::{
+    course_summary_queries, DatabaseUrl, ResultsPeriod, Store, COURSE_REFRESH_BATCH, PAIN_LOINC,
+};
 
 const SCORES_PER_PATIENT: i64 = 50;
 const RUNS: usize = 3;
@@ -55,29 +67,38 @@ fn main() {
             plans.display()
         );
         println!(
-            "  {:<11} {:>12} {:>12} {:>12} {:>12} {:>9}",
-            "engine", "count(*)", "store", "clinical", "page data", "ratio"
+            "  {:<11} {:>12} {:>12} {:>12} {:>12} {:>12} {:>9} {:>12}",
+            "engine", "count(*)", "refresh all", "store", "clinical", "page data", "ratio", "old path"
         );
         for f in &figures {
             println!(
-                "  {:<11} {:>9.1} ms {:>9.1} ms {:>9.1} ms {:>9.1} ms {:>8.1}x",
+                "  {:<11} {:>9.1} ms {:>9.1} ms {:>9.1} ms {:>9.1} ms {:>9.1} ms {:>8.1}x {:>9.1} ms",
                 f.engine,
                 ms(f.baseline),
+                ms(f.refresh),
                 ms(f.store),
                 ms(f.clinical),
                 ms(f.store + f.clinical),
-                (f.store + f.clinical).as_secs_f64() / f.baseline.as_secs_f64()
+                (f.store + f.clinical).as_secs_f64() / f.baseline.as_secs_f64(),
+                f.old_path.map_or(f64::NAN, ms)
             );
         }
-        println!("  (ratio: page data ÷ a plain SELECT count(*) over the scores, same database, same run)");
+        println!(
+            "  (refresh all: the one-off refresh of every course after the bulk generation; page \
+             data: refresh with nothing stale + read + summarise_clinic, medians; ratio: page data \
+             ÷ a plain SELECT count(*) over the scores, same database, same run; old path: every \
+             pain report judged from scratch, once)"
+        );
     });
 }
 
 struct Figures {
     engine: &'static str,
     baseline: Duration,
+    refresh: Duration,
     store: Duration,
     clinical: Duration,
+    old_path: Option<Duration>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -148,6 +169,32 @@ async fn measure(
     );
 
     let settings = BaselineSettings::default();
+    let now = jiff::Timestamp::now();
+    let stale = store.stale_course_count().await.expect("stale");
+    assert_eq!(stale, patients, "the triggers marked every patient");
+    write_plans(
+        &mut conn,
+        engine,
+        plans,
+        "refresh",
+        &["summaries", "stale marks"],
+    )
+    .await;
+
+    // (a) The one-off refresh of every course.
+    let started = Instant::now();
+    let refreshed = store
+        .refresh_courses(&settings, now)
+        .await
+        .expect("refresh");
+    let refresh = started.elapsed();
+    assert_eq!(refreshed as i64, patients);
+    eprintln!(
+        "{engine}: {refreshed} courses refreshed in {:.1} s",
+        refresh.as_secs_f64()
+    );
+
+    // (b) The steady-state page data.
     let mut baseline = Vec::new();
     let mut store_times = Vec::new();
     let mut clinical_times = Vec::new();
@@ -163,37 +210,60 @@ async fn measure(
 
         let started = Instant::now();
         let courses = store
-            .treated_courses(ResultsPeriod::default(), settings.window_days)
+            .assessed_courses(ResultsPeriod::default(), &settings, now)
             .await
             .expect("courses");
         store_times.push(started.elapsed());
         let started = Instant::now();
-        let results = clinic_results(&courses, &settings);
+        let results = summarise_clinic(&courses);
         clinical_times.push(started.elapsed());
         assert_eq!(results.all.patients as i64, patients);
         last = Some(results);
     }
-    if let Some(results) = last {
-        let all = &results.all;
-        eprintln!(
-            "{engine}: {} assessed, ≥ 30 %: {}, ≥ 50 %: {}, responders followed: {}, median {:?} days; \
-             {} condition groups, {} protocols",
-            all.assessed,
-            all.responders_30,
-            all.responders_50,
-            all.durability.responders,
-            all.durability.median_days,
-            results.by_condition.len(),
-            results.by_protocol.len()
+    let results = last.expect("a run");
+    let all = &results.all;
+    eprintln!(
+        "{engine}: {} assessed, ≥ 30 %: {}, ≥ 50 %: {}, responders followed: {}, median {:?} days; \
+         {} condition groups, {} protocols",
+        all.assessed,
+        all.responders_30,
+        all.responders_50,
+        all.durability.responders,
+        all.durability.median_days,
+        results.by_condition.len(),
+        results.by_protocol.len()
+    );
+
+    // The old path, once: the same answer.
+    let old_path = if std::env::var("RESPITE_BENCH_OLD_PATH").map_or(true, |v| v != "0") {
+        let started = Instant::now();
+        let courses = store
+            .treated_courses(ResultsPeriod::default(), settings.window_days)
+            .await
+            .expect("courses");
+        let old = clinic_results(&courses, &settings);
+        let took = started.elapsed();
+        assert_eq!(
+            old, results,
+            "{engine}: the summaries give the old path's answer"
         );
-    }
-    write_plans(&mut conn, engine, plans).await;
+        eprintln!(
+            "{engine}: the old path gives the same answer ({:.1} s)",
+            took.as_secs_f64()
+        );
+        Some(took)
+    } else {
+        None
+    };
+    write_plans(&mut conn, engine, plans, "page", &[]).await;
     store.close().await;
     Figures {
         engine,
         baseline: median(baseline),
+        refresh,
         store: median(store_times),
         clinical: median(clinical_times),
+        old_path,
     }
 }
 
@@ -321,20 +391,56 @@ async fn generate(conn: &mut sqlx::AnyConnection, engine: &str, patients: i64) {
         .expect("analyze");
 }
 
-async fn write_plans(conn: &mut sqlx::AnyConnection, engine: &str, dir: &std::path::Path) {
+/// Appends the plans of the course summaries' queries to the engine's
+/// file: `stage` "refresh" (every patient stale; the batch queries on the
+/// first batch, whose marked ids are 1..=COURSE_REFRESH_BATCH) starts the
+/// file, "page" (nothing stale) adds the page's queries. `skip`: names left
+/// for the other stage.
+async fn write_plans(
+    conn: &mut sqlx::AnyConnection,
+    engine: &str,
+    dir: &std::path::Path,
+    stage: &str,
+    skip: &[&str],
+) {
     let mut out = String::new();
-    for (name, sql) in results_queries() {
+    let queries = course_summary_queries();
+    for (name, sql) in &queries {
+        let batch_query = !matches!(*name, "summaries" | "all summaries" | "stale marks");
+        if skip.contains(name) || (stage == "page" && batch_query) {
+            continue;
+        }
         let explain = if engine == "PostgreSQL" {
             format!("EXPLAIN (ANALYZE, BUFFERS) {sql}")
         } else {
             format!("EXPLAIN QUERY PLAN {sql}")
         };
-        let mut query = sqlx::query(&explain).bind(i64::MIN).bind(i64::MAX);
-        if name == "pain" || name == "last_before_window" {
-            query = query.bind(14 * 86_400_000i64).bind(PAIN_LOINC);
-        }
+        let query = sqlx::query(&explain);
+        let query = match *name {
+            "summaries" => query.bind(i64::MIN).bind(i64::MAX),
+            "all summaries" => query,
+            "stale marks" => query.bind(i64::MIN).bind(COURSE_REFRESH_BATCH),
+            "courses" | "conditions" => query.bind(1i64).bind(COURSE_REFRESH_BATCH),
+            _ => query
+                .bind(1i64)
+                .bind(COURSE_REFRESH_BATCH)
+                .bind(14 * 86_400_000i64)
+                .bind(PAIN_LOINC),
+        };
         let rows = query.fetch_all(&mut *conn).await.expect("explain");
-        out.push_str(&format!("== {name}\n{sql}\n\n"));
+        let title = if batch_query {
+            format!("refresh batch: {name} (every patient stale, the first batch)")
+        } else {
+            format!(
+                "{name} ({stage}: {})",
+                if stage == "page" {
+                    "nothing stale"
+                } else {
+                    "every patient stale"
+                }
+            )
+        };
+        out.push_str(&format!("== {title}\n{sql}\n\n"));
         for row in rows {
             use sqlx::Row;
             let line: String = if engine == "PostgreSQL" {
@@ -351,5 +457,14 @@ async fn write_plans(conn: &mut sqlx::AnyConnection, engine: &str, dir: &std::pa
         out.push('\n');
     }
     let file = dir.join(format!("{}.txt", engine.to_lowercase()));
-    std::fs::write(&file, out).expect("write the plans");
+    if stage == "refresh" {
+        std::fs::write(&file, out).expect("write the plans");
+    } else {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .expect("the plans");
+        f.write_all(out.as_bytes()).expect("write the plans");
+    }
 }

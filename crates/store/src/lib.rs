@@ -15,6 +15,7 @@ mod clinic_profile;
 mod clinical;
 mod consents;
 mod consultation_notes;
+mod courses;
 mod decisions;
 pub mod demo;
 mod inquiries;
@@ -67,6 +68,7 @@ pub use consultation_notes::{
     medical_record_number, ConsultationCall, ConsultationCallRecord, ConsultationNoteRecord,
     ConvertedChart, NewChart,
 };
+pub use courses::{course_summary_queries, COURSE_REFRESH_BATCH};
 pub use decisions::{
     CurrentDecision, DecisionContext, NewRecordsRequest, OverrideRecord, RecordsRequestRecord,
     ScreeningDecisionRecord,

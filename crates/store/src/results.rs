@@ -41,15 +41,33 @@ impl Store {
     ) -> StoreResult<Vec<TreatedCourse>> {
         let from = period.from.map_or(i64::MIN, to_millis);
         let until = period.until.map_or(i64::MAX, to_millis);
+        let queries = results_queries().map(|q| q.1);
+        let (_, courses) = self
+            .gather_courses(&queries, from, until, baseline_window_days)
+            .await?;
+        Ok(courses)
+    }
+
+    /// Runs the four queries of [`results_queries`] (or their form for a
+    /// batch of patients, `$1`..`$2` then bounding what the courses CTE
+    /// says) and builds the treated courses, with their patient ids.
+    pub(crate) async fn gather_courses(
+        &self,
+        queries: &[String; 4],
+        lo: i64,
+        hi: i64,
+        baseline_window_days: u16,
+    ) -> StoreResult<(Vec<i64>, Vec<TreatedCourse>)> {
         let window_ms = i64::from(baseline_window_days) * 86_400_000;
+        let [courses_sql, conditions_sql, pain_sql, before_sql] = queries;
 
         // 1. Courses: first and last infusion, the first infusion's protocol.
-        let [courses_sql, conditions_sql, pain_sql, before_sql] = results_queries().map(|q| q.1);
-        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&courses_sql)
-            .bind(from)
-            .bind(until)
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(courses_sql)
+            .bind(lo)
+            .bind(hi)
             .fetch_all(&self.pool)
             .await?;
+        let mut ids: Vec<i64> = Vec::with_capacity(rows.len());
         let mut courses: Vec<TreatedCourse> = Vec::with_capacity(rows.len());
         let mut index: HashMap<i64, usize> = HashMap::with_capacity(rows.len());
         for (patient_id, first_at, last_at, protocol) in rows {
@@ -57,6 +75,7 @@ impl Store {
                 continue; // two sessions at the same first instant: one protocol
             }
             index.insert(patient_id, courses.len());
+            ids.push(patient_id);
             courses.push(TreatedCourse {
                 conditions: Vec::new(),
                 protocol,
@@ -66,13 +85,13 @@ impl Store {
             });
         }
         if courses.is_empty() {
-            return Ok(courses);
+            return Ok((ids, courses));
         }
 
         // 2. Current diagnoses, as condition groups (one lookup per distinct code).
-        let rows: Vec<(i64, String)> = sqlx::query_as(&conditions_sql)
-            .bind(from)
-            .bind(until)
+        let rows: Vec<(i64, String)> = sqlx::query_as(conditions_sql)
+            .bind(lo)
+            .bind(hi)
             .fetch_all(&self.pool)
             .await?;
         let mut groups: HashMap<String, ConditionGroup> = HashMap::new();
@@ -90,9 +109,9 @@ impl Store {
         }
 
         // 3. Pain reports in the baseline window and from the series' end on.
-        let rows: Vec<(i64, i64, f64)> = sqlx::query_as(&pain_sql)
-            .bind(from)
-            .bind(until)
+        let rows: Vec<(i64, i64, f64)> = sqlx::query_as(pain_sql)
+            .bind(lo)
+            .bind(hi)
             .bind(window_ms)
             .bind(PAIN_LOINC)
             .fetch_all(&self.pool)
@@ -101,9 +120,9 @@ impl Store {
 
         // 4. The last report before the window (the baseline when the
         //    window is empty).
-        let rows: Vec<(i64, i64, f64)> = sqlx::query_as(&before_sql)
-            .bind(from)
-            .bind(until)
+        let rows: Vec<(i64, i64, f64)> = sqlx::query_as(before_sql)
+            .bind(lo)
+            .bind(hi)
             .bind(window_ms)
             .bind(PAIN_LOINC)
             .fetch_all(&self.pool)
@@ -112,7 +131,7 @@ impl Store {
         for course in &mut courses {
             course.pain.sort_by_key(|r| r.at);
         }
-        Ok(courses)
+        Ok((ids, courses))
     }
 }
 
@@ -121,11 +140,18 @@ impl Store {
 /// and $2 bound the first infusion (ms), $3 is the baseline window (ms), $4
 /// the pain LOINC code.
 pub fn results_queries() -> [(&'static str, String); 4] {
+    course_queries(COURSES, PAIN)
+}
+
+/// The four queries over the courses that `courses` (a CTE named
+/// `courses`, bound by $1 and $2) selects, with `pain` (a CTE named `pain`
+/// on $4) their pain reports.
+pub(crate) fn course_queries(courses: &str, pain: &str) -> [(&'static str, String); 4] {
     [
         (
             "courses",
             format!(
-                "WITH {COURSES} \
+                "WITH {courses} \
                  SELECT c.patient_id, c.first_at, c.last_at, s.protocol \
                  FROM courses c JOIN infusion_sessions s \
                    ON s.patient_id = c.patient_id AND s.started_at = c.first_at \
@@ -135,7 +161,7 @@ pub fn results_queries() -> [(&'static str, String); 4] {
         (
             "conditions",
             format!(
-                "WITH {COURSES} \
+                "WITH {courses} \
                  SELECT d.patient_id, d.icd10cm_code FROM conditions d \
                  JOIN courses c ON c.patient_id = d.patient_id \
                  WHERE d.entered_in_error_at IS NULL"
@@ -144,7 +170,7 @@ pub fn results_queries() -> [(&'static str, String); 4] {
         (
             "pain",
             format!(
-                "WITH {COURSES}, {PAIN} \
+                "WITH {courses}, {pain} \
                  SELECT p.patient_id, p.at, p.value FROM pain p \
                  JOIN courses c ON c.patient_id = p.patient_id \
                  WHERE p.at >= c.last_at OR (p.at >= c.first_at - $3 AND p.at < c.first_at)"
@@ -157,7 +183,7 @@ pub fn results_queries() -> [(&'static str, String); 4] {
             // scan of every report (the first form of this query scanned
             // them twice: 18 s at 100,000 patients, bench/outcomes).
             format!(
-                "WITH {COURSES}, \
+                "WITH {courses}, \
                  latest AS (SELECT c.patient_id, \
                    (SELECT MAX(o.observed_at) FROM observations o \
                     WHERE o.patient_id = c.patient_id AND o.code_system = 'http://loinc.org' \
@@ -189,7 +215,7 @@ const COURSES: &str = "courses AS (\
 /// Every pain intensity report ($4 = LOINC 72514-3): recorded observations
 /// and scored questionnaires (a score that could not be computed has no
 /// value and is left out).
-const PAIN: &str = "pain AS (\
+pub(crate) const PAIN: &str = "pain AS (\
     SELECT patient_id, observed_at AS at, value FROM observations \
     WHERE code_system = 'http://loinc.org' AND code = $4 \
     UNION ALL \

@@ -54,7 +54,27 @@ const ALLOWED: &[(Side, &str, &str)] = &[
         "column staff_sessions.token_hash: text not null",
         TEXT_KEY,
     ),
+    (Side::Sqlite, "table course_refresh_clock", REFRESH_CLOCK),
+    (
+        Side::Sqlite,
+        "column course_refresh_clock.id: integer not null",
+        REFRESH_CLOCK,
+    ),
+    (
+        Side::Sqlite,
+        "column course_refresh_clock.seq: integer not null",
+        REFRESH_CLOCK,
+    ),
+    (
+        Side::Sqlite,
+        "primary key course_refresh_clock(id)",
+        REFRESH_CLOCK,
+    ),
 ];
+
+/// The stale marks' seq (migration 0021) comes from a sequence on
+/// PostgreSQL; SQLite has no sequences, so a one-row counter stands in.
+const REFRESH_CLOCK: &str = "SQLite's stand-in for PostgreSQL's course_refresh_seq";
 
 /// SQLite lets a PRIMARY KEY column other than INTEGER hold NULL, "due to a
 /// bug in some early versions" kept for compatibility

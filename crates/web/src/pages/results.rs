@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use jiff::Timestamp;
 use respite_clinical::outcomes::{
-    clinic_results, BaselineSettings, ClinicResults, GroupResults, KaplanMeierCurve,
+    summarise_clinic, BaselineSettings, ClinicResults, GroupResults, KaplanMeierCurve,
     SurvivalInterval,
 };
 use respite_store::ResultsPeriod;
@@ -114,7 +114,7 @@ pub async fn results_page(
     Query(query): Query<PeriodQuery>,
 ) -> Result<Response, AppError> {
     let period = parse_period(&page, &query.from, &query.to)?;
-    let results = load(&state, period).await?;
+    let results = load(&state, period, page.now).await?;
     let by_condition = results
         .by_condition
         .iter()
@@ -173,7 +173,7 @@ pub async fn export(
             message: format!("must be one of {}", TABLES.join(", ")),
         })?;
     let period = parse_period(&page, &query.from, &query.to)?;
-    let results = load(&state, period).await?;
+    let results = load(&state, period, page.now).await?;
     let csv = match *table {
         "responders-by-condition" => responders_csv(
             "condition",
@@ -212,15 +212,18 @@ pub async fn export(
         .into_response())
 }
 
-/// The page data: the store's courses judged by respite-clinical. The
-/// benchmark (bench/outcomes) times exactly these two calls.
-pub async fn load(state: &AppState, period: ResultsPeriod) -> Result<ClinicResults, AppError> {
+/// The page data: the store's course summaries (refreshed where a write
+/// marked them; each judged by respite-clinical) summarised by
+/// respite-clinical. The benchmark (bench/outcomes) times exactly these two
+/// calls.
+pub async fn load(
+    state: &AppState,
+    period: ResultsPeriod,
+    now: Timestamp,
+) -> Result<ClinicResults, AppError> {
     let settings = BaselineSettings::default();
-    let courses = state
-        .store
-        .treated_courses(period, settings.window_days)
-        .await?;
-    Ok(clinic_results(&courses, &settings))
+    let courses = state.store.assessed_courses(period, &settings, now).await?;
+    Ok(summarise_clinic(&courses))
 }
 
 /// The period from the form's dates (clinic time zone; `to` inclusive).

@@ -14,6 +14,7 @@ mod booking_caps;
 mod callbacks;
 mod chart;
 mod consultation_lifecycle;
+mod courses;
 mod csrf_binding;
 mod decisions;
 mod demo_numbers;
