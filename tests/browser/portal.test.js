@@ -129,9 +129,19 @@ function widerThan(page, width) {
   return page.evaluate((w) => Math.max(0, document.documentElement.scrollWidth - w), width);
 }
 
-/** Waits for two frames, so that a changed viewport has been laid out. */
+/**
+ * Waits for two frames, so that a changed viewport has been laid out; at
+ * most half a second, because Chromium may not run animation frames for a
+ * page it counts as hidden, and an evaluate has no timeout of its own.
+ */
 function settle(page) {
-  return page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  return page.evaluate(
+    () =>
+      new Promise((r) => {
+        requestAnimationFrame(() => requestAnimationFrame(r));
+        setTimeout(r, 500);
+      }),
+  );
 }
 
 /**
