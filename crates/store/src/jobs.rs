@@ -151,6 +151,21 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets the jobs of `kind` finished before `before`; returns how
+    /// many. For jobs whose row keeps nothing worth reading later (the
+    /// hourly questionnaire sweep: what it assigns is audited with each
+    /// assignment), which would otherwise add a row an hour for ever.
+    pub async fn forget_finished_jobs(&self, kind: &str, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM jobs WHERE kind = $1 AND done_at IS NOT NULL AND done_at < $2",
+        )
+        .bind(kind)
+        .bind(to_millis(before))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Every job, in run order.
     pub async fn jobs(&self) -> StoreResult<Vec<JobRecord>> {
         let rows: Vec<JobRow> = sqlx::query_as(

@@ -437,6 +437,12 @@ async fn portal_job(
         crate::pages::portal::ESCALATION_JOB => Ok(Some(escalate(state, job, now).await?)),
         crate::questionnaire_schedule::SWEEP_JOB => {
             crate::questionnaire_schedule::sweep(state, now).await?;
+            // A day of finished sweeps is kept, to read when one failed.
+            let kept = now - SignedDuration::from_hours(24);
+            state
+                .store
+                .forget_finished_jobs(job.kind.as_str(), kept)
+                .await?;
             Ok(Some(Outcome::Done))
         }
         crate::questionnaire_schedule::REMINDER_JOB => {

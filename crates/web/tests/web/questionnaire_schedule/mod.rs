@@ -880,3 +880,44 @@ async fn a_reminder_claimed_late_in_the_quiet_hours_waits_for_the_morning(engine
     respite_web::jobs::run_due(&state).await.unwrap();
     assert_eq!(sms.0.lock().unwrap().len(), 1, "{engine:?}");
 }
+
+both_engines!(the_hourly_sweep_keeps_a_day_of_its_rows_not_one_a_year);
+async fn the_hourly_sweep_keeps_a_day_of_its_rows_not_one_a_year(engine: Engine) {
+    let app = spawn(engine).await;
+    let start: Timestamp = "2026-03-02T16:00:00Z".parse().unwrap();
+    let patient = planned_patient(&app, "S-1", "M54.50", None, None, start).await;
+    let sms = Arc::new(RecordingSms::default());
+    // Three days of a server's job worker, once an hour.
+    let hour = jiff::SignedDuration::from_hours(1);
+    let mut ran = 0;
+    for n in 0..72 {
+        let state = state_at(app.store.clone(), start + hour * n, &sms, &app.base);
+        respite_web::jobs::run_due(&state).await.unwrap();
+        ran += 1;
+    }
+    let sweeps: Vec<_> = app
+        .store
+        .jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == respite_web::questionnaire_schedule::SWEEP_JOB)
+        .collect();
+    assert_eq!(ran, 72);
+    // The last day's 24 finished sweeps (and the one of this hour) are kept;
+    // the 47 before them are gone.
+    assert!(
+        (24..=25).contains(&sweeps.len()),
+        "{engine:?}: {} sweep rows after 72 hours",
+        sweeps.len()
+    );
+    assert!(sweeps.iter().all(|j| j.done), "{engine:?}");
+    // What the sweeps assigned stays, once: the baseline's four (no ODI
+    // without its licence), not one set an hour.
+    let assigned = app
+        .store
+        .scheduled_questionnaires_of(patient)
+        .await
+        .unwrap();
+    assert_eq!(assigned.len(), 4, "{engine:?}");
+}
