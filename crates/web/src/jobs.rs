@@ -437,6 +437,11 @@ async fn portal_job(
         crate::pages::portal::ESCALATION_JOB => Ok(Some(escalate(state, job, now).await?)),
         crate::questionnaire_schedule::SWEEP_JOB => {
             crate::questionnaire_schedule::sweep(state, now).await?;
+            // The clinic-wide results' course summaries of the patients
+            // whose facts changed this hour, ahead of the next reader (the
+            // results page refreshes what is still marked when it is read).
+            let baseline = respite_clinical::outcomes::BaselineSettings::default();
+            state.store.refresh_courses(&baseline, now).await?;
             // A day of finished sweeps is kept, to read when one failed.
             let kept = now - SignedDuration::from_hours(24);
             state

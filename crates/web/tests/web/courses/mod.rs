@@ -358,6 +358,31 @@ async fn summaries_equal_recomputation(engine: Engine) {
         .unwrap();
     check(&app, &settings, now, &mut seen).await;
 
+    // The hourly job refreshes what a write marked, before anyone reads.
+    store
+        .enter_paper_questionnaire(
+            patient,
+            "nrs-pain",
+            "nurse",
+            &[],
+            &[pain_score(Some(3.0))],
+            None,
+            at(50, 3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.stale_course_count().await.unwrap(), 1);
+    let worker = respite_web::AppState::new(
+        store.clone(),
+        std::sync::Arc::new(respite_web::WebConfig {
+            clock: respite_web::Clock::Fixed(now),
+            ..respite_web::WebConfig::default()
+        }),
+    );
+    respite_web::jobs::run_due(&worker).await.unwrap();
+    assert_eq!(store.stale_course_count().await.unwrap(), 0);
+    check(&app, &settings, now, &mut seen).await;
+
     // Another baseline window: every summary is taken again.
     let three_days = BaselineSettings { window_days: 3 };
     check(&app, &three_days, now, &mut seen).await;
