@@ -18,10 +18,12 @@ pub mod units;
 pub mod weight;
 
 mod calculation;
+mod pk_plan;
 
 pub use calculation::{
     calculate_session, check_next_session, CalculatedStep, DoseNote, SessionDose,
 };
+pub use pk_plan::{planned_doses, PlannedDoses, PlannedDosesError};
 pub use protocols::{
     seeded_protocol, seeded_protocols, Evidence, KetamineForm, Protocol, ProtocolStep, ProtocolUse,
     TrialTarget, Verification,

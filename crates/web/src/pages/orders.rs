@@ -494,30 +494,6 @@ fn calc_rows(dose: &SessionDose) -> (Vec<StepRow>, Vec<CeilingRow>) {
     (steps, ceilings)
 }
 
-/// The calculated steps as a plan respite-pk simulates (one after another).
-fn pk_plan(dose: &SessionDose) -> Option<DosingPlan> {
-    let mut start = 0.0;
-    let mut doses = Vec::new();
-    for step in &dose.steps {
-        match *step {
-            CalculatedStep::Bolus { dose: mg, over, .. } => {
-                doses.push(
-                    respite_pk::Dose::amount_from_numbers(start, over.value(), mg.value()).ok()?,
-                );
-                start += over.value();
-            }
-            CalculatedStep::Infusion { rate, duration, .. } => {
-                doses.push(
-                    respite_pk::Dose::rate_from_numbers(start, duration.value(), rate.value())
-                        .ok()?,
-                );
-                start += duration.value();
-            }
-        }
-    }
-    DosingPlan::new(doses).ok()
-}
-
 /// The PK model's subject from the chart: age on `today`, sex, the
 /// order's weight and, when known, height.
 pub(crate) fn pk_patient(
@@ -848,7 +824,9 @@ async fn order_page(
                             words::number(inputs.bag, 0)
                         )
                     };
-                    if let (Some(subject), Some(plan)) = (pk_subject, pk_plan(&dose)) {
+                    if let (Some(subject), Some(plan)) =
+                        (pk_subject, dose.planned_doses().ok().map(|p| p.plan))
+                    {
                         let until = dose.duration.value() + 60.0;
                         if let Ok(sim) = simulate(
                             PREVIEW_MODEL,

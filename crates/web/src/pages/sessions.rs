@@ -636,34 +636,9 @@ fn compare(
     patient: Option<&respite_store::PatientRecord>,
     page: &StaffPage,
 ) -> Comparison {
-    let mut start = 0.0;
-    let mut planned_doses = Vec::new();
-    let mut planned_min = 0.0;
-    for step in &order.steps {
-        match step {
-            respite_clinical::dosing::ProtocolStep::Bolus { dose, over } => {
-                if let Ok(d) = respite_pk::Dose::amount_from_numbers(
-                    start,
-                    over.value(),
-                    dose.value() * order.dosing_weight_kg,
-                ) {
-                    planned_doses.push(d);
-                }
-                start += over.value();
-            }
-            respite_clinical::dosing::ProtocolStep::Infusion { rate, duration } => {
-                if let Ok(d) = respite_pk::Dose::rate_from_numbers(
-                    start,
-                    duration.value(),
-                    rate.value() * order.dosing_weight_kg,
-                ) {
-                    planned_doses.push(d);
-                }
-                start += duration.value();
-            }
-        }
-        planned_min = start;
-    }
+    let planned_doses =
+        respite_clinical::dosing::planned_doses(&order.steps, order.dosing_weight_kg).ok();
+    let planned_min = planned_doses.as_ref().map_or(0.0, |p| p.minutes);
     let until = planned_min.max(delivered.infusion_minutes) + 60.0;
     let subject =
         patient.and_then(|p| super::orders::pk_patient(p, order.weight_kg, None, page.today()));
@@ -676,7 +651,7 @@ fn compare(
         let max = ce.iter().copied().fold(0.0, f64::max);
         Some((times, ce, max))
     };
-    let planned = peak(DosingPlan::new(planned_doses).ok());
+    let planned = peak(planned_doses.map(|p| p.plan));
     let given = peak(delivered.plan().ok());
     let peak_words = |p: &Option<(Vec<f64>, Vec<f64>, f64)>| {
         p.as_ref()
