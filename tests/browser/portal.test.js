@@ -33,8 +33,11 @@ import {
   artifactsDir,
   assertAccessible,
   assertNoRawCodes,
+  atZoom200,
+  bounded,
   inContext,
   launchChromium,
+  onAnotherScreen,
   respite,
   routeTable,
   signIn,
@@ -65,6 +68,19 @@ after(async () => {
   await server?.stop();
   await smtp?.stop();
 });
+
+/**
+ * Where the running scenario stands: each page checked, with the seconds
+ * since the scenario began, printed with the test's result (and so in CI's
+ * log when a scenario fails or is cancelled).
+ */
+let current = { t: null, began: 0 };
+function trail(where) {
+  current.t?.diagnostic(`${((Date.now() - current.began) / 1000).toFixed(1)} s: ${where}`);
+}
+function begin(t) {
+  current = { t, began: Date.now() };
+}
 
 /** What the scenarios learn and pass on: ids, addresses, links. */
 const known = {};
@@ -126,22 +142,7 @@ async function linkSentTo(to) {
  * `window.innerWidth` grows with an overflow; the width asked for does not.
  */
 function widerThan(page, width) {
-  return page.evaluate((w) => Math.max(0, document.documentElement.scrollWidth - w), width);
-}
-
-/**
- * Waits for two frames, so that a changed viewport has been laid out; at
- * most half a second, because Chromium may not run animation frames for a
- * page it counts as hidden, and an evaluate has no timeout of its own.
- */
-function settle(page) {
-  return page.evaluate(
-    () =>
-      new Promise((r) => {
-        requestAnimationFrame(() => requestAnimationFrame(r));
-        setTimeout(r, 500);
-      }),
-  );
+  return bounded(page.evaluate((w) => Math.max(0, document.documentElement.scrollWidth - w), width), 30_000, 'measuring the width');
 }
 
 /**
@@ -150,7 +151,7 @@ function settle(page) {
  * box: text that spills out or is cut off.
  */
 function cutOff(page, width) {
-  return page.evaluate((width) => {
+  const found = page.evaluate((width) => {
     const out = [];
     for (const el of document.querySelectorAll('body *')) {
       const box = el.getBoundingClientRect();
@@ -167,16 +168,18 @@ function cutOff(page, width) {
     }
     return out.slice(0, 5);
   }, width);
+  return bounded(found, 30_000, 'looking for what is cut off');
 }
 
 /** Buttons, button-like links and answer choices smaller than 44 CSS px (WCAG 2.5.5). */
 function smallTargets(page) {
-  return page.evaluate(() =>
+  const found = page.evaluate(() =>
     [...document.querySelectorAll('main button, main a.button, main label.choice, main input[type=email], main input[type=password]')]
       .map((el) => ({ el, box: el.getBoundingClientRect() }))
       .filter(({ box }) => box.width > 0 && box.height < 44)
       .map(({ el, box }) => `${el.tagName.toLowerCase()} «${el.textContent.trim().slice(0, 40)}» is ${Math.round(box.height)} px high`),
   );
+  return bounded(found, 30_000, 'measuring the touch targets');
 }
 
 /**
@@ -186,29 +189,39 @@ function smallTargets(page) {
  * viewport), nothing cut off.
  */
 async function check(page, where) {
+  trail(where);
   await assertNoRawCodes(page, where);
   await assertAccessible(page, where);
   assert.deepEqual(await smallTargets(page), [], `${where}: touch targets of at least 44 px`);
   const viewport = page.viewportSize();
   assert.equal(await widerThan(page, viewport.width), 0, `${where}: no sideways scrolling at ${viewport.width} px`);
-  await page.setViewportSize({ width: 195, height: 422 });
-  await settle(page);
-  try {
-    assert.deepEqual(await cutOff(page, 195), [], `${where}: nothing cut off or wider than the screen at 200 % zoom`);
-    assert.equal(await widerThan(page, 195), 0, `${where}: no sideways scrolling at 200 % zoom`);
-  } catch (err) {
-    const name = where.replace(/[^a-z0-9]+/gi, '-');
-    await page.screenshot({ path: path.join(artifactsDir, `portal-zoom-200--${name}.png`), fullPage: true });
-    throw err;
-  } finally {
-    await page.setViewportSize(viewport);
-    await settle(page);
-  }
+  await atZoom200(browser, page, async (zoomed) => {
+    try {
+      assert.deepEqual(await cutOff(zoomed, 195), [], `${where}: nothing cut off or wider than the screen at 200 % zoom`);
+      assert.equal(await widerThan(zoomed, 195), 0, `${where}: no sideways scrolling at 200 % zoom`);
+    } catch (err) {
+      const name = where.replace(/[^a-z0-9]+/gi, '-');
+      await zoomed.screenshot({ path: path.join(artifactsDir, `portal-zoom-200--${name}.png`), fullPage: true });
+      throw err;
+    }
+  });
+}
+
+/**
+ * Sends a form whose answer comes back at the same address (a question
+ * saved leads to the next question at the form's own URL) and resolves once
+ * that answer has loaded. A wait for the URL would resolve at once — the
+ * page is already there — and the scenario would go on reading, checking or
+ * closing a page still in the middle of its navigation.
+ */
+function sendAndLoad(page, click) {
+  return Promise.all([page.waitForNavigation({ waitUntil: 'load' }), click]);
 }
 
 async function answer(page, value) {
   await page.check(`input[name=value][value="${value}"]`);
-  await Promise.all([page.waitForURL(/\/portal\/questionnaires\/\d+/), page.click('button:has-text("Save and continue")')]);
+  await sendAndLoad(page, page.click('button:has-text("Save and continue")'));
+  assert.match(new URL(page.url()).pathname, /^\/portal\/questionnaires\/\d+$/);
 }
 
 /** Signs the patient in from the link's page; resolves on their portal page. */
@@ -220,8 +233,11 @@ async function signInFromLink(page, link, where) {
 
 test('a patient invited by e-mail over SMTP answers the PHQ-9, resumes, sees crisis resources; a clinician acknowledges the alert', { timeout: 300_000 }, async (t) => {
   if (skipWithoutSmtp(t)) return;
+  begin(t);
   known.first = await invite(FIRST, 'portal-invite');
+  trail('invited');
   known.firstLink = await linkSentTo(known.first.email);
+  trail('the link arrived');
 
   // The PHQ-9's answers, items 1–9 (item 9 = 1), then item 10 (difficulty).
   const answers = [1, 2, 1, 1, 0, 1, 0, 1, 1];
@@ -243,8 +259,8 @@ test('a patient invited by e-mail over SMTP answers the PHQ-9, resumes, sees cri
 
     // Leave halfway by closing the page; a new one, later, resumes at the
     // first unanswered question.
-    await page.close();
-    const again = await context.newPage();
+    await bounded(page.close(), 30_000, 'closing the page halfway');
+    const again = await bounded(context.newPage(), 30_000, 'opening a new page');
     await again.goto('/portal/');
     assert.match(await again.textContent('#due'), /5 of 10 answered/);
     await Promise.all([again.waitForURL(/\/portal\/questionnaires\/\d+/), again.locator('#due a').first().click()]);
@@ -263,7 +279,8 @@ test('a patient invited by e-mail over SMTP answers the PHQ-9, resumes, sees cri
     await check(again, 'crisis resources');
     await again.screenshot({ path: path.join(artifactsDir, 'portal-patient--crisis.png'), fullPage: true });
     await answer(again, '1');
-    await Promise.all([again.waitForURL((u) => u.pathname === form), again.click('#submit')]);
+    await sendAndLoad(again, again.click('#submit'));
+    assert.equal(new URL(again.url()).pathname, form);
 
     // The score the page shows is respite-clinical's for the same answers,
     // through the command anyone can run.
@@ -307,6 +324,7 @@ const OWNED_BY_ID = {
 
 test("a second patient gets 404 or 403 for the first patient's ids in every portal route, each refusal audited", { timeout: 300_000 }, async (t) => {
   if (skipWithoutSmtp(t)) return;
+  begin(t);
   assert.ok(known.firstForm, 'the first scenario gave the first patient a questionnaire');
   known.second = await invite(SECOND, 'portal-invite-second');
   const link = await linkSentTo(known.second.email);
@@ -384,6 +402,7 @@ test("a second patient gets 404 or 403 for the first patient's ids in every port
 
 test('a patient past the happy path: used and broken links, a wrong password, nothing to answer, a long list, signing out', { timeout: 300_000 }, async (t) => {
   if (skipWithoutSmtp(t)) return;
+  begin(t);
   assert.ok(known.firstLink && known.secondPassword, 'the first two scenarios ran');
 
   // The nurse gives the second patient many questionnaires: a long list.
@@ -395,7 +414,8 @@ test('a patient past the happy path: used and broken links, a wrong password, no
     assert.ok(options.length >= 4, 'several questionnaires can be assigned');
     for (const option of options) {
       await page.selectOption('#assign-instrument', option.value);
-      await Promise.all([page.waitForURL(/#portal$/), page.click('form[action$="/questionnaires"] button:has-text("Assign")')]);
+      await sendAndLoad(page, page.click('form[action$="/questionnaires"] button:has-text("Assign")'));
+      assert.match(page.url(), /#portal$/);
       assigned.push(option.name);
     }
     await page.locator('#portal').scrollIntoViewIfNeeded();
@@ -437,9 +457,9 @@ test('a patient past the happy path: used and broken links, a wrong password, no
     await check(page, 'long list');
     await shot('long-list');
     // The same page on a laptop.
-    await page.setViewportSize(DESKTOP.viewport);
-    await shot('long-list-laptop');
-    await page.setViewportSize(PHONE.viewport);
+    await onAnotherScreen(browser, page, DESKTOP, (laptop) =>
+      laptop.screenshot({ path: path.join(artifactsDir, 'portal-long-list--laptop.png'), fullPage: true }),
+    );
     // Each opens at its first question, with the instrument's own scale.
     const links = await page.$$eval('#due li a', (as) => as.map((a) => a.getAttribute('href')));
     for (const href of links) {

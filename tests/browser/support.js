@@ -307,7 +307,7 @@ export async function inContext(browser, baseURL, scenario, contextOptions, body
       .catch(() => {});
     throw err;
   } finally {
-    await context.close();
+    await bounded(context.close(), 30_000, `closing ${scenario}`);
   }
 }
 
@@ -328,7 +328,57 @@ export async function signIn(page, email, { password = DEMO_PASSWORD, shot } = {
 
 /** How far the page is wider than the viewport, in CSS pixels (0 when it fits). */
 export function horizontalOverflow(page) {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  // Against the width asked for, not window.innerWidth: on an emulated phone
+  // (isMobile) Chromium widens the layout viewport to fit wide content, so
+  // innerWidth grows with the overflow it should reveal.
+  const width = page.viewportSize().width;
+  return bounded(
+    page.evaluate((w) => Math.max(0, document.documentElement.scrollWidth - w), width),
+    30_000,
+    'measuring the width',
+  );
+}
+
+/**
+ * Rejects with a message naming `what` when `promise` has not settled in
+ * `ms`. Playwright bounds its actions and waits, but not `page.evaluate`,
+ * `page.close` or `context.close`: a page that stops answering would
+ * otherwise hold a scenario until the test runner cancels it, with no word
+ * of where it stood.
+ */
+export function bounded(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The page, as it stands, on another screen: its HTML is loaded at its own
+ * address in a new context with `options` (its stylesheets and images come
+ * from the server), and `body(shown)` looks at it there. The page itself is
+ * never resized: changing the viewport of an emulated phone mid-page has
+ * stalled Chromium's renderer, and a POST's answer could not be asked for
+ * again.
+ */
+export async function onAnotherScreen(browser, page, options, body) {
+  const url = page.url();
+  const html = await bounded(page.content(), 30_000, `the HTML of ${url}`);
+  const context = await browser.newContext(options);
+  try {
+    const shown = await context.newPage();
+    await shown.route((u) => u.href === url, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+    await shown.goto(url);
+    return await body(shown);
+  } finally {
+    await bounded(context.close(), 30_000, `closing the other screen of ${url}`);
+  }
+}
+
+/** The page as a 390 px phone shows it at 200 % zoom: a 195 CSS px viewport. */
+export function atZoom200(browser, page, body) {
+  return onAnotherScreen(browser, page, { ...PHONE, viewport: { width: 195, height: 422 } }, body);
 }
 
 /**
@@ -383,7 +433,7 @@ const RAW_CODE_PATTERNS = [
  * styles, including the title and the options of selects.
  */
 export async function assertNoRawCodes(page, where = page.url()) {
-  const texts = await page.evaluate(() => {
+  const texts = await bounded(page.evaluate(() => {
     const out = [];
     const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -393,7 +443,7 @@ export async function assertNoRawCodes(page, where = page.url()) {
       if (text) out.push(text);
     }
     return out;
-  });
+  }), 30_000, `${where}: reading its text`);
   const found = [];
   for (const text of texts) {
     for (const { what, re } of RAW_CODE_PATTERNS) {
@@ -413,10 +463,10 @@ const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8
  * violation, whatever its impact.
  */
 export async function assertAccessible(page, where = page.url()) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-    await page.evaluate(AXE_SOURCE);
+  if (!(await bounded(page.evaluate(() => typeof window.axe === 'object'), 30_000, `${where}: looking for axe-core`))) {
+    await bounded(page.evaluate(AXE_SOURCE), 30_000, `${where}: loading axe-core`);
   }
-  const violations = await page.evaluate(async () => {
+  const violations = await bounded(page.evaluate(async () => {
     const results = await window.axe.run(document, { resultTypes: ['violations'] });
     return results.violations.map((v) => ({
       id: v.id,
@@ -424,7 +474,7 @@ export async function assertAccessible(page, where = page.url()) {
       help: v.help,
       nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
     }));
-  });
+  }), 60_000, `${where}: axe-core`);
   assert.deepEqual(
     violations,
     [],
