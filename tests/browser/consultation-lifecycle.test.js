@@ -17,6 +17,7 @@ import {
   horizontalOverflow,
   inContext,
   launchChromium,
+  sendAndLoad,
   signIn,
   startRespite,
 } from './support.js';
@@ -133,13 +134,15 @@ test('staff move, cancel and hold consultations, each in the thread with its sta
     const options = page.locator('#move-slot option');
     const target = await options.nth(12).getAttribute('value');
     await page.selectOption('#move-slot', target);
-    await Promise.all([page.waitForURL((url) => url.pathname === consultation), page.click('#move-form button')]);
+    await sendAndLoad(page, page.click('#move-form button'));
+    assert.equal(new URL(page.url()).pathname, consultation);
     assert.equal(await page.innerText('#consultation-status'), 'Booked');
     assert.match(await page.innerText('#consultation-events'), /Consultation moved from .* to .* by Fran Desk/);
 
     // Cancel, with a reason.
     await page.fill('#reason', 'The clinic closes early that day');
-    await Promise.all([page.waitForURL((url) => url.pathname === consultation), page.click('#cancel-form button')]);
+    await sendAndLoad(page, page.click('#cancel-form button'));
+    assert.equal(new URL(page.url()).pathname, consultation);
     assert.equal(await page.innerText('#consultation-status'), 'Cancelled');
     await shot('cancelled');
     await Promise.all([page.waitForURL((url) => /^\/staff\/inquiries\/\d+$/.test(url.pathname)), page.click('#inquiry-link')]);

@@ -18,6 +18,7 @@ import {
   horizontalOverflow,
   inContext,
   launchChromium,
+  sendAndLoad,
   signIn,
   startRespite,
 } from './support.js';
@@ -138,7 +139,8 @@ test('a consultation note is saved, edited into version 2, and version 1 stays r
     await page.fill('#diagnosed_on', '2015-06-01');
     await page.fill('#treatments_tried', 'Gabapentin: dizziness');
     await page.selectOption('#next_step', 'book-screening-visit');
-    await Promise.all([page.waitForURL(/\/consultation/), page.click('#note-form button[type=submit]')]);
+    await sendAndLoad(page, page.click('#note-form button[type=submit]'));
+    assert.match(page.url(), /\/consultation/);
 
     // Saved: shown as saved, with an edit, not a second blank form.
     await page.locator('#saved').waitFor();
@@ -155,7 +157,8 @@ test('a consultation note is saved, edited into version 2, and version 1 stays r
     await page.fill('#diagnosed_on', '2025-01-15');
     await page.fill('#pain_location', 'Lower back only');
     await shot('editing');
-    await Promise.all([page.waitForURL(/\/consultation/), page.click('#note-form button[type=submit]')]);
+    await sendAndLoad(page, page.click('#note-form button[type=submit]'));
+    assert.match(page.url(), /\/consultation/);
     await page.locator('#saved').waitFor();
     assert.match(await page.innerText('#saved h2'), /version 2/);
     assert.match(await page.innerText('#saved'), /Lower back only/);

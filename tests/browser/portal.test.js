@@ -38,6 +38,7 @@ import {
   inContext,
   launchChromium,
   onAnotherScreen,
+  sendAndLoad,
   respite,
   routeTable,
   signIn,
@@ -205,17 +206,6 @@ async function check(page, where) {
       throw err;
     }
   });
-}
-
-/**
- * Sends a form whose answer comes back at the same address (a question
- * saved leads to the next question at the form's own URL) and resolves once
- * that answer has loaded. A wait for the URL would resolve at once — the
- * page is already there — and the scenario would go on reading, checking or
- * closing a page still in the middle of its navigation.
- */
-function sendAndLoad(page, click) {
-  return Promise.all([page.waitForNavigation({ waitUntil: 'load' }), click]);
 }
 
 async function answer(page, value) {

@@ -340,6 +340,18 @@ export function horizontalOverflow(page) {
 }
 
 /**
+ * Sends a form whose answer comes back at the same address (a question
+ * saved leads to the next question at the form's own URL; a consultation
+ * moved shows the consultation again) and resolves once that answer has
+ * loaded. A wait for the URL would resolve at once — the page is already
+ * there — and the scenario would go on reading the old page, or checking or
+ * closing a page in the middle of its navigation.
+ */
+export function sendAndLoad(page, click) {
+  return Promise.all([page.waitForNavigation({ waitUntil: 'load' }), click]);
+}
+
+/**
  * Rejects with a message naming `what` when `promise` has not settled in
  * `ms`. Playwright bounds its actions and waits, but not `page.evaluate`,
  * `page.close` or `context.close`: a page that stops answering would
