@@ -323,7 +323,7 @@ pub fn refusal(refusal: &SessionRefusal) -> (&'static str, String) {
 /// A protocol's controlled rescue drug, for the rescue form's hint.
 pub fn controlled_rescue(label: &str, drug: respite_clinical::register::RegisterDrug) -> String {
     format!(
-        "{label} is controlled ({}): drawn from a vial of {} in the register",
+        "{label} is controlled, {}: drawn from a vial of {} in the register",
         crate::words::register::schedule(drug.schedule()),
         crate::words::register::drug(drug).to_lowercase()
     )
@@ -347,7 +347,7 @@ pub fn rescue_refusal(rule: &RescueRefusal) -> (&'static str, String) {
         RescueRefusal::VialRequired(d) => (
             "vial",
             format!(
-                "Vial: {} is a controlled substance ({}): choose the vial of {} you draw the dose from.",
+                "Vial: {} is a controlled substance, {}: choose the vial of {} you draw the dose from.",
                 lower(d),
                 schedule(d.schedule()),
                 lower(d)

@@ -191,7 +191,7 @@ async fn a_sessions_midazolam_is_drawn_given_and_its_rest_wasted(engine: Engine)
         )),
         "{page}"
     );
-    assert!(page.contains("is controlled (DEA Schedule IV (21 CFR 1308.14))"));
+    assert!(page.contains("is controlled, DEA Schedule IV (21 CFR 1308.14)"));
 
     let vial_text = vial.to_string();
     let (status, body) = act(
@@ -296,7 +296,7 @@ async fn a_controlled_rescue_drug_is_refused_without_its_own_vial_and_nothing_is
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (
             vec![],
-            "Vial: midazolam is a controlled substance (DEA Schedule IV (21 CFR 1308.14)): choose the vial of midazolam",
+            "Vial: midazolam is a controlled substance, DEA Schedule IV (21 CFR 1308.14): choose the vial of midazolam",
         ),
         (
             vec![("vial", &ketamine)],
