@@ -224,7 +224,8 @@ pub struct CountRecord {
     pub taken_by: String,
     pub note: String,
     pub vials: i64,
-    pub total: DrugAmount,
+    /// What was found, per drug (mg of different drugs are not added).
+    pub totals: Vec<(RegisterDrug, DrugAmount)>,
     pub discrepancies: i64,
 }
 
@@ -254,7 +255,6 @@ struct CountRow {
     taken_by: String,
     note: String,
     vials: i64,
-    total: i64,
     discrepancies: i64,
 }
 
@@ -854,7 +854,6 @@ impl Store {
         let rows: Vec<CountRow> = sqlx::query_as(
             "SELECT c.id, c.kind, c.business, c.taken_at, s.display_name AS taken_by, c.note, \
              CAST(COUNT(e.id) AS BIGINT) AS vials, \
-             CAST(COALESCE(SUM(e.amount_ug), 0) AS BIGINT) AS total, \
              CAST(COALESCE(SUM(CASE WHEN e.amount_ug <> e.balance_ug THEN 1 ELSE 0 END), 0) AS BIGINT) \
              AS discrepancies \
              FROM register_counts c JOIN staff_users s ON s.id = c.taken_by \
@@ -865,19 +864,40 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let by_drug: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT v.drug, CAST(COALESCE(SUM(e.amount_ug), 0) AS BIGINT) \
+                 FROM register_entries e JOIN register_vials v ON v.id = e.vial_id \
+                 WHERE e.count_id = $1 GROUP BY v.drug ORDER BY v.drug",
+            )
+            .bind(row.id)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut totals = Vec::with_capacity(by_drug.len());
+            for (code, ug) in by_drug {
+                let drug = RegisterDrug::parse(&code)
+                    .ok_or_else(|| StoreError::Corrupt(format!("vial drug `{code}`")))?;
+                totals.push((drug, amount(ug)?));
+            }
+            counts.push((row, totals));
+        }
+        counts
+            .into_iter()
             .map(
-                |CountRow {
-                     id,
-                     kind,
-                     business,
-                     taken_at,
-                     taken_by,
-                     note,
-                     vials,
-                     total,
-                     discrepancies,
-                 }| {
+                |(
+                    CountRow {
+                        id,
+                        kind,
+                        business,
+                        taken_at,
+                        taken_by,
+                        note,
+                        vials,
+                        discrepancies,
+                    },
+                    totals,
+                )| {
                     Ok(CountRecord {
                         id,
                         kind: CountKind::parse(&kind)
@@ -889,7 +909,7 @@ impl Store {
                         taken_by,
                         note,
                         vials,
-                        total: amount(total)?,
+                        totals,
                         discrepancies,
                     })
                 },

@@ -51,6 +51,18 @@ pub fn vial_label(vial: &respite_store::VialRecord) -> String {
     format!("{}, vial {} · lot {}", drug(vial.drug), vial.id, vial.lot)
 }
 
+/// A count's totals per drug: `13090 mg ketamine; 20 mg midazolam`.
+pub fn totals(totals: &[(RegisterDrug, DrugAmount)]) -> String {
+    if totals.is_empty() {
+        return "none on hand".to_owned();
+    }
+    totals
+        .iter()
+        .map(|(d, amount)| format!("{amount} {}", drug(*d).to_lowercase()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// What an entry records.
 pub fn entry_kind(kind: impl std::borrow::Borrow<EntryKind>) -> &'static str {
     match kind.borrow() {

@@ -132,6 +132,26 @@ async fn a_midazolam_receipt_shows_its_drug_everywhere(engine: Engine) {
     let (_, page) = text(app.get("/staff/register/count", Some(&nurse)).await).await;
     assert!(page.contains(&format!("Midazolam, vial {}", midazolam[0])));
     assert!(page.contains(&format!("Ketamine, vial {ketamine}")));
+    // A count's totals are per drug: mg of two drugs are not added.
+    let response = app
+        .post_form(
+            "/staff/register/counts",
+            Some(&nurse),
+            &[
+                ("kind", "end-of-day"),
+                ("business", "close"),
+                (format!("vial_{ketamine}").as_str(), "10"),
+                (format!("vial_{}", midazolam[0]).as_str(), "5"),
+                (format!("vial_{}", midazolam[1]).as_str(), "5"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, page) = text(app.get("/staff/register", Some(&nurse)).await).await;
+    assert!(
+        page.contains("<td>500 mg ketamine; 10 mg midazolam</td>"),
+        "{page}"
+    );
 
     let csv = app
         .get("/staff/register/export.csv", Some(&admin))
