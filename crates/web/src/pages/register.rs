@@ -366,9 +366,11 @@ async fn show_vial(
         .map(|draw| OpenDrawRow {
             when: page.time(draw.entry.at),
             left: words::amount(draw.unaccounted, c),
+            // The session's dose is its ketamine: no suggestion for another
+            // drug's draw.
             suggested_mg: draw
                 .session_dose
-                .filter(|dose| *dose <= draw.unaccounted)
+                .filter(|dose| vial.drug == RegisterDrug::Ketamine && *dose <= draw.unaccounted)
                 .map(|dose| respite_clinical::register::trim_decimals(dose.mg(), 3))
                 .unwrap_or_default(),
             draw,

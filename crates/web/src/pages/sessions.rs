@@ -1213,12 +1213,23 @@ pub async fn administration(
             .find(|e| e.id == draw_id && e.kind == respite_store::RegisterEntryKind::Draw),
         None => None,
     };
+    // What the pump delivered is ketamine: a rescue drug's draw was given
+    // with its entry, its rest is wasted.
+    let entry = match entry {
+        Some(entry) => state
+            .store
+            .vial(entry.vial_id)
+            .await?
+            .filter(|v| v.drug == RegisterDrug::Ketamine)
+            .map(|_| entry),
+        None => None,
+    };
     let Some(entry) = entry else {
         return show_session(
             &state,
             &page,
             id,
-            Some("Draw: choose one of this session's draws.".into()),
+            Some("Draw: choose one of this session's ketamine draws.".into()),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;

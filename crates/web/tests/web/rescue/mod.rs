@@ -266,6 +266,29 @@ async fn a_sessions_midazolam_is_drawn_given_and_its_rest_wasted(engine: Engine)
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].unaccounted.mg(), 1.0);
 
+    // What the pump delivered is ketamine: not recorded from this draw.
+    let draw_text = draw.id.to_string();
+    let (status, body) = text(
+        app.post_form(
+            &format!("/staff/sessions/{session}/administrations"),
+            Some(&nurse),
+            &[("draw", &draw_text), ("amount_mg", "1")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("choose one of this session&#39;s ketamine draws"),
+        "{body}"
+    );
+    assert_eq!(
+        app.store.open_draws(vial).await.unwrap()[0]
+            .unaccounted
+            .mg(),
+        1.0
+    );
+
     // The rest is wasted with a witness, on the existing path.
     let clinician = staff_id(&app, Role::Clinician).await.to_string();
     let draw_id = draw.id.to_string();
