@@ -585,3 +585,39 @@ async fn the_demo_holds_sealed_midazolam_vials_counted_with_the_rest(engine: Eng
         respite_clinical::register::RegisterDrug::Ketamine
     );
 }
+
+both_engines!(two_rescue_draws_at_once_cannot_take_a_vial_below_zero);
+async fn two_rescue_draws_at_once_cannot_take_a_vial_below_zero(engine: Engine) {
+    let app = spawn(engine).await;
+    let (first, _, nurse) = running_session(&app, "R-5").await;
+    let (second, _, other) = running_session(&app, "R-6").await;
+    // One vial of 5 mg; each session draws 3 mg of it at the same moment.
+    let vial = receive(&app, &nurse, "midazolam", "1").await[0].to_string();
+    let fields = [
+        ("action", "rescue-drug"),
+        ("drug", MIDAZOLAM),
+        ("dose_mg", "2"),
+        ("reason", "agitation"),
+        ("vial", vial.as_str()),
+        ("drawn_mg", "3"),
+    ];
+    let (a, b) = tokio::join!(
+        act(&app, &nurse, first, &fields),
+        act(&app, &other, second, &fields)
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [303, 422], "{engine:?}: {} / {}", a.1, b.1);
+    let refused = if a.0 == 422 { &a.1 } else { &b.1 };
+    assert!(
+        refused.contains("Amount drawn: 3 mg is more than the vial holds (2 mg)."),
+        "{refused}"
+    );
+    assert_eq!(balance_mg(&app, vial.parse().unwrap()).await, 2.0);
+    let entries = app.store.register_entries().await.unwrap();
+    assert_eq!(
+        entries.len(),
+        3,
+        "the receipt, one draw, one administration"
+    );
+}
