@@ -2,10 +2,11 @@
 // real Chromium on a tablet (1024×768), against its own `respite demo`:
 // order (one ceiling override with a reason) → second check → pre-start
 // checklist → start → four sets of vitals, one alarming and acknowledged →
-// a rate change → an adverse event with a rescue drug → stop → Aldrete 8
-// refuses discharge → Aldrete 9 discharges → clinician sign-off → the
-// register shows the draw, the waste with its witness, and the right
-// balance. The session page is looked at in portrait (820×1180) too.
+// a rate change → an adverse event with a rescue drug (midazolam, drawn
+// from one of the demo's midazolam vials and given in one step, the rest
+// wasted with a witness) → stop → Aldrete 8 refuses discharge → Aldrete 9
+// discharges → clinician sign-off → the register shows the ketamine and the
+// midazolam draws, the wastes with their witness, and the right balances. The session page is looked at in portrait (820×1180) too.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -179,12 +180,44 @@ test('a whole infusion session on a tablet, from the order to the register', { t
     await page.selectOption('#ae-code', 'dissociation');
     await page.fill('#ae-description', 'Frightening imagery; reassured');
     await submit(page, '#adverse-form button[type=submit]');
-    await page.selectOption('#rescue-drug', { index: 1 });
+    // Midazolam is controlled (Schedule IV): without a vial it is refused,
+    // nothing written, what was typed kept.
+    await page.selectOption('#rescue-drug', 'midazolam (benzodiazepine)');
     await page.fill('#rescue-dose', '1');
     await page.fill('#rescue-reason', 'Distressing dissociation despite reassurance');
     await submit(page, '#rescue-form button[type=submit]');
+    assert.match(await page.innerText('#session-error'), /Vial: midazolam is a controlled substance/);
+    assert.equal(await page.inputValue('#rescue-reason'), 'Distressing dissociation despite reassurance');
+    await check(page, 'rescue refused');
+    // A demo vial of midazolam (1 mg/mL × 2 mL): 2 mg drawn, 1 mg given.
+    const midazolamOption = page.locator('#rescue-vial option', { hasText: 'Midazolam' }).first();
+    const midazolamVial = await midazolamOption.getAttribute('value');
+    assert.match(await midazolamOption.innerText(), /Midazolam · vial \d+ · lot .* · 1 mg\/mL · 2 mg left/);
+    await page.selectOption('#rescue-vial', midazolamVial);
+    await page.fill('#rescue-drawn', '2');
+    await shot('rescue-filled');
+    await submit(page, '#rescue-form button[type=submit]');
     assert.match(await page.innerText('#timeline-table'), /Rescue drug given/);
+    const registerRows = await page.innerText('#register-entries');
+    assert.match(registerRows, new RegExp(`Drawn\\s+Midazolam, vial ${midazolamVial} · lot \\S+\\s+2 mg`));
+    assert.match(registerRows, new RegExp(`Given\\s+Midazolam, vial ${midazolamVial} · lot \\S+\\s+1 mg`));
+    const rescueLeft = page.locator('p.open-rescue-draw').first();
+    assert.match(await rescueLeft.innerText(), /1 mg of the rescue drug's draw is left, to waste with a witness/);
+    await check(page, 'rescue given');
     await shot('events');
+    // The rest wasted with a witness on the vial's page, then back.
+    await Promise.all([page.waitForURL(/\/staff\/register\/vials\/\d+/), rescueLeft.locator('a').click()]);
+    const rescueDraw = await page.locator('section.open-draw').first().getAttribute('data-draw');
+    await page.fill(`#waste-${rescueDraw}`, '1');
+    await page.selectOption(`#witness-${rescueDraw}`, { label: 'Dr. Carl Clinician (Clinician)' });
+    await page.fill(`#witness-password-${rescueDraw}`, DEMO_PASSWORD);
+    await submit(page, `section[data-draw="${rescueDraw}"] form[action$="/waste"] button`);
+    assert.match(await page.innerText('#done'), /Waste recorded with its witness/);
+    assert.equal(mgOf(await page.innerText('#balance')), 0, 'the 2 mg vial is empty');
+    await check(page, 'midazolam vial');
+    await shot('midazolam-vial');
+    await page.goto(sessionUrl);
+    assert.equal(await page.locator('p.open-rescue-draw').count(), 0, 'nothing left to waste');
 
     // Stop, recovery, Aldrete 8 refuses discharge, 9 discharges.
     await submit(page, '#stop-form button[type=submit]');
@@ -206,7 +239,9 @@ test('a whole infusion session on a tablet, from the order to the register', { t
     const administration = page.locator('form[id^=administration-]').first();
     const drawId = (await administration.getAttribute('id')).replace('administration-', '');
     await submit(page, `#administration-${drawId} button[type=submit]`);
-    const given = mgOf(await page.locator('#register-entries tbody tr').nth(1).innerText());
+    const given = mgOf(
+      await page.locator('#register-entries tbody tr', { hasText: 'Given' }).filter({ hasText: 'Ketamine' }).innerText(),
+    );
     assert.ok(Math.abs(given - delivered) < 0.1, `given ${given} = delivered ${delivered}`);
     await page.goto(`/staff/register/vials/${vialId}`);
     const left = Math.round((drawn - given) * 1000) / 1000;
@@ -235,6 +270,17 @@ test('a whole infusion session on a tablet, from the order to the register', { t
     assert.match(await page.locator('#entries tr[data-kind="waste"]').last().innerText(), /Dr\. Carl Clinician/);
     assert.equal(mgOf(await page.innerText('#balance')), Math.round((before - drawn) * 1000) / 1000);
     await shot('register');
+    // And the midazolam: drawn, given and wasted for this session.
+    await page.goto(`/staff/register/vials/${midazolamVial}`);
+    assert.match(await page.innerText('h1'), /Midazolam, vial/);
+    assert.match(await page.innerText('#drug'), /DEA Schedule IV/);
+    const kinds = await page.locator('#entries tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.kind));
+    assert.deepEqual(kinds.slice(-3), ['draw', 'administration', 'waste']);
+    assert.match(await page.locator('#entries tr[data-kind="waste"]').last().innerText(), /Dr\. Carl Clinician/);
+    assert.equal(mgOf(await page.innerText('#balance')), 0);
+    await page.goto('/staff/register');
+    assert.equal(await page.locator(`#vial-list tr[data-vial="${midazolamVial}"]`).count(), 0, 'the empty vial is off the list');
+    assert.ok(await page.locator('#vial-list td[data-drug="midazolam"]').count() > 0, 'the other midazolam vials are on hand');
 
     // The session page in portrait, as a nurse holds the tablet.
     await page.setViewportSize({ width: 820, height: 1180 });

@@ -81,7 +81,8 @@ test('a nurse receives, draws, gives and wastes with a witness, counts; a clinic
     assert.equal(await page.locator('#discrepancy-list tr.open').count(), 1, 'the demo leaves one open discrepancy');
     await shot('register');
 
-    // Receive two vials of 50 mg/mL, 10 mL.
+    // Receive two vials of ketamine, 50 mg/mL, 10 mL.
+    await page.selectOption('#receive-drug', 'ketamine');
     await page.fill('#ndc', '55150-0239-10');
     await page.fill('#lot', 'BT-2030');
     await page.fill('#expiry', '2030-01-31');
@@ -170,7 +171,7 @@ test('a nurse receives, draws, gives and wastes with a witness, counts; a clinic
     await page.goto('/staff/register');
     const open = page.locator('#discrepancy-list tr.open');
     const found = await open.locator('td').nth(3).innerText();
-    const vial = (await open.locator('td').nth(1).innerText()).match(/Vial (\d+)/)[1];
+    const vial = (await open.locator('td').nth(1).innerText()).match(/vial (\d+)/i)[1];
     await open.locator('textarea').fill('0.2 mL spilled while drawing; reported to the medical director');
     await shot('resolve-filled');
     await submit(page, '#discrepancy-list tr.open button');

@@ -5,6 +5,8 @@
 //!
 //! Sources (shared/clinical/dosing.md, "Controlled substance (US)"):
 //! - ketamine is DEA Schedule III (64 FR 37673, 13 Jul 1999; 21 CFR 1308.13);
+//! - midazolam, a protocol's rescue drug, is Schedule IV (21 CFR 1308.14(c):
+//!   cited from the CFR, not yet in shared/clinical/ [to check]);
 //! - records of receipt, dispensing/administration and a biennial inventory,
 //!   kept at least two years (21 CFR 1304; dosing.md [checked, secondary]);
 //! - the biennial inventory is a dated full count of the stock on hand, taken
@@ -23,6 +25,107 @@
 use std::fmt;
 
 use respite_units::{MgPerMl, Millilitres};
+
+/// A DEA schedule of controlled substances (21 CFR 1308).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Schedule {
+    /// 21 CFR 1308.13: ketamine (dosing.md, "Controlled substance (US)").
+    III,
+    /// 21 CFR 1308.14(c): midazolam among the depressants. From the CFR's
+    /// text; not yet in shared/clinical/ [to check].
+    IV,
+}
+
+impl Schedule {
+    /// `III`, `IV`: as the DEA writes it.
+    pub fn roman(self) -> &'static str {
+        match self {
+            Schedule::III => "III",
+            Schedule::IV => "IV",
+        }
+    }
+
+    /// The section of 21 CFR 1308 that lists it.
+    pub fn cfr(self) -> &'static str {
+        match self {
+            Schedule::III => "21 CFR 1308.13",
+            Schedule::IV => "21 CFR 1308.14",
+        }
+    }
+}
+
+/// A controlled drug the register holds vials of: ketamine for the
+/// infusion, midazolam as a protocol's rescue drug. Each vial is of one
+/// drug; a draw is from a vial of the drug given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RegisterDrug {
+    /// Ketamine hydrochloride injection: Schedule III (64 FR 37673;
+    /// 21 CFR 1308.13; dosing.md, "Controlled substance (US)").
+    Ketamine,
+    /// Midazolam injection: Schedule IV (21 CFR 1308.14(c), from the CFR's
+    /// text [to check in shared/clinical/]).
+    Midazolam,
+}
+
+impl RegisterDrug {
+    pub const ALL: [RegisterDrug; 2] = [RegisterDrug::Ketamine, RegisterDrug::Midazolam];
+
+    /// The stored code (also the export's): the ingredient's name.
+    pub fn code(self) -> &'static str {
+        match self {
+            RegisterDrug::Ketamine => "ketamine",
+            RegisterDrug::Midazolam => "midazolam",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<RegisterDrug> {
+        RegisterDrug::ALL.into_iter().find(|d| d.code() == code)
+    }
+
+    pub fn schedule(self) -> Schedule {
+        match self {
+            RegisterDrug::Ketamine => Schedule::III,
+            RegisterDrug::Midazolam => Schedule::IV,
+        }
+    }
+
+    /// The RxNorm ingredient (RxCUI): midazolam 6960 (screening.md, from
+    /// CPIC's drug table [checked, secondary]); ketamine 6130 (codes.md
+    /// [to check in RxNav]).
+    pub fn rxnorm(self) -> &'static str {
+        match self {
+            RegisterDrug::Ketamine => "6130",
+            RegisterDrug::Midazolam => "6960",
+        }
+    }
+
+    /// The highest strength the register takes at receipt (mg/mL): ketamine
+    /// injection comes as 10, 50 or 100 mg/mL (dosing.md); midazolam
+    /// injection as 1 or 5 mg/mL (FDA labels of midazolam injection, USP).
+    pub fn max_concentration_mg_per_ml(self) -> f64 {
+        match self {
+            RegisterDrug::Ketamine => 100.0,
+            RegisterDrug::Midazolam => 5.0,
+        }
+    }
+}
+
+/// A draw from a vial of another drug than the one given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrongDrug {
+    pub wanted: RegisterDrug,
+    pub vial: RegisterDrug,
+}
+
+/// Whether a vial of `vial` may be drawn for a dose of `wanted`: only a vial
+/// of that drug (a draw records which drug the patient received).
+pub fn check_vial_drug(wanted: RegisterDrug, vial: RegisterDrug) -> Result<(), WrongDrug> {
+    if wanted == vial {
+        Ok(())
+    } else {
+        Err(WrongDrug { wanted, vial })
+    }
+}
 
 /// An amount of drug in whole micrograms: exact, never negative.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -483,6 +586,27 @@ mod tests {
         let tiny = discrepancy(mg(250.0), mg(250.001)).unwrap();
         assert!(!tiny.is_shortage());
         assert_eq!(tiny.difference_micrograms(), 1);
+    }
+
+    #[test]
+    fn each_register_drug_has_its_schedule_and_a_draw_takes_a_vial_of_it() {
+        // 21 CFR 1308.13 (ketamine, III); 21 CFR 1308.14(c) (midazolam, IV).
+        assert_eq!(RegisterDrug::Ketamine.schedule(), Schedule::III);
+        assert_eq!(RegisterDrug::Midazolam.schedule(), Schedule::IV);
+        assert_eq!(RegisterDrug::Midazolam.rxnorm(), "6960");
+        for drug in RegisterDrug::ALL {
+            assert_eq!(RegisterDrug::parse(drug.code()), Some(drug));
+            assert_eq!(check_vial_drug(drug, drug), Ok(()));
+        }
+        assert_eq!(RegisterDrug::parse("diazepam"), None);
+        assert_eq!(
+            check_vial_drug(RegisterDrug::Ketamine, RegisterDrug::Midazolam),
+            Err(WrongDrug {
+                wanted: RegisterDrug::Ketamine,
+                vial: RegisterDrug::Midazolam
+            })
+        );
+        assert!(check_vial_drug(RegisterDrug::Midazolam, RegisterDrug::Ketamine).is_err());
     }
 
     #[test]

@@ -99,14 +99,15 @@ pub use questionnaire_schedule::{
 pub use register::{
     BusinessTime, CountKind, CountRecord, DiscrepancyRecord, EntryKind as RegisterEntryKind,
     EntryRecord, NewDraw, NewReceipt, NewWaste, OpenDraw, RegisterSession, RegisterSettings,
-    VialRecord,
+    RescueDrawRefusal, VialRecord,
 };
 pub use respite_domain::consent::ConsentEffect;
 pub use respite_domain::thread::{CallbackReason, ClosedReason, ContactAddress, InquiryStatus};
 pub use schedule::AvailabilityRecord;
 pub use sessions::{
     ordered_bolus_mg, ordered_pump_ml_h, vital_field, AlarmAcknowledgement, InfusionSession,
-    SessionAlarm, SessionEntry, SessionEvent, SessionRefusal, SessionSummary, ADVERSE_EVENT_CODES,
+    RescueVialDraw, SessionAlarm, SessionEntry, SessionEvent, SessionRefusal, SessionSummary,
+    ADVERSE_EVENT_CODES,
 };
 pub use staff::{LoginFailures, SessionRecord, StaffUser, MAX_STORED_EMAIL_CHARS};
 pub use threads::{UnverifiedContact, VerifiedContact, WebContact};

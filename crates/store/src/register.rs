@@ -19,8 +19,10 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 use respite_clinical::dosing::units::{MgPerMl, Millilitres};
 use respite_clinical::register::{
-    apply, discrepancy, unaccounted, BalanceChange, DrugAmount, RegisterRule, WastePolicy,
+    apply, check_vial_drug, discrepancy, unaccounted, BalanceChange, DrugAmount, RegisterDrug,
+    RegisterRule, WastePolicy,
 };
+use respite_clinical::session::{check_rescue_draw, RescueDrug, RescueRefusal, RescueVial};
 
 use crate::{from_millis, to_millis, Engine, Store, StoreError, StoreResult};
 
@@ -121,6 +123,8 @@ impl BusinessTime {
 /// A delivery of identical vials.
 #[derive(Clone, Debug)]
 pub struct NewReceipt {
+    /// Which drug the vials hold (0022: one drug a vial).
+    pub drug: RegisterDrug,
     pub ndc: String,
     pub lot: String,
     pub expiry: Date,
@@ -157,6 +161,7 @@ pub struct NewWaste {
 #[derive(Clone, Debug)]
 pub struct VialRecord {
     pub id: i64,
+    pub drug: RegisterDrug,
     pub ndc: String,
     pub lot: String,
     pub expiry: Date,
@@ -219,7 +224,8 @@ pub struct CountRecord {
     pub taken_by: String,
     pub note: String,
     pub vials: i64,
-    pub total: DrugAmount,
+    /// What was found, per drug (mg of different drugs are not added).
+    pub totals: Vec<(RegisterDrug, DrugAmount)>,
     pub discrepancies: i64,
 }
 
@@ -249,13 +255,13 @@ struct CountRow {
     taken_by: String,
     note: String,
     vials: i64,
-    total: i64,
     discrepancies: i64,
 }
 
 #[derive(sqlx::FromRow)]
 struct VialRow {
     id: i64,
+    drug: String,
     ndc: String,
     lot: String,
     expiry: String,
@@ -271,6 +277,8 @@ impl VialRow {
     fn parse(self) -> StoreResult<VialRecord> {
         Ok(VialRecord {
             id: self.id,
+            drug: RegisterDrug::parse(&self.drug)
+                .ok_or_else(|| StoreError::Corrupt(format!("vial drug `{}`", self.drug)))?,
             expiry: self
                 .expiry
                 .parse()
@@ -288,7 +296,7 @@ impl VialRow {
     }
 }
 
-const VIAL_COLUMNS: &str = "v.id, v.ndc, v.lot, v.expiry, v.concentration_mg_per_ml, v.volume_ml, \
+const VIAL_COLUMNS: &str = "v.id, v.drug, v.ndc, v.lot, v.expiry, v.concentration_mg_per_ml, v.volume_ml, \
      v.content_ug, v.supplier, v.received_at, \
      (SELECT e.balance_ug FROM register_entries e WHERE e.vial_id = v.id ORDER BY e.id DESC LIMIT 1) \
      AS balance_ug";
@@ -470,6 +478,13 @@ impl Store {
         } = *draw;
         let mut tx = self.lock_vial(vial_id).await?;
         if let Some(session_id) = session_id {
+            // A session's draw is its infusion's ketamine; a controlled
+            // rescue drug is drawn with the session's rescue-drug entry
+            // (`sessions.rs`), from a vial of that drug.
+            let drug = vial_drug(&mut tx, vial_id).await?;
+            if let Err(wrong) = check_vial_drug(RegisterDrug::Ketamine, drug) {
+                return Err(refused("vial", wrong_drug_words(wrong.wanted, wrong.vial)));
+            }
             let owner: Option<(i64,)> =
                 sqlx::query_as("SELECT patient_id FROM infusion_sessions WHERE id = $1")
                     .bind(session_id)
@@ -839,7 +854,6 @@ impl Store {
         let rows: Vec<CountRow> = sqlx::query_as(
             "SELECT c.id, c.kind, c.business, c.taken_at, s.display_name AS taken_by, c.note, \
              CAST(COUNT(e.id) AS BIGINT) AS vials, \
-             CAST(COALESCE(SUM(e.amount_ug), 0) AS BIGINT) AS total, \
              CAST(COALESCE(SUM(CASE WHEN e.amount_ug <> e.balance_ug THEN 1 ELSE 0 END), 0) AS BIGINT) \
              AS discrepancies \
              FROM register_counts c JOIN staff_users s ON s.id = c.taken_by \
@@ -850,19 +864,40 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let by_drug: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT v.drug, CAST(COALESCE(SUM(e.amount_ug), 0) AS BIGINT) \
+                 FROM register_entries e JOIN register_vials v ON v.id = e.vial_id \
+                 WHERE e.count_id = $1 GROUP BY v.drug ORDER BY v.drug",
+            )
+            .bind(row.id)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut totals = Vec::with_capacity(by_drug.len());
+            for (code, ug) in by_drug {
+                let drug = RegisterDrug::parse(&code)
+                    .ok_or_else(|| StoreError::Corrupt(format!("vial drug `{code}`")))?;
+                totals.push((drug, amount(ug)?));
+            }
+            counts.push((row, totals));
+        }
+        counts
+            .into_iter()
             .map(
-                |CountRow {
-                     id,
-                     kind,
-                     business,
-                     taken_at,
-                     taken_by,
-                     note,
-                     vials,
-                     total,
-                     discrepancies,
-                 }| {
+                |(
+                    CountRow {
+                        id,
+                        kind,
+                        business,
+                        taken_at,
+                        taken_by,
+                        note,
+                        vials,
+                        discrepancies,
+                    },
+                    totals,
+                )| {
                     Ok(CountRecord {
                         id,
                         kind: CountKind::parse(&kind)
@@ -874,7 +909,7 @@ impl Store {
                         taken_by,
                         note,
                         vials,
-                        total: amount(total)?,
+                        totals,
                         discrepancies,
                     })
                 },
@@ -974,8 +1009,8 @@ pub(crate) async fn insert_receipt(
     for _ in 0..receipt.vials {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO register_vials (ndc, lot, expiry, concentration_mg_per_ml, volume_ml, \
-             content_ug, supplier, received_at, received_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             content_ug, supplier, received_at, received_by, drug) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(&receipt.ndc)
         .bind(&receipt.lot)
@@ -986,6 +1021,7 @@ pub(crate) async fn insert_receipt(
         .bind(&receipt.supplier)
         .bind(to_millis(at))
         .bind(by)
+        .bind(receipt.drug.code())
         .fetch_one(&mut *conn)
         .await?;
         let mut entry = Entry::new(id, EntryKind::Receipt, at, by);
@@ -1147,4 +1183,104 @@ async fn discrepancy_of(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(Some((found.balance, found.counted, resolved.is_some())))
+}
+
+/// The drug vial `vial_id` holds; [`StoreError::RegisterNotFound`] for none.
+async fn vial_drug(conn: &mut sqlx::AnyConnection, vial_id: i64) -> StoreResult<RegisterDrug> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT drug FROM register_vials WHERE id = $1")
+        .bind(vial_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some((code,)) = row else {
+        return Err(StoreError::RegisterNotFound);
+    };
+    RegisterDrug::parse(&code).ok_or_else(|| StoreError::Corrupt(format!("vial drug `{code}`")))
+}
+
+/// A draw's refusal when the vial holds another drug than the one given
+/// (the field is `vial`).
+fn wrong_drug_words(wanted: RegisterDrug, vial: RegisterDrug) -> String {
+    format!(
+        "is a vial of {}; this draw is of {}: choose a vial of {}",
+        vial.code(),
+        wanted.code(),
+        wanted.code()
+    )
+}
+
+/// A controlled rescue dose drawn from a register vial for a session.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RescueDraw {
+    pub(crate) vial_id: i64,
+    pub(crate) drug: RescueDrug,
+    pub(crate) dose: DrugAmount,
+    pub(crate) drawn: DrugAmount,
+    /// The clinic's date today: an expired vial is not drawn.
+    pub(crate) today: Date,
+    pub(crate) patient_id: i64,
+    pub(crate) session_id: i64,
+}
+
+/// Why a rescue draw is refused: the rule, or no such vial.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RescueDrawRefusal {
+    NoSuchVial,
+    Rule(RescueRefusal),
+}
+
+/// In the caller's write transaction: locks the vial (PostgreSQL
+/// `FOR UPDATE`; SQLite holds the write lock already), checks the rescue
+/// rule against its drug, expiry and balance, and appends the draw and the
+/// administration of the dose. What is left of the draw stays open, to be
+/// wasted with a witness. Returns the draw's id.
+pub(crate) async fn rescue_draw_in(
+    conn: &mut sqlx::AnyConnection,
+    engine: Engine,
+    draw: RescueDraw,
+    by: i64,
+    at: Timestamp,
+) -> StoreResult<Result<i64, RescueDrawRefusal>> {
+    if engine == Engine::Postgres {
+        sqlx::query("SELECT id FROM register_vials WHERE id = $1 FOR UPDATE")
+            .bind(draw.vial_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let row: Option<VialRow> = sqlx::query_as(&format!(
+        "SELECT {VIAL_COLUMNS} FROM register_vials v WHERE v.id = $1"
+    ))
+    .bind(draw.vial_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(vial) = row.map(VialRow::parse).transpose()? else {
+        return Ok(Err(RescueDrawRefusal::NoSuchVial));
+    };
+    let held = RescueVial {
+        drug: vial.drug,
+        balance: current_balance(conn, vial.id).await?,
+        expired: vial.expiry < draw.today,
+    };
+    if let Err(rule) = check_rescue_draw(draw.drug, draw.dose, Some((held, draw.drawn))) {
+        return Ok(Err(RescueDrawRefusal::Rule(rule)));
+    }
+    let note = format!(
+        "{} for infusion session {} (rescue drug)",
+        draw.drug.ingredient(),
+        draw.session_id
+    );
+    let mut entry = Entry::new(vial.id, EntryKind::Draw, at, by);
+    entry.change = BalanceChange::Remove(draw.drawn);
+    entry.amount = draw.drawn;
+    entry.patient_id = Some(draw.patient_id);
+    entry.session_id = Some(draw.session_id);
+    entry.note = note.clone();
+    let draw_id = append_entry(conn, entry).await?;
+    let mut given = Entry::new(vial.id, EntryKind::Administration, at, by);
+    given.amount = draw.dose;
+    given.draw_id = Some(draw_id);
+    given.patient_id = Some(draw.patient_id);
+    given.session_id = Some(draw.session_id);
+    given.note = note;
+    append_entry(conn, given).await?;
+    Ok(Ok(draw_id))
 }

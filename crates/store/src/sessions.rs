@@ -22,7 +22,10 @@ use respite_clinical::session::{
 use respite_domain::access::Role;
 
 use crate::orders::InfusionOrderRecord;
+use crate::register::{rescue_draw_in, RescueDraw, RescueDrawRefusal};
 use crate::{from_millis, is_unique_violation, to_millis, Store, StoreError, StoreResult};
+use respite_clinical::register::DrugAmount;
+use respite_clinical::session::{RescueDrug, RescueRefusal};
 
 /// Adverse events the session form offers (dosing.md, "Monitoring":
 /// psychotomimetic effects, the vital-sign alarms' conditions, nausea, for
@@ -159,10 +162,13 @@ pub enum SessionEntry {
         code: String,
         description: String,
     },
+    /// A rescue drug the protocol allows; a controlled one (midazolam) is
+    /// drawn from a register vial of it in the same transaction.
     RescueDrug {
         drug: String,
         dose_mg: f64,
         reason: String,
+        vial: Option<RescueVialDraw>,
     },
     BeginRecovery,
     Aldrete(Answers),
@@ -197,6 +203,16 @@ impl SessionEntry {
             SessionEntry::Note { .. } => SessionAction::Note,
         }
     }
+}
+
+/// The register vial a controlled rescue dose is drawn from, and how much.
+#[derive(Clone, Copy, Debug)]
+pub struct RescueVialDraw {
+    pub vial_id: i64,
+    /// What is drawn (mg): at least the dose; the rest is wasted later.
+    pub drawn_mg: f64,
+    /// The clinic's date today (an expired vial is not drawn).
+    pub today: jiff::civil::Date,
 }
 
 /// Why an action was refused; each names the rule.
@@ -240,6 +256,13 @@ pub enum SessionRefusal {
     RescueNotAllowed {
         allowed: Vec<String>,
     },
+    /// The rescue drug's draw breaks a rule (respite_clinical's
+    /// `check_rescue_draw`).
+    Rescue(RescueRefusal),
+    /// A vial named for a drug the catalogue does not know as controlled.
+    RescueNotInRegister,
+    /// The vial named is not in the register.
+    NoSuchVial,
     AldreteIncomplete,
     Discharge(Vec<DischargeRefusal>),
     Timeline(DeliveryError),
@@ -839,6 +862,22 @@ impl Store {
                 .unwrap_or_default();
             return Ok(Err(SessionRefusal::Stale { latest }));
         }
+        if let Some(rescue) = planned.rescue {
+            // The vial is locked, its drug, expiry and balance checked, and
+            // the draw and administration appended here: the session's
+            // event, the register's entries and the audit entry commit
+            // together or not at all.
+            match rescue_draw_in(&mut tx, self.engine, rescue, by_user_id, at).await? {
+                Ok(_) => {}
+                Err(refusal) => {
+                    drop(tx);
+                    return Ok(Err(match refusal {
+                        RescueDrawRefusal::NoSuchVial => SessionRefusal::NoSuchVial,
+                        RescueDrawRefusal::Rule(rule) => SessionRefusal::Rescue(rule),
+                    }));
+                }
+            }
+        }
         for (sql, value) in &planned.columns {
             let query = format!("UPDATE infusion_sessions SET {sql} WHERE id = $2");
             let q = sqlx::query(&query);
@@ -954,6 +993,64 @@ struct PlannedWrite {
     /// `column = $1` assignments with their value.
     columns: Vec<(&'static str, Column)>,
     events: Vec<PlannedEvent>,
+    /// A controlled rescue dose's draw and administration, written in the
+    /// same transaction (the vial is locked and checked there).
+    rescue: Option<RescueDraw>,
+}
+
+/// The register's part of a rescue drug, as far as it can be checked
+/// before the vial is locked: a controlled drug names a vial, one not
+/// controlled none, and the draw holds the dose.
+fn plan_rescue_draw(
+    session: &InfusionSession,
+    label: &str,
+    dose_mg: f64,
+    vial: Option<RescueVialDraw>,
+) -> Result<Option<RescueDraw>, SessionRefusal> {
+    let Some(drug) = RescueDrug::recognise(label) else {
+        // A drug the catalogue does not know is not the register's.
+        return match vial {
+            Some(_) => Err(SessionRefusal::RescueNotInRegister),
+            None => Ok(None),
+        };
+    };
+    let Some(vial) = vial else {
+        return match drug.register_drug() {
+            Some(controlled) => Err(SessionRefusal::Rescue(RescueRefusal::VialRequired(
+                controlled,
+            ))),
+            None => Ok(None),
+        };
+    };
+    if drug.register_drug().is_none() {
+        return Err(SessionRefusal::Rescue(RescueRefusal::NotControlled(drug)));
+    }
+    if !(vial.drawn_mg.is_finite() && vial.drawn_mg > 0.0 && vial.drawn_mg <= 100.0) {
+        return Err(SessionRefusal::Implausible {
+            field: "drawn_mg",
+            value: vial.drawn_mg,
+        });
+    }
+    let amount = |mg: f64, field| {
+        DrugAmount::from_mg(mg).map_err(|_| SessionRefusal::Implausible { field, value: mg })
+    };
+    let dose = amount(dose_mg, "dose_mg")?;
+    let drawn = amount(vial.drawn_mg, "drawn_mg")?;
+    if dose > drawn {
+        return Err(SessionRefusal::Rescue(RescueRefusal::DoseAboveDraw {
+            dose,
+            drawn,
+        }));
+    }
+    Ok(Some(RescueDraw {
+        vial_id: vial.vial_id,
+        drug,
+        dose,
+        drawn,
+        today: vial.today,
+        patient_id: session.patient_id,
+        session_id: session.id,
+    }))
 }
 
 fn plan_write(
@@ -1133,6 +1230,7 @@ fn plan_write(
             drug,
             dose_mg,
             reason,
+            vial,
         } => {
             let allowed = &order.protocol.rescue_drugs;
             if !allowed.iter().any(|a| a == drug) {
@@ -1146,11 +1244,13 @@ fn plan_write(
                     value: *dose_mg,
                 });
             }
+            let note = required(reason, "reason")?;
+            write.rescue = plan_rescue_draw(session, drug, *dose_mg, *vial)?;
             write.events.push(PlannedEvent {
                 kind: "rescue-drug",
                 drug: Some(drug.clone()),
                 amount_mg: Some(*dose_mg),
-                note: required(reason, "reason")?,
+                note,
                 ..Default::default()
             });
         }

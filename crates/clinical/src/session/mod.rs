@@ -11,12 +11,14 @@
 mod checklist;
 mod delivery;
 mod discharge;
+mod rescue;
 mod state;
 mod vitals;
 
 pub use checklist::{ChecklistItem, PreStartChecklist};
 pub use delivery::{delivered, DeliveredInfusion, DeliveryError, PumpEvent, PumpEventKind};
 pub use discharge::{discharge_refusals, DischargeFacts, DischargeRefusal};
+pub use rescue::{check_rescue_draw, RescueDrug, RescueRefusal, RescueVial};
 pub use state::{ActionRefused, SessionAction, SessionState};
 pub use vitals::{
     alarms, vitals_due, AlarmDirection, AlarmThresholds, ThresholdError, VitalAlarm, VitalKind,

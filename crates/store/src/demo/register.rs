@@ -7,12 +7,18 @@
 //! yesterday at the close of business, that found 0.2 mL missing from the
 //! opened vial: an open discrepancy for a visitor to resolve.
 //!
+//! With the first delivery, ten vials of midazolam (the protocols' controlled
+//! rescue drug, Schedule IV, 21 CFR 1308.14(c)): 1 mg/mL in 2 mL vials, a
+//! presentation of midazolam injection USP (also sold at 5 mg/mL, and in
+//! 5 and 10 mL vials). The demo's sessions give ondansetron as their rescue
+//! drug, so the midazolam vials stay sealed and are counted with the rest.
+//!
 //! The NDC and lot numbers are invented, in the label's 5-4-2 shape.
 
 use jiff::civil::Date;
 use jiff::Timestamp;
 use respite_clinical::dosing::units::{MgPerMl, Millilitres};
-use respite_clinical::register::{BalanceChange, DrugAmount};
+use respite_clinical::register::{BalanceChange, DrugAmount, RegisterDrug};
 
 use super::{add_days, DemoClock};
 use crate::register::{
@@ -31,7 +37,13 @@ const REORDER_BELOW: usize = 6;
 /// The syringe is read to 0.5 mL: 25 mg at 50 mg/mL.
 const DRAW_STEP_UG: i64 = 25_000;
 
+/// Midazolam 1 mg/mL in 2 mL vials, ten of them.
+const MIDAZOLAM_MG_PER_ML: f64 = 1.0;
+const MIDAZOLAM_VIAL_ML: f64 = 2.0;
+const MIDAZOLAM_VIALS: u32 = 10;
+
 /// One vial as the demo tracks it while writing.
+#[derive(Clone, Copy)]
 struct DemoVial {
     id: i64,
     balance: i64,
@@ -67,6 +79,7 @@ pub(super) async fn seed(conn: &mut sqlx::AnyConnection, clock: &DemoClock) -> S
         let lot = format!("KD{}{:02}", 24 + *receipts / 10, *receipts % 10 + 11);
         (
             NewReceipt {
+                drug: RegisterDrug::Ketamine,
                 ndc: "55150-0239-10".to_owned(),
                 lot,
                 expiry,
@@ -91,10 +104,14 @@ pub(super) async fn seed(conn: &mut sqlx::AnyConnection, clock: &DemoClock) -> S
             balance: content.micrograms(),
         });
     }
+    let midazolam = receive_midazolam(conn, expiry, nurse, at).await?;
+    // Every count covers the midazolam vials too (a count is of every vial
+    // on hand); they stay sealed.
+    let on_hand = |stock: &[DemoVial]| [stock, &midazolam[..]].concat();
     let opening = clock.at(add_days(first_day, -2)?, 8, 0)?;
     count(
         conn,
-        &stock,
+        &on_hand(&stock),
         CountKind::Biennial,
         BusinessTime::Opening,
         None,
@@ -111,7 +128,7 @@ pub(super) async fn seed(conn: &mut sqlx::AnyConnection, clock: &DemoClock) -> S
             let close = clock.at(day_open.unwrap_or(day), 17, 30)?;
             count(
                 conn,
-                &stock,
+                &on_hand(&stock),
                 CountKind::EndOfDay,
                 BusinessTime::Close,
                 None,
@@ -207,7 +224,7 @@ pub(super) async fn seed(conn: &mut sqlx::AnyConnection, clock: &DemoClock) -> S
         let close = clock.at(day, 17, 30)?;
         count(
             conn,
-            &stock,
+            &on_hand(&stock),
             CountKind::EndOfDay,
             BusinessTime::Close,
             None,
@@ -224,7 +241,7 @@ pub(super) async fn seed(conn: &mut sqlx::AnyConnection, clock: &DemoClock) -> S
     let yesterday = clock.at(clock.days(-1)?, 17, 30)?;
     count(
         conn,
-        &stock,
+        &on_hand(&stock),
         CountKind::EndOfDay,
         BusinessTime::Close,
         short,
@@ -233,6 +250,39 @@ pub(super) async fn seed(conn: &mut sqlx::AnyConnection, clock: &DemoClock) -> S
     )
     .await?;
     Ok(())
+}
+
+/// The midazolam delivery, received with the first ketamine one.
+async fn receive_midazolam(
+    conn: &mut sqlx::AnyConnection,
+    expiry: Date,
+    by: i64,
+    at: Timestamp,
+) -> StoreResult<Vec<DemoVial>> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("demo register: {what}"));
+    let concentration =
+        MgPerMl::new(MIDAZOLAM_MG_PER_ML).map_err(|_| corrupt("midazolam strength"))?;
+    let volume = Millilitres::new(MIDAZOLAM_VIAL_ML).map_err(|_| corrupt("midazolam volume"))?;
+    let content = DrugAmount::from_ml(volume, concentration).map_err(|_| corrupt("content"))?;
+    let receipt = NewReceipt {
+        drug: RegisterDrug::Midazolam,
+        ndc: "60505-0771-02".to_owned(),
+        lot: "MZ2411".to_owned(),
+        expiry,
+        concentration,
+        volume,
+        vials: MIDAZOLAM_VIALS,
+        supplier: "Cascade Medical Supply, Portland OR (DEA registration on file)".to_owned(),
+        note: "Invoice CMS-40000: rescue drug".to_owned(),
+    };
+    Ok(insert_receipt(conn, &receipt, content, by, at)
+        .await?
+        .into_iter()
+        .map(|id| DemoVial {
+            id,
+            balance: content.micrograms(),
+        })
+        .collect())
 }
 
 /// A full count of `stock`, each vial found as the register says except

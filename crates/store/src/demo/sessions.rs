@@ -274,6 +274,7 @@ async fn document(
                         drug: drug.clone(),
                         dose_mg: 4.0,
                         reason: "nausea".into(),
+                        vial: None,
                     },
                 ));
             }

@@ -25,8 +25,8 @@ use axum::{Extension, Form};
 use jiff::civil::Date;
 use respite_clinical::dosing::units::{MgPerMl, Millilitres};
 use respite_clinical::register::{
-    check_witness, next_biennial_inventory, parse_amount, AmountUnit, BalanceChange, DrugAmount,
-    StaffMember, WastePolicy,
+    check_vial_drug, check_witness, next_biennial_inventory, parse_amount, AmountUnit,
+    BalanceChange, DrugAmount, RegisterDrug, StaffMember, WastePolicy,
 };
 use respite_domain::{Permission, Role};
 use respite_store::{
@@ -43,8 +43,14 @@ use crate::client::ClientAddress;
 use crate::words::register as words;
 use crate::{AppError, AppState};
 
-/// Ketamine as the register knows it: the drug every vial holds.
-const DRUG: &str = "Ketamine hydrochloride injection (racemic), DEA Schedule III";
+/// The drugs the register holds, each with its schedule, for the heading
+/// and the receive form.
+fn drug_lines() -> Vec<(&'static str, &'static str, String)> {
+    RegisterDrug::ALL
+        .into_iter()
+        .map(|d| (d.code(), words::drug(d), words::drug_line(d)))
+        .collect()
+}
 
 #[derive(Template)]
 #[template(path = "register.html")]
@@ -53,7 +59,8 @@ struct RegisterPage {
     /// A refused form's field and rule, in words.
     error: String,
     kept: Kept,
-    drug: &'static str,
+    /// (code, name, product and schedule) of each drug the register holds.
+    drugs: Vec<(&'static str, &'static str, String)>,
     vials: Vec<VialRow>,
     empty_vials: i64,
     discrepancies: Vec<DiscrepancyRow>,
@@ -97,6 +104,8 @@ struct VialPage {
     error: String,
     kept: Kept,
     vial: VialRecord,
+    /// The vial's drug: product and schedule.
+    drug: String,
     balance: String,
     content: String,
     entries: Vec<EntryRow>,
@@ -265,7 +274,7 @@ async fn show_register(
             nav: page.nav(),
             error,
             kept,
-            drug: DRUG,
+            drugs: drug_lines(),
             vials,
             empty_vials: store.empty_vial_count().await?,
             discrepancies,
@@ -357,9 +366,11 @@ async fn show_vial(
         .map(|draw| OpenDrawRow {
             when: page.time(draw.entry.at),
             left: words::amount(draw.unaccounted, c),
+            // The session's dose is its ketamine: no suggestion for another
+            // drug's draw.
             suggested_mg: draw
                 .session_dose
-                .filter(|dose| *dose <= draw.unaccounted)
+                .filter(|dose| vial.drug == RegisterDrug::Ketamine && *dose <= draw.unaccounted)
                 .map(|dose| respite_clinical::register::trim_decimals(dose.mg(), 3))
                 .unwrap_or_default(),
             draw,
@@ -369,7 +380,9 @@ async fn show_vial(
     // recent one.
     // Only those who record draws are shown the sessions (minimum necessary).
     let keeps = page.may(Permission::KeepControlledSubstanceRegister);
-    let sessions = if keeps {
+    // A session's draw from this page is its infusion's ketamine; a
+    // controlled rescue drug is drawn with the session's rescue-drug entry.
+    let sessions = if keeps && vial.drug == RegisterDrug::Ketamine {
         store
             .register_sessions(40)
             .await?
@@ -394,6 +407,7 @@ async fn show_vial(
             kept,
             balance: words::amount(vial.balance, c),
             content: words::amount(vial.content, c),
+            drug: words::drug_line(vial.drug),
             vial,
             entries,
             open_draws,
@@ -521,6 +535,7 @@ fn parse_ndc(text: &str) -> Result<String, AppError> {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct ReceiptInput {
+    drug: String,
     ndc: String,
     lot: String,
     expiry: String,
@@ -538,6 +553,12 @@ async fn receive_inner(
     page: StaffPage,
     Form(input): Form<ReceiptInput>,
 ) -> Result<Response, AppError> {
+    let drug = RegisterDrug::parse(input.drug.trim()).ok_or_else(|| {
+        bad(
+            "drug",
+            "choose the drug the vials hold: ketamine or midazolam (the label's name)",
+        )
+    })?;
     let ndc = parse_ndc(&input.ndc)?;
     let lot = required("lot", &input.lot, 40)?.to_owned();
     let expiry: Date = input
@@ -553,11 +574,20 @@ async fn receive_inner(
     }
     let concentration = MgPerMl::new(positive("concentration", &input.concentration)?)
         .map_err(|_| bad("concentration", "must be more than zero"))?;
-    if concentration.value() > 100.0 {
-        // Ketamine injection is sold at 10, 50 and 100 mg/mL (dosing.md).
+    let max = drug.max_concentration_mg_per_ml();
+    if concentration.value() > max {
+        // Ketamine injection is sold at 10, 50 and 100 mg/mL (dosing.md);
+        // midazolam injection at 1 and 5 mg/mL.
+        let sold = match drug {
+            RegisterDrug::Ketamine => "ketamine comes as 10, 50 or 100 mg/mL",
+            RegisterDrug::Midazolam => "midazolam comes as 1 or 5 mg/mL",
+        };
         return Err(bad(
             "concentration",
-            "must be at most 100 mg/mL (ketamine comes as 10, 50 or 100 mg/mL)",
+            format!(
+                "must be at most {} mg/mL ({sold})",
+                respite_clinical::register::trim_decimals(max, 1)
+            ),
         ));
     }
     let volume_ml = positive("volume_ml", &input.volume_ml)?;
@@ -575,6 +605,7 @@ async fn receive_inner(
         return Err(bad("vials", "must be from 1 to 200"));
     }
     let receipt = NewReceipt {
+        drug,
         ndc,
         lot,
         expiry,
@@ -659,10 +690,26 @@ async fn draw_inner(
                 .ok_or_else(|| bad("mrn", "is not a patient of the clinic"))?;
             (patient, None)
         }
-        text => text
-            .split_once(':')
-            .and_then(|(p, s)| Some((p.parse::<i64>().ok()?, Some(s.parse::<i64>().ok()?))))
-            .ok_or_else(|| bad("session", "choose the infusion session from the list"))?,
+        text => {
+            // A session's draw is its infusion's ketamine; a controlled
+            // rescue drug is drawn on the session's page with the rescue
+            // drug's entry.
+            if let Err(wrong) = check_vial_drug(RegisterDrug::Ketamine, vial.drug) {
+                return Err(bad(
+                    "vial",
+                    format!(
+                        "is a vial of {}; an infusion session's draw here is of {}. Record a \
+                         rescue dose of {} on the session's page",
+                        words::drug(wrong.vial).to_lowercase(),
+                        words::drug(wrong.wanted).to_lowercase(),
+                        words::drug(wrong.vial).to_lowercase()
+                    ),
+                ));
+            }
+            text.split_once(':')
+                .and_then(|(p, s)| Some((p.parse::<i64>().ok()?, Some(s.parse::<i64>().ok()?))))
+                .ok_or_else(|| bad("session", "choose the infusion session from the list"))?
+        }
     };
     let amount = amount_of(&input.amount, &input.unit, vial.concentration)?;
     let entry = state
@@ -1129,7 +1176,7 @@ pub async fn export(State(state): State<AppState>, page: StaffPage) -> Result<Re
     let vials = state.store.all_vials().await?;
     let entries = state.store.register_entries().await?;
     let mut csv = String::from(
-        "entry,at,kind,vial,ndc,lot,expiry,concentration_mg_per_ml,vial_ml,supplier,change_mg,amount_mg,amount_ml,balance_mg,balance_ml,patient_id,patient,session_id,draw_entry,witness,recorded_by,count_id,corrects_entry,note\r\n",
+        "entry,at,kind,vial,drug,schedule,ndc,lot,expiry,concentration_mg_per_ml,vial_ml,supplier,change_mg,amount_mg,amount_ml,balance_mg,balance_ml,patient_id,patient,session_id,draw_entry,witness,recorded_by,count_id,corrects_entry,note\r\n",
     );
     for e in &entries {
         let Some(v) = vials.iter().find(|v| v.id == e.vial_id) else {
@@ -1142,6 +1189,8 @@ pub async fn export(State(state): State<AppState>, page: StaffPage) -> Result<Re
             e.at.to_string(),
             e.kind.as_str().to_owned(),
             v.id.to_string(),
+            v.drug.code().to_owned(),
+            v.drug.schedule().roman().to_owned(),
             v.ndc.clone(),
             v.lot.clone(),
             v.expiry.to_string(),
@@ -1270,6 +1319,7 @@ pub async fn receive(
     let kept = Kept::new(
         "receive",
         vec![
+            ("drug", input.drug.clone()),
             ("ndc", input.ndc.clone()),
             ("lot", input.lot.clone()),
             ("expiry", input.expiry.clone()),

@@ -18,12 +18,13 @@ use jiff::Timestamp;
 use respite_clinical::dosing::units::Millilitres;
 use respite_clinical::instruments::{AnswerScale, Answers, Instrument};
 use respite_clinical::register::DrugAmount;
-use respite_clinical::session::{SessionState, VitalSigns};
+use respite_clinical::register::RegisterDrug;
+use respite_clinical::session::{RescueDrug, SessionState, VitalSigns};
 use respite_domain::Permission;
 use respite_pk::{simulate, DosingPlan, Model, SimulationSettings};
 use respite_store::{
     ordered_bolus_mg, ordered_pump_ml_h, AuditStamp, InfusionOrderRecord, InfusionSession, NewDraw,
-    SessionEntry, SessionRefusal, StoreError, ADVERSE_EVENT_CODES,
+    RescueVialDraw, SessionEntry, SessionRefusal, StoreError, ADVERSE_EVENT_CODES,
 };
 
 use super::{parse_id, render, render_with, Nav, StaffPage};
@@ -215,6 +216,14 @@ pub struct SessionPage {
     pub pump_now: String,
     pub adverse_events: Vec<(&'static str, &'static str)>,
     pub rescue_drugs: Vec<String>,
+    /// Vials of the protocol's controlled rescue drugs on hand.
+    pub rescue_vials: Vec<VialChoice>,
+    /// Which of the protocol's rescue drugs are controlled, in words.
+    pub rescue_hint: String,
+    /// Rescue drugs' draws with drug left to waste.
+    pub rescue_open_draws: Vec<OpenDrawView>,
+    /// A refused form's fields, shown again.
+    pub kept: HashMap<String, String>,
     pub aldrete_items: Vec<AldreteItemView>,
     pub latest_aldrete: Option<String>,
     pub discharge_refusals: Vec<String>,
@@ -227,6 +236,16 @@ pub struct SessionPage {
     pub may_sign_off: bool,
     pub may_keep_register: bool,
     pub can: fn(&SessionState, &str) -> bool,
+}
+
+impl SessionPage {
+    /// A field of the refused form `action`, shown again; empty otherwise.
+    fn kept_value(&self, action: &str, field: &str) -> &str {
+        if self.kept.get("action").map(String::as_str) != Some(action) {
+            return "";
+        }
+        self.kept.get(field).map_or("", String::as_str)
+    }
 }
 
 fn can(state: &SessionState, action: &str) -> bool {
@@ -272,6 +291,18 @@ async fn show_session(
     id: i64,
     error: Option<String>,
     status: StatusCode,
+) -> Result<Response, AppError> {
+    show_session_kept(state, page, id, error, status, HashMap::new()).await
+}
+
+/// The session's page; `kept` holds a refused form's fields, shown again.
+async fn show_session_kept(
+    state: &AppState,
+    page: &StaffPage,
+    id: i64,
+    error: Option<String>,
+    status: StatusCode,
+    kept: HashMap<String, String>,
 ) -> Result<Response, AppError> {
     let store = &state.store;
     let s = store
@@ -406,13 +437,16 @@ async fn show_session(
         .collect();
     let entries = store.session_register_entries(s.id).await?;
     let mut vial_labels: HashMap<i64, String> = HashMap::new();
+    let mut vial_drugs: HashMap<i64, RegisterDrug> = HashMap::new();
     for vial_id in entries.iter().map(|e| e.vial_id) {
         if let std::collections::hash_map::Entry::Vacant(slot) = vial_labels.entry(vial_id) {
             if let Some(v) = store.vial(vial_id).await? {
-                slot.insert(format!("Vial {} · lot {}", v.id, v.lot));
+                slot.insert(crate::words::register::vial_label(&v));
+                vial_drugs.insert(vial_id, v.drug);
             }
         }
     }
+    let is_ketamine = |vial_id: &i64| vial_drugs.get(vial_id) == Some(&RegisterDrug::Ketamine);
     let register_rows = entries
         .iter()
         .map(|e| RegisterRow {
@@ -426,6 +460,7 @@ async fn show_session(
         })
         .collect();
     let mut open_draws = Vec::new();
+    let mut rescue_open_draws = Vec::new();
     for draw in entries
         .iter()
         .filter(|e| e.kind == respite_store::RegisterEntryKind::Draw)
@@ -436,29 +471,75 @@ async fn show_session(
             .into_iter()
             .find(|o| o.entry.id == draw.id)
         {
-            let given_already: f64 = entries
-                .iter()
-                .filter(|e| e.kind == respite_store::RegisterEntryKind::Administration)
-                .map(|e| e.amount.mg())
-                .sum();
-            let give = (delivered_mg - given_already).clamp(0.0, open.unaccounted.mg());
-            open_draws.push(OpenDrawView {
+            let view = OpenDrawView {
                 draw_id: draw.id,
                 vial_id: draw.vial_id,
                 label: vial_labels.get(&draw.vial_id).cloned().unwrap_or_default(),
                 left: format!("{} mg", number(open.unaccounted.mg(), 3)),
+                give_mg: String::new(),
+            };
+            if !is_ketamine(&draw.vial_id) {
+                // A rescue drug's draw: its dose was given with the entry;
+                // what is left is wasted with a witness.
+                rescue_open_draws.push(view);
+                continue;
+            }
+            // The infusion's ketamine given so far (not a rescue drug's).
+            let given_already: f64 = entries
+                .iter()
+                .filter(|e| {
+                    e.kind == respite_store::RegisterEntryKind::Administration
+                        && is_ketamine(&e.vial_id)
+                })
+                .map(|e| e.amount.mg())
+                .sum();
+            let give = (delivered_mg - given_already).clamp(0.0, open.unaccounted.mg());
+            open_draws.push(OpenDrawView {
                 give_mg: number(give, 3),
+                ..view
             });
         }
     }
-    let vials = if page.may(Permission::KeepControlledSubstanceRegister)
+    let keeps = page.may(Permission::KeepControlledSubstanceRegister);
+    let today = page.today();
+    let on_hand = if keeps {
+        store.vials_on_hand().await?
+    } else {
+        Vec::new()
+    };
+    // The protocol's rescue drugs drawn from the register (controlled) and
+    // the vials of them on hand, in date, holding drug.
+    let controlled_rescue: Vec<RegisterDrug> = order
+        .protocol
+        .rescue_drugs
+        .iter()
+        .filter_map(|label| RescueDrug::recognise(label)?.register_drug())
+        .collect();
+    let rescue_vials: Vec<VialChoice> = on_hand
+        .iter()
+        .filter(|v| controlled_rescue.contains(&v.drug) && v.expiry >= today)
+        .map(|v| VialChoice {
+            id: v.id,
+            label: crate::words::register::vial_choice(v),
+        })
+        .collect();
+    let rescue_hint = order
+        .protocol
+        .rescue_drugs
+        .iter()
+        .filter_map(|label| {
+            let drug = RescueDrug::recognise(label)?.register_drug()?;
+            Some(words::controlled_rescue(label, drug))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let vials = if keeps
         && s.state
             .allows(respite_clinical::session::SessionAction::Draw)
     {
-        store
-            .vials_on_hand()
-            .await?
-            .into_iter()
+        on_hand
+            .iter()
+            .filter(|v| v.drug == RegisterDrug::Ketamine)
             .map(|v| VialChoice {
                 id: v.id,
                 label: format!(
@@ -515,6 +596,10 @@ async fn show_session(
                 .map(|c| (*c, words::adverse_event(c)))
                 .collect(),
             rescue_drugs,
+            rescue_vials,
+            rescue_hint,
+            rescue_open_draws,
+            kept,
             aldrete_items,
             latest_aldrete,
             discharge_refusals,
@@ -755,7 +840,10 @@ fn decimal(form: &HashMap<String, String>, key: &'static str) -> Result<f64, Str
         .ok_or_else(|| format!("{}: “{raw}” is not a number.", words::field_label(key)))
 }
 
-fn entry_from_form(form: &HashMap<String, String>) -> Result<SessionEntry, String> {
+fn entry_from_form(
+    form: &HashMap<String, String>,
+    today: jiff::civil::Date,
+) -> Result<SessionEntry, String> {
     let action = text(form, "action");
     let yes = |key: &str| text(form, key) == "yes";
     Ok(match action.as_str() {
@@ -809,11 +897,31 @@ fn entry_from_form(form: &HashMap<String, String>) -> Result<SessionEntry, Strin
             code: text(form, "code"),
             description: text(form, "description"),
         },
-        "rescue-drug" => SessionEntry::RescueDrug {
-            drug: text(form, "drug"),
-            dose_mg: decimal(form, "dose_mg")?,
-            reason: text(form, "reason"),
-        },
+        "rescue-drug" => {
+            let dose_mg = decimal(form, "dose_mg")?;
+            // A controlled drug's vial and the amount drawn (the dose when
+            // left empty); none for a drug not controlled.
+            let vial = match text(form, "vial").as_str() {
+                "" => None,
+                id => Some(RescueVialDraw {
+                    vial_id: id
+                        .parse()
+                        .map_err(|_| "Vial: choose the vial from the list.".to_owned())?,
+                    drawn_mg: if text(form, "drawn_mg").is_empty() {
+                        dose_mg
+                    } else {
+                        decimal(form, "drawn_mg")?
+                    },
+                    today,
+                }),
+            };
+            SessionEntry::RescueDrug {
+                drug: text(form, "drug"),
+                dose_mg,
+                reason: text(form, "reason"),
+                vial,
+            }
+        }
         "recovery" => SessionEntry::BeginRecovery,
         "aldrete" => {
             let mut answers = Answers::new();
@@ -845,12 +953,13 @@ async fn record_entry(
     let entry = match entry {
         Ok(entry) => entry,
         Err(message) => {
-            return show_session(
+            return show_session_kept(
                 state,
                 page,
                 id,
                 Some(message),
                 StatusCode::UNPROCESSABLE_ENTITY,
+                form.clone(),
             )
             .await
         }
@@ -891,7 +1000,7 @@ async fn record_entry(
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let (_, message) = words::refusal(&refusal);
-            show_session(state, page, id, Some(message), status).await
+            show_session_kept(state, page, id, Some(message), status, form.clone()).await
         }
     }
 }
@@ -906,7 +1015,15 @@ pub async fn record(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
-    let entry = entry_from_form(&form);
+    let entry = entry_from_form(&form, page.today());
+    // A draw from the register is the register keeper's (SPEC §2).
+    if matches!(&entry, Ok(SessionEntry::RescueDrug { vial: Some(_), .. }))
+        && !page.may(Permission::KeepControlledSubstanceRegister)
+    {
+        return Err(AppError::Forbidden {
+            role: page.session.user.role.label(),
+        });
+    }
     record_entry(&state, &audit, &page, id, &form, entry).await
 }
 
@@ -999,6 +1116,18 @@ pub async fn draw(
         .await;
     };
     let vial = state.store.vial(vial_id).await?;
+    if let Some(v) = vial.as_ref().filter(|v| v.drug != RegisterDrug::Ketamine) {
+        // The session's draw is its infusion's ketamine; a controlled
+        // rescue drug is drawn with the rescue drug's entry.
+        return show_session(
+            &state,
+            &page,
+            id,
+            Some(words::not_ketamine(v.drug)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     let amount = match (decimal(&form, "amount_ml"), vial) {
         (Ok(ml), Some(vial)) => Millilitres::new(ml)
             .ok()
@@ -1059,12 +1188,23 @@ pub async fn administration(
             .find(|e| e.id == draw_id && e.kind == respite_store::RegisterEntryKind::Draw),
         None => None,
     };
+    // What the pump delivered is ketamine: a rescue drug's draw was given
+    // with its entry, its rest is wasted.
+    let entry = match entry {
+        Some(entry) => state
+            .store
+            .vial(entry.vial_id)
+            .await?
+            .filter(|v| v.drug == RegisterDrug::Ketamine)
+            .map(|_| entry),
+        None => None,
+    };
     let Some(entry) = entry else {
         return show_session(
             &state,
             &page,
             id,
-            Some("Draw: choose one of this session's draws.".into()),
+            Some("Draw: choose one of this session's ketamine draws.".into()),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;

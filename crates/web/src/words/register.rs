@@ -4,8 +4,64 @@
 //! attributes and in the inspection export.
 
 use respite_clinical::dosing::units::MgPerMl;
-use respite_clinical::register::{trim_decimals, DrugAmount, RegisterRule, WitnessRefusal};
+use respite_clinical::register::{
+    trim_decimals, DrugAmount, RegisterDrug, RegisterRule, Schedule, WitnessRefusal,
+};
 use respite_store::{BusinessTime, CountKind, RegisterEntryKind as EntryKind};
+
+/// A register drug's name, as on the list of vials: `Ketamine`.
+pub fn drug(drug: impl std::borrow::Borrow<RegisterDrug>) -> &'static str {
+    match drug.borrow() {
+        RegisterDrug::Ketamine => "Ketamine",
+        RegisterDrug::Midazolam => "Midazolam",
+    }
+}
+
+/// A DEA schedule with the section of 21 CFR 1308 that lists it.
+pub fn schedule(schedule: impl std::borrow::Borrow<Schedule>) -> String {
+    let schedule = *schedule.borrow();
+    format!("DEA Schedule {} ({})", schedule.roman(), schedule.cfr())
+}
+
+/// The drug as the register's heading says it: the product and schedule.
+pub fn drug_line(drug: impl std::borrow::Borrow<RegisterDrug>) -> String {
+    let drug = *drug.borrow();
+    let product = match drug {
+        RegisterDrug::Ketamine => "Ketamine hydrochloride injection (racemic)",
+        RegisterDrug::Midazolam => "Midazolam injection (as the hydrochloride)",
+    };
+    format!("{product}, {}", schedule(drug.schedule()))
+}
+
+/// A vial as a select lists it: `Midazolam · vial 12 · lot MZ2411 ·
+/// 1 mg/mL · 2 mg left`.
+pub fn vial_choice(vial: &respite_store::VialRecord) -> String {
+    format!(
+        "{} · vial {} · lot {} · {} mg/mL · {} left",
+        drug(vial.drug),
+        vial.id,
+        vial.lot,
+        trim_decimals(vial.concentration.value(), 2),
+        vial.balance
+    )
+}
+
+/// A vial named in a list of entries: `Midazolam, vial 12 · lot MZ2411`.
+pub fn vial_label(vial: &respite_store::VialRecord) -> String {
+    format!("{}, vial {} · lot {}", drug(vial.drug), vial.id, vial.lot)
+}
+
+/// A count's totals per drug: `13090 mg ketamine; 20 mg midazolam`.
+pub fn totals(totals: &[(RegisterDrug, DrugAmount)]) -> String {
+    if totals.is_empty() {
+        return "none on hand".to_owned();
+    }
+    totals
+        .iter()
+        .map(|(d, amount)| format!("{amount} {}", drug(*d).to_lowercase()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 /// What an entry records.
 pub fn entry_kind(kind: impl std::borrow::Borrow<EntryKind>) -> &'static str {
@@ -86,6 +142,7 @@ pub fn witness_refusal(refusal: WitnessRefusal) -> String {
 /// The register's form fields, named for people (error summaries).
 pub fn field_label(field: &str) -> &str {
     match field {
+        "drug" => "Drug",
         "ndc" => "NDC",
         "lot" => "Lot",
         "expiry" => "Expiry",

@@ -2,7 +2,8 @@
 //! events, vital signs, alarms, adverse events, refusals and discharge.
 
 use respite_clinical::session::{
-    AlarmDirection, ChecklistItem, DischargeRefusal, SessionAction, SessionState, VitalKind,
+    AlarmDirection, ChecklistItem, DischargeRefusal, RescueRefusal, SessionAction, SessionState,
+    VitalKind,
 };
 use respite_store::SessionRefusal;
 
@@ -190,6 +191,8 @@ fn field_words(field: &str) -> &'static str {
         "note" => "Note",
         "pump_ml_h" => "Pump rate",
         "dose_mg" => "Dose",
+        "drawn_mg" => "Amount drawn",
+        "vial" => "Vial",
         "systolic" => "Systolic",
         "diastolic" => "Diastolic",
         "heart_rate" => "Heart rate",
@@ -287,6 +290,15 @@ pub fn refusal(refusal: &SessionRefusal) -> (&'static str, String) {
                 allowed.join("; ")
             ),
         ),
+        SessionRefusal::Rescue(rule) => rescue_refusal(rule),
+        SessionRefusal::RescueNotInRegister => (
+            "vial",
+            "Vial: the register holds no vials of that drug; leave the vial empty.".into(),
+        ),
+        SessionRefusal::NoSuchVial => (
+            "vial",
+            "Vial: there is no such vial in the register; choose one on hand.".into(),
+        ),
         SessionRefusal::AldreteIncomplete => {
             ("aldrete", "Assess all five Aldrete criteria.".into())
         }
@@ -304,6 +316,74 @@ pub fn refusal(refusal: &SessionRefusal) -> (&'static str, String) {
         SessionRefusal::Timeline(_) => (
             "action",
             "The timeline does not allow this entry; reload the session.".into(),
+        ),
+    }
+}
+
+/// A protocol's controlled rescue drug, for the rescue form's hint.
+pub fn controlled_rescue(label: &str, drug: respite_clinical::register::RegisterDrug) -> String {
+    format!(
+        "{label} is controlled, {}: drawn from a vial of {} in the register",
+        crate::words::register::schedule(drug.schedule()),
+        crate::words::register::drug(drug).to_lowercase()
+    )
+}
+
+/// The session's (ketamine) draw refused for a vial of another drug.
+pub fn not_ketamine(drug: respite_clinical::register::RegisterDrug) -> String {
+    format!(
+        "Vial: that is a vial of {}; the infusion's draw is of ketamine. A rescue dose of {} is \
+         drawn with the rescue drug's entry.",
+        crate::words::register::drug(drug).to_lowercase(),
+        crate::words::register::drug(drug).to_lowercase()
+    )
+}
+
+/// Why a rescue drug's draw was refused: the field and the rule.
+pub fn rescue_refusal(rule: &RescueRefusal) -> (&'static str, String) {
+    use crate::words::register::{drug, schedule};
+    let lower = |d| drug(d).to_lowercase();
+    match *rule {
+        RescueRefusal::VialRequired(d) => (
+            "vial",
+            format!(
+                "Vial: {} is a controlled substance, {}: choose the vial of {} you draw the dose from.",
+                lower(d),
+                schedule(d.schedule()),
+                lower(d)
+            ),
+        ),
+        RescueRefusal::NotControlled(d) => (
+            "vial",
+            format!(
+                "Vial: {} is not a controlled substance and is not drawn from the register; leave the vial empty.",
+                d.ingredient()
+            ),
+        ),
+        RescueRefusal::WrongDrug(wrong) => (
+            "vial",
+            format!(
+                "Vial: that is a vial of {}; a dose of {} is drawn from a vial of {}.",
+                lower(wrong.vial),
+                lower(wrong.wanted),
+                lower(wrong.wanted)
+            ),
+        ),
+        RescueRefusal::Expired => (
+            "vial",
+            "Vial: that vial is past its expiry date; choose another.".into(),
+        ),
+        RescueRefusal::DoseAboveDraw { dose, drawn } => (
+            "drawn_mg",
+            format!("Amount drawn: the dose of {dose} is more than the {drawn} drawn."),
+        ),
+        RescueRefusal::DrawAboveBalance { drawn, balance } => (
+            "drawn_mg",
+            format!("Amount drawn: {drawn} is more than the vial holds ({balance})."),
+        ),
+        RescueRefusal::NothingDrawn => (
+            "drawn_mg",
+            "Amount drawn: must be more than 0 mg.".into(),
         ),
     }
 }
@@ -330,6 +410,8 @@ pub fn field_label(key: &str) -> &'static str {
         "pump_ml_h" => "Pump rate",
         "bolus_mg" => "Bolus",
         "dose_mg" => "Dose",
+        "drawn_mg" => "Amount drawn",
+        "vial" => "Vial",
         "amount_ml" => "Amount",
         "amount_mg" => "Amount",
         "version" => "Version",

@@ -170,7 +170,7 @@ const SPEC_ACCESS: &[Expected] = &[
     row("POST", "/staff/register/vials/{id}/corrections",         N,   N,    Y,    Y,   N,     RefusedByRule(404, "There is nothing here."),                        "drug register: corrections by those who keep it"),
     row("POST", "/staff/register/counts",                         N,   N,    Y,    Y,   N,     Redirects("/staff/register?done=count"),                            "drug register: counts by nurse and clinician"),
     row("POST", "/staff/register/discrepancies/{id}/resolve",     N,   N,    N,    Y,   Y,     RefusedByRule(404, "There is nothing here."),                        "drug register: discrepancies resolved by clinician or admin"),
-    row("GET",  "/staff/register/export.csv",                     N,   N,    N,    N,   Y,     Shows("entry,at,kind,vial,ndc,lot,expiry"),                          "drug register: export for inspection by admin (audit review)"),
+    row("GET",  "/staff/register/export.csv",                     N,   N,    N,    N,   Y,     Shows("entry,at,kind,vial,drug,schedule,ndc,lot,expiry"),                          "drug register: export for inspection by admin (audit review)"),
     row("POST", "/staff/register/settings",                       N,   N,    N,    N,   Y,     Redirects("/staff/register?done=settings"),                         "clinic settings: admin (witnessed waste)"),
     // Infusion orders (SPEC §1 step 5): the protocol library (admins manage it;
     // nurses, clinicians and admins read it), the clinician's order, and the second
@@ -685,6 +685,7 @@ fn valid_fields_for(path: &str, front_desk: i64) -> Vec<(&'static str, String)> 
             ("privacy_notice", "We keep what you tell us private."),
         ],
         "/staff/register/receipts" => &[
+            ("drug", "ketamine"),
             ("ndc", "0143-9508-10"),
             ("lot", "RT-1"),
             ("expiry", "2099-12-31"),

@@ -32,6 +32,7 @@ mod portal;
 mod public_pages;
 mod questionnaire_schedule;
 mod register;
+mod rescue;
 mod results;
 mod schedule;
 mod sessions;

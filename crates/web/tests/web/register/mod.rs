@@ -18,6 +18,7 @@ async fn receive(app: &TestApp, session: &str, vials: &str) -> Vec<i64> {
             "/staff/register/receipts",
             Some(session),
             &[
+                ("drug", "ketamine"),
                 ("ndc", "0143-9508-10"),
                 ("lot", "KX2291"),
                 ("expiry", "2099-06-30"),
@@ -592,7 +593,7 @@ async fn the_export_for_inspection_lists_every_entry_with_its_balance(engine: En
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "entry,at,kind,vial,ndc,lot,expiry,concentration_mg_per_ml,vial_ml,supplier,change_mg,\
+        "entry,at,kind,vial,drug,schedule,ndc,lot,expiry,concentration_mg_per_ml,vial_ml,supplier,change_mg,\
          amount_mg,amount_ml,balance_mg,balance_ml,patient_id,patient,session_id,draw_entry,\
          witness,recorded_by,count_id,corrects_entry,note"
     );
@@ -600,14 +601,15 @@ async fn the_export_for_inspection_lists_every_entry_with_its_balance(engine: En
     let receipt = split_csv(lines[1]);
     assert_eq!(receipt[2], "receipt");
     assert_eq!(receipt[3], vial.to_string());
-    assert_eq!(&receipt[4..7], ["0143-9508-10", "KX2291", "2099-06-30"]);
-    assert_eq!(receipt[9], "Cascade Medical Supply, DEA RC0000000");
-    assert_eq!(receipt[10], "500");
-    assert_eq!(receipt[13], "500");
-    assert_eq!(receipt[14], "10.000");
+    assert_eq!(&receipt[4..6], ["ketamine", "III"]);
+    assert_eq!(&receipt[6..9], ["0143-9508-10", "KX2291", "2099-06-30"]);
+    assert_eq!(receipt[11], "Cascade Medical Supply, DEA RC0000000");
+    assert_eq!(receipt[12], "500");
+    assert_eq!(receipt[15], "500");
+    assert_eq!(receipt[16], "10.000");
     // The patient's name holds a comma: quoted (RFC 4180).
     assert!(
-        lines[2].contains(&format!(",draw,{vial},"))
+        lines[2].contains(&format!(",draw,{vial},ketamine,III,"))
             && lines[2].contains(",-125,125,2.500,375,7.500,")
             && lines[2].contains(&format!(",{patient},\"Register, Rita\",{session},")),
         "{}",
@@ -621,6 +623,7 @@ async fn bad_input_names_the_field_and_the_rule(engine: Engine) {
     let nurse = app.sign_in(Role::Nurse).await;
     let vial = receive(&app, &nurse, "1").await[0];
     let good = [
+        ("drug", "ketamine"),
         ("ndc", "0143-9508-10"),
         ("lot", "KX2291"),
         ("expiry", "2099-06-30"),
@@ -646,6 +649,8 @@ async fn bad_input_names_the_field_and_the_rule(engine: Engine) {
         ("volume_ml", "0", "Vial size: must be more than zero"),
         ("ndc", "12345", "NDC: must be the label"),
         ("lot", "", "Lot: is required"),
+        ("drug", "", "Drug: choose the drug the vials hold"),
+        ("drug", "diazepam", "Drug: choose the drug the vials hold"),
     ] {
         let (status, text) = body(
             app.post_form(

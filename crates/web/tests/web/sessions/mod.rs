@@ -13,7 +13,7 @@ use crate::support::*;
 
 /// A clinician's order for a ready patient, checked by the nurse; returns
 /// (order id, patient id, clinician session, nurse session).
-async fn checked_order(app: &TestApp, mrn: &str) -> (i64, i64, String, String) {
+pub(crate) async fn checked_order(app: &TestApp, mrn: &str) -> (i64, i64, String, String) {
     let clinician = app.sign_in(Role::Clinician).await;
     let patient = ready_patient(app, &clinician, mrn).await;
     let protocol = series_protocol(app).await.to_string();
@@ -38,7 +38,7 @@ async fn checked_order(app: &TestApp, mrn: &str) -> (i64, i64, String, String) {
 }
 
 /// Opens the order's session as `who`; returns its id.
-async fn open(app: &TestApp, who: &str, order_id: i64) -> i64 {
+pub(crate) async fn open(app: &TestApp, who: &str, order_id: i64) -> i64 {
     let response = app
         .post_form(&format!("/staff/orders/{order_id}/session"), Some(who), &[])
         .await;
@@ -61,7 +61,12 @@ async fn version(app: &TestApp, session: i64) -> String {
 }
 
 /// Records one action at the session's current version: (status, body).
-async fn act(app: &TestApp, who: &str, session: i64, fields: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn act(
+    app: &TestApp,
+    who: &str,
+    session: i64,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
     let version = version(app, session).await;
     let mut all: Vec<(&str, &str)> = vec![("version", version.as_str())];
     all.extend_from_slice(fields);
@@ -93,7 +98,7 @@ async fn vitals(app: &TestApp, who: &str, session: i64, values: &[(&str, &str)])
 }
 
 /// Checklist complete and baseline taken.
-async fn ready_to_start(app: &TestApp, nurse: &str, session: i64) {
+pub(crate) async fn ready_to_start(app: &TestApp, nurse: &str, session: i64) {
     let (status, body) = act(
         app,
         nurse,
@@ -112,7 +117,7 @@ async fn ready_to_start(app: &TestApp, nurse: &str, session: i64) {
     vitals(app, nurse, session, &NORMAL).await;
 }
 
-async fn start(app: &TestApp, nurse: &str, session: i64) {
+pub(crate) async fn start(app: &TestApp, nurse: &str, session: i64) {
     let (status, body) = act(
         app,
         nurse,
@@ -409,8 +414,9 @@ async fn rescue_drugs_only_from_the_protocols_list(engine: Engine) {
         session,
         &[
             ("action", "rescue-drug"),
-            ("drug", "midazolam (benzodiazepine)"),
-            ("dose_mg", "1"),
+            // Not controlled: no vial (midazolam's draw: tests/web/rescue).
+            ("drug", "clonidine (α2-agonist)"),
+            ("dose_mg", "0.1"),
             ("reason", "distressing dissociation"),
         ],
     )
@@ -496,6 +502,7 @@ async fn the_delivered_total_is_the_registers_administration_and_re_simulates(en
             "/staff/register/receipts",
             Some(&nurse),
             &[
+                ("drug", "ketamine"),
                 ("ndc", "0143-9508-10"),
                 ("lot", "KX2291"),
                 ("expiry", "2099-06-30"),
