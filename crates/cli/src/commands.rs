@@ -207,7 +207,7 @@ pub async fn demo(
     );
     if summary.documented_sessions > 0 {
         println!(
-            "  all {} past infusion sessions documented from checklist to sign-off (Sessions, or a patient's chart); for example:",
+            "  all {} past infusion sessions documented from order to sign-off (a patient's chart → Infusion sessions); for example:",
             summary.documented_sessions
         );
         for example in &summary.example_sessions {

@@ -6,6 +6,12 @@
 //! version = $2`): an edit made from a page that is no longer current — a
 //! second tablet, a reloaded form — is refused as stale, never lost.
 //!
+//! Every write is planned first by a pure step (`plan_entry`: the state
+//! machine, the alarm rule, the Aldrete score, the delivered dose, as
+//! respite-clinical decides them) and then executed: one entry at a time
+//! here, many at once for the demo's history (`session_batch.rs`), so that
+//! both write the same rows.
+//!
 //! The thin `infusion_sessions` row of 0001 stays what the register and the
 //! chart read: its `total_mg` and `minutes` follow the delivered infusion,
 //! so that the register's administration is prefilled with what the pump
