@@ -33,16 +33,19 @@ async fn every_past_demo_session_is_documented_from_order_to_sign_off(engine: En
             .unwrap();
     assert!(past.len() >= 60, "{engine:?}: {}", past.len());
     assert_eq!(summary.documented_sessions, past.len(), "{engine:?}");
-    let given: HashMap<i64, i64> = app
+    // Each session's administrations: micrograms given, and when.
+    let given: HashMap<i64, (i64, Vec<jiff::Timestamp>)> = app
         .store
         .register_entries()
         .await
         .unwrap()
         .into_iter()
         .filter(|e| e.kind == respite_store::RegisterEntryKind::Administration)
-        .filter_map(|e| Some((e.session_id?, e.amount.micrograms())))
-        .fold(HashMap::new(), |mut sums, (session, ug)| {
-            *sums.entry(session).or_default() += ug;
+        .filter_map(|e| Some((e.session_id?, e.amount.micrograms(), e.at)))
+        .fold(HashMap::new(), |mut sums, (session, ug, at)| {
+            let sum = sums.entry(session).or_insert((0, Vec::new()));
+            sum.0 += ug;
+            sum.1.push(at);
             sums
         });
     let (mut alarms, mut rescues, mut rate_changes, mut held) = (0, 0, 0, 0);
@@ -100,12 +103,13 @@ async fn every_past_demo_session_is_documented_from_order_to_sign_off(engine: En
             held += 1;
         }
 
-        // The register gave what the pump delivered.
+        // The register gave what the pump delivered, when it stopped.
         let delivered = s.delivered(now).unwrap().total_mg;
-        assert_eq!(
-            given.get(id).copied().unwrap_or_default(),
-            (delivered * 1000.0).round() as i64,
-            "session {id}"
+        let (ug, times) = given.get(id).cloned().unwrap_or_default();
+        assert_eq!(ug, (delivered * 1000.0).round() as i64, "session {id}");
+        assert!(
+            times.iter().all(|at| *at == stop),
+            "session {id}: {times:?}"
         );
         assert!(delivered <= order.total_mg + 0.5 * 4.0, "session {id}");
 
