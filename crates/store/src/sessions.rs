@@ -426,6 +426,22 @@ struct SessionRow {
 
 type SummaryRow = (i64, i64, String, String, String, String, i64, f64, i64);
 
+fn summary_of(
+    (id, patient_id, patient_name, mrn, state, protocol, opened_at, total_mg, open): SummaryRow,
+) -> StoreResult<SessionSummary> {
+    Ok(SessionSummary {
+        id,
+        patient_id,
+        patient_name,
+        mrn,
+        state: SessionState::from_code(&state).ok_or_else(|| corrupt("state"))?,
+        protocol,
+        opened_at: from_millis(opened_at)?,
+        total_mg,
+        open_alarms: open,
+    })
+}
+
 #[derive(sqlx::FromRow)]
 struct EventRow {
     id: i64,
@@ -708,33 +724,28 @@ impl Store {
         .bind(to_millis(since))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(
-                |(
-                    id,
-                    patient_id,
-                    patient_name,
-                    mrn,
-                    state,
-                    protocol,
-                    opened_at,
-                    total_mg,
-                    open,
-                )| {
-                    Ok(SessionSummary {
-                        id,
-                        patient_id,
-                        patient_name,
-                        mrn,
-                        state: SessionState::from_code(&state).ok_or_else(|| corrupt("state"))?,
-                        protocol,
-                        opened_at: from_millis(opened_at)?,
-                        total_mg,
-                        open_alarms: open,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(summary_of).collect()
+    }
+
+    /// The latest `limit` sessions signed off before `before`, newest
+    /// sign-off first: the history below the day's list.
+    pub async fn signed_off_sessions_before(
+        &self,
+        before: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<SessionSummary>> {
+        let rows: Vec<SummaryRow> = sqlx::query_as(
+            "SELECT s.id, s.patient_id, p.family_name || ', ' || p.given_name, p.mrn, \
+                 s.state, s.protocol, s.opened_at, s.total_mg, 0 \
+                 FROM infusion_sessions s JOIN patients p ON p.id = s.patient_id \
+                 WHERE s.state = 'signed-off' AND s.opened_at < $1 \
+                 ORDER BY s.signed_off_at DESC, s.id DESC LIMIT $2",
+        )
+        .bind(to_millis(before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(summary_of).collect()
     }
 
     /// The clinic's alarm thresholds (dosing.md's defaults until saved).

@@ -130,9 +130,23 @@ async fn every_past_demo_session_is_documented_from_order_to_sign_off(engine: En
     assert!(rescues * 5 < past.len() && rate_changes * 5 < past.len());
     assert!(held * 5 < past.len());
 
+    // The sessions list shows the latest signed off below the day's.
+    let clinician = app.sign_in(Role::Clinician).await;
+    let list = app
+        .get("/staff/sessions", Some(&clinician))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Recently signed off"), "{list}");
+    assert_eq!(
+        list.matches("<a href=\"/staff/sessions/").count(),
+        20,
+        "{list}"
+    );
+
     // The examples the start-up message names open as documented pages.
     assert!(!summary.example_sessions.is_empty());
-    let clinician = app.sign_in(Role::Clinician).await;
     for example in &summary.example_sessions {
         let page = app
             .get(&format!("/staff/sessions/{}", example.id), Some(&clinician))
