@@ -130,6 +130,26 @@ async fn every_past_demo_session_is_documented_from_order_to_sign_off(engine: En
     assert!(rescues * 5 < past.len() && rate_changes * 5 < past.len());
     assert!(held * 5 < past.len());
 
+    // The ids the bulk write gave: PostgreSQL's sequences continue past
+    // them, so that the next order, event or alarm written live fits.
+    if engine == Engine::Postgres {
+        for table in [
+            "infusion_orders",
+            "infusion_order_checks",
+            "infusion_session_events",
+            "infusion_session_alarms",
+        ] {
+            let (next, max): (i64, i64) = sqlx::query_as(&format!(
+                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')), \
+                 (SELECT MAX(id) FROM {table})"
+            ))
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+            assert!(next > max, "{table}: next {next}, largest {max}");
+        }
+    }
+
     // The sessions list shows the latest signed off below the day's.
     let clinician = app.sign_in(Role::Clinician).await;
     let list = app
