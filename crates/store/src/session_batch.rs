@@ -11,13 +11,16 @@
 //! acknowledgement can name its alarm before either is written; on
 //! PostgreSQL the identity sequences are then moved past them.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use respite_clinical::session::{AlarmThresholds, VitalAlarm, VitalKind};
 use respite_domain::access::Role;
 
 use crate::orders::InfusionOrderRecord;
 use crate::sessions::{
-    plan_entry, InfusionSession, PlannedEvent, SessionAlarm, SessionEntry, SessionRefusal,
+    plan_entry, InfusionSession, PlannedEvent, SessionAlarm, SessionColumn, SessionEntry,
+    SessionRefusal,
 };
 use crate::{to_millis, Engine, StoreResult};
 
@@ -50,6 +53,8 @@ pub(crate) struct SessionBatch {
     acknowledgements: Vec<EventRow>,
     alarms: Vec<AlarmRow>,
     sessions: Vec<SessionRow>,
+    /// Who signed each session off.
+    signers: HashMap<i64, i64>,
 }
 
 struct EventRow {
@@ -96,6 +101,7 @@ impl SessionBatch {
             acknowledgements: Vec::new(),
             alarms: Vec::new(),
             sessions: Vec::new(),
+            signers: HashMap::new(),
         })
     }
 
@@ -125,6 +131,9 @@ impl SessionBatch {
         session.version += 1;
         for column in &planned.write.columns {
             column.apply(session, by_name);
+            if let SessionColumn::SignedOff { by_user_id, .. } = column {
+                self.signers.insert(session.id, *by_user_id);
+            }
         }
         for event in planned.write.events {
             let id = self.next_event_id;
@@ -177,9 +186,10 @@ impl SessionBatch {
         Ok(())
     }
 
-    /// Ends `session`: its row is written as it now stands.
-    pub(crate) fn finish(&mut self, session: InfusionSession, opened_by: i64, signed_off_by: i64) {
-        let signed_off_by = session.signed_off_at.map(|_| signed_off_by);
+    /// Ends `session`, opened by `opened_by`: its row is written as it now
+    /// stands.
+    pub(crate) fn finish(&mut self, session: InfusionSession, opened_by: i64) {
+        let signed_off_by = self.signers.get(&session.id).copied();
         self.sessions.push(SessionRow {
             session,
             opened_by,

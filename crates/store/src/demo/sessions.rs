@@ -238,7 +238,7 @@ pub(super) async fn seed_sessions(
         }
         features.push((session_id, plan.incident, plan.slow_to_wake));
         orders.push(order);
-        batch.finish(session, nurse.0, clinician.0);
+        batch.finish(session, nurse.0);
     }
     let documented = batch.len();
     insert_orders(conn, store.engine(), &orders, nurse.0).await?;
