@@ -205,16 +205,17 @@ pub async fn demo(
         "  {} questionnaires answered in the portal over six months (a patient → Outcomes); {} PHQ-9 safety alert open (Safety alerts)",
         summary.questionnaires, summary.open_safety_alerts
     );
-    if !summary.documented_session_ids.is_empty() {
-        let pages: Vec<String> = summary
-            .documented_session_ids
-            .iter()
-            .map(|id| format!("/staff/sessions/{id}"))
-            .collect();
+    if summary.documented_sessions > 0 {
         println!(
-            "  infusion sessions documented from checklist to sign-off: {}",
-            pages.join(", ")
+            "  all {} past infusion sessions documented from order to sign-off (a patient's chart → Infusion sessions); for example:",
+            summary.documented_sessions
         );
+        for example in &summary.example_sessions {
+            println!(
+                "    http://{address}/staff/sessions/{:<6} {}",
+                example.id, example.demonstrates
+            );
+        }
     }
     if !summary.outcomes.is_empty() {
         println!("  outcomes (Patients → the name → Outcomes):");

@@ -31,6 +31,7 @@ mod questionnaire_schedule;
 mod register;
 mod results;
 mod schedule;
+mod session_batch;
 mod sessions;
 mod staff;
 mod threads;

@@ -6,6 +6,12 @@
 //! version = $2`): an edit made from a page that is no longer current — a
 //! second tablet, a reloaded form — is refused as stale, never lost.
 //!
+//! Every write is planned first by a pure step (`plan_entry`: the state
+//! machine, the alarm rule, the Aldrete score, the delivered dose, as
+//! respite-clinical decides them) and then executed: one entry at a time
+//! here, many at once for the demo's history (`session_batch.rs`), so that
+//! both write the same rows.
+//!
 //! The thin `infusion_sessions` row of 0001 stays what the register and the
 //! chart read: its `total_mg` and `minutes` follow the delivered infusion,
 //! so that the register's administration is prefilled with what the pump
@@ -443,6 +449,22 @@ struct SessionRow {
 
 type SummaryRow = (i64, i64, String, String, String, String, i64, f64, i64);
 
+fn summary_of(
+    (id, patient_id, patient_name, mrn, state, protocol, opened_at, total_mg, open): SummaryRow,
+) -> StoreResult<SessionSummary> {
+    Ok(SessionSummary {
+        id,
+        patient_id,
+        patient_name,
+        mrn,
+        state: SessionState::from_code(&state).ok_or_else(|| corrupt("state"))?,
+        protocol,
+        opened_at: from_millis(opened_at)?,
+        total_mg,
+        open_alarms: open,
+    })
+}
+
 #[derive(sqlx::FromRow)]
 struct EventRow {
     id: i64,
@@ -725,33 +747,28 @@ impl Store {
         .bind(to_millis(since))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(
-                |(
-                    id,
-                    patient_id,
-                    patient_name,
-                    mrn,
-                    state,
-                    protocol,
-                    opened_at,
-                    total_mg,
-                    open,
-                )| {
-                    Ok(SessionSummary {
-                        id,
-                        patient_id,
-                        patient_name,
-                        mrn,
-                        state: SessionState::from_code(&state).ok_or_else(|| corrupt("state"))?,
-                        protocol,
-                        opened_at: from_millis(opened_at)?,
-                        total_mg,
-                        open_alarms: open,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(summary_of).collect()
+    }
+
+    /// The latest `limit` sessions signed off before `before`, newest
+    /// sign-off first: the history below the day's list.
+    pub async fn signed_off_sessions_before(
+        &self,
+        before: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<SessionSummary>> {
+        let rows: Vec<SummaryRow> = sqlx::query_as(
+            "SELECT s.id, s.patient_id, p.family_name || ', ' || p.given_name, p.mrn, \
+                 s.state, s.protocol, s.opened_at, s.total_mg, 0 \
+                 FROM infusion_sessions s JOIN patients p ON p.id = s.patient_id \
+                 WHERE s.state = 'signed-off' AND s.opened_at < $1 \
+                 ORDER BY s.signed_off_at DESC, s.id DESC LIMIT $2",
+        )
+        .bind(to_millis(before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(summary_of).collect()
     }
 
     /// The clinic's alarm thresholds (dosing.md's defaults until saved).
@@ -830,16 +847,13 @@ impl Store {
                 latest: session.version,
             }));
         }
-        let next = match session.state.after(entry.action()) {
-            Ok(next) => next,
-            Err(refused) => return Ok(Err(SessionRefusal::Action(refused))),
-        };
         let order = self
             .infusion_order(session.order_id)
             .await?
             .ok_or_else(|| corrupt("session's order"))?;
+        let thresholds = self.alarm_thresholds().await?;
         let by = (by_user_id, by_role, at);
-        let planned = match self.plan_write(&session, &order, entry, by).await? {
+        let planned = match plan_entry(&session, &order, entry, by, &thresholds) {
             Ok(planned) => planned,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -850,7 +864,7 @@ impl Store {
         )
         .bind(session_id)
         .bind(expected_version)
-        .bind(next.code())
+        .bind(planned.next.code())
         .execute(&mut *tx)
         .await?;
         if bumped.rows_affected() != 1 {
@@ -862,7 +876,7 @@ impl Store {
                 .unwrap_or_default();
             return Ok(Err(SessionRefusal::Stale { latest }));
         }
-        if let Some(rescue) = planned.rescue {
+        if let Some(rescue) = planned.write.rescue {
             // The vial is locked, its drug, expiry and balance checked, and
             // the draw and administration appended here: the session's
             // event, the register's entries and the audit entry commit
@@ -878,17 +892,22 @@ impl Store {
                 }
             }
         }
-        for (sql, value) in &planned.columns {
+        for (sql, value) in planned
+            .write
+            .columns
+            .iter()
+            .flat_map(SessionColumn::assignments)
+        {
             let query = format!("UPDATE infusion_sessions SET {sql} WHERE id = $2");
             let q = sqlx::query(&query);
             let q = match value {
-                Column::Int(v) => q.bind(*v),
-                Column::Real(v) => q.bind(*v),
-                Column::Text(v) => q.bind(v.clone()),
+                Column::Int(v) => q.bind(v),
+                Column::Real(v) => q.bind(v),
+                Column::Text(v) => q.bind(v),
             };
             q.bind(session_id).execute(&mut *tx).await?;
         }
-        for event in &planned.events {
+        for event in &planned.write.events {
             let (event_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO infusion_session_events (session_id, kind, at, recorded_by, \
                  rate_mg_h, pump_ml_h, amount_mg, over_min, code, drug, score, answers, \
@@ -945,57 +964,141 @@ impl Store {
         self.commit(tx, Some(&session_id.to_string())).await?;
         Ok(Ok(expected_version + 1))
     }
-
-    /// Checks `entry` against the session and the order, and works out the
-    /// events and column changes it writes.
-    async fn plan_write(
-        &self,
-        session: &InfusionSession,
-        order: &InfusionOrderRecord,
-        entry: &SessionEntry,
-        by: (i64, Role, Timestamp),
-    ) -> StoreResult<Result<PlannedWrite, SessionRefusal>> {
-        Ok(plan_write(
-            session,
-            order,
-            entry,
-            by,
-            &self.alarm_thresholds().await?,
-        ))
-    }
 }
 
+/// A bound value of a live `UPDATE infusion_sessions SET column = $1`.
 enum Column {
     Int(i64),
     Real(f64),
     Text(String),
 }
 
-#[derive(Default)]
-struct PlannedEvent {
-    kind: &'static str,
-    rate_mg_h: Option<f64>,
-    pump_ml_h: Option<f64>,
-    amount_mg: Option<f64>,
-    over_min: Option<f64>,
-    code: Option<String>,
-    drug: Option<String>,
-    score: Option<f64>,
-    answers: Option<String>,
-    alarm_id: Option<i64>,
-    note: String,
-    vitals: Vec<(VitalKind, f64)>,
-    alarms: Vec<respite_clinical::session::VitalAlarm>,
+/// A change an entry makes to the session's own row.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SessionColumn {
+    Consent(bool),
+    IvAccess(bool),
+    EscortName(String),
+    EscortPhone(String),
+    EscortConfirmed(bool),
+    /// The pump started; also the row's `started_at`, which the register
+    /// and the chart read.
+    InfusionStartedAt(Timestamp),
+    StoppedAt(Timestamp),
+    DischargedAt(Timestamp),
+    SignedOff {
+        by_user_id: i64,
+        at: Timestamp,
+    },
+    /// What the pump has delivered so far (register units: whole µg).
+    TotalMg(f64),
+    Minutes(i64),
 }
 
+impl SessionColumn {
+    /// The `column = $1` assignments the live write runs, with their values.
+    fn assignments(&self) -> Vec<(&'static str, Column)> {
+        let flag = |on: &bool| Column::Int(i64::from(*on));
+        match self {
+            SessionColumn::Consent(on) => vec![("consent = $1", flag(on))],
+            SessionColumn::IvAccess(on) => vec![("iv_access = $1", flag(on))],
+            SessionColumn::EscortName(name) => {
+                vec![("escort_name = $1", Column::Text(name.clone()))]
+            }
+            SessionColumn::EscortPhone(phone) => {
+                vec![("escort_phone = $1", Column::Text(phone.clone()))]
+            }
+            SessionColumn::EscortConfirmed(on) => vec![("escort_confirmed = $1", flag(on))],
+            SessionColumn::InfusionStartedAt(at) => vec![
+                ("infusion_started_at = $1", Column::Int(to_millis(*at))),
+                ("started_at = $1", Column::Int(to_millis(*at))),
+            ],
+            SessionColumn::StoppedAt(at) => vec![("stopped_at = $1", Column::Int(to_millis(*at)))],
+            SessionColumn::DischargedAt(at) => {
+                vec![("discharged_at = $1", Column::Int(to_millis(*at)))]
+            }
+            SessionColumn::SignedOff { by_user_id, at } => vec![
+                ("signed_off_at = $1", Column::Int(to_millis(*at))),
+                ("signed_off_by = $1", Column::Int(*by_user_id)),
+            ],
+            SessionColumn::TotalMg(mg) => vec![("total_mg = $1", Column::Real(*mg))],
+            SessionColumn::Minutes(n) => vec![("minutes = $1", Column::Int(*n))],
+        }
+    }
+
+    /// The same change made to a session held in memory, as reading the
+    /// row back after the live write would show it; `by_name` is the
+    /// display name of whoever records it.
+    pub(crate) fn apply(&self, session: &mut InfusionSession, by_name: &str) {
+        match self {
+            SessionColumn::Consent(on) => session.consent = *on,
+            SessionColumn::IvAccess(on) => session.iv_access = *on,
+            SessionColumn::EscortName(name) => session.escort_name = Some(name.clone()),
+            SessionColumn::EscortPhone(phone) => session.escort_phone = Some(phone.clone()),
+            SessionColumn::EscortConfirmed(on) => session.escort_confirmed = *on,
+            SessionColumn::InfusionStartedAt(at) => session.infusion_started_at = Some(*at),
+            SessionColumn::StoppedAt(at) => session.stopped_at = Some(*at),
+            SessionColumn::DischargedAt(at) => session.discharged_at = Some(*at),
+            SessionColumn::SignedOff { at, .. } => {
+                session.signed_off_at = Some(*at);
+                session.signed_off_by = Some(by_name.to_owned());
+            }
+            SessionColumn::TotalMg(mg) => session.total_mg = *mg,
+            SessionColumn::Minutes(n) => session.minutes = *n,
+        }
+    }
+}
+
+/// One event an entry appends, with its vital values and the alarms they
+/// raise.
 #[derive(Default)]
-struct PlannedWrite {
-    /// `column = $1` assignments with their value.
-    columns: Vec<(&'static str, Column)>,
-    events: Vec<PlannedEvent>,
+pub(crate) struct PlannedEvent {
+    pub(crate) kind: &'static str,
+    pub(crate) rate_mg_h: Option<f64>,
+    pub(crate) pump_ml_h: Option<f64>,
+    pub(crate) amount_mg: Option<f64>,
+    pub(crate) over_min: Option<f64>,
+    pub(crate) code: Option<String>,
+    pub(crate) drug: Option<String>,
+    pub(crate) score: Option<f64>,
+    pub(crate) answers: Option<String>,
+    pub(crate) alarm_id: Option<i64>,
+    pub(crate) note: String,
+    pub(crate) vitals: Vec<(VitalKind, f64)>,
+    pub(crate) alarms: Vec<respite_clinical::session::VitalAlarm>,
+}
+
+impl PlannedEvent {
+    /// The event as the timeline reads it back, once stored as `id`.
+    pub(crate) fn as_recorded(&self, id: i64, at: Timestamp, by_name: &str) -> SessionEvent {
+        SessionEvent {
+            id,
+            kind: self.kind.to_owned(),
+            at,
+            recorded_by: by_name.to_owned(),
+            rate_mg_h: self.rate_mg_h,
+            pump_ml_h: self.pump_ml_h,
+            amount_mg: self.amount_mg,
+            over_min: self.over_min,
+            code: self.code.clone(),
+            drug: self.drug.clone(),
+            score: self.score,
+            answers: self.answers.as_deref().map(answers_from_text),
+            alarm_id: self.alarm_id,
+            note: self.note.clone(),
+            vitals: self.vitals.clone(),
+        }
+    }
+}
+
+/// What one entry writes: the row's changes and the appended events.
+#[derive(Default)]
+pub(crate) struct PlannedWrite {
+    pub(crate) columns: Vec<SessionColumn>,
+    pub(crate) events: Vec<PlannedEvent>,
     /// A controlled rescue dose's draw and administration, written in the
     /// same transaction (the vial is locked and checked there).
-    rescue: Option<RescueDraw>,
+    pub(crate) rescue: Option<RescueDraw>,
 }
 
 /// The register's part of a rescue drug, as far as it can be checked
@@ -1053,6 +1156,36 @@ fn plan_rescue_draw(
     }))
 }
 
+/// An entry checked and worked out, not yet written: the session's next
+/// state and what to write. The live write ([`Store::record_session_entry`])
+/// and the demo's bulk write (`session_batch.rs`) both start here.
+pub(crate) struct PlannedEntry {
+    pub(crate) next: SessionState,
+    pub(crate) write: PlannedWrite,
+}
+
+/// Checks `entry` against the session's state, the order and
+/// respite-clinical's rules (the state machine, the vital-sign alarm rule,
+/// the modified Aldrete score, the delivered dose), and works out what it
+/// writes. Pure: no I/O.
+pub(crate) fn plan_entry(
+    session: &InfusionSession,
+    order: &InfusionOrderRecord,
+    entry: &SessionEntry,
+    by: (i64, Role, Timestamp),
+    thresholds: &AlarmThresholds,
+) -> Result<PlannedEntry, SessionRefusal> {
+    if !matches!(by.1, Role::Nurse | Role::Clinician) {
+        return Err(SessionRefusal::NotClinicalStaff);
+    }
+    let next = session
+        .state
+        .after(entry.action())
+        .map_err(SessionRefusal::Action)?;
+    let write = plan_write(session, order, entry, by, thresholds)?;
+    Ok(PlannedEntry { next, write })
+}
+
 fn plan_write(
     session: &InfusionSession,
     order: &InfusionOrderRecord,
@@ -1093,14 +1226,11 @@ fn plan_write(
                 return Err(SessionRefusal::Required("escort_name"));
             }
             write.columns = vec![
-                ("consent = $1", Column::Int(i64::from(*consent))),
-                ("iv_access = $1", Column::Int(i64::from(*iv_access))),
-                ("escort_name = $1", Column::Text(name.to_owned())),
-                ("escort_phone = $1", Column::Text(phone.to_owned())),
-                (
-                    "escort_confirmed = $1",
-                    Column::Int(i64::from(*escort_confirmed && !name.is_empty())),
-                ),
+                SessionColumn::Consent(*consent),
+                SessionColumn::IvAccess(*iv_access),
+                SessionColumn::EscortName(name.to_owned()),
+                SessionColumn::EscortPhone(phone.to_owned()),
+                SessionColumn::EscortConfirmed(*escort_confirmed && !name.is_empty()),
             ];
             write.events.push(PlannedEvent {
                 kind: "checklist",
@@ -1117,10 +1247,7 @@ fn plan_write(
                 return Err(SessionRefusal::Checklist(missing));
             }
             let rate = rate_of(*pump_ml_h)?;
-            write.columns = vec![
-                ("infusion_started_at = $1", Column::Int(to_millis(at))),
-                ("started_at = $1", Column::Int(to_millis(at))),
-            ];
+            write.columns = vec![SessionColumn::InfusionStartedAt(at)];
             write.events.push(PlannedEvent {
                 kind: "start",
                 rate_mg_h: Some(rate),
@@ -1178,9 +1305,7 @@ fn plan_write(
                 note: required(reason, "reason")?,
                 ..Default::default()
             });
-            write
-                .columns
-                .push(("stopped_at = $1", Column::Int(to_millis(at))));
+            write.columns.push(SessionColumn::StoppedAt(at));
             pump = Some(PumpEventKind::Stop);
         }
         SessionEntry::Vitals(vitals) => {
@@ -1279,9 +1404,7 @@ fn plan_write(
             }
             let named = session.escort_name.as_deref().unwrap_or_default();
             let given = required(escort_name, "escort_name")?;
-            write
-                .columns
-                .push(("discharged_at = $1", Column::Int(to_millis(at))));
+            write.columns.push(SessionColumn::DischargedAt(at));
             write.events.push(PlannedEvent {
                 kind: "discharge",
                 note: if given.eq_ignore_ascii_case(named) {
@@ -1299,10 +1422,7 @@ fn plan_write(
             }
             write
                 .columns
-                .push(("signed_off_at = $1", Column::Int(to_millis(at))));
-            write
-                .columns
-                .push(("signed_off_by = $1", Column::Int(by_user_id)));
+                .push(SessionColumn::SignedOff { by_user_id, at });
             write.events.push(PlannedEvent {
                 kind: "sign-off",
                 note: note.trim().to_owned(),
@@ -1332,10 +1452,9 @@ fn plan_write(
         let so_far = delivered(&events, at_min).map_err(SessionRefusal::Timeline)?;
         write
             .columns
-            .push(("total_mg = $1", Column::Real(round_mg(so_far.total_mg))));
-        write.columns.push((
-            "minutes = $1",
-            Column::Int(so_far.infusion_minutes.round() as i64),
+            .push(SessionColumn::TotalMg(round_mg(so_far.total_mg)));
+        write.columns.push(SessionColumn::Minutes(
+            so_far.infusion_minutes.round() as i64
         ));
     }
     Ok(write)

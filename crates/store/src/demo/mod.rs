@@ -28,6 +28,7 @@ mod decisions;
 mod orders;
 
 pub use chart::{letter_pdf, SpectrumPatient};
+pub use sessions::ExampleSession;
 
 use crate::patients::{insert_patient, NewPatient};
 use crate::{to_millis, Store, StoreError, StoreResult};
@@ -56,10 +57,12 @@ pub struct DemoSummary {
     pub conditions: usize,
     pub observations: usize,
     pub infusion_sessions: usize,
-    /// The latest past sessions documented step by step (demo/sessions.rs).
+    /// Past sessions documented from the checklist to the sign-off: every
+    /// one of the history (demo/sessions.rs).
     pub documented_sessions: usize,
-    /// The sessions documented step by step (their pages: /staff/sessions/{id}).
-    pub documented_session_ids: Vec<i64>,
+    /// A few of them worth opening (/staff/sessions/{id}), with what each
+    /// shows.
+    pub example_sessions: Vec<ExampleSession>,
     pub inquiries: usize,
     pub consultations: usize,
     /// Questionnaires answered in the portal over the demo's months.
@@ -217,6 +220,10 @@ pub async fn seed(
     insert_availability(&mut tx, consulting_staff).await?;
     public::clinic_profile(&mut tx, now).await?;
     demo.summary.screening_spectrum = chart::seed_spectrum(&mut tx, &clock).await?;
+    // Before the register: it is written from the sessions' delivered totals.
+    let history = sessions::seed_sessions(&mut tx, store, &clock).await?;
+    demo.summary.documented_sessions = history.sessions;
+    demo.summary.example_sessions = history.examples;
     register::seed(&mut tx, &clock).await?;
     portal::portal(&mut tx, now).await?;
     portal_second::second_portal_patient(&mut tx, now).await?;
@@ -225,8 +232,6 @@ pub async fn seed(
         decisions::seed_decisions(store, &clock, &demo.summary.screening_spectrum).await?;
     let ready = orders::seed_orders(store, &clock, &demo.summary.decisions).await?;
     demo.summary.decisions.extend(ready);
-    demo.summary.documented_session_ids = sessions::seed_sessions(store, &clock).await?;
-    demo.summary.documented_sessions = demo.summary.documented_session_ids.len();
     let answered = outcomes::seed(store, &clock, &demo.courses).await?;
     demo.summary.questionnaires = answered.questionnaires;
     demo.summary.open_safety_alerts = answered.open_safety_alerts;

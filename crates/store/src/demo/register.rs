@@ -57,8 +57,12 @@ pub(super) async fn seed(conn: &mut sqlx::AnyConnection, clock: &DemoClock) -> S
         // A clinic without a nurse and a clinician keeps no demo register.
         return Ok(());
     };
-    let sessions: Vec<(i64, i64, i64, f64)> = sqlx::query_as(
-        "SELECT id, patient_id, started_at, total_mg FROM infusion_sessions ORDER BY started_at, id",
+    // Each session's stop (demo/sessions.rs documents them first), or four
+    // hours after its start: what was given is recorded when the pump stops.
+    let sessions: Vec<(i64, i64, i64, f64, i64)> = sqlx::query_as(
+        "SELECT id, patient_id, started_at, total_mg, \
+         COALESCE(stopped_at, started_at + 14400000) FROM infusion_sessions \
+         ORDER BY started_at, id",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -121,7 +125,9 @@ pub(super) async fn seed(conn: &mut sqlx::AnyConnection, clock: &DemoClock) -> S
     .await?;
 
     let mut day_open: Option<Date> = None;
-    for (index, (session_id, patient_id, started_at, total_mg)) in sessions.iter().enumerate() {
+    for (index, (session_id, patient_id, started_at, total_mg, stopped_at)) in
+        sessions.iter().enumerate()
+    {
         let started = from_millis(*started_at)?;
         let day = day_of(clock, started);
         if day_open.is_some_and(|open| open != day) {
@@ -163,7 +169,7 @@ pub(super) async fn seed(conn: &mut sqlx::AnyConnection, clock: &DemoClock) -> S
             (nurse, clinician)
         };
         let draw_at = started - jiff::SignedDuration::from_mins(10);
-        let end_at = started + jiff::SignedDuration::from_mins(240);
+        let end_at = from_millis(*stopped_at)?;
         let mut left_to_draw = drawn;
         let mut left_to_give = dose.micrograms();
         let mut draws = Vec::new();

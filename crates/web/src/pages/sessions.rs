@@ -57,7 +57,12 @@ pub struct SessionListRow {
 pub struct SessionsPage {
     pub nav: Nav,
     pub rows: Vec<SessionListRow>,
+    /// The latest sessions signed off before today.
+    pub recent: Vec<SessionListRow>,
 }
+
+/// How many signed-off sessions the list shows below the day's.
+const RECENT_SESSIONS: i64 = 20;
 
 /// `GET /staff/sessions`: today's sessions and any not yet signed off.
 pub async fn sessions_list(
@@ -69,26 +74,35 @@ pub async fn sessions_list(
         .to_zoned(page.zone.clone())
         .map(|z| z.timestamp())
         .unwrap_or(page.now);
+    let row = |s: respite_store::SessionSummary| SessionListRow {
+        id: s.id,
+        patient: s.patient_name,
+        mrn: s.mrn,
+        state: words::state(s.state),
+        state_code: s.state.code(),
+        protocol: s.protocol,
+        opened: page.time(s.opened_at),
+        delivered: format!("{} mg", number(s.total_mg, 1)),
+        open_alarms: s.open_alarms,
+    };
     let rows = state
         .store
         .infusion_sessions_since(midnight)
         .await?
         .into_iter()
-        .map(|s| SessionListRow {
-            id: s.id,
-            patient: s.patient_name,
-            mrn: s.mrn,
-            state: words::state(s.state),
-            state_code: s.state.code(),
-            protocol: s.protocol,
-            opened: page.time(s.opened_at),
-            delivered: format!("{} mg", number(s.total_mg, 1)),
-            open_alarms: s.open_alarms,
-        })
+        .map(row)
+        .collect();
+    let recent = state
+        .store
+        .signed_off_sessions_before(midnight, RECENT_SESSIONS)
+        .await?
+        .into_iter()
+        .map(row)
         .collect();
     render(&SessionsPage {
         nav: page.nav(),
         rows,
+        recent,
     })
 }
 

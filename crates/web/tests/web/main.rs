@@ -17,6 +17,7 @@ mod consultation_lifecycle;
 mod courses;
 mod csrf_binding;
 mod decisions;
+mod demo_history;
 mod demo_numbers;
 mod email;
 mod hardening;

@@ -30,9 +30,15 @@ async fn demo_weights_hold_steady_and_doses_follow_from_weight_and_protocol(engi
     .await
     .unwrap();
     assert!(summary.infusion_sessions >= 60, "{summary:?}");
+    assert_eq!(summary.documented_sessions, summary.infusion_sessions);
     let mut raw = app.raw().await;
+    // The dose as ordered (each past session is documented: its order's
+    // total and minutes); what the pump then delivered may be less (a rate
+    // lowered, an early stop: the sessions module checks it).
     let sessions: Vec<(i64, i64, String, f64, i64)> = sqlx::query_as(
-        "SELECT patient_id, started_at, protocol, total_mg, minutes FROM infusion_sessions",
+        "SELECT s.patient_id, s.started_at, s.protocol, o.total_mg, \
+         CAST(ROUND(o.total_mg * 60.0 / o.max_rate_mg_h) AS BIGINT) \
+         FROM infusion_sessions s JOIN infusion_orders o ON o.id = s.order_id",
     )
     .fetch_all(&mut raw)
     .await
