@@ -532,12 +532,6 @@ pub fn ordered_pump_ml_h(order: &InfusionOrderRecord) -> Option<f64> {
     })
 }
 
-/// Rates are compared at the pump's 0.1 mL/h resolution (the order's
-/// second check reads them to it).
-fn rate_within(rate_mg_h: f64, max_mg_h: f64, concentration_mg_ml: f64) -> bool {
-    rate_mg_h <= max_mg_h + 0.05 * concentration_mg_ml + 1e-9
-}
-
 const SESSION_SELECT: &str = "SELECT s.id, s.patient_id, \
      p.family_name || ', ' || p.given_name AS patient_name, p.mrn, s.order_id, s.state, \
      s.version, s.protocol, u.display_name AS opened_by, s.opened_at, s.consent, s.iv_access, \
@@ -1203,7 +1197,7 @@ fn plan_write(
             });
         }
         let rate = pump_ml_h * concentration;
-        if !rate_within(rate, order.max_rate_mg_h, concentration) {
+        if !respite_clinical::session::rate_within_order(rate, order.max_rate_mg_h, concentration) {
             return Err(SessionRefusal::RateAboveOrder {
                 rate_mg_h: rate,
                 max_mg_h: order.max_rate_mg_h,

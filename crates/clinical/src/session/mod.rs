@@ -16,7 +16,9 @@ mod state;
 mod vitals;
 
 pub use checklist::{ChecklistItem, PreStartChecklist};
-pub use delivery::{delivered, DeliveredInfusion, DeliveryError, PumpEvent, PumpEventKind};
+pub use delivery::{
+    delivered, rate_within_order, DeliveredInfusion, DeliveryError, PumpEvent, PumpEventKind,
+};
 pub use discharge::{discharge_refusals, DischargeFacts, DischargeRefusal};
 pub use rescue::{check_rescue_draw, RescueDrug, RescueRefusal, RescueVial};
 pub use state::{ActionRefused, SessionAction, SessionState};
