@@ -1197,7 +1197,7 @@ fn plan_write(
             });
         }
         let rate = pump_ml_h * concentration;
-        if !respite_clinical::session::rate_within_order(rate, order.max_rate_mg_h, concentration) {
+        if !respite_clinical::session::within_order(rate, order.max_rate_mg_h, concentration) {
             return Err(SessionRefusal::RateAboveOrder {
                 rate_mg_h: rate,
                 max_mg_h: order.max_rate_mg_h,
@@ -1250,8 +1250,7 @@ fn plan_write(
             });
             if let Some(mg) = bolus_mg.filter(|mg| *mg > 0.0) {
                 let (max_mg, over) = ordered_bolus_mg(order).unwrap_or((0.0, 0.0));
-                // The pump's 0.1 mL at the order's concentration.
-                if mg > max_mg + 0.05 * concentration + 1e-9 {
+                if !respite_clinical::session::within_order(mg, max_mg, concentration) {
                     return Err(SessionRefusal::BolusAboveOrder { mg, max_mg });
                 }
                 write.events.push(PlannedEvent {

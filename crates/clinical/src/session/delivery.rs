@@ -154,12 +154,13 @@ pub fn delivered(events: &[PumpEvent], until_min: f64) -> Result<DeliveredInfusi
     })
 }
 
-/// Whether a pump rate (mg/h) stays within the order's maximum rate. The
-/// pump is set in mL/h to one decimal and the order's second check reads
-/// rates to that resolution, so a rate within 0.05 mL/h of the maximum (at
-/// the bag's concentration) is the maximum as the pump shows it.
-pub fn rate_within_order(rate_mg_h: f64, max_mg_h: f64, concentration_mg_ml: f64) -> bool {
-    rate_mg_h <= max_mg_h + 0.05 * concentration_mg_ml + 1e-9
+/// Whether a pump rate (mg/h) or a bolus (mg) stays within what the order
+/// allows. The pump is set in mL (or mL/h) to one decimal and the order's
+/// second check reads it to that resolution, so within half a step, 0.05
+/// mL at the bag's concentration, of the maximum is the maximum as the
+/// pump shows it.
+pub fn within_order(value: f64, ordered_max: f64, concentration_mg_ml: f64) -> bool {
+    value <= ordered_max + 0.05 * concentration_mg_ml + 1e-9
 }
 
 #[cfg(test)]
@@ -288,12 +289,12 @@ mod tests {
     }
 
     #[test]
-    fn a_rate_within_the_pumps_resolution_of_the_maximum_is_within_it() {
+    fn within_half_a_pump_step_of_the_maximum_is_within_the_order() {
         // 10 mg/mL: the pump's 0.1 mL/h is 1 mg/h; half a step is 0.5 mg/h.
-        assert!(rate_within_order(40.0, 40.0, 10.0));
-        assert!(rate_within_order(40.5, 40.0, 10.0));
-        assert!(!rate_within_order(40.6, 40.0, 10.0));
-        assert!(!rate_within_order(41.0, 40.0, 10.0));
-        assert!(rate_within_order(0.0, 40.0, 10.0));
+        assert!(within_order(40.0, 40.0, 10.0));
+        assert!(within_order(40.5, 40.0, 10.0));
+        assert!(!within_order(40.6, 40.0, 10.0));
+        assert!(!within_order(41.0, 40.0, 10.0));
+        assert!(within_order(0.0, 40.0, 10.0));
     }
 }

@@ -17,7 +17,7 @@ mod vitals;
 
 pub use checklist::{ChecklistItem, PreStartChecklist};
 pub use delivery::{
-    delivered, rate_within_order, DeliveredInfusion, DeliveryError, PumpEvent, PumpEventKind,
+    delivered, within_order, DeliveredInfusion, DeliveryError, PumpEvent, PumpEventKind,
 };
 pub use discharge::{discharge_refusals, DischargeFacts, DischargeRefusal};
 pub use rescue::{check_rescue_draw, RescueDrug, RescueRefusal, RescueVial};
