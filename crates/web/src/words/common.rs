@@ -390,6 +390,16 @@ pub fn time_zone(iana: &str) -> String {
     }
 }
 
+/// Text with its first letter raised ("this time was just taken…" → "This
+/// time was just taken…"; "midazolam (benzodiazepine) is…" → "Midazolam…").
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,18 +13,10 @@ pub fn page_summary(offset: i64, shown: usize, total: i64, one: &str, what: &str
         (total, shown) if shown == total => format!("All {total} {what}."),
         (total, shown) => format!(
             "{} {}–{} of {total}.",
-            capitalised(what),
+            super::common::capitalised(what),
             offset + 1,
             offset + shown
         ),
-    }
-}
-
-fn capitalised(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

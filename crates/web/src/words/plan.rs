@@ -155,7 +155,7 @@ fn activity_for_patient(a: &Activity) -> String {
             });
             format!(
                 "{}: a slow drip into a vein at the clinic, at a low dose for pain, while a nurse watches over you{how_long}. Status: {status}.",
-                capitalise(&sessions)
+                super::common::capitalised(&sessions)
             )
         }
         ActivityKind::Medication => {
@@ -173,14 +173,6 @@ fn activity_for_patient(a: &Activity) -> String {
             "Treating the cause of your pain: {}{how_long}. Status: {status}.",
             a.description
         ),
-    }
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

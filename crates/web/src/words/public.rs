@@ -139,11 +139,7 @@ pub fn field_anchor(field: &str) -> &str {
 /// A refusal written for people: the rule with its first letter raised
 /// ("this time was just taken…" → "This time was just taken…").
 pub fn sentence(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    super::common::capitalised(message)
 }
 
 #[cfg(test)]

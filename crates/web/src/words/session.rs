@@ -323,7 +323,8 @@ pub fn refusal(refusal: &SessionRefusal) -> (&'static str, String) {
 /// A protocol's controlled rescue drug, for the rescue form's hint.
 pub fn controlled_rescue(label: &str, drug: respite_clinical::register::RegisterDrug) -> String {
     format!(
-        "{label} is controlled, {}: drawn from a vial of {} in the register",
+        "{} is controlled, {}: drawn from a vial of {} in the register",
+        super::common::capitalised(label),
         crate::words::register::schedule(drug.schedule()),
         crate::words::register::drug(drug).to_lowercase()
     )
