@@ -16,9 +16,9 @@ use respite_web::{auth, AppState, Clock, WebConfig};
 use crate::support::*;
 
 /// A patient signed in to the portal: the session token and its CSRF token.
-struct Patient {
-    session: String,
-    csrf: String,
+pub(crate) struct Patient {
+    pub(crate) session: String,
+    pub(crate) csrf: String,
 }
 
 async fn new_patient(app: &TestApp, mrn: &str, given: &str) -> i64 {
@@ -40,7 +40,8 @@ async fn new_patient(app: &TestApp, mrn: &str, given: &str) -> i64 {
         .unwrap()
 }
 
-async fn signed_in(app: &TestApp, id: i64) -> Patient {
+/// A portal session for the patient `id`, as the sign-in link starts one.
+pub(crate) async fn signed_in(app: &TestApp, id: i64) -> Patient {
     let session = auth::random_hex(32);
     app.store
         .create_portal_session(&auth::token_hash(&session), id, Timestamp::now())
@@ -52,7 +53,7 @@ async fn signed_in(app: &TestApp, id: i64) -> Patient {
     Patient { session, csrf }
 }
 
-async fn portal_get(
+pub(crate) async fn portal_get(
     app: &TestApp,
     path: &str,
     session: &str,
@@ -70,13 +71,25 @@ async fn portal_get(
         .unwrap()
 }
 
-async fn portal_post(
+pub(crate) async fn portal_post(
     app: &TestApp,
     path: &str,
     patient: &Patient,
     fields: &[(&str, &str)],
 ) -> reqwest::Response {
-    let mut all = vec![("csrf", patient.csrf.as_str())];
+    portal_post_with_token(app, path, patient, &patient.csrf, fields).await
+}
+
+/// A portal form sent with `form_csrf` as its token (another than the
+/// session's stands for a broken or forged request).
+pub(crate) async fn portal_post_with_token(
+    app: &TestApp,
+    path: &str,
+    patient: &Patient,
+    form_csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut all = vec![("csrf", form_csrf)];
     all.extend_from_slice(fields);
     app.client
         .post(app.url(path))

@@ -11,6 +11,7 @@ use respite_domain::{Email, PhoneNumber, Role};
 use respite_store::{ContactAddress, NewPatient, Store};
 use respite_web::{AppState, Clock, WebConfig};
 
+use crate::portal::{portal_get, portal_post, portal_post_with_token, signed_in};
 use crate::support::*;
 
 /// Texts handed to the "provider".
@@ -517,63 +518,6 @@ async fn a_reminder_by_e_mail_reaches_the_smtp_server_with_consent(engine: Engin
     assert!(sms.0.lock().unwrap().is_empty());
 }
 
-/// A portal session for `patient`: (session token, CSRF token).
-async fn portal_session(app: &TestApp, patient: i64) -> (String, String) {
-    let session = respite_web::auth::random_hex(32);
-    app.store
-        .create_portal_session(
-            &respite_web::auth::token_hash(&session),
-            patient,
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
-    let response = portal_get(app, "/portal/", &session, None).await;
-    assert_eq!(response.status(), 200);
-    let csrf = csrf_from(&response).expect("the portal sets a CSRF token");
-    (session, csrf)
-}
-
-async fn portal_get(
-    app: &TestApp,
-    path: &str,
-    session: &str,
-    csrf: Option<&str>,
-) -> reqwest::Response {
-    let mut cookie = format!("respite_portal={session}");
-    if let Some(csrf) = csrf {
-        cookie.push_str(&format!("; respite_csrf={csrf}"));
-    }
-    app.client
-        .get(app.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn portal_post(
-    app: &TestApp,
-    path: &str,
-    (session, csrf): &(String, String),
-    form_csrf: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut all = vec![("csrf", form_csrf)];
-    all.extend_from_slice(fields);
-    app.client
-        .post(app.url(path))
-        .header(
-            "cookie",
-            format!("respite_portal={session}; respite_csrf={csrf}"),
-        )
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(encode(&all))
-        .send()
-        .await
-        .unwrap()
-}
-
 both_engines!(the_portal_lists_what_is_due_by_day_with_its_timepoint_and_own_appointments_links);
 async fn the_portal_lists_what_is_due_by_day_with_its_timepoint_and_own_appointments_links(
     engine: Engine,
@@ -593,8 +537,8 @@ async fn the_portal_lists_what_is_due_by_day_with_its_timepoint_and_own_appointm
     respite_web::questionnaire_schedule::sweep(&state, now + day)
         .await
         .unwrap();
-    let patient = portal_session(&app, id).await;
-    let home = portal_get(&app, "/portal/", &patient.0, Some(&patient.1))
+    let patient = signed_in(&app, id).await;
+    let home = portal_get(&app, "/portal/", &patient.session, Some(&patient.csrf))
         .await
         .text()
         .await
@@ -638,7 +582,7 @@ async fn the_portal_lists_what_is_due_by_day_with_its_timepoint_and_own_appointm
         .unwrap();
         ids.push(cid);
     }
-    let home = portal_get(&app, "/portal/", &patient.0, Some(&patient.1))
+    let home = portal_get(&app, "/portal/", &patient.session, Some(&patient.csrf))
         .await
         .text()
         .await
@@ -680,14 +624,13 @@ async fn a_failed_submit_or_a_reload_loses_no_answer(engine: Engine) {
         .find(|r| r.instrument == "phq-9")
         .unwrap()
         .assignment_id;
-    let patient = portal_session(&app, id).await;
+    let patient = signed_in(&app, id).await;
     let answers = format!("/portal/questionnaires/{phq9}/answers");
     for (item, value) in [("1", "1"), ("2", "2"), ("3", "0"), ("4", "3")] {
         let saved = portal_post(
             &app,
             &answers,
             &patient,
-            &patient.1,
             &[("item", item), ("value", value)],
         )
         .await;
@@ -696,7 +639,7 @@ async fn a_failed_submit_or_a_reload_loses_no_answer(engine: Engine) {
     // The connection fails on the fifth: the request never arrives with a
     // valid form (a bad CSRF token stands for a broken request), or the
     // answer is garbled; nothing saved so far is lost.
-    let broken = portal_post(
+    let broken = portal_post_with_token(
         &app,
         &answers,
         &patient,
@@ -705,16 +648,9 @@ async fn a_failed_submit_or_a_reload_loses_no_answer(engine: Engine) {
     )
     .await;
     assert_eq!(broken.status(), 403, "{engine:?}");
-    let garbled = portal_post(
-        &app,
-        &answers,
-        &patient,
-        &patient.1,
-        &[("item", "5"), ("value", "")],
-    )
-    .await;
+    let garbled = portal_post(&app, &answers, &patient, &[("item", "5"), ("value", "")]).await;
     assert_eq!(garbled.status(), 422, "{engine:?}");
-    let failed_submit = portal_post(
+    let failed_submit = portal_post_with_token(
         &app,
         &format!("/portal/questionnaires/{phq9}/submit"),
         &patient,
@@ -737,8 +673,8 @@ async fn a_failed_submit_or_a_reload_loses_no_answer(engine: Engine) {
     let page = portal_get(
         &app,
         &format!("/portal/questionnaires/{phq9}"),
-        &patient.0,
-        Some(&patient.1),
+        &patient.session,
+        Some(&patient.csrf),
     )
     .await
     .text()
@@ -748,8 +684,8 @@ async fn a_failed_submit_or_a_reload_loses_no_answer(engine: Engine) {
     let back = portal_get(
         &app,
         &format!("/portal/questionnaires/{phq9}?item=2"),
-        &patient.0,
-        Some(&patient.1),
+        &patient.session,
+        Some(&patient.csrf),
     )
     .await
     .text()
@@ -764,7 +700,6 @@ async fn a_failed_submit_or_a_reload_loses_no_answer(engine: Engine) {
             &app,
             &answers,
             &patient,
-            &patient.1,
             &[("item", item), ("value", value)],
         )
         .await;
@@ -774,7 +709,6 @@ async fn a_failed_submit_or_a_reload_loses_no_answer(engine: Engine) {
         &app,
         &format!("/portal/questionnaires/{phq9}/submit"),
         &patient,
-        &patient.1,
         &[],
     )
     .await;
